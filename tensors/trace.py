@@ -1,0 +1,305 @@
+"""The Trace: every quantity a scene shows, from one real forward pass, cached on disk.
+
+>>> from tensors import trace
+>>> t = trace("The capital of France is", model="smollm2")    # doctest: +SKIP
+>>> t.tokens                                                  # doctest: +SKIP
+['The', ' capital', ' of', ' France', ' is']
+>>> t.top_next(3)                                             # doctest: +SKIP
+[(' Paris', 0.77...), (' the', 0.06...), (' London', 0.01...)]
+
+Cache: one safetensors file per (model key, weights fingerprint, prompt, capture version)
+under ``<home>/traces/``; the JSON metadata (tokens, info) lives in the safetensors header,
+together with a blake2b digest of the tensor bytes. Writes are atomic (temp file +
+``os.replace``). A file that fails to parse, has another capture version or a wrong digest is
+reported in one line and recomputed. No pickle anywhere.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import models
+from .errors import UserError, note
+from .weights import Weights, save_weights, weights_path
+
+#: Bump when what is captured (or how) changes: old cache entries are then recomputed.
+CAPTURE_VERSION = 1
+ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "q", "k", "v", "scores", "pattern",
+                "head_out", "attn_out", "final", "logits")
+
+
+@dataclasses.dataclass
+class Trace:
+    """One prompt through one model. Shapes (TransformerLens style):
+
+    - ``tokens``: list[str] [pos] — the model's own pieces, readable (``' the'``)
+    - ``token_ids``: [pos] int
+    - ``embed``: [pos, d_model] — rows of W_E for the tokens (a lookup, not a matmul)
+    - ``pos_embed``: [pos, d_model] learned positions (GPT-2), or None (RoPE models)
+    - ``resid``: [layer+1, pos, d_model] — residual stream before block 0 and after each block
+    - ``q``, ``k``, ``v``: [layer, head, pos, d_head] — q and k exactly as they enter the
+      dot product (after the rotary rotation for RoPE); for grouped-query models k and v
+      are expanded to the query heads: head h reads kv head ``h // (n_head // n_kv_head)``
+    - ``scores``: [layer, head, query_pos, key_pos] — q·k * attn_scale, masked cells = -inf
+    - ``pattern``: [layer, head, query_pos, key_pos] — softmax of scores over key_pos
+    - ``head_out``: [layer, head, pos, d_model] — each head's write into the residual stream
+      (z @ W_O, without the output bias ``b_O``, which is added once per layer)
+    - ``attn_out``: [layer, pos, d_model] — the attention block's output = sum of heads + b_O
+    - ``final``: [pos, d_model] — after the final norm
+    - ``logits``: [pos, vocab] — ``final @ W_U.T``
+    - ``info``: dict of model facts read from the model (see :func:`tensors.capture.model_info`)
+      plus ``name``, ``model_key``, ``model_path``, ``fingerprint``, ``device``, ``prompt``.
+    """
+
+    prompt: str
+    tokens: list[str]
+    token_ids: np.ndarray
+    embed: np.ndarray
+    pos_embed: np.ndarray | None
+    resid: np.ndarray
+    q: np.ndarray
+    k: np.ndarray
+    v: np.ndarray
+    scores: np.ndarray
+    pattern: np.ndarray
+    head_out: np.ndarray
+    attn_out: np.ndarray
+    final: np.ndarray
+    logits: np.ndarray
+    info: dict[str, Any]
+    cache_path: Path | None = None
+    from_cache: bool = False
+
+    # ------------------------------------------------------------------ small conveniences
+    @property
+    def n_pos(self) -> int:
+        return len(self.tokens)
+
+    def probs(self, pos: int = -1, temperature: float = 1.0) -> np.ndarray:
+        """Next-token distribution at ``pos``: softmax(logits[pos] / T), [vocab] float64."""
+        from .capture import softmax_np
+
+        return softmax_np(self.logits[pos], temperature)
+
+    def top_next(self, k: int = 5, pos: int = -1, temperature: float = 1.0) -> list[tuple[str, float]]:
+        """The k most likely next tokens after position ``pos``: [(token, prob), …]."""
+        p = self.probs(pos, temperature)
+        idx = np.argsort(-p)[:k]
+        return [(s, float(p[i])) for s, i in zip(self.token_strs(idx), idx)]
+
+    def kv_head_of(self, head: int) -> int:
+        """Which key/value head query head ``head`` reads (grouped-query attention)."""
+        return head // (self.info["n_head"] // self.info["n_kv_head"])
+
+    def check_layer_head(self, layer: int | None = None, head: int | None = None) -> None:
+        """UserError (one line, the valid range) unless layer/head exist in this model."""
+        from .capture import check_layer_head
+
+        check_layer_head(self.info, layer, head)
+
+    # ------------------------------------------------------------------ whole-matrix queries
+    @property
+    def weights(self) -> Weights:
+        """The model's canonical matrices, memory-mapped (no model load). See tensors.weights."""
+        if getattr(self, "_weights", None) is None:
+            p = weights_path(models.home(), self.info["fingerprint"])
+            if not p.exists():  # written at capture time; recreate if it was deleted
+                ref = models.resolve(self.info["model_path"], quiet=True)
+                model, _, _ = models.load(ref, self.info["device"])
+                _ensure_weights(model, ref, self.info["fingerprint"])
+            self._weights = Weights(p)
+        return self._weights
+
+    def W_E(self, rows: Sequence[int] | slice | None = None) -> np.ndarray:
+        """Rows of the token embedding matrix: [len(rows), d_model] (all of it if rows is None)."""
+        return self._rows("W_E", rows)
+
+    def W_U(self, rows: Sequence[int] | slice | None = None) -> np.ndarray:
+        """Rows of the unembedding (one per vocabulary entry): [len(rows), d_model].
+        For tied models these are the very rows of W_E."""
+        return self._rows("W_U", rows)
+
+    def _rows(self, name: str, rows: Any) -> np.ndarray:
+        if rows is None:
+            return self.weights.get(name)
+        if isinstance(rows, slice):
+            return self.weights.get(name, rows)
+        rows = np.asarray(rows, dtype=np.int64)
+        return self.weights.W_E[rows] if name == "W_E" else self.weights.W_U[rows]
+
+    def block(self, name: str, layer: int, head: int | None = None,
+              rows: slice = slice(None), cols: slice = slice(None)) -> np.ndarray:
+        """A block of a per-layer matrix, e.g. ``block("W_Q", 3, 5, slice(0, 8), slice(0, 6))``.
+
+        W_Q [d_model, d_head] for (layer, head); W_K/W_V use the kv head the query head reads.
+        """
+        self.check_layer_head(layer, head)
+        if name in ("W_K", "W_V", "b_K", "b_V") and head is not None:
+            head = self.kv_head_of(head)
+        idx = (layer,) if head is None else (layer, head)
+        return self.weights.get(name, idx + (rows, cols))
+
+    def nearest(self, vec: np.ndarray, k: int = 10, exclude: Sequence[int] = ()) -> list[tuple[int, str, float]]:
+        """The k tokens whose embedding rows are closest to ``vec`` by cosine, over the whole
+        vocabulary: [(token_id, token, cosine), …], best first."""
+        v = np.asarray(vec, dtype=np.float32)
+        cos = self.weights.W_E_unit @ (v / max(float(np.linalg.norm(v)), 1e-12))
+        if len(exclude):
+            cos[np.asarray(exclude, dtype=np.int64)] = -np.inf
+        idx = np.argpartition(-cos, k)[:k]
+        idx = idx[np.argsort(-cos[idx])]
+        return [(int(i), s, float(cos[i])) for i, s in zip(idx, self.token_strs(idx))]
+
+    def logits_of(self, vec: np.ndarray) -> np.ndarray:
+        """Logits the unembedding gives any vector: ``vec @ W_U.T`` [vocab] (no final norm)."""
+        return self.weights.W_U @ np.asarray(vec, dtype=np.float32)
+
+    # ------------------------------------------------------------------ tokenizer access
+    @property
+    def tokenizer(self) -> Any:
+        """The model's tokenizer (loaded lazily from the model directory; no weights)."""
+        if getattr(self, "_tok", None) is None:
+            from transformers import AutoTokenizer
+
+            self._tok = AutoTokenizer.from_pretrained(self.info["model_path"])
+        return self._tok
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` with this model's tokenizer (no special tokens)."""
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def token_strs(self, ids: Sequence[int]) -> list[str]:
+        """Readable pieces for token ids (same convention as ``tokens``)."""
+        from .capture import readable_tokens
+
+        return readable_tokens(self.tokenizer, [int(i) for i in ids])
+
+
+# ====================================================================== cache
+def cache_dir() -> Path:
+    """``$GPT_SCENES_CACHE`` or ``<home>/traces``; falls back to a temp dir if not writable."""
+    d = Path(os.environ.get("GPT_SCENES_CACHE") or models.home() / "traces").expanduser()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=d):
+            pass
+        return d
+    except OSError:
+        fallback = Path(tempfile.gettempdir()) / "gpt-scenes-traces"
+        fallback.mkdir(parents=True, exist_ok=True)
+        note(f"cache directory {d} is not writable; using {fallback} (set GPT_SCENES_CACHE to choose)")
+        return fallback
+
+
+def cache_key(model_key: str, fingerprint: str, prompt: str) -> str:
+    blob = json.dumps([model_key, fingerprint, prompt, CAPTURE_VERSION], ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(name.encode() + str(a.shape).encode() + str(a.dtype).encode())
+        h.update(memoryview(a).cast("B"))
+    return h.hexdigest()
+
+
+def save_trace(t: Trace, path: Path) -> None:
+    """Atomic write: the temp file is renamed into place only when complete."""
+    from safetensors.numpy import save_file
+
+    arrays = {f: np.ascontiguousarray(getattr(t, f)) for f in ARRAY_FIELDS if getattr(t, f) is not None}
+    meta = {"prompt": t.prompt, "tokens": t.tokens, "info": t.info,
+            "capture_version": CAPTURE_VERSION, "digest": _digest(arrays)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(arrays, tmp, metadata={"meta": json.dumps(meta, ensure_ascii=False)})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_trace(path: Path) -> Trace:
+    """Load a cached trace; raises ValueError (with a reason) when the entry is unusable."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            meta = json.loads(f.metadata()["meta"])
+            arrays = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:
+        raise ValueError(f"unreadable ({type(e).__name__})") from None
+    if meta.get("capture_version") != CAPTURE_VERSION:
+        raise ValueError(f"capture version {meta.get('capture_version')} != {CAPTURE_VERSION}")
+    if _digest(arrays) != meta.get("digest"):
+        raise ValueError("content digest mismatch")
+    missing = [f for f in ARRAY_FIELDS if f != "pos_embed" and f not in arrays]
+    if missing:
+        raise ValueError(f"missing arrays {missing}")
+    fields = {f: arrays.get(f) for f in ARRAY_FIELDS}
+    return Trace(prompt=meta["prompt"], tokens=meta["tokens"], info=meta["info"],
+                 cache_path=path, from_cache=True, **fields)
+
+
+# ====================================================================== the entry point
+def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str | None = None,
+          use_cache: bool = True, quiet: bool = False) -> Trace:
+    """Run ``prompt`` through ``model`` (see :func:`tensors.models.resolve`) and capture a Trace.
+
+    A second call with the same model, weights and prompt loads from the cache without
+    loading the model. ``device``: None picks cuda > mps > cpu.
+    """
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise UserError("the prompt is empty; pass some text, e.g. --prompt 'The capital of France is'")
+    ref = models.resolve(model, quiet=quiet)
+    fp = models.fingerprint(ref.path)
+    path = cache_dir() / f"{cache_key(ref.key, fp, prompt)}.safetensors" if use_cache else None
+    if path is not None and path.exists():
+        try:
+            return load_trace(path)
+        except ValueError as e:
+            note(f"cache entry {path.name} is stale or corrupt ({e}); recomputing")
+    t0 = time.perf_counter()
+    mdl, tok, dev = models.load(ref, device)
+    from .capture import model_info, readable_tokens, run_capture
+
+    arrays, ids = run_capture(mdl, tok, ref.family, prompt, dev)
+    info = model_info(mdl, ref.family)
+    info.update(name=ref.name, model_key=ref.key, model_path=str(ref.path), fingerprint=fp,
+                device=dev, bundled=ref.bundled)
+    t = Trace(prompt=prompt, tokens=readable_tokens(tok, ids), info=info,
+              **{f: arrays.get(f) for f in ARRAY_FIELDS})
+    _ensure_weights(mdl, ref, fp)
+    if path is not None:
+        try:
+            save_trace(t, path)
+            t.cache_path = path
+        except OSError as e:
+            note(f"could not write the trace cache ({e.strerror}); continuing without it")
+    if not quiet:
+        note(f"captured {t.n_pos} tokens on {dev} in {time.perf_counter() - t0:.2f} s")
+    return t
+
+
+def _ensure_weights(model: Any, ref: models.ModelRef, fp: str) -> None:
+    p = weights_path(models.home(), fp)
+    if p.exists():
+        return
+    from .weights import extract_weights
+
+    try:
+        save_weights(p, extract_weights(model, ref.family), {"model_key": ref.key, "family": ref.family})
+    except OSError as e:
+        note(f"could not write the weights cache {p} ({e.strerror})")
