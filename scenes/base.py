@@ -1,0 +1,117 @@
+"""GPTScene: the base of every gpt-scenes scene — knobs, the Trace, beats, captions.
+
+A scene is a list of named *beats* (methods) run in order. A course author subclasses to
+change the knobs (class attributes) or the beats::
+
+    from scenes.attention import AttentionScene
+
+    class MyAttention(AttentionScene):
+        prompt = "the quick brown fox jumps over the lazy dog"
+        layer, head = 3, 1
+        beats = [b for b in AttentionScene.beats if b != "beat_multihead"]
+
+Knobs can also come from the course config file (see :mod:`scenes.course`), section named
+by :attr:`GPTScene.config_section`. Scenes never run a model themselves: they ask
+:func:`tensors.trace` (which caches) and draw the numbers they get.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Sequence
+
+from manim import DOWN, UP, UR, FadeIn, FadeOut, Scene, Text, VGroup, config
+
+from tensors import Trace, exit_on_user_error, trace
+
+from .theme import THEME
+
+
+class GPTScene(Scene):
+    """Base scene. Subclasses set ``beats`` and implement one method per beat."""
+
+    #: The prompt run through the model.
+    prompt: ClassVar[str] = "The capital of France is"
+    #: "auto" (GPT-2 if reachable, else the bundled SmolLM2), a HF id, a directory, "smollm2".
+    model: ClassVar[str] = "auto"
+    #: None = best available (cuda > mps > cpu).
+    device: ClassVar[str | None] = None
+    #: Beat method names, run in this order by ``construct``.
+    beats: ClassVar[Sequence[str]] = ()
+    #: Section of the course config file that overrides this scene's knobs.
+    config_section: ClassVar[str] = ""
+    #: Caption wording; a course config may override any key (``[captions]`` section).
+    captions: ClassVar[dict[str, str]] = {}
+
+    trace: Trace
+
+    # ------------------------------------------------------------------ the frame of a scene
+    def construct(self) -> None:
+        with exit_on_user_error("manim render"):
+            self.apply_course_config()
+            self.camera.background_color = THEME.background
+            self.trace = self.load_trace()
+            self.prepare()
+            for name in self.beats:
+                getattr(self, name)()
+                self.end_beat(name)
+
+    def apply_course_config(self) -> None:
+        """Apply the course config (theme, this scene's section). Hook for scenes.course."""
+        try:
+            from .course import apply_course_config
+        except ImportError:
+            return
+        apply_course_config(self)
+
+    def load_trace(self, prompt: str | None = None) -> Trace:
+        """The Trace for ``prompt`` (default: the scene's), from the cache when possible."""
+        return trace(prompt or self.prompt, self.model, device=self.device)
+
+    def prepare(self) -> None:
+        """Compute what the beats share (selections, layouts) before the first beat."""
+
+    def end_beat(self, name: str) -> None:
+        """Called after every beat: a slide break when rendered with manim-slides."""
+        next_slide = getattr(self, "next_slide", None)
+        if callable(next_slide):
+            next_slide()
+
+    # ------------------------------------------------------------------ text helpers
+    def text(self, s: str, size: float | None = None, color: str | None = None, **kw: Any) -> Text:
+        return Text(s, font=THEME.font, font_size=size or THEME.text_size,
+                    color=color or THEME.text, **kw)
+
+    def caption_text(self, key: str, **fmt: Any) -> str:
+        """Caption ``key`` from :attr:`captions` (course overrides win), formatted with ``fmt``."""
+        return self.captions[key].format(**fmt)
+
+    def show_caption(self, s: str, run_time: float = 0.6) -> Text:
+        """Replace the bottom caption with ``s`` (kept inside the frame, wrapped to width)."""
+        old = getattr(self, "_caption", None)
+        cap = self.text(s, size=THEME.caption_size)
+        max_w = config.frame_width - 1.0
+        if cap.width > max_w:
+            cap.scale_to_fit_width(max_w)
+        cap.to_edge(DOWN, buff=0.35)
+        anims = [FadeIn(cap, shift=0.1 * UP)]
+        if old is not None:
+            anims.append(FadeOut(old))
+        self.play(*anims, run_time=run_time)
+        self._caption = cap
+        return cap
+
+    def model_tag(self, *extra: str) -> Text:
+        """Top-right tag naming the model (read from the trace) and e.g. layer/head."""
+        parts = [self.trace.info["name"], *extra]
+        tag = self.text("  ·  ".join(parts), size=THEME.small_size, color=THEME.dim)
+        return tag.to_corner(UR, buff=0.3)
+
+
+def clear(scene: Scene, *keep: Any, run_time: float = 0.5) -> None:
+    """Fade out everything on screen except ``keep``."""
+    gone = [m for m in scene.mobjects if m not in keep]
+    if gone:
+        scene.play(*[FadeOut(m) for m in gone], run_time=run_time)
+
+
+def group(*mobs: Any) -> VGroup:
+    return VGroup(*mobs)

@@ -1,0 +1,116 @@
+"""One place for the look: background, palette, fonts, number formatting.
+
+Every scene and visual piece reads :data:`THEME`; a course overrides it (colours, fonts,
+background) through its config file or with :func:`use_theme`.
+
+>>> fmt(0.123456), fmt(-1.5), fmt(12345.0)
+('+0.12', '−1.50', '+1.2e4')
+>>> value_color(1.0, scale=1.0) == THEME.positive
+True
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from manim import ManimColor, interpolate_color
+
+
+@dataclasses.dataclass
+class Theme:
+    background: str = "#0E1116"
+    text: str = "#ECECEC"
+    dim: str = "#8A8F98"          # secondary text, ellipses, braces
+    positive: str = "#58C4DD"     # blue: positive values
+    negative: str = "#FC6255"     # red: negative values
+    neutral: str = "#2A2F38"      # zero / empty cells
+    highlight: str = "#FFD166"    # the thing being talked about
+    accent: str = "#83C167"       # secondary emphasis (green)
+    query: str = "#F4A259"        # queries (orange)
+    key: str = "#9B8DE3"          # keys (violet)
+    value: str = "#83C167"        # values (green)
+    masked: str = "#3A2A2E"       # masked (−∞) cells
+    font: str = "CMU Serif"       # 3Blue1Brown's text face (Debian fonts-cmu)
+    mono: str = "DejaVu Sans Mono"
+    digits: int = 2               # decimals in matrix/vector entries
+    text_size: float = 30.0
+    small_size: float = 20.0
+    caption_size: float = 26.0
+
+    def color(self, name: str) -> ManimColor:
+        return ManimColor(getattr(self, name))
+
+
+THEME = Theme()
+
+
+def use_theme(**overrides: object) -> Theme:
+    """Change the global theme in place (so every module sees it); returns it."""
+    fields = {f.name for f in dataclasses.fields(Theme)}
+    for k, v in overrides.items():
+        if k not in fields:
+            raise KeyError(k)
+        setattr(THEME, k, v)
+    return THEME
+
+
+def fmt(x: float, digits: int | None = None, sign: bool = True) -> str:
+    """A real value as shown on screen: fixed decimals, a true minus sign, −∞ for masked.
+
+    Large or tiny magnitudes fall back to short scientific notation so columns stay aligned.
+    """
+    d = THEME.digits if digits is None else digits
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "nan"
+    if math.isinf(x):
+        return "−∞" if x < 0 else "+∞"
+    if abs(x) >= 10 ** (5 - d) and x != 0:
+        s = f"{x:+.1e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
+    else:
+        s = f"{x:+.{d}f}"
+    if not sign:
+        s = s.lstrip("+")
+    return s.replace("-", "−")
+
+
+def pct(p: float) -> str:
+    """A probability as a percentage with sensible precision: 77.3%, 0.93%, <0.01%."""
+    q = 100.0 * float(p)
+    if q >= 10:
+        return f"{q:.1f}%"
+    if q >= 0.01:
+        return f"{q:.2f}%"
+    return "<0.01%"
+
+
+def value_color(x: float, scale: float) -> ManimColor:
+    """Blue for positive, red for negative, brighter = larger |x| relative to ``scale``."""
+    if not np.isfinite(x):
+        return THEME.color("masked")
+    t = min(abs(float(x)) / scale, 1.0) if scale > 0 else 0.0
+    end = THEME.color("positive") if x >= 0 else THEME.color("negative")
+    return interpolate_color(THEME.color("neutral"), end, 0.25 + 0.75 * t)
+
+
+def value_rgb(values: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """Vectorised :func:`value_color` for images: [..., 3] uint8 (−inf → masked colour)."""
+    v = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(v)
+    if scale is None:
+        scale = float(np.abs(v[finite]).max()) if finite.any() else 1.0
+    t = np.clip(np.abs(np.where(finite, v, 0.0)) / max(scale, 1e-12), 0, 1)[..., None]
+    hexrgb = lambda h: np.array([int(h[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
+    neutral, pos, neg = hexrgb(THEME.neutral), hexrgb(THEME.positive), hexrgb(THEME.negative)
+    end = np.where((v >= 0)[..., None], pos, neg)
+    rgb = neutral + (end - neutral) * (0.25 + 0.75 * t)
+    rgb = np.where(finite[..., None], rgb, hexrgb(THEME.masked))
+    return rgb.round().astype(np.uint8)
+
+
+def weight_rgb(weights: np.ndarray, color: str | None = None) -> np.ndarray:
+    """Attention weights in [0, 1] as brightness of one colour: [..., 3] uint8."""
+    w = np.clip(np.nan_to_num(np.asarray(weights, dtype=np.float64)), 0, 1)[..., None]
+    hexrgb = lambda h: np.array([int(h[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
+    lo, hi = hexrgb(THEME.neutral), hexrgb(color or THEME.highlight)
+    return (lo + (hi - lo) * np.sqrt(w)).round().astype(np.uint8)

@@ -1,0 +1,71 @@
+"""Shared fixtures: small GPT-2- and Llama-shaped models built from configs (random
+weights, real GPT-2 tokenizer files), an isolated cache, and manim's golden-frame options."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from manim.utils.testing import frames_comparison
+
+# Debian 12 ships cairo 1.16; without this every frames_comparison test is silently skipped.
+frames_comparison.MIN_CAIRO_VERSION = 11600
+
+
+def pytest_addoption(parser):
+    # manim's frames_comparison reads these two options.
+    parser.addoption("--set_test", action="store_true", help="write new golden frames")
+    parser.addoption("--show_diff", action="store_true", help="show a diff on failure")
+
+
+@pytest.fixture(scope="session")
+def gpt2_tok_dir() -> Path:
+    from tensors.models import fetch_gpt2_tokenizer
+
+    return fetch_gpt2_tokenizer()
+
+
+def _save_model(model, tok, path: Path) -> Path:
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2_dir(tmp_path_factory, gpt2_tok_dir) -> Path:
+    """A GPT-2-shaped model (random weights, seed 0) with the real GPT-2 tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    cfg = GPT2Config(n_layer=3, n_head=4, n_embd=64, n_positions=128, vocab_size=50257,
+                     attn_implementation="eager")
+    model = GPT2LMHeadModel(cfg).eval()
+    tok = AutoTokenizer.from_pretrained(gpt2_tok_dir)
+    return _save_model(model, tok, tmp_path_factory.mktemp("tiny-gpt2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory) -> Path:
+    """A Llama-shaped model with grouped-query attention (6 query heads, 2 kv heads),
+    RoPE, untied embeddings, q/k/v biases — and the bundled model's tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from tensors.models import bundled_dir
+
+    tok = AutoTokenizer.from_pretrained(bundled_dir())
+    torch.manual_seed(0)
+    cfg = LlamaConfig(num_hidden_layers=2, num_attention_heads=6, num_key_value_heads=2,
+                      hidden_size=96, intermediate_size=192, vocab_size=len(tok),
+                      max_position_embeddings=256, tie_word_embeddings=False,
+                      attention_bias=True, attn_implementation="eager")
+    model = LlamaForCausalLM(cfg).eval()
+    return _save_model(model, tok, tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_traces(tmp_path, monkeypatch):
+    """Each test gets its own trace cache (the model cache in GPT_SCENES_HOME is shared)."""
+    monkeypatch.setenv("GPT_SCENES_CACHE", str(tmp_path / "traces"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
