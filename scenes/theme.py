@@ -5,7 +5,7 @@ background) through its config file or with :func:`use_theme`.
 
 >>> fmt(0.123456), fmt(-1.5), fmt(12345.0)
 ('+0.12', '−1.50', '+1.2e4')
->>> value_color(1.0, scale=1.0) == THEME.positive
+>>> value_color(1.0, scale=1.0).to_hex().upper() == THEME.positive.upper()
 True
 """
 from __future__ import annotations
