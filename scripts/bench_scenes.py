@@ -1,0 +1,88 @@
+#!/usr/bin/env python
+"""Render-speed benchmark: render time / video duration per scene (prints figures, no pass/fail).
+
+    .venv/bin/python scripts/bench_scenes.py                     # every scene, -ql and -qh
+    .venv/bin/python scripts/bench_scenes.py attention -q l      # one scene, one quality
+    .venv/bin/python scripts/bench_scenes.py attention -q l --prompt-tokens 8 64
+
+The trace cache is warmed first (one render), so figures are rendering only, as a lecturer
+re-rendering sees them; the first-ever render adds the model capture (see scripts/bench.py).
+--prompt-tokens renders the attention-style scene with prompts of N tokens through a
+temporary course config (``[<scene>] prompt = ...``) to show how render time grows.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STORY = ["tokenization", "embedding", "embedding_space", "attention", "softmax_temperature",
+         "unembedding", "generation"]
+QUALITY = {"l": "-ql", "m": "-qm", "h": "-qh", "p": "-qp", "k": "-qk"}
+
+
+def video_seconds(path: Path) -> float:
+    import av
+
+    with av.open(str(path)) as c:
+        return c.duration / 1e6 if c.duration else 0.0
+
+
+def render(scene: str, q: str, media: Path, env: dict[str, str]) -> tuple[float, Path]:
+    cmd = [sys.executable, "-m", "manim", "render", QUALITY[q], "--disable_caching",
+           "--media_dir", str(media), "--progress_bar", "none", str(ROOT / "scenes" / f"{scene}.py")]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise SystemExit(f"{scene}: render failed:\n{r.stderr[-2000:]}")
+    videos = sorted(media.rglob("*.mp4"), key=lambda p: p.stat().st_mtime)
+    videos = [v for v in videos if "partial_movie_files" not in v.parts]
+    return dt, videos[-1]
+
+
+def prompt_with(n: int) -> str:
+    words = ("a fluffy blue creature roamed the verdant forest while the quick brown fox "
+             "jumped over the lazy dog near the old stone bridge").split()
+    return " ".join(words[i % len(words)] for i in range(n))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenes", nargs="*")
+    ap.add_argument("-q", "--quality", nargs="+", default=["l", "h"], choices=list(QUALITY))
+    ap.add_argument("--prompt-tokens", type=int, nargs="*", default=[])
+    args = ap.parse_args()
+    scenes = args.scenes or [s for s in STORY if (ROOT / "scenes" / f"{s}.py").exists()]
+    env = {**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-scenes-") as tmp:
+        variants: list[tuple[str, str, dict[str, str]]] = []
+        for s in scenes:
+            if args.prompt_tokens:
+                for n in args.prompt_tokens:
+                    cfg = Path(tmp) / f"{s}-{n}.toml"
+                    cfg.write_text(f'[{s}]\nprompt = "{prompt_with(n)}"\n')
+                    variants.append((s, f"{s} ({n} words)", {**env, "GPT_SCENES_COURSE": str(cfg)}))
+            else:
+                variants.append((s, s, env))
+        for s, label, e in variants:
+            render(s, "l", Path(tmp) / "warm", e)  # warm the trace cache
+            for q in args.quality:
+                dt, video = render(s, q, Path(tmp) / f"{label}-{q}".replace(" ", "_"), e)
+                vs = video_seconds(video)
+                rows.append((label, QUALITY[q], vs, dt, dt / vs if vs else float("nan")))
+                print(f"{label:28s} {QUALITY[q]}  video {vs:6.1f} s  render {dt:7.1f} s  "
+                      f"ratio {rows[-1][4]:.2f}", flush=True)
+    print("\nscene                        quality  video_s  render_s  render/video")
+    for label, q, vs, dt, ratio in rows:
+        print(f"{label:28s} {q:7s} {vs:8.1f} {dt:9.1f} {ratio:13.2f}")
+
+
+if __name__ == "__main__":
+    main()
