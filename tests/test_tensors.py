@@ -278,3 +278,19 @@ def test_bundled_model_facts():
         ("llama", 30, 9, 3, 576, 49152)
     assert i["tied_embeddings"] and i["positional"] == "rope"
     assert t.top_next(1)[0][0] == " Paris"
+
+
+def test_flat_host_copy_packs_every_tensor_exactly(monkeypatch):
+    """The CUDA path's one-buffer copy, run here with an ordinary (unpinned) CPU buffer."""
+    from tensors.capture import to_host
+
+    src = {"a": torch.arange(7, dtype=torch.float32).reshape(7, 1), "ids": torch.tensor([3, 1, 4]),
+           "b": torch.full((2, 3, 5), -float("inf")), "c": torch.randn(33, 17)}
+    empty = torch.empty
+    monkeypatch.setattr(torch, "empty", lambda *a, pin_memory=False, **k: empty(*a, **k))
+    out = to_host({k: v.clone() for k, v in src.items()}, pinned=True)
+    for k, v in src.items():
+        assert out[k].shape == tuple(v.shape) and out[k].dtype == v.numpy().dtype
+        np.testing.assert_array_equal(out[k], v.numpy())
+    offsets = sorted(o.__array_interface__["data"][0] for o in out.values())
+    assert all(b - a >= 0 and (b - a) % 64 == 0 for a, b in zip(offsets, offsets[1:]))  # one buffer
