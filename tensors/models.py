@@ -137,9 +137,10 @@ def _resolve_auto() -> ModelRef:
             return _hub_ref("gpt2")
         except UserError:
             pass
-    hint = ("GPT-2 is not in the Hugging Face cache and the hub did not answer; to use GPT-2, "
-            "run once with network access (it is then cached), or pass --model DIR with a "
-            "local gpt2 checkout")
+    why = "HF_HUB_OFFLINE is set" if _env_offline() else "the hub did not answer"
+    hint = (f"GPT-2 is not in the Hugging Face cache and {why}; to use GPT-2, run once with "
+            "network access (it is then cached in ~/.cache/huggingface), or pass a local gpt2 "
+            "directory as the model (--model DIR)")
     return dataclasses.replace(_bundled_ref(), hint=hint)
 
 
