@@ -30,13 +30,21 @@ if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV"
   "$PY" -m venv "$VENV"
 fi
+# pip's output only when it fails (this machine's index config is chatty).
+pip_install() {
+  local out
+  if ! out=$("$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" 2>&1); then
+    printf '%s\n' "$out" | grep -v 'is ignored: it is neither' >&2
+    return 1
+  fi
+}
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
-  log "pip: torch first (CPU wheel), then pinned requirements"
-  "$VENV/bin/python" -m pip install -q --upgrade pip
+  log "pip: torch first (CPU wheel), then pinned requirements (about a minute)"
+  pip_install --upgrade pip
   # torch FIRST and pinned: anything else that depends on torch would otherwise pull a CUDA build.
-  "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-  "$VENV/bin/python" -m pip install -q -r requirements.txt
-  "$VENV/bin/python" -m pip install -q --no-deps -e .
+  pip_install "torch==2.13.0"
+  pip_install -r requirements.txt
+  pip_install --no-deps -e .
   echo "$want" > "$STAMP"
 fi
 
