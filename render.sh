@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# ./render.sh — render the gpt-scenes scenes: set-up on first run, then every scene (or the
+# ones named) in parallel to predictable names, with a summary table.
+#
+#   ./render.sh                           all scenes, -ql, into out/480p15/<scene>.mp4
+#   ./render.sh attention softmax_temperature -q h
+#   ./render.sh --stills --gif --lecture  + <scene>.png, <scene>.gif, lecture.mp4
+#   ./render.sh --slides                  manim-slides + out/<q>/slides/<scene>.html, lecture.html
+#   ./render.sh --course my-course.toml   use that course config
+#   ./render.sh --help                    every option
+#
+# Options are checked before the set-up (scripts/setup.sh: apt packages, .venv, pinned pips,
+# the offline model; idempotent and quick when done) so a typo fails at once, exit 2.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SYSPY="$(command -v python3 || true)"
+
+for a in "$@"; do
+  case "$a" in
+    -h|--help) exec "${SYSPY:-$ROOT/.venv/bin/python}" "$ROOT/scripts/render.py" --help ;;
+  esac
+done
+if [ -n "$SYSPY" ]; then
+  "$SYSPY" "$ROOT/scripts/render.py" --args-only "$@" || exit $?
+fi
+
+"$ROOT/scripts/setup.sh"
+exec "$ROOT/.venv/bin/python" "$ROOT/scripts/render.py" "$@"
