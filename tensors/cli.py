@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--model", default="auto", help="auto (default), a HF id, a directory, or smollm2")
     ex.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     ex.add_argument("--top", type=int, default=5, help="how many next tokens to print")
+    ex.add_argument("--layer", type=int, help="also print where the last token looks in this layer…")
+    ex.add_argument("--head", type=int, help="…and this head (default 0)")
     ex.add_argument("--json", action="store_true", help="print one JSON object")
     ex.add_argument("--no-cache", action="store_true", help="recompute and do not write the cache")
     inf = sub.add_parser("info", help="print the model facts")
@@ -52,11 +54,24 @@ def _extract(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise UserError(f"--top {args.top} must be at least 1")
+    want_attention = args.layer is not None or args.head is not None
+    layer, head = args.layer or 0, args.head or 0
+    if want_attention:  # check against the model's config before any work is done
+        from . import models
+        from .capture import check_layer_head
+
+        ref = models.resolve(args.model, quiet=True)
+        check_layer_head({"name": ref.name, **models.config_facts(ref)}, layer, head)
     t = trace(args.prompt, args.model, device=args.device, use_cache=not args.no_cache)
     top = t.top_next(args.top)
+    attends = None
+    if want_attention:
+        attends = [[s, round(float(w), 6)] for s, w in zip(t.tokens, t.pattern[layer, head, -1])]
     out = {"model": t.info["name"], "device": t.info["device"], "tokens": t.tokens,
            "top_next": [[s, round(p, 6)] for s, p in top],
            "cache": str(t.cache_path) if t.cache_path else None}
+    if attends is not None:
+        out["attention"] = {"layer": layer, "head": head, "last_token_attends_to": attends}
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
         return 0
@@ -65,6 +80,10 @@ def _extract(args: argparse.Namespace) -> int:
     print("next:")
     for s, prob in top:
         print(f"  {prob:7.2%}  {s!r}")
+    if attends is not None:
+        print(f"layer {layer} head {head}: the last token attends to")
+        for s, w in attends:
+            print(f"  {w:7.2%}  {s!r}")
     print(f"cache:  {out['cache']}")
     return 0
 

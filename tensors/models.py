@@ -253,6 +253,14 @@ def _hub_answers() -> bool:
         return False
 
 
+def config_facts(ref: ModelRef) -> dict[str, int]:
+    """n_layer and n_head from the model's config alone (no weights loaded)."""
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.from_pretrained(ref.path)
+    return {"n_layer": cfg.num_hidden_layers, "n_head": cfg.num_attention_heads}
+
+
 # ----------------------------------------------------------------------------- fingerprint
 @lru_cache(maxsize=None)
 def fingerprint(path: Path) -> str:

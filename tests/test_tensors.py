@@ -220,7 +220,7 @@ def run_cli(*args, env=None):
                           text=True, env=e, timeout=300)
 
 
-def test_cli_bad_input_one_line_exit_2_nothing_written(tmp_path, tiny_gpt2_dir):
+def test_cli_bad_input_one_line_exit_2_nothing_written(tmp_path, tiny_gpt2_dir, monkeypatch, capsys):
     cache = tmp_path / "cli-cache"
     env = {"GPT_SCENES_CACHE": str(cache)}
     cases = [
@@ -229,16 +229,33 @@ def test_cli_bad_input_one_line_exit_2_nothing_written(tmp_path, tiny_gpt2_dir):
         ["extract", "--prompt", "hi", "--model", "nobody/nothing"],
         ["extract", "--prompt", "hi", "--model", str(tmp_path)],
         ["extract", "--prompt", "hi", "--model", str(tiny_gpt2_dir), "--top", "0"],
+        ["extract", "--prompt", "hi", "--model", str(tiny_gpt2_dir), "--layer", "3"],
+        ["extract", "--prompt", "hi", "--model", str(tiny_gpt2_dir), "--head", "-9"],
         ["extract"],
         ["frobnicate"],
     ]
-    for args in cases:
-        r = run_cli(*args, env=env)
-        assert r.returncode == 2, (args, r.stderr)
-        lines = [l for l in r.stderr.splitlines() if not l.startswith("[gpt-scenes]")]
-        assert len(lines) == 1 and "error" in lines[0], (args, r.stderr)
-        assert "Traceback" not in r.stderr
+    from tensors.cli import main
+
+    r = run_cli(*cases[0], env=env)  # one real process: exit status and stderr as a user sees them
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "prompt is empty" in r.stderr
+    for args in cases[1:]:  # the rest in-process (same code path, faster)
+        monkeypatch.setenv("GPT_SCENES_CACHE", str(cache))
+        with pytest.raises(SystemExit) as exc:
+            main(args)
+        err = capsys.readouterr().err
+        assert exc.value.code == 2, (args, err)
+        lines = [l for l in err.splitlines() if not l.startswith("[gpt-scenes]")]
+        assert len(lines) == 1 and "error" in lines[0], (args, err)
     assert not cache.exists() or not list(cache.iterdir())
+
+
+def test_cli_extract_layer_head(tiny_gpt2_dir):
+    r = run_cli("extract", "--prompt", "the cat sat", "--model", str(tiny_gpt2_dir), "--layer", "2",
+                "--head", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    att = json.loads(r.stdout)["attention"]
+    weights = [w for _, w in att["last_token_attends_to"]]
+    assert att["layer"] == 2 and abs(sum(weights) - 1) < 1e-4 and len(weights) == 3
 
 
 def test_cli_extract_json_bundled_model_predicts_paris():
