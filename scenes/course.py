@@ -78,7 +78,7 @@ STORY_ORDER = ("tokenization", "embedding", "embedding_space", "attention",
 #: Modules in scenes/ that are infrastructure, never scenes.
 NOT_SCENES = {"__init__", "__main__", "base", "theme", "course", "slides", "vocab"}
 #: Top-level keys that apply to every scene (unless its section sets them).
-GENERIC_KEYS = ("model", "device", "prompt")
+GENERIC_KEYS = ("prompt", "model", "device")
 RESERVED_SECTIONS = ("theme", "captions")
 #: Knob names that are never configurable.
 NOT_KNOBS = {"config_section", "captions", "trace"}
@@ -131,21 +131,15 @@ def find_config(cwd: Path | None = None) -> tuple[Path | None, str]:
     return None, "none"
 
 
-_CACHE: dict[tuple[str, float], dict[str, Any]] = {}
-
-
 def read_toml(path: Path) -> dict[str, Any]:
-    key = (str(path), path.stat().st_mtime)
-    if key not in _CACHE:
-        try:
-            with open(path, "rb") as f:
-                _CACHE[key] = tomllib.load(f)
-        except tomllib.TOMLDecodeError as e:
-            raise UserError(f"course config {path}: not valid TOML: {e}; "
-                            "see assets/course.toml for the format") from None
-        except OSError as e:
-            raise UserError(f"course config {path}: cannot read it ({e.strerror})") from None
-    return _CACHE[key]
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"course config {path}: not valid TOML: {e}; "
+                        "see assets/course.toml for the format") from None
+    except OSError as e:
+        raise UserError(f"course config {path}: cannot read it ({e.strerror})") from None
 
 
 def load_course(path: str | os.PathLike | None = None) -> Course:
@@ -938,6 +932,11 @@ def _toml_value(v: Any) -> str:
     return json.dumps(str(v))
 
 
+def _doc(kn: Knob) -> str:
+    """A knob's doc as the config spells it: TOML has no None, "auto" stands for it."""
+    return re.sub(r"\bNone\b", '"auto"', kn.doc) if kn.spec.optional else kn.doc
+
+
 def _key(k: str) -> str:
     return k if re.match(r"^[A-Za-z0-9_-]+$", k) else json.dumps(k)
 
@@ -945,7 +944,7 @@ def _key(k: str) -> str:
 def _wrap_comment(text: str, width: int = 92) -> list[str]:
     import textwrap
 
-    return ["# " + line for line in textwrap.wrap(text, width - 2)] if text else []
+    return ["## " + line for line in textwrap.wrap(text, width - 3)] if text else []
 
 
 def template(entries: list[SceneEntry]) -> str:
@@ -954,7 +953,8 @@ def template(entries: list[SceneEntry]) -> str:
 
     g = knobs(_gpt_scene())
     out = [
-        "# gpt-scenes course config — every knob of every scene, with its default, commented out.",
+        "# gpt-scenes course config — every knob of every scene, with its default, commented out",
+        "# (`# key = value`; lines starting `##` say what the knob does).",
         "# Copy it to ./gpt-scenes.toml (or point $GPT_SCENES_COURSE at your copy), uncomment",
         "# and change what your course needs, then re-render: ./render.sh",
         "# Check it without rendering: python -m scenes.course check gpt-scenes.toml",
@@ -963,7 +963,7 @@ def template(entries: list[SceneEntry]) -> str:
         "# --- every scene (a scene's own section wins) ---",
     ]
     for k in GENERIC_KEYS:
-        out += _wrap_comment(g[k].doc)
+        out += _wrap_comment(_doc(g[k]))
         out.append(f"# {k} = {_toml_value(g[k].default)}")
     out += ["", "# --- the look: colours as #RRGGBB, fonts by name (fc-list shows them) ---",
             "[theme]"]
@@ -971,18 +971,20 @@ def template(entries: list[SceneEntry]) -> str:
         out.append(f"# {f.name} = {_toml_value(f.default)}")
     out += ["", "# --- caption wording for any scene that has the key (see each scene's",
             "#     [<scene>.captions] below; keep the {placeholders}) ---", "[captions]"]
+    seen: set[str] = set()
     for e in entries:
-        if not e.primary:
-            continue
         cls = e.cls
-        sec = cls.config_section
+        sec = getattr(cls, "config_section", "")
+        if not e.primary or not sec or sec in seen:
+            continue
+        seen.add(sec)
         ks = knobs(cls)
         doc = (cls.__dict__.get("__doc__") or sys.modules[cls.__module__].__doc__ or "")
         doc = doc.strip().split("\n")[0]
         out += ["", f"# --- {e.id}: {cls.__name__} ({e.file.name}) — {doc}".rstrip(" —"),
                 f"[{sec}]"]
         for name, kn in ks.items():
-            out += _wrap_comment(kn.doc)
+            out += _wrap_comment(_doc(kn))
             if name == "beats":
                 out += _wrap_comment("Beats in order; leave some out to skip them, or reorder.")
             out.append(f"# {name} = {_toml_value(kn.default)}")
