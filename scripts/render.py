@@ -91,7 +91,7 @@ def parser() -> _Parser:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     p = parser()
-    args = p.parse_args(argv)
+    args = p.parse_intermixed_args(argv)  # scenes may come before or after the options
     for s in args.scenes:
         if s.endswith(".py") and not Path(s).is_file():
             p.error(f"course file {s} does not exist")
