@@ -1,0 +1,61 @@
+"""manim-slides: a slide per beat, `manim-slides render`, and the HTML conversion (the page
+exists and references every slide's video, which lies beside it)."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tiny_scene import write_tiny_course
+
+PY = sys.executable
+
+
+def test_a_slides_class_is_built_for_every_scene():
+    from manim_slides import Slide
+
+    from scenes.course import discover
+    from scenes.slides import SLIDE_CLASSES, slides_name
+
+    entries, _ = discover()
+    assert set(SLIDE_CLASSES) == {slides_name(e.cls) for e in entries}
+    for e in entries:
+        cls = SLIDE_CLASSES[slides_name(e.cls)]
+        assert issubclass(cls, Slide) and issubclass(cls, e.cls)
+        assert cls.beats == e.cls.beats
+
+
+def test_slides_render_and_convert_to_html(tmp_path, tiny_gpt2_dir):
+    import av
+
+    course = write_tiny_course(tmp_path, tiny_gpt2_dir)
+    course.write_text(course.read_text() + "\nfrom scenes.slides import slide_class\n"
+                      "TinySlides = slide_class(TinyScene)\n")
+    r = subprocess.run([PY, "-m", "manim_slides", "render", "-ql", "--media_dir",
+                        str(tmp_path / "media"), str(course), "TinySlides"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    cfg = json.loads((tmp_path / "slides" / "TinySlides.json").read_text())
+    slides = cfg["slides"]
+    assert len(slides) == 2  # TinyScene has two beats: one slide each
+    durations = []
+    for s in slides:
+        with av.open(str(tmp_path / s["file"])) as c:
+            v = c.streams.video[0]
+            durations.append(float(v.duration * v.time_base))
+    # beat one: 0.5 s Create + 0.4 s caption; beat two: 0.5 s FadeOut
+    assert durations == [pytest.approx(0.9, abs=0.1), pytest.approx(0.5, abs=0.1)]
+
+    r = subprocess.run([PY, "-m", "manim_slides", "convert", "TinySlides", "deck.html"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "deck.html").read_text()
+    refs = re.findall(r'data-background-video="([^"]+)"', html)
+    assert [Path(x).name for x in refs] == [Path(s["file"]).name for s in slides]
+    for ref in refs:
+        assert (tmp_path / ref).is_file()  # the videos are copied next to the page
+    assert "<section" in html and "reveal" in html.lower()
