@@ -739,7 +739,7 @@ def apply_course_config(scene: Any, course: Course | None = None) -> Course:
         setattr(scene, k, v)
     if captions:
         scene.captions = {**dict(getattr(cls, "captions", {}) or {}), **captions}
-    if course.path is not None and course.source != "default":
+    if course.path is not None and course.path.resolve() != DEFAULT_PATH.resolve():
         from tensors.errors import note
 
         note(f"course config {course.label}: {cls.__name__} "

@@ -146,8 +146,11 @@ def _tail_status(text: str) -> str:
     frags = [ANSI.sub("", f).strip() for f in re.split(r"[\r\n]", text)]
     frags = [f for f in frags if f]
     for f in reversed(frags):
-        if "%|" in f or f.startswith("Animation"):
-            return re.sub(r"\s+", " ", f)[:110]
+        m = re.match(r"^(Animation \d+)\b.*?(\d+)%\|[^|]*\|\s*(\d+/\d+)", f)
+        if m:
+            return f"{m.group(1)} {m.group(2)}% ({m.group(3)} frames)"
+        if f.startswith("Animation"):
+            return f.split(":")[0]
     return ""
 
 
@@ -473,8 +476,12 @@ def _read_log(p: Path) -> str:
         return ""
 
 
+_RELAYED: set[str] = set()
+
+
 def _relay(j: Job) -> None:
-    """Relay the extraction reports ([gpt-scenes] lines) from a job's log as they appear."""
+    """Relay the extraction reports ([gpt-scenes] lines) from a job's log as they appear
+    (each distinct message once: every job resolves the same model)."""
     try:
         with open(j.log, "rb") as f:
             f.seek(j.seen)
@@ -487,7 +494,8 @@ def _relay(j: Job) -> None:
     j.seen += cut + 1
     for line in chunk[:cut].decode("utf-8", "replace").splitlines():
         line = ANSI.sub("", line).strip()
-        if line.startswith("[gpt-scenes]") and j.kind != "still":
+        if line.startswith("[gpt-scenes]") and line not in _RELAYED:
+            _RELAYED.add(line)
             print(f"[render] {j.scene}: {line}", file=sys.stderr, flush=True)
 
 

@@ -279,3 +279,13 @@ def test_init_writes_a_starter_config_and_refuses_to_overwrite(tmp_path):
     with pytest.raises(SystemExit) as e:
         C.main(["init", str(dest)])
     assert e.value.code == 2
+
+
+def test_example_course_config_is_valid_and_sets_every_prompt():
+    entries, _ = C.discover()
+    course = C.load_course(ROOT / "assets" / "example-course.toml")
+    C.check_course(course, entries)
+    for e in entries:
+        values, _ = C.scene_values(course, e.cls)
+        assert values.get("prompt") == course.section(e.cls.config_section).get(
+            "prompt", course.data["prompt"])
