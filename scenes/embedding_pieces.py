@@ -367,3 +367,93 @@ def displayable(s: str) -> str:
             _DRAWABLE[c] = ok
         out.append(c if ok else f"U+{ord(c):04X}")
     return "".join(out)
+
+
+# ====================================================================== W_E drawn as columns
+def column_plan(ids: Sequence[int], vocab: int, edge: int = 1) -> list[int | None]:
+    """Which vocabulary columns to draw: the first ``edge`` ids, the given ids (sorted,
+    each once), the last ``edge``; ``None`` marks a gap (columns not drawn).
+
+    >>> column_plan([5, 3, 5, 4], 100)
+    [0, None, 3, 4, 5, None, 99]
+    """
+    want = sorted(set(range(edge)) | {int(i) for i in ids} | set(range(vocab - edge, vocab)))
+    out: list[int | None] = []
+    for i in want:
+        if out and out[-1] is not None and i != out[-1] + 1:
+            out.append(None)
+        out.append(i)
+    return out
+
+
+class EmbeddingMatrix:
+    """Builder for W_E drawn 3Blue1Brown-style: one column per token (its id and piece on
+    top), the first ``n_dims`` of its d_model numbers, ⋯ between non-adjacent ids, ⋮ below.
+
+    ``values[c]`` is the real column ``W_E[id]`` (first n_dims) for every drawn id;
+    ``.columns[id]`` is the VGroup of its numbers, ``.headers[id]`` its id + piece."""
+
+    def __init__(self, plan: Sequence[int | None], values: dict[int, np.ndarray],
+                 labels: dict[int, str], full_shape: tuple[int, int], n_dims: int,
+                 font_size: float = 18):
+        from manim import DOWN, LEFT, RIGHT, UP, Brace, VGroup
+
+        from scenes.theme import THEME, fmt, value_color
+        from scenes.vocab import _brackets, num_text, visible_token
+
+        self.plan, self.values = list(plan), values
+        fs = font_size
+        allv = np.concatenate([values[i][:n_dims] for i in plan if i is not None])
+        scale = float(np.abs(allv).max()) or 1.0
+        ch = num_text("0", fs).height
+        step_y = ch + 0.2 * fs / 20 + 0.08
+        self.columns: dict[int, Any] = {}
+        self.headers: dict[int, Any] = {}
+        body, heads = VGroup(), VGroup()
+        x = 0.0
+        for i in plan:
+            if i is None:
+                col = VGroup(*[num_text("⋯", fs, THEME.dim).move_to([0, -r * step_y, 0])
+                               for r in range(n_dims)])
+                w = col.width
+                col.shift((x + w / 2) * RIGHT)
+                body.add(col)
+                x += w + 0.3
+                continue
+            ents = []
+            for r in range(n_dims):
+                v = float(values[i][r])
+                t = num_text(fmt(v, sign=False), fs, value_color(v, scale))
+                t.value = v
+                ents.append(t)
+            cw = max(t.width for t in ents)
+            for r, t in enumerate(ents):
+                t.move_to([cw - t.width / 2, -r * step_y, 0])  # right-aligned
+            col = VGroup(*ents)
+            marker, piece = visible_token(labels[i])
+            lab = num_text(displayable(marker + piece), fs * 0.95, THEME.text)
+            idt = num_text(f"{i:,}", fs * 0.8, THEME.highlight)
+            idt.value = i
+            head = VGroup(lab, idt).arrange(DOWN, buff=0.06)
+            w = max(cw, head.width)
+            col.shift((x + (w - cw) / 2) * RIGHT)
+            head.move_to([x + w / 2, step_y * 0.5 + 0.15 + head.height / 2, 0])
+            self.columns[i], self.headers[i] = col, head
+            body.add(col)
+            heads.add(head)
+            x += w + 0.3
+        dots = VGroup(*[num_text("⋮", fs, THEME.dim).move_to([c.get_center()[0], -n_dims * step_y, 0])
+                        for c, i in zip(body, plan) if i is not None])
+        self.body = VGroup(body, dots)
+        self.brackets = _brackets(self.body, buff=0.12, color=THEME.dim)
+        d_model, vocab = full_shape
+        self.brace_cols = Brace(self.brackets, DOWN, buff=0.08, color=THEME.dim)
+        self.cols_text = num_text(f"{vocab:,} columns: one per token", fs, THEME.dim)
+        self.cols_text.next_to(self.brace_cols, DOWN, buff=0.06)
+        self.brace_rows = Brace(self.brackets, RIGHT, buff=0.08, color=THEME.dim)
+        self.rows_text = num_text(f"{d_model:,} numbers\nper token", fs, THEME.dim)
+        self.rows_text.next_to(self.brace_rows, RIGHT, buff=0.08)
+        self.headers_group = heads
+        self.group = VGroup(heads, self.body, self.brackets, self.brace_cols, self.cols_text,
+                            self.brace_rows, self.rows_text)
+        self.n_dims = n_dims

@@ -18,11 +18,13 @@ vectors, labelled as such on screen).
 """
 from __future__ import annotations
 
+import itertools as it
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
 from manim import (DEGREES, DL, DOWN, LEFT, ORIGIN, OUT, RIGHT, UL, UP, UR, Arrow, Create,
-                   Dot, FadeIn, FadeOut, GrowArrow, Line, ThreeDScene, VGroup, Write, config)
+                   Dot, FadeIn, FadeOut, GrowArrow, Line, ThreeDScene, VGroup, VMobject, Write,
+                   config)
 from manim.camera.three_d_camera import ThreeDCamera
 
 from scenes.base import GPTScene
@@ -34,16 +36,62 @@ from tensors import UserError
 
 
 class ShiftedThreeDCamera(ThreeDCamera):
-    """A ThreeDCamera that draws the 3D content ``screen_shift`` (frame units) to the side,
-    so a plot can turn about its own centre on the left while a table sits on the right."""
+    """A ThreeDCamera that
+
+    - draws the 3D content ``screen_shift`` (frame units) to the side, so a plot can turn
+      about its own centre on the left while a table sits on the right;
+    - draws the fixed-in-frame mobjects (captions, tables) once into a cached overlay and
+      composites it per frame, redrawing it only when one of them changes. While the camera
+      turns every frame is redrawn; glyph outlines are most of the cost, and most glyphs are
+      in the (unchanging) overlay.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any):
         self.screen_shift = np.zeros(3)
+        self._ov = None
+        self._ov_key = None
         super().__init__(*args, **kwargs)
 
     def project_points(self, points):
         out = super().project_points(points)
         return out + self.screen_shift
+
+    def capture_mobjects(self, mobjects, **kwargs: Any) -> None:
+        self.reset_rotation_matrix()
+        mobs = self.get_mobjects_to_display(mobjects, **kwargs)
+        fixed = self.fixed_in_frame_mobjects
+        over = [m for m in mobs if m in fixed]
+        if not over or any(not isinstance(m, VMobject) for m in over):
+            return super().capture_mobjects(mobjects, **kwargs)
+        free = [m for m in mobs if m not in fixed]
+        for group_type, group in it.groupby(free, self.type_or_raise):
+            self.display_funcs[group_type](list(group), self.pixel_array)
+        self._paint_overlay(over)
+
+    def _paint_overlay(self, over: list) -> None:
+        import cairo
+
+        key = tuple((id(m), hash(m.points.tobytes()), hash(m.fill_rgbas.tobytes()),
+                     hash(m.stroke_rgbas.tobytes()), float(m.stroke_width)) for m in over)
+        if self._ov is None or self._ov.shape != self.pixel_array.shape:
+            self._ov = np.zeros_like(self.pixel_array)
+            self._ov_surface = cairo.ImageSurface.create_for_data(
+                self._ov.data, cairo.FORMAT_ARGB32, self.pixel_width, self.pixel_height)
+            self._ov_key = None
+        if key != self._ov_key:
+            self._ov[:] = 0
+            ctx = self.get_cairo_context(self._ov)
+            ctx.get_target().mark_dirty()
+            self.display_multiple_vectorized_mobjects(over, self._ov)
+            ctx.get_target().flush()
+            self._ov_surface.mark_dirty()
+            self._ov_key = key
+        ctx = self.get_cairo_context(self.pixel_array)
+        ctx.save()
+        ctx.identity_matrix()
+        ctx.set_source_surface(self._ov_surface, 0, 0)
+        ctx.paint()
+        ctx.restore()
 
 
 def token_label(s: str) -> str:
@@ -83,10 +131,10 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
     turn_rate: ClassVar[float] = 0.12
 
     captions: ClassVar[dict[str, str]] = {
-        "space": "{n} words, each a real {dim}-number vector, seen along the 3 directions where "
-                 "they differ most (PCA: {pct} of their spread). Arrows start at their mean.",
-        "space_w2v": "{n} words as classic word2vec vectors ({dim} numbers each, not this model's), "
-                     "seen along their 3 main directions (PCA: {pct} of their spread).",
+        "space": "Real {dim}-number embeddings of {n} tokens, seen along their 3 main "
+                 "directions (PCA, {pct} of their spread).",
+        "space_w2v": "{n} words as word2vec vectors ({dim} numbers, not this model's), "
+                     "along their 3 main directions (PCA, {pct} of their spread).",
         "arith": "{expr}: real arithmetic, drawn in the same projection.",
         "nearest": "In all {dim} dimensions, the nearest {unit} to {expr}, by cosine over all {size:,}.",
         "verdict_hit": "{exp} is nearest: rank {rank} of {size:,}.",
@@ -154,8 +202,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         return cap
 
     def word_label(self, key: int) -> str:
-        s = self.src.label(key)
-        return token_label(s) if self.src.unit == "tokens" else s
+        return self.src.label(key).strip()
 
     # ------------------------------------------------------------------ beats
     def beat_space(self) -> None:
@@ -304,6 +351,8 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.fixed(tag)
         self.add(tag)
         for i, d in enumerate(self.direction_results):
+            if i:
+                self.play(FadeOut(self.direction_plot), run_time=0.5)
             self._one_direction(d)
 
     def _one_direction(self, d: Direction) -> None:
@@ -317,7 +366,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                           size=THEME.text_size * 0.8)
         formula = self.text("score(word) = E(word) · u", size=THEME.text_size * 0.8,
                             color=THEME.highlight)
-        head = VGroup(title, formula).arrange(DOWN, buff=0.2).to_edge(UP, buff=0.6)
+        head = VGroup(title, formula).arrange(DOWN, buff=0.2).to_edge(UP, buff=0.85)
         if head.width > config.frame_width - 1:
             head.scale_to_fit_width(config.frame_width - 1)
         self.fixed(head)
@@ -378,4 +427,3 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.wait(2.5)
         self.direction_plot = VGroup(head, plot)
         self.direction_plot.rows = rows
-        self.play(FadeOut(head), FadeOut(plot), run_time=0.5)
