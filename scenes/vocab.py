@@ -21,11 +21,12 @@ size and then copied (:func:`num_text`), so a 10 × 10 grid of numbers costs lit
 from __future__ import annotations
 
 import math
+import re
 from typing import Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, ORIGIN, RIGHT, UP, ArcBetweenPoints, Brace, Group, ImageMobject,
-                   Line, Rectangle, RoundedRectangle, Square, SurroundingRectangle, Text,
+from manim import (DOWN, ManimColor, interpolate_color, LEFT, ORIGIN, RIGHT, UP, ArcBetweenPoints, Brace, Group, ImageMobject,
+                   Line, MarkupText, Rectangle, RoundedRectangle, Square, SurroundingRectangle, Text,
                    Transform, VGroup, VMobject)
 from manim.constants import RESAMPLING_ALGORITHMS
 
@@ -33,30 +34,217 @@ from .theme import THEME, fmt, pct, value_color, value_rgb, weight_rgb
 
 __all__ = ["WeightMatrix", "VectorColumn", "TokenBoxes", "AttentionGrid", "AttentionArcs",
            "ProbabilityBars", "heatmap_image", "num_text", "visible_token", "shape_str",
-           "IMAGE_CELLS"]
+           "IMAGE_CELLS", "label_text", "flat_text", "flatten_text"]
 
 #: Grids with more cells than this are drawn as one image rather than one mobject per cell.
 IMAGE_CELLS = 400
 
-_TEXT_CACHE: dict[tuple, Text] = {}
+_TEXT_CACHE: dict[tuple, VMobject] = {}
 
 
-def num_text(s: str, size: float | None = None, color=None, font: str | None = None) -> Text:
-    """A :class:`Text` for ``s`` (Pango, theme font), built once per (string, size, font) and
-    copied afterwards — building Text is the slow part, copying is cheap.
+def flatten_text(t: VMobject, text: str | None = None) -> VMobject:
+    """One VMobject holding all glyph outlines of ``t`` (a Text/MarkupText): same look, one
+    path instead of a tree of glyphs — copying, hashing and drawing get much cheaper.
+    Multi-colour text keeps only the first colour (use it for one-colour labels)."""
+    parts = [m for m in t.family_members_with_points()]
+    flat = VMobject(stroke_width=0)
+    if parts:
+        flat.set_points(np.vstack([m.points for m in parts]))
+        flat.set_fill(parts[0].get_fill_color(), opacity=parts[0].get_fill_opacity())
+    flat.text = getattr(t, "text", text) if text is None else text
+    return flat
+
+
+_NUM = re.compile(r"[MLCZ]|-?\d*\.?\d+(?:e-?\d+)?")
+_SYMBOL = re.compile(r'<symbol[^>]*id="([^"]+)"[^>]*>\s*<path[^>]*d="([^"]*)"', re.S)
+_USE = re.compile(r'<use[^>]*xlink:href="#([^"]+)"[^>]*x="([-\d.e]+)"[^>]*y="([-\d.e]+)"')
+
+
+def _path_to_cubics(d: str) -> np.ndarray:
+    """Cairo's SVG path data (absolute M/L/C/Z only) → manim cubic Bézier points [n*4, 3]."""
+    tok = _NUM.findall(d)
+    out: list[list[float]] = []
+    i, cur, start = 0, (0.0, 0.0), (0.0, 0.0)
+
+    def line(a, b):
+        out.extend([[a[0], a[1]], [a[0] + (b[0] - a[0]) / 3, a[1] + (b[1] - a[1]) / 3],
+                    [a[0] + 2 * (b[0] - a[0]) / 3, a[1] + 2 * (b[1] - a[1]) / 3], [b[0], b[1]]])
+
+    while i < len(tok):
+        c = tok[i]
+        if c == "M":
+            cur = start = (float(tok[i + 1]), float(tok[i + 2]))
+            i += 3
+        elif c == "L":
+            nxt = (float(tok[i + 1]), float(tok[i + 2]))
+            line(cur, nxt)
+            cur = nxt
+            i += 3
+        elif c == "C":
+            v = [float(x) for x in tok[i + 1:i + 7]]
+            out.extend([[cur[0], cur[1]], v[0:2], v[2:4], v[4:6]])
+            cur = (v[4], v[5])
+            i += 7
+        elif c == "Z":
+            if cur != start:
+                line(cur, start)
+            cur = start
+            i += 1
+        else:  # a bare number continues the previous command (not produced by cairo)
+            i += 1
+    if not out:
+        return np.zeros((0, 3))
+    a = np.asarray(out, dtype=np.float64)
+    return np.hstack([a, np.zeros((len(a), 1))])
+
+
+_SCALE: dict[str, float] = {}
+
+
+def _pango_flat(markup: str, size: float, font: str) -> VMobject | None:
+    """Lay ``markup`` out with Pango (manim's own text2svg, files cached in manim's text
+    dir) and read the glyph outlines straight into one VMobject — no SVGMobject tree."""
+    import hashlib
+
+    import manimpango
+    from manim import config
+    from manim.mobject.text.text_mobject import START_X, START_Y, TEXT2SVG_ADJUSTMENT_FACTOR
+
+    d = config.get_dir("text_dir")
+    d.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(f"flat|{font}|{size}|{markup}".encode()).hexdigest()[:16]
+    f = d / f"flat_{key}.svg"
+    if not f.exists():
+        manimpango.MarkupUtils.text2svg(
+            markup, font, "NORMAL", "NORMAL", size / TEXT2SVG_ADJUSTMENT_FACTOR, None, False,
+            str(f), START_X, START_Y, 600, 400, pango_width=-1)
+    svg = f.read_text()
+    glyphs = {gid: _path_to_cubics(dd) for gid, dd in _SYMBOL.findall(svg)}
+    pts = [glyphs[g][:, :] + np.array([float(x), float(y), 0.0])
+           for g, x, y in _USE.findall(svg) if g in glyphs and len(glyphs[g])]
+    if not pts:
+        return None
+    allp = np.vstack(pts)
+    allp[:, 1] *= -1                                     # SVG y points down
+    flat = VMobject(stroke_width=0)
+    flat.set_points(allp)
+    # same size as manim's Text at this font size (measured once per font)
+    if font not in _SCALE:
+        ref = Text("0", font=font, font_size=48)
+        own = _pango_flat_raw_height("0", 48, font)
+        _SCALE[font] = ref.height / own
+    flat.scale(_SCALE[font], about_point=np.zeros(3))
+    flat.move_to(ORIGIN)
+    return flat
+
+
+def _pango_flat_raw_height(s: str, size: float, font: str) -> float:
+    saved = _SCALE.get(font)
+    _SCALE[font] = 1.0
+    try:
+        m = _pango_flat(s, size, font)
+    finally:
+        if saved is None:
+            _SCALE.pop(font, None)
+        else:
+            _SCALE[font] = saved
+    return m.height
+
+
+def flat_text(s: str, size: float | None = None, color=None, font: str | None = None,
+              markup: bool = False) -> VMobject:
+    """Text in the theme font as one flat VMobject (see :func:`flatten_text`), cached per
+    (string, size, font) and copied. ``.text`` is the string. ``markup=True`` takes Pango
+    markup (``W<sub>Q</sub>``). Pango lays the text out exactly as for manim's Text; the
+    outlines are read directly (≈10× faster than building a Text).
+
+    >>> t = flat_text("−0.42", 20)
+    >>> t.text, len(t.submobjects)
+    ('−0.42', 0)
+    """
+    key = (s, round(float(size or THEME.small_size), 3), font or THEME.font, markup)
+    tpl = _TEXT_CACHE.get(key)
+    if tpl is None:
+        mk = s if markup else s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        try:
+            tpl = _pango_flat(mk, key[1], key[2])
+        except Exception:  # pragma: no cover - fall back to manim's own Text
+            tpl = None
+        if tpl is None:
+            cls = MarkupText if markup else Text
+            tpl = flatten_text(cls(s, font=key[2], font_size=key[1], color=THEME.text), s)
+        tpl.set_fill(THEME.text, opacity=1)
+        _TEXT_CACHE[key] = tpl
+    t = tpl.copy()
+    t.text = s
+    if color is not None:
+        t.set_fill(color, opacity=1)
+    return t
+
+
+_ATLAS: dict[str, tuple[dict[str, np.ndarray], dict[str, float]]] = {}
+_ATLAS_CHARS = "0123456789.,−+-e%∞<>×⋮⋯⋱ "
+_ATLAS_REF = 48.0
+
+
+def _atlas(font: str) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Glyph outlines and advances of the characters numbers are made of, measured once per
+    font from Pango's own layout (each character set between two zeros)."""
+    if font in _ATLAS:
+        return _ATLAS[font]
+    zeros = Text("000", font=font, font_size=_ATLAS_REF).submobjects
+    adv0 = zeros[1].get_left()[0] - zeros[0].get_left()[0]
+    glyphs: dict[str, np.ndarray] = {}
+    adv: dict[str, float] = {"0": adv0}
+    for c in _ATLAS_CHARS:
+        gs = Text(f"0{c}0", font=font, font_size=_ATLAS_REF).submobjects
+        x0, base = gs[0].get_left()[0], gs[0].get_bottom()[1]
+        if c == " " and len(gs) == 2:
+            adv[c] = gs[1].get_left()[0] - x0 - adv0
+            glyphs[c] = np.zeros((0, 3))
+            continue
+        if len(gs) != 3:
+            continue
+        glyphs[c] = gs[1].points - np.array([x0 + adv0, base, 0.0])
+        adv[c] = gs[2].get_left()[0] - x0 - adv0
+    _ATLAS[font] = (glyphs, adv)
+    return _ATLAS[font]
+
+
+def num_text(s: str, size: float | None = None, color=None, font: str | None = None) -> VMobject:
+    """A number or short label for screen as one flat path. Strings made only of digits and
+    number signs are composed from a glyph atlas (no Pango call per number: ~100× faster);
+    anything else goes through :func:`flat_text`. ``.text`` is the string.
 
     >>> num_text("−0.42", 20).height > 0
     True
     """
-    key = (s, round(float(size or THEME.small_size), 3), font or THEME.font)
-    tpl = _TEXT_CACHE.get(key)
-    if tpl is None:
-        tpl = Text(s, font=key[2], font_size=key[1], color=THEME.text)
-        _TEXT_CACHE[key] = tpl
-    t = tpl.copy()
-    if color is not None:
-        t.set_color(color)
-    return t
+    font = font or THEME.font
+    size = float(size or THEME.small_size)
+    if s and all(c in _ATLAS_CHARS for c in s):
+        glyphs, adv = _atlas(font)
+        if all(c in glyphs for c in s):
+            pts, pen = [], 0.0
+            for c in s:
+                if len(glyphs[c]):
+                    pts.append(glyphs[c] + np.array([pen, 0.0, 0.0]))
+                pen += adv[c]
+            if pts:
+                t = VMobject(stroke_width=0)
+                t.set_points(np.vstack(pts) * (size / _ATLAS_REF))
+                t.set_fill(color if color is not None else THEME.text, opacity=1)
+                t.move_to(ORIGIN)
+                t.text = s
+                return t
+    return flat_text(s, size, color, font)
+
+
+def label_text(s: str, size: float, color=None) -> VMobject:
+    """A label in the theme font; ``'W_Q'`` gets a real subscript (Pango markup)."""
+    if "_" in s and "<" not in s:
+        a, b = s.split("_", 1)
+        return flat_text(f"{a}<sub>{b}</sub>", size, color or THEME.text, markup=True)
+    return flat_text(s, size, color or THEME.text)
 
 
 def shape_str(*dims: int) -> str:
@@ -191,7 +379,7 @@ class WeightMatrix(VGroup):
             self.add(self.brace, self.shape_text)
         self.label = None
         if label:
-            self.label = Text(label, font=THEME.font, font_size=fs * 1.3, color=THEME.text)
+            self.label = label_text(label, fs * 1.3)
             self.label.next_to(self.brackets, UP, buff=0.15 + (0.35 * fs / 20 if col_labels else 0))
             self.add(self.label)
         self.move_to(ORIGIN)
@@ -233,6 +421,9 @@ class VectorColumn(VGroup):
         self.truncated = len(self.values) < self.full_len
         fs = font_size or THEME.small_size
         sc = scale if scale is not None else _scale_of(self.values)
+        if digits is None:  # small vectors get more decimals instead of a column of 0.00
+            m = _scale_of(self.values)
+            digits = THEME.digits + min(2, max(0, -math.floor(math.log10(m)) - 1)) if m > 0 else None
         ch = num_text("0", fs).height
         step = ch + (v_buff if v_buff is not None else 0.22 * fs / 20)
         ents = []
@@ -254,8 +445,7 @@ class VectorColumn(VGroup):
         self.add(body, self.brackets)
         self.label = None
         if label:
-            self.label = Text(label, font=THEME.font, font_size=fs * 1.1,
-                              color=color or THEME.text)
+            self.label = label_text(label, fs * 1.1, color or THEME.text)
             self.label.next_to(self.brackets, label_dir, buff=0.12)
             self.add(self.label)
         self.len_text = None
@@ -393,7 +583,7 @@ class AttentionGrid(Group):
                  show_numbers: bool | None = None, as_image: bool | None = None,
                  font_size: float | None = None, digits: int | None = None,
                  color=None, scale: float | None = None, show_labels: bool = True,
-                 **kwargs):
+                 show_positions: bool = False, position_offset: int = 0, **kwargs):
         super().__init__(**kwargs)
         if mode not in ("pattern", "scores"):
             raise ValueError("mode is 'pattern' or 'scores'")
@@ -405,7 +595,7 @@ class AttentionGrid(Group):
         cs = cell_size or min(0.6, max_side / max(nq, nk))
         self.cell_size = cs
         color = color or THEME.highlight
-        fs = font_size or min(THEME.small_size, 40 * cs)
+        fs = font_size or min(THEME.small_size, 26 * cs)
         if show_numbers is None:
             show_numbers = not self.as_image and cs >= 0.45
         self.show_numbers = show_numbers
@@ -432,7 +622,12 @@ class AttentionGrid(Group):
                     if mode == "scores":
                         bg.set_fill(value_color(x, sc) if np.isfinite(x) else THEME.masked, 1)
                         cell = bg
-                    else:
+                    elif show_numbers:  # brightness by weight, the number on top
+                        w = float(np.clip(x, 0, 1)) if np.isfinite(x) else 0.0
+                        bg.set_fill(interpolate_color(ManimColor(THEME.neutral), ManimColor(color),
+                                                      0.9 * math.sqrt(w)), 1)
+                        cell = bg
+                    else:  # area and brightness by weight
                         w = float(np.clip(x, 0, 1)) if np.isfinite(x) else 0.0
                         inner = Square(max(cs * math.sqrt(w) * 0.92, 1e-3), stroke_width=0,
                                        fill_color=color, fill_opacity=0.35 + 0.65 * math.sqrt(w))
@@ -441,13 +636,16 @@ class AttentionGrid(Group):
                     cell.value = float(x)
                     self.cells.add(cell)
                     if show_numbers:
-                        if np.isfinite(x):
-                            s = fmt(x, digits if digits is not None else (2 if mode == "pattern" else 1),
-                                    sign=False)
+                        if not np.isfinite(x):
+                            s, tcol = "−∞", THEME.dim
+                        elif mode == "pattern" and x == 0.0:
+                            s, tcol = "0", THEME.dim          # a −∞ score after softmax
                         else:
-                            s = "−∞"
-                        tcol = THEME.text if (mode == "scores" or x < 0.55) else THEME.background
-                        t = num_text(s, fs, THEME.dim if not np.isfinite(x) else tcol)
+                            d = digits if digits is not None else (2 if mode == "pattern" else 1)
+                            s = fmt(x, d, sign=False)
+                            dark = mode == "pattern" and 0.9 * math.sqrt(max(x, 0.0)) > 0.5
+                            tcol = THEME.background if dark else THEME.text
+                        t = num_text(s, fs, tcol)
                         if t.width > cs * 0.92:
                             t.scale_to_fit_width(cs * 0.92)
                         t.move_to(center(q, k))
@@ -458,23 +656,41 @@ class AttentionGrid(Group):
                                stroke_width=1).move_to([nk * cs / 2, -nq * cs / 2, 0])
         self.add(self.frame)
         self.query_labels, self.key_labels = VGroup(), VGroup()
+        self.query_positions, self.key_positions = VGroup(), VGroup()
         if show_labels:
-            lfs = min(THEME.small_size, max(8.0, 45 * cs))
+            lfs = min(THEME.small_size, max(8.0, 38 * cs))
+            pfs = lfs * 0.6
+            pbuf = 0.06
             for q, s in enumerate(query_labels):
                 if s is None:
                     continue
+                y = center(q, 0)[1]
+                x_edge = self.frame.get_left()[0] - 0.08
+                if show_positions:
+                    p = num_text(str(q + position_offset), pfs, THEME.dim)
+                    p.move_to([x_edge - p.width / 2, y, 0])
+                    self.query_positions.add(p)
+                    x_edge -= p.width + pbuf + 0.04
                 t = _token_text(s, lfs)
-                t.next_to(self.frame, LEFT, buff=0.1).set_y(center(q, 0)[1])
+                t.move_to([x_edge - t.width / 2, y, 0])
                 t.index = q
                 self.query_labels.add(t)
             for k, s in enumerate(key_labels):
                 if s is None:
                     continue
+                x = center(0, k)[0]
+                y_edge = self.frame.get_top()[1] + 0.08
+                if show_positions:
+                    p = num_text(str(k + position_offset), pfs, THEME.dim)
+                    p.move_to([x, y_edge + p.height / 2, 0])
+                    self.key_positions.add(p)
+                    y_edge += p.height + pbuf + 0.04
                 t = _token_text(s, lfs).rotate(math.pi / 2)
-                t.next_to(self.frame, UP, buff=0.1).set_x(center(0, k)[0])
+                t.move_to([x, y_edge + t.height / 2, 0])
                 t.index = k
                 self.key_labels.add(t)
-            self.add(self.query_labels, self.key_labels)
+            self.add(self.query_labels, self.key_labels, self.query_positions,
+                     self.key_positions)
 
     def cell_center(self, q: int, k: int) -> np.ndarray:
         """Where cell (q, k) is now (follows moves/scales of the grid)."""

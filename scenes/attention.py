@@ -1,0 +1,603 @@
+"""One attention head, step by step, with every number from a real forward pass.
+
+    manim render scenes/attention.py                 # the bundled model, default prompt
+    manim render -qh scenes/attention.py             # 1080p60
+
+Subclass to change the knobs (see :class:`AttentionScene`)::
+
+    from scenes.attention import AttentionScene
+
+    class MyAttention(AttentionScene):
+        prompt = "the quick brown fox jumps over the lazy dog"
+        layer, head = 3, 1
+        beats = [b for b in AttentionScene.beats if b != "beat_multihead"]
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import ClassVar, Sequence
+
+import numpy as np
+from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, Create, FadeIn, FadeOut, FadeTransform, Group,
+                   LaggedStart, Line, ReplacementTransform, Transform, VGroup, VMobject, config)
+
+from scenes.base import GPTScene, clear
+from scenes.theme import THEME, fmt, pct
+from scenes.vocab import (AttentionArcs, AttentionGrid, TokenBoxes, VectorColumn, WeightMatrix,
+                          flat_text, num_text, shape_str, visible_token)
+from tensors import UserError
+
+__all__ = ["AttentionScene", "head_scores", "select_head", "pick_query", "shown_positions"]
+
+
+# ====================================================================== the selection rule
+def head_scores(pattern: np.ndarray) -> np.ndarray:
+    """Long-range content mass of every head: ``[..., q, k] -> [...]``.
+
+    For each query position q ≥ 2, the attention mass on keys 1 … q−2 — i.e. *not* on the
+    first token (the "attention sink" most heads park on), *not* on itself and *not* on the
+    token just before it (the three patterns that carry no visible relation between words)
+    — averaged over those queries. A value of 0.4 means the head sends, on average, 40% of
+    its attention to other earlier words of the sentence.
+    """
+    p = np.asarray(pattern, dtype=np.float64)
+    n = p.shape[-1]
+    if n < 3:
+        return np.zeros(p.shape[:-2])
+    q = np.arange(n)[:, None]
+    k = np.arange(n)[None, :]
+    keep = (k >= 1) & (k <= q - 2)
+    mass = (p * keep).sum(-1)                       # [..., q]
+    return mass[..., 2:].mean(-1)
+
+
+def select_head(pattern: np.ndarray, layers: Sequence[int] | None = None) -> tuple[int, int, np.ndarray]:
+    """The default (layer, head): the largest :func:`head_scores` over ``layers`` (all layers
+    if None); ties go to the earlier layer, then the lower head. Returns (layer, head, scores
+    [layer, head]) where scores of layers outside ``layers`` are −inf."""
+    s = head_scores(pattern)
+    if layers is not None:
+        mask = np.full(s.shape, -np.inf)
+        mask[list(layers)] = 0.0
+        s = s + mask
+    flat = int(np.argmax(s))                         # first max = earliest layer, lowest head
+    l, h = np.unravel_index(flat, s.shape)
+    return int(l), int(h), s
+
+
+def pick_query(pattern_lh: np.ndarray, threshold: float = 0.5) -> int:
+    """The attending token shown in the value and arc beats: the last position (where the
+    next token is predicted) if at least ``threshold`` of its attention goes to keys other
+    than the first token and itself; otherwise the position that sends the most there."""
+    p = np.asarray(pattern_lh, dtype=np.float64)
+    n = p.shape[0]
+    if n == 1:
+        return 0
+    other = np.array([1.0 - p[q, 0] - (p[q, q] if q else 0.0) for q in range(n)])
+    other[0] = -1.0
+    if other[-1] >= threshold:
+        return n - 1
+    return int(np.argmax(other))
+
+
+def shown_positions(n: int, limit: int, must: int | None = None) -> list[int]:
+    """Which positions get a column when a prompt has more than ``limit`` tokens: the last
+    ``limit`` ones (so the attending token, usually late, stays in view); ``must`` is kept."""
+    if n <= limit:
+        return list(range(n))
+    pos = list(range(n - limit, n))
+    if must is not None and must not in pos:
+        pos = [must] + pos[1:]
+        pos.sort()
+    return pos
+
+
+_SUB = re.compile(r"(?<![A-Za-z])([A-Za-z])_([A-Za-z0-9]+)")
+
+
+def _markup(s: str) -> str:
+    """Plain text → Pango markup: escaped, and ``W_Q`` / ``d_head`` with subscripts."""
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _SUB.sub(r"\1<sub>\2</sub>", s)
+
+
+def _sub(name: str) -> str:
+    """'W_Q' → Pango markup with a subscript."""
+    if "_" in name:
+        a, b = name.split("_", 1)
+        return f"{a}<sub>{b}</sub>"
+    return name
+
+
+# ====================================================================== the scene
+class AttentionScene(GPTScene):
+    """Self-attention in one head of a real model, in eight beats.
+
+    Knobs (class attributes; a course config ``[attention]`` section may set them too):
+
+    - ``prompt``, ``model``, ``device`` — what to run (see :class:`scenes.base.GPTScene`).
+    - ``layer``, ``head`` — None = chosen by the rule below; negative counts from the end.
+    - ``search_layers`` — layers the rule looks in (None = all).
+    - ``query`` — the attending position for the value and arc beats (None = rule below).
+    - ``max_columns`` — at most this many tokens get vector columns (the last ones).
+    - ``max_numbers`` — grids up to this many tokens show numbers in cells; larger ones are
+      coloured cells, and beyond :data:`scenes.vocab.IMAGE_CELLS` cells one image.
+    - ``max_arc_tokens`` — the arc beat shows at most this many (the last) tokens.
+    - ``entries`` — how many leading entries of each vector are shown.
+    - ``pause`` — seconds of reading pause after each step (the video's pace).
+
+    **Default head (the rule).** For every head, the *long-range content mass*
+    (:func:`head_scores`): the attention each query position q ≥ 2 gives to keys that are
+    neither the first token (the "attention sink"), nor itself, nor the previous token,
+    averaged over positions. The head with the most is shown — a head whose pattern links
+    words across the sentence, not one that only parks on the first token, looks at itself,
+    or copies its neighbour. The multi-head beat prints this score under every head of the
+    layer so the viewer sees why. **Attending token** (:func:`pick_query`): the last position
+    (where the next token is predicted), unless under half of its attention goes elsewhere
+    than the first token and itself; then the position that sends the most elsewhere.
+    """
+
+    prompt: ClassVar[str] = "a fluffy blue creature roamed the verdant forest"
+    config_section: ClassVar[str] = "attention"
+    layer: ClassVar[int | None] = None
+    head: ClassVar[int | None] = None
+    search_layers: ClassVar[Sequence[int] | None] = None
+    query: ClassVar[int | None] = None
+    max_columns: ClassVar[int] = 10
+    max_numbers: ClassVar[int] = 12
+    max_arc_tokens: ClassVar[int] = 16
+    entries: ClassVar[int] = 5
+    pause: ClassVar[float] = 2.4
+    disable_cache: ClassVar[bool] = True
+    beats: ClassVar[Sequence[str]] = (
+        "beat_tokens", "beat_qk", "beat_dot_products", "beat_mask", "beat_softmax",
+        "beat_values", "beat_multihead", "beat_arcs",
+    )
+    captions: ClassVar[dict[str, str]] = {
+        "tokens": "The prompt, cut by {model}'s tokenizer: {n} tokens (␣ = a leading space). "
+                  "Positions 0–{last} are inputs.",
+        "embed": "{what}: {d_model} numbers per token (first {k} shown){more}",
+        "qk": "Layer {layer}, head {head}:  query q = x·W_Q,  key k = x·W_K  —  "
+              "{d_head} numbers each (d_head = {d_head}){rope}",
+        "dots": "Every query dotted with every key: q_i · k_j  (row i = query position, column j = key position)",
+        "scale": "Divided by √d_head = √{d_head} = {sqrt:g}: dot products of {d_head}-long vectors grow with "
+                 "d_head; scaling keeps softmax from saturating",
+        "mask": "Causal mask: position i may not look at later positions j > i — those scores become −∞",
+        "softmax": "Softmax along each row: weights ≥ 0 that sum to 1 — head {head}'s real attention pattern",
+        "values": "Values v = x·W_V. {tok} (position {q}) takes Σ weight × value, "
+                  "then ×W_O turns the {d_head} numbers into a change of its {d_model}",
+        "multi": "All {n_head} heads of layer {layer}, each its own pattern "
+                 "(number: share of attention on earlier words, not the first, itself or the previous one)",
+        "arcs": "Head {head} of layer {layer}: what {tok} (position {q}) reads from the earlier tokens",
+    }
+
+    # ------------------------------------------------------------------ shared state
+    def prepare(self) -> None:
+        t = self.trace
+        info = t.info
+        if self.layer is not None or self.head is not None:
+            t.check_layer_head(self.layer, self.head)
+        layers = None
+        if self.search_layers is not None:
+            layers = [int(l) for l in self.search_layers]
+            for l in layers:
+                t.check_layer_head(l, None)
+        auto_l, auto_h, scores = select_head(t.pattern, layers)
+        self.L = (self.layer % info["n_layer"]) if self.layer is not None else auto_l
+        if self.head is not None:
+            self.H = self.head % info["n_head"]
+        elif self.layer is not None:
+            self.H = int(np.argmax(head_scores(t.pattern[self.L])))
+        else:
+            self.H = auto_h
+        self.head_score_table = head_scores(t.pattern)     # [layer, head]
+        self.picked_by_rule = self.layer is None and self.head is None
+        n = t.n_pos
+        if self.query is not None:
+            if not -n <= int(self.query) < n:
+                raise UserError(f"query {self.query!r} is out of range; the prompt has {n} tokens, "
+                                f"so use 0..{n - 1}")
+            self.Q = int(self.query) % n
+        else:
+            self.Q = pick_query(t.pattern[self.L, self.H])
+        self.n = n
+        self.cols = shown_positions(n, self.max_columns, self.Q)
+        self.d_head, self.d_model = info["d_head"], info["d_model"]
+        self.shown: dict[str, object] = {}          # name -> what a beat displayed (tests read it)
+        self.tag = self.model_tag(f"layer {self.L}", f"head {self.H}")
+        # x: what the attention block of layer L reads (before its norm)
+        self.x = t.resid[self.L]
+        if self.L == 0:
+            self.x_name = ("token embedding" if t.pos_embed is None
+                           else "token + position embedding")
+        else:
+            self.x_name = f"residual stream entering layer {self.L}"
+
+    def setup(self) -> None:
+        super().setup()
+        if self.disable_cache:
+            # manim's partial-movie cache hashes every mobject of every play() call; for
+            # scenes of many numbers that costs more than rendering them.
+            config.disable_caching = True
+
+    def end_beat(self, name: str) -> None:
+        """Remember when each beat ended (video seconds), then the base's slide break."""
+        self.beat_times = getattr(self, "beat_times", {})
+        self.beat_times[name] = float(self.renderer.time)
+        super().end_beat(name)
+
+    def text(self, s: str, size: float | None = None, color=None, **kw) -> VMobject:
+        """Text as one flat path (cheap to copy, hash and draw; see scenes.vocab.flat_text);
+        ``W_Q``, ``d_head``, ``q_i`` get real subscripts."""
+        return flat_text(_markup(s), size or THEME.text_size, color or THEME.text, markup=True)
+
+    # ------------------------------------------------------------------ layout helpers
+    def _slots(self, left: float = -3.3, right: float = 6.6) -> np.ndarray:
+        k = len(self.cols)
+        pitch = min(1.05, (right - left) / max(k, 1))
+        xs = left + pitch * (np.arange(k) + 0.5)
+        return xs + ((right - left) - pitch * k) / 2
+
+    def _slot_tokens(self, y: float) -> TokenBoxes:
+        t = self.trace
+        tb = TokenBoxes([t.tokens[p] for p in self.cols], font_size=18, show_positions=True,
+                        max_width=None)
+        xs = self._slots()
+        pitch = xs[1] - xs[0] if len(xs) > 1 else 1.0
+        for i, (b, p) in enumerate(zip(tb.boxes, tb.positions)):
+            if b.width > pitch * 0.96:
+                b.scale_to_fit_width(pitch * 0.96)
+            b.move_to([xs[i], y, 0])
+            p.become(num_text(str(self.cols[i]), 10, THEME.dim)).next_to(b, DOWN, buff=0.05)
+        return tb
+
+    def _columns(self, M: np.ndarray, width: int, y_top: float, color, label: str | None = None,
+                 fs: float = 13) -> VGroup:
+        xs = self._slots()
+        cols = VGroup()
+        sc = float(np.abs(M[self.cols, :self.entries]).max()) or 1.0
+        for i, p in enumerate(self.cols):
+            c = VectorColumn(M[p, :self.entries], width, font_size=fs, scale=sc, color=color)
+            c.move_to([xs[i], 0, 0]).align_to([0, y_top, 0], UP)
+            c.position = p
+            cols.add(c)
+        return cols
+
+    def _note(self, s: str, size: float | None = None, color=None) -> VMobject:
+        return self.text(s, size=size or THEME.small_size, color=color or THEME.dim)
+
+    def _pause(self, k: float = 1.0) -> None:
+        self.wait(self.wait_time * k)
+
+    @property
+    def wait_time(self) -> float:
+        return float(self.pause)
+
+    def _tok(self, p: int) -> str:
+        m, b = visible_token(self.trace.tokens[p])
+        return f"‘{m}{b}’"
+
+    # ------------------------------------------------------------------ beats
+    def _fresh(self, *keep) -> None:
+        """Start a beat on a clean stage (the model tag and the caption stay)."""
+        clear(self, self.tag, getattr(self, "_caption", None), *keep, run_time=0.3)
+
+    def _ensure_columns(self) -> None:
+        if getattr(self, "xcols", None) is None:
+            self.slots = self._slot_tokens(3.0)
+            self.xcols = self._columns(self.x, self.d_model, 2.45, THEME.dim)
+            self.add(self.slots, self.xcols)
+
+    def beat_tokens(self) -> None:
+        """1. The tokens (the tokenizer's own pieces) and their embedding vectors."""
+        t = self.trace
+        info = t.info
+        self._fresh()
+        head = self.text(f"{info['name']}: one attention head, step by step",
+                         size=THEME.text_size).to_edge(UP, buff=0.9)
+        start = max(0, self.n - self.max_arc_tokens)
+        full = TokenBoxes(t.tokens[start:], font_size=30, show_positions=True,
+                          position_offset=start, max_width=12.5)
+        full.move_to([0, 0.4, 0])
+        pos_note = self._note("position", size=14).next_to(full.positions[0], LEFT, buff=0.15)
+        self.play(FadeIn(head), FadeIn(self.tag), FadeIn(full), FadeIn(pos_note), run_time=0.8)
+        more = ""
+        if start:
+            more = f" (the last {self.n - start} of {self.n} shown)"
+        self.show_caption(self.caption_text("tokens", model=info["name"], n=self.n,
+                                            last=self.n - 1) + more)
+        self._pause(1.6)
+        # tokens into slots; one vector column each
+        slots = self._slot_tokens(3.0)
+        self.play(FadeOut(head), FadeOut(pos_note), FadeOut(full), FadeIn(slots), run_time=0.5)
+        xcols = self._columns(self.x, self.d_model, 2.45, THEME.dim)
+        label = self.text("x", size=28).next_to(xcols, LEFT, buff=0.5)
+        more = ""
+        if len(self.cols) < self.n:
+            more = f"; columns for the last {len(self.cols)} of {self.n} tokens"
+        self.play(FadeIn(xcols, shift=0.2 * DOWN), FadeIn(label), run_time=0.6)
+        src = " (its row of W_E)" if self.L == 0 and t.pos_embed is None else ""
+        what = f"Each token's {self.x_name}{src}"
+        self.show_caption(self.caption_text("embed", what=what, d_model=self.d_model,
+                                            k=self.entries, more=more))
+        self.shown["x"] = xcols
+        self.slots, self.xcols, self.xlabel = slots, xcols, label
+        self._pause(1.6)
+
+    def beat_qk(self) -> None:
+        """2. W_Q and W_K turn each vector into a query and a key (real d_head numbers)."""
+        t, L, H = self.trace, self.L, self.H
+        info = t.info
+        self._ensure_columns()
+        self._fresh(self.slots, self.xcols)
+        wq = t.block("W_Q", L, H, slice(0, 6), slice(0, 4))
+        wk = t.block("W_K", L, H, slice(0, 6), slice(0, 4))
+        WQ = WeightMatrix(wq, (self.d_model, self.d_head), label="W_Q", font_size=12)
+        WK = WeightMatrix(wk, (self.d_model, self.d_head), label="W_K", font_size=12)
+        WQ.label.set_fill(THEME.query)
+        WK.label.set_fill(THEME.key)
+        WQ.to_edge(LEFT, buff=0.35).set_y(1.3)
+        WK.to_edge(LEFT, buff=0.35).set_y(-1.45)
+        qcols = self._columns(t.q[L, H], self.d_head, 2.45, THEME.query)
+        kcols = self._columns(t.k[L, H], self.d_head, -0.15, THEME.key)
+        ql = self.text("q", size=28, color=THEME.query).next_to(qcols, LEFT, buff=0.25)
+        kl = self.text("k", size=28, color=THEME.key).next_to(kcols, LEFT, buff=0.25)
+        self.play(FadeIn(WQ), FadeIn(WK), run_time=0.5)
+        # the same x goes through both matrices: x fades into q (same place) and k (below)
+        self.play(FadeOut(self.xcols), FadeIn(qcols), FadeIn(kcols, shift=0.5 * DOWN),
+                  FadeIn(ql), FadeIn(kl), run_time=0.7)
+        self.xcols = None
+        rope = ""
+        if info.get("positional") == "rope":
+            rope = "; then rotated by position (RoPE)"
+        if info["n_kv_head"] < info["n_head"]:
+            g = info["n_head"] // info["n_kv_head"]
+            kv = t.kv_head_of(H)
+            rope += f"; heads {kv * g}–{kv * g + g - 1} share this W_K"
+        self.show_caption(self.caption_text("qk", layer=L, head=H, d_head=self.d_head, rope=rope))
+        self.shown.update(W_Q=WQ, W_K=WK, q=qcols, k=kcols)
+        self._pause(2.2)
+
+    # ---- the grid beats share one layout
+    def _grid(self, M: np.ndarray, mode: str, digits: int | None = None) -> AttentionGrid:
+        n = self.n
+        labels: list[str | None] = list(self.trace.tokens)
+        if n > 24:  # label every k-th position only
+            step = math.ceil(n / 16)
+            labels = [s if (i % step == 0 or i == n - 1) else None for i, s in enumerate(labels)]
+        cs = min(0.44, 4.3 / n)
+        g = AttentionGrid(M, labels, labels, mode=mode, cell_size=cs,
+                          show_numbers=n <= self.max_numbers, digits=digits,
+                          show_positions=n <= 24)
+        g.move_to([0.9, 0, 0])
+        g.shift((-2.75 - g.frame.get_bottom()[1]) * UP)
+        return g
+
+    def _grid_notes(self, g: AttentionGrid) -> VGroup:
+        q = self._note("query: the position looking →", size=15, color=THEME.query)
+        q.rotate(math.pi / 2)
+        q.next_to(g.query_labels, LEFT, buff=0.2).set_y(g.frame.get_center()[1])
+        k = self._note("key: the position looked at ↓", size=15, color=THEME.key)
+        k.next_to(g.key_labels, UP, buff=0.1)
+        if k.get_top()[1] > 3.7:
+            k.next_to(g.key_labels, LEFT, buff=0.2).align_to(g.key_labels, DOWN)
+        out = VGroup(q, k)
+        if self.n > self.max_numbers:
+            rule = self._note(f"{self.n} tokens: cells coloured by value; numbers are\n"
+                              f"printed for prompts of up to {self.max_numbers} tokens", size=15)
+            rule.to_corner(UL, buff=0.35)
+            out.add(rule)
+        return out
+
+    def _morph_grid(self, g: AttentionGrid, g2: AttentionGrid, run_time: float = 0.7) -> None:
+        """Morph grid g into g2 (same layout): cells recolour, numbers cross-fade; g keeps
+        its identity (its numbers/image become g2's)."""
+        if g.as_image or g2.as_image:
+            self.play(FadeOut(g.image), FadeIn(g2.image), run_time=run_time)
+            g.remove(g.image)
+            g.image = g2.image
+            g.add(g.image)
+            return
+        self.play(Transform(g.cells, g2.cells), FadeOut(g.numbers), FadeIn(g2.numbers),
+                  run_time=run_time)
+        g.remove(g.numbers)
+        self.remove(g.numbers)
+        g.numbers = g2.numbers
+        g.add(g.numbers)
+
+    def _scaled_qk(self) -> tuple[np.ndarray, float]:
+        t, L, H = self.trace, self.L, self.H
+        qk = t.q[L, H].astype(np.float64) @ t.k[L, H].astype(np.float64).T
+        scale = float(t.info.get("attn_scale") or 1.0 / math.sqrt(self.d_head))
+        return qk, scale
+
+    def _ensure_grid(self, M: np.ndarray, mode: str) -> None:
+        if getattr(self, "grid", None) is None:
+            self._fresh()
+            g = self._grid(M, mode)
+            self.grid, self.grid_notes = g, self._grid_notes(g)
+            self.play(FadeIn(self.grid), FadeIn(self.grid_notes), run_time=0.5)
+
+    def beat_dot_products(self) -> None:
+        """3. The grid of q·k dot products, then divided by √d_head (why)."""
+        self._fresh()
+        qk, scale = self._scaled_qk()
+        g = self._grid(qk, "scores", digits=1)
+        notes = self._grid_notes(g)
+        self.play(FadeIn(g), FadeIn(notes), run_time=0.7)
+        self.show_caption(self.caption_text("dots"))
+        self.shown["qk"] = g
+        self._pause(1.6)
+        g2 = self._grid(qk * scale, "scores", digits=2)
+        inv = 1.0 / scale
+        formula = self.text(f"÷ {inv:g}", size=40, color=THEME.highlight)
+        formula.next_to(g.frame, RIGHT, buff=0.4)
+        self.play(FadeIn(formula, shift=0.2 * LEFT), run_time=0.3)
+        self._morph_grid(g, g2)
+        self.show_caption(self.caption_text("scale", d_head=self.d_head, sqrt=inv))
+        self.grid, self.grid_notes, self.formula = g, notes, formula
+        self.shown["scaled"] = g2
+        self._pause(2.2)
+
+    def beat_mask(self) -> None:
+        """4. The causal mask: cells of later keys set to −∞."""
+        t, L, H = self.trace, self.L, self.H
+        qk, scale = self._scaled_qk()
+        self._ensure_grid(qk * scale, "scores")
+        if getattr(self, "formula", None) is not None:
+            self.remove(self.formula)
+            self.formula = None
+        g2 = self._grid(t.scores[L, H], "scores", digits=2)
+        self._morph_grid(self.grid, g2)
+        self.show_caption(self.caption_text("mask"))
+        self.shown["scores"] = g2
+        self._pause(1.8)
+
+    def beat_softmax(self) -> None:
+        """5. Softmax per query: the real attention pattern."""
+        t, L, H = self.trace, self.L, self.H
+        self._ensure_grid(t.scores[L, H], "scores")
+        g2 = self._grid(t.pattern[L, H], "pattern", digits=2)
+        self.play(FadeOut(self.grid), FadeIn(g2), run_time=0.7)
+        self.grid = g2
+        self.show_caption(self.caption_text("softmax", head=H))
+        self.shown["pattern"] = g2
+        self._pause(1.4)
+        row = g2.row_rect(self.Q, THEME.highlight)
+        s = float(self.head_score_table[L, H])
+        total = t.info["n_layer"] * t.info["n_head"]
+        why = (f"Why head {H} of layer {L}?\n"
+               f"{pct(s)} of its attention goes to\nearlier words other than the first\n"
+               f"token, itself and the previous one:\n"
+               + (f"the most of all {total} heads." if self.picked_by_rule
+                  else "(layer/head set by the course)"))
+        whyt = self._note(why, size=16, color=THEME.text)
+        room = g2.query_labels.get_left()[0] - 1.0 - (-config.frame_width / 2 + 0.35)
+        if whyt.width > room:
+            whyt.scale_to_fit_width(room)
+        whyt.to_corner(UL, buff=0.35).shift(0.9 * DOWN)
+        self.play(Create(row), FadeIn(whyt), run_time=0.5)
+        self.query_rect = row
+        self._pause(2.4)
+
+    def beat_values(self) -> None:
+        """6. Values, the weighted sum, and the change it adds to the attending token."""
+        t, L, H, Q = self.trace, self.L, self.H, self.Q
+        self._fresh()
+        self.grid = None
+        keys = [p for p in self.cols if p <= Q]
+        saved = self.cols
+        self.cols = keys
+        slots = self._slot_tokens(3.0)
+        w = t.pattern[L, H, Q]
+        vcols = self._columns(t.v[L, H], self.d_head, 2.0, THEME.value)
+        vl = self.text("v", size=28, color=THEME.value).next_to(vcols, LEFT, buff=0.25)
+        wts = VGroup()
+        for c, p in zip(vcols, keys):
+            tx = num_text(pct(w[p]), 13, THEME.highlight)
+            tx.value = float(w[p])
+            tx.next_to(c, UP, buff=0.08)
+            wts.add(tx)
+            a = 0.3 + 0.7 * min(1.0, float(w[p]) / max(float(w.max()), 1e-9))
+            c.entries.set_fill(opacity=a)
+            c.brackets.set_stroke(opacity=a)
+        slots.highlight(keys.index(Q))
+        wl = self._note("weight", size=16, color=THEME.highlight).next_to(wts, LEFT, buff=0.25)
+        self.play(FadeIn(slots), FadeIn(vcols), FadeIn(vl), run_time=0.6)
+        self.play(FadeIn(wts), FadeIn(wl), run_time=0.4)
+        self.show_caption(self.caption_text("values", tok=self._tok(Q), q=Q,
+                                            d_head=self.d_head, d_model=self.d_model))
+        self._pause(1.6)
+        # z = Σ_j w_j v_j over all keys (not only the shown ones), then × W_O
+        z = w.astype(np.float64) @ t.v[L, H].astype(np.float64)
+        dx = t.head_out[L, H, Q]
+        x = t.resid[L, Q]
+        zc = VectorColumn(z[:self.entries], self.d_head, font_size=14, color=THEME.value,
+                          label="Σ weight × v", label_dir=DOWN)
+        dxc = VectorColumn(dx[:6], self.d_model, font_size=14, color=THEME.highlight,
+                           label="change Δx", label_dir=DOWN)
+        xc = VectorColumn(x[:6], self.d_model, font_size=14, label=f"x at {self._tok(Q)}",
+                          label_dir=DOWN)
+        dx2 = VectorColumn(dx[:6], self.d_model, font_size=14, color=THEME.highlight,
+                           label="Δx", label_dir=DOWN)
+        newc = VectorColumn((x + dx)[:6], self.d_model, font_size=14, label="x + Δx",
+                            label_dir=DOWN, color=THEME.text)
+        wo = flat_text(f"× {_sub('W_O')} →", 22, THEME.text, markup=True)
+        plus, eq = self.text("+", size=30), self.text("=", size=30)
+        sep = Line(UP, DOWN, stroke_color=THEME.dim, stroke_width=1.5).set_height(1.6)
+        row = VGroup(zc, wo, dxc, sep, xc, plus, dx2, eq, newc)
+        row.arrange(RIGHT, buff=0.4, aligned_edge=UP)
+        for m in (wo, plus, eq, sep):  # centred on the number columns
+            m.set_y(zc.brackets.get_center()[1])
+        row.move_to([0.4, 0, 0]).align_to([0, -0.3, 0], UP)
+        if row.width > 12.8:
+            row.scale_to_fit_width(12.8)
+        wo_shape = flat_text(f"{_sub('W_O')}: {shape_str(self.d_head, self.d_model)}", 14,
+                             THEME.dim, markup=True).next_to(wo, DOWN, buff=0.15)
+        self.play(FadeIn(zc, shift=0.6 * DOWN), run_time=0.6)
+        self.play(FadeIn(wo), FadeIn(wo_shape), FadeIn(dxc, shift=0.2 * RIGHT), run_time=0.5)
+        self._pause(0.8)
+        self.play(FadeIn(VGroup(*row[3:])), run_time=0.5)
+        self.shown.update(v=vcols, weights=wts, z=zc, head_out=dxc, x_q=xc, new_x=newc)
+        self._pause(2.4)
+        self.cols = saved
+
+    def beat_multihead(self) -> None:
+        """7. Multi-head: every head of the layer as a small real pattern."""
+        t, L = self.trace, self.L
+        self._fresh()
+        self.grid = None
+        nh = t.info["n_head"]
+        per_row = nh if nh <= 6 else math.ceil(nh / 2) if nh <= 12 else math.ceil(nh / 3)
+        rows = math.ceil(nh / per_row)
+        side = min(2.0, 12.6 / per_row - 0.35, 5.4 / rows - 0.75)
+        allg = Group()
+        for h in range(nh):
+            img = AttentionGrid(t.pattern[L, h], [None] * self.n, [None] * self.n,
+                                mode="pattern", cell_size=side / self.n, as_image=True,
+                                show_labels=False)
+            lab = self._note(f"head {h}", size=16,
+                             color=THEME.highlight if h == self.H else THEME.text)
+            sc = num_text(pct(self.head_score_table[L, h]), 14, THEME.dim)
+            sc.value = float(self.head_score_table[L, h])
+            lab.next_to(img, UP, buff=0.08)
+            sc.next_to(img, DOWN, buff=0.08)
+            cell = Group(img, lab, sc)
+            cell.head = h
+            allg.add(cell)
+        allg.arrange_in_grid(rows=rows, cols=per_row, buff=(0.35, 0.3))
+        allg.move_to([0, 0.15, 0])
+        box = allg[self.H][0].frame.copy().set_stroke(THEME.highlight, width=4)
+        self.play(FadeIn(allg), run_time=0.6)
+        self.play(Create(box), run_time=0.3)
+        self.show_caption(self.caption_text("multi", n_head=nh, layer=L))
+        self.shown["multi"] = allg
+        self._pause(2.6)
+
+    def beat_arcs(self) -> None:
+        """8. Arcs from the attended tokens to the attending one, back in the sentence."""
+        t, L, H, Q = self.trace, self.L, self.H, self.Q
+        self._fresh()
+        n = self.n
+        start = max(0, min(n - self.max_arc_tokens, Q - self.max_arc_tokens + 1))
+        pos = list(range(start, min(n, start + self.max_arc_tokens)))
+        tb = TokenBoxes([t.tokens[p] for p in pos], font_size=30, show_positions=True,
+                        position_offset=start, max_width=13.0)
+        tb.move_to([0, -1.0, 0])
+        qi = pos.index(Q)
+        tb.highlight(qi)
+        w = t.pattern[L, H, Q, pos]
+        arcs = AttentionArcs(tb, w, qi, max_width=16.0, n_labels=4)
+        notes = VGroup()
+        if start > 0:
+            hidden = float(t.pattern[L, H, Q, :start].sum())
+            notes.add(self._note(f"positions 0–{start - 1} not shown: {pct(hidden)} of the weight",
+                                 size=16).to_corner(UL, buff=0.35))
+        self.play(FadeIn(tb), FadeIn(notes), run_time=0.5)
+        self.play(Create(VGroup(*[a for a in arcs.arcs if a is not None])), run_time=1.0)
+        self.play(FadeIn(arcs.percent_labels), run_time=0.3)
+        self.show_caption(self.caption_text("arcs", head=H, layer=L, tok=self._tok(Q), q=Q))
+        self.shown["arcs"] = arcs
+        self.shown["arc_positions"] = pos
+        self._pause(3.0)
