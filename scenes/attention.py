@@ -525,7 +525,7 @@ class AttentionScene(GPTScene):
                             label_dir=DOWN, color=THEME.text)
         wo = flat_text(f"× {_sub('W_O')} →", 22, THEME.text, markup=True)
         plus, eq = self.text("+", size=30), self.text("=", size=30)
-        sep = Line(UP, DOWN, stroke_color=THEME.dim, stroke_width=1.5).set_height(1.6)
+        sep = Line(0.8 * UP, 0.8 * DOWN, stroke_color=THEME.dim, stroke_width=1.5)
         row = VGroup(zc, wo, dxc, sep, xc, plus, dx2, eq, newc)
         row.arrange(RIGHT, buff=0.4, aligned_edge=UP)
         for m in (wo, plus, eq, sep):  # centred on the number columns

@@ -729,7 +729,8 @@ class AttentionArcs(VGroup):
     """Arcs from every attended token (key) to the attending one (query ``query_index``),
     stroke width and opacity by the real attention weight; weights below ``min_weight`` are
     not drawn (their arcs would be invisible anyway). ``.arcs[k]`` (None if not drawn),
-    ``.values`` = the weights given, ``.percent_labels`` for the largest ``n_labels``.
+    ``.values`` = the weights given, ``.percent_labels`` for the largest ``n_labels``
+    (under the attended tokens).
 
     >>> tb = TokenBoxes(["a", " fluffy", " creature"])
     >>> arcs = AttentionArcs(tb, [0.1, 0.6, 0.3], 2)
@@ -774,9 +775,22 @@ class AttentionArcs(VGroup):
             self.add(arc)
             if k in labelled:
                 t = num_text(pct(w), fs, color)
-                t.next_to(arc.point_from_proportion(0.5), side, buff=0.06)
-                t.value = float(w)
+                t.value, t.index = float(w), k
                 self.percent_labels.add(t)
+        # percentages sit under the attended token (under its position number if shown),
+        # a second line down where two would touch
+        below = -side
+        placed: list = []
+        for t in sorted(self.percent_labels, key=lambda m: m.index):
+            k = t.index
+            anchor = token_boxes.boxes[k]
+            if len(token_boxes.positions) > k:
+                anchor = VGroup(anchor, token_boxes.positions[k])
+            t.next_to(anchor, below, buff=0.08)
+            if placed and t.get_left()[0] < placed[-1].get_right()[0] + 0.08 and \
+                    abs(t.get_y() - placed[-1].get_y()) < t.height:
+                t.shift(below * (t.height + 0.08))
+            placed.append(t)
         self.add(self.percent_labels)
 
 
