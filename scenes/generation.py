@@ -101,6 +101,7 @@ class GenerationScene(GPTScene):
         arrows.add(loop, loop_lab)
         st = VGroup(g, arrows)
         st.boxes, st.arrows = g, arrows
+        st.label_strs = [b.label_str for b in boxes]
         return st
 
     def text_boxes(self, tokens: list[str], n_prompt: int, appended: int = 0) -> TokenBoxes:

@@ -115,7 +115,7 @@ def box(label: str, width: float, height: float = 0.62, color=None, size: float 
         t.scale_to_fit_width(width - 0.2)
     t.move_to(rect)
     g = VGroup(rect, t)
-    g.rect, g.label = rect, t
+    g.rect, g.label, g.label_str, g.sub_str = rect, t, label, sub
     return g
 
 

@@ -227,6 +227,7 @@ class UnembeddingScene(GPTScene):
         self.WE, self.WU = WE, WU
         rel = num_text("=" if self.tied else "≠", 40, THEME.highlight if self.tied else THEME.negative)
         rel.move_to((WE.brackets.get_right() + WU.row_labels.get_left()) / 2)
+        rel.relation = "=" if self.tied else "≠"
         self.play(FadeIn(WE), FadeIn(WU), run_time=0.8)
         tok = token_label(self.top_strs[0])
         if self.tied:
@@ -242,5 +243,5 @@ class UnembeddingScene(GPTScene):
             boxes = [WE.highlight_row(0), WU.highlight_row(0, color=THEME.negative)]
             self.show_caption(cap)
             self.play(*[Create(b) for b in boxes], FadeIn(rel), run_time=0.7)
-        self.tie_relation = rel
+        self.tie_relation, self.tie_caption = rel, cap
         self.wait(2.0)

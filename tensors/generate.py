@@ -145,10 +145,24 @@ def token_strs(t: Any, ids: Sequence[int]) -> list[str]:
     table: dict[str, str] = _read_json(path) or {}
     missing = [i for i in dict.fromkeys(ids) if str(i) not in table]
     if missing:
-        for i, s in zip(missing, t.token_strs(missing)):
+        from .capture import readable_tokens
+
+        for i, s in zip(missing, readable_tokens(tokenizer(t), missing)):
             table[str(i)] = s
         _write_json(path, table)
     return [table[str(i)] for i in ids]
+
+
+_TOKENIZERS: dict[str, Any] = {}
+
+
+def tokenizer(t: Any) -> Any:
+    """The model's tokenizer, loaded once per process and model directory (loading one
+    takes seconds; every step of a generation is another Trace of the same model)."""
+    key = str(t.info["model_path"])
+    if key not in _TOKENIZERS:
+        _TOKENIZERS[key] = t.tokenizer
+    return _TOKENIZERS[key]
 
 
 def top_tokens(t: Any, k: int = 10, temperature: float = 1.0, top_k: int | None = None,
@@ -225,7 +239,7 @@ def generate(prompt: str, model: str = "auto", steps: int = 6, temperature: floa
 
     t = trace(prompt, model, device=device, quiet=True)
     check_top_k(top_k, t.info["vocab_size"])
-    tok = t.tokenizer
+    tok = tokenizer(t)
     special = set(int(i) for i in getattr(tok, "all_special_ids", []) or [])
     ids = [int(i) for i in t.token_ids]          # prompt ids + every id appended so far
     n_prompt = len(ids)

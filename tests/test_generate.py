@@ -13,9 +13,30 @@ PROMPT = "The capital of France is"
 
 
 @pytest.fixture(scope="module")
-def real():
+def shared_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("traces-generate")
+
+
+@pytest.fixture(autouse=True)
+def _shared_traces(_isolated_traces, shared_cache, monkeypatch):
+    # one trace cache for the module (each step of a generation is a forward pass)
+    monkeypatch.setenv("GPT_SCENES_CACHE", str(shared_cache))
+
+
+@pytest.fixture(scope="module")
+def real(shared_cache):
     """The bundled model's trace (the one the scenes show by default)."""
-    return trace(PROMPT, "smollm2", quiet=True)
+    import os
+
+    old = os.environ.get("GPT_SCENES_CACHE")
+    os.environ["GPT_SCENES_CACHE"] = str(shared_cache)
+    try:
+        return trace(PROMPT, "smollm2", quiet=True)
+    finally:
+        if old is None:
+            os.environ.pop("GPT_SCENES_CACHE")
+        else:
+            os.environ["GPT_SCENES_CACHE"] = old
 
 
 # ---------------------------------------------------------------------- sampling
@@ -107,8 +128,8 @@ def test_top_tokens_match_trace(real):
 @pytest.mark.parametrize("fixture", ["tiny_gpt2_dir", "tiny_llama_dir"])
 def test_generation_steps_are_the_real_traces(request, fixture):
     model = str(request.getfixturevalue(fixture))
-    g = generate("Hello there, my friend", model=model, steps=4, temperature=1.0, seed=5, n_top=6)
-    assert 1 <= len(g.steps) <= 4 and g.temperature == 1.0
+    g = generate("Hello there, my friend", model=model, steps=3, temperature=1.0, seed=5, n_top=6)
+    assert 1 <= len(g.steps) <= 3 and g.temperature == 1.0
     tok = trace(g.prompt, model, quiet=True).tokenizer
     ids = list(trace(g.prompt, model, quiet=True).token_ids)
     n_prompt = len(ids)
@@ -130,20 +151,22 @@ def test_generation_steps_are_the_real_traces(request, fixture):
 
 def test_generation_is_reproducible_and_cached(tiny_gpt2_dir, monkeypatch):
     model = str(tiny_gpt2_dir)
-    a = generate("Once upon a time", model=model, steps=3, temperature=2.0, seed=11)
+    a = generate("Hello there, my friend", model=model, steps=3, temperature=2.0, seed=11)
     # the same seed again comes from the cache: no trace (no model) is needed
     import sys
 
     monkeypatch.setattr(sys.modules["tensors.trace"], "trace",
                         lambda *a, **k: pytest.fail("generate re-ran the model"))
-    b = generate("Once upon a time", model=model, steps=3, temperature=2.0, seed=11)
+    b = generate("Hello there, my friend", model=model, steps=3, temperature=2.0, seed=11)
     assert a == b
     monkeypatch.undo()
     # recomputed without the cache: identical
-    c = generate("Once upon a time", model=model, steps=3, temperature=2.0, seed=11, use_cache=False)
+    c = generate("Hello there, my friend", model=model, steps=3, temperature=2.0, seed=11,
+                 use_cache=False)
     assert c == a
     # another seed draws other tokens (random weights at T=2: broad distributions)
-    d = generate("Once upon a time", model=model, steps=3, temperature=2.0, seed=12, use_cache=False)
+    d = generate("Hello there, my friend", model=model, steps=3, temperature=2.0, seed=12,
+                 use_cache=False)
     assert [s.sampled_id for s in d.steps] != [s.sampled_id for s in a.steps]
 
 
