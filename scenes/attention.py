@@ -19,7 +19,7 @@ import re
 from typing import ClassVar, Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, Create, FadeIn, FadeOut, FadeTransform, Group,
+from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, Create, Rectangle, FadeIn, FadeOut, FadeTransform, Group,
                    LaggedStart, Line, ReplacementTransform, Transform, VGroup, VMobject, config)
 
 from scenes.base import GPTScene, clear
@@ -157,7 +157,7 @@ class AttentionScene(GPTScene):
     captions: ClassVar[dict[str, str]] = {
         "tokens": "The prompt, cut by {model}'s tokenizer: {n} tokens (␣ = a leading space). "
                   "Positions 0–{last} are inputs.",
-        "embed": "{what}: {d_model} numbers per token (first {k} shown){more}",
+        "embed": "{what}: {d_model} numbers (first {k} shown){more}",
         "qk": "Layer {layer}, head {head}:  query q = x·W_Q,  key k = x·W_K  —  "
               "{d_head} numbers each (d_head = {d_head}){rope}",
         "dots": "Every query dotted with every key: q_i · k_j  (row i = query position, column j = key position)",
@@ -257,8 +257,11 @@ class AttentionScene(GPTScene):
         xs = self._slots()
         cols = VGroup()
         sc = float(np.abs(M[self.cols, :self.entries]).max()) or 1.0
+        # one number format for the row of columns (more decimals when all are small)
+        digits = THEME.digits + min(2, max(0, -math.floor(math.log10(sc)) - 1))
         for i, p in enumerate(self.cols):
-            c = VectorColumn(M[p, :self.entries], width, font_size=fs, scale=sc, color=color)
+            c = VectorColumn(M[p, :self.entries], width, font_size=fs, scale=sc, color=color,
+                             digits=digits)
             c.move_to([xs[i], 0, 0]).align_to([0, y_top, 0], UP)
             c.position = p
             cols.add(c)
@@ -278,11 +281,58 @@ class AttentionScene(GPTScene):
         m, b = visible_token(self.trace.tokens[p])
         return f"‘{m}{b}’"
 
-    # ------------------------------------------------------------------ beats
-    def _fresh(self, *keep) -> None:
-        """Start a beat on a clean stage (the model tag and the caption stay)."""
-        clear(self, self.tag, getattr(self, "_caption", None), *keep, run_time=0.3)
+    # ------------------------------------------------------------------ cheap transitions
+    # Fading a group of hundreds of glyphs redraws all of them every frame. A "curtain" (one
+    # rectangle in the background colour over the region) fades instead: the content stays
+    # a static, cached image and each frame draws one rectangle.
+    def _curtain(self, mobs, opacity: float, margin: float = 0.08) -> Rectangle:
+        box = Group(*mobs)
+        r = Rectangle(width=box.width + 2 * margin, height=box.height + 2 * margin,
+                      stroke_width=0, fill_color=THEME.background, fill_opacity=opacity)
+        return r.move_to(box.get_center())
 
+    def _chrome_front(self) -> None:
+        """Model tag and caption above everything (curtains included)."""
+        front = [m for m in (self.tag, getattr(self, "_caption", None)) if m in self.mobjects]
+        if front:
+            self.bring_to_front(*front)
+
+    def _reveal(self, *mobs, run_time: float = 0.5, extra: Sequence = ()) -> None:
+        """Fade ``mobs`` in (by uncovering them); ``extra`` animations run alongside."""
+        mobs = [m for m in mobs if m is not None]
+        cur = self._curtain(mobs, 1.0)
+        self.add(*mobs, cur)
+        self._chrome_front()
+        self.play(cur.animate.set_fill(opacity=0.0), *extra, run_time=run_time)
+        self.remove(cur)
+
+    def _swap(self, old, new, region=None, run_time: float = 0.5) -> None:
+        """Dip the region of ``old`` to the background, put ``new`` there, and back."""
+        olds = list(old) if isinstance(old, (list, tuple)) else [old]
+        cur = self._curtain([region] if region is not None else olds, 0.0)
+        self.add(cur)
+        self._chrome_front()
+        self.play(cur.animate.set_fill(opacity=1.0), run_time=run_time / 2)
+        self.remove(*olds)
+        self.add(new)
+        self.bring_to_front(cur)
+        self._chrome_front()
+        self.play(cur.animate.set_fill(opacity=0.0), run_time=run_time / 2)
+        self.remove(cur)
+
+    def _fresh(self, *keep) -> None:
+        """Start a beat on a clean stage (the model tag, the caption and ``keep`` stay)."""
+        keep = [m for m in (self.tag, getattr(self, "_caption", None), *keep) if m is not None]
+        gone = [m for m in self.mobjects if m not in keep]
+        if not gone:
+            return
+        cur = self._curtain(gone, 0.0)
+        self.add(cur)
+        self.bring_to_front(*keep)
+        self.play(cur.animate.set_fill(opacity=1.0), run_time=0.3)
+        self.remove(*gone, cur)
+
+    # ------------------------------------------------------------------ beats
     def _ensure_columns(self) -> None:
         if getattr(self, "xcols", None) is None:
             self.slots = self._slot_tokens(3.0)
@@ -301,7 +351,7 @@ class AttentionScene(GPTScene):
                           position_offset=start, max_width=12.5)
         full.move_to([0, 0.4, 0])
         pos_note = self._note("position", size=14).next_to(full.positions[0], LEFT, buff=0.15)
-        self.play(FadeIn(head), FadeIn(self.tag), FadeIn(full), FadeIn(pos_note), run_time=0.8)
+        self._reveal(head, self.tag, full, pos_note, run_time=0.8)
         more = ""
         if start:
             more = f" (the last {self.n - start} of {self.n} shown)"
@@ -310,15 +360,37 @@ class AttentionScene(GPTScene):
         self._pause(1.6)
         # tokens into slots; one vector column each
         slots = self._slot_tokens(3.0)
-        self.play(FadeOut(head), FadeOut(pos_note), FadeOut(full), FadeIn(slots), run_time=0.5)
+        self._swap([head, pos_note, full], slots, region=VGroup(head, full, slots), run_time=0.6)
         xcols = self._columns(self.x, self.d_model, 2.45, THEME.dim)
         label = self.text("x", size=28).next_to(xcols, LEFT, buff=0.5)
         more = ""
         if len(self.cols) < self.n:
             more = f"; columns for the last {len(self.cols)} of {self.n} tokens"
-        self.play(FadeIn(xcols, shift=0.2 * DOWN), FadeIn(label), run_time=0.6)
-        src = " (its row of W_E)" if self.L == 0 and t.pos_embed is None else ""
-        what = f"Each token's {self.x_name}{src}"
+        self._reveal(xcols, label, run_time=0.6)
+        if self.L == 0 and t.pos_embed is None:
+            what = "x = each token's embedding, its row of W_E"
+        else:
+            what = f"x = each token's {self.x_name}"
+        extra = []
+        if self.L == 0:
+            # where the vectors come from: rows of the embedding matrix, looked up by token id
+            seen, ids, labs = set(), [], []
+            for p in self.cols:
+                i = int(t.token_ids[p])
+                if i not in seen:
+                    seen.add(i)
+                    ids.append(i)
+                    labs.append("".join(visible_token(t.tokens[p])) + f"  (id {i:,})")
+                if len(ids) == 4:
+                    break
+            WE = WeightMatrix(t.W_E(ids)[:, :6], (t.info["vocab_size"], self.d_model),
+                              row_labels=labs, label="W_E", font_size=16)
+            WE.move_to([1.2, -1.25, 0])
+            self.shown["W_E"] = WE
+            self.shown["W_E_ids"] = ids
+            extra.append(WE)
+        if extra:
+            self._reveal(*extra, run_time=0.5)
         self.show_caption(self.caption_text("embed", what=what, d_model=self.d_model,
                                             k=self.entries, more=more))
         self.shown["x"] = xcols
@@ -343,10 +415,11 @@ class AttentionScene(GPTScene):
         kcols = self._columns(t.k[L, H], self.d_head, -0.15, THEME.key)
         ql = self.text("q", size=28, color=THEME.query).next_to(qcols, LEFT, buff=0.25)
         kl = self.text("k", size=28, color=THEME.key).next_to(kcols, LEFT, buff=0.25)
-        self.play(FadeIn(WQ), FadeIn(WK), run_time=0.5)
+        self._reveal(WQ, WK, run_time=0.5)
         # the same x goes through both matrices: x fades into q (same place) and k (below)
-        self.play(FadeOut(self.xcols), FadeIn(qcols), FadeIn(kcols, shift=0.5 * DOWN),
-                  FadeIn(ql), FadeIn(kl), run_time=0.7)
+        self._swap(self.xcols, VGroup(qcols, ql), region=VGroup(self.xcols, qcols, ql),
+                   run_time=0.6)
+        self._reveal(kcols, kl, run_time=0.5)
         self.xcols = None
         rope = ""
         if info.get("positional") == "rope":
@@ -391,20 +464,22 @@ class AttentionScene(GPTScene):
         return out
 
     def _morph_grid(self, g: AttentionGrid, g2: AttentionGrid, run_time: float = 0.7) -> None:
-        """Morph grid g into g2 (same layout): cells recolour, numbers cross-fade; g keeps
-        its identity (its numbers/image become g2's)."""
+        """Turn grid g into g2 (same layout): its cells dip to the background and come back
+        with g2's values; g keeps its identity, labels and place."""
+        cur = self._curtain([g.frame], 0.0, margin=0.02)
+        self.add(cur)
+        self.play(cur.animate.set_fill(opacity=1.0), run_time=run_time / 2)
         if g.as_image or g2.as_image:
-            self.play(FadeOut(g.image), FadeIn(g2.image), run_time=run_time)
             g.remove(g.image)
             g.image = g2.image
             g.add(g.image)
-            return
-        self.play(Transform(g.cells, g2.cells), FadeOut(g.numbers), FadeIn(g2.numbers),
-                  run_time=run_time)
-        g.remove(g.numbers)
-        self.remove(g.numbers)
-        g.numbers = g2.numbers
-        g.add(g.numbers)
+        else:
+            g.remove(g.cells, g.numbers)
+            g.cells, g.numbers = g2.cells, g2.numbers
+            g.add(g.cells, g.numbers)
+        self.bring_to_front(cur)
+        self.play(cur.animate.set_fill(opacity=0.0), run_time=run_time / 2)
+        self.remove(cur)
 
     def _scaled_qk(self) -> tuple[np.ndarray, float]:
         t, L, H = self.trace, self.L, self.H
@@ -417,7 +492,7 @@ class AttentionScene(GPTScene):
             self._fresh()
             g = self._grid(M, mode)
             self.grid, self.grid_notes = g, self._grid_notes(g)
-            self.play(FadeIn(self.grid), FadeIn(self.grid_notes), run_time=0.5)
+            self._reveal(self.grid, self.grid_notes, run_time=0.5)
 
     def beat_dot_products(self) -> None:
         """3. The grid of q·k dot products, then divided by √d_head (why)."""
@@ -425,7 +500,7 @@ class AttentionScene(GPTScene):
         qk, scale = self._scaled_qk()
         g = self._grid(qk, "scores", digits=1)
         notes = self._grid_notes(g)
-        self.play(FadeIn(g), FadeIn(notes), run_time=0.7)
+        self._reveal(g, notes, run_time=0.7)
         self.show_caption(self.caption_text("dots"))
         self.shown["qk"] = g
         self._pause(1.6)
@@ -459,7 +534,7 @@ class AttentionScene(GPTScene):
         t, L, H = self.trace, self.L, self.H
         self._ensure_grid(t.scores[L, H], "scores")
         g2 = self._grid(t.pattern[L, H], "pattern", digits=2)
-        self.play(FadeOut(self.grid), FadeIn(g2), run_time=0.7)
+        self._swap(self.grid, g2, region=self.grid, run_time=0.7)
         self.grid = g2
         self.show_caption(self.caption_text("softmax", head=H))
         self.shown["pattern"] = g2
@@ -504,8 +579,8 @@ class AttentionScene(GPTScene):
             c.brackets.set_stroke(opacity=a)
         slots.highlight(keys.index(Q))
         wl = self._note("weight", size=16, color=THEME.highlight).next_to(wts, LEFT, buff=0.25)
-        self.play(FadeIn(slots), FadeIn(vcols), FadeIn(vl), run_time=0.6)
-        self.play(FadeIn(wts), FadeIn(wl), run_time=0.4)
+        self._reveal(slots, vcols, vl, run_time=0.6)
+        self._reveal(wts, wl, run_time=0.4)
         self.show_caption(self.caption_text("values", tok=self._tok(Q), q=Q,
                                             d_head=self.d_head, d_model=self.d_model))
         self._pause(1.6)
@@ -535,10 +610,10 @@ class AttentionScene(GPTScene):
             row.scale_to_fit_width(12.8)
         wo_shape = flat_text(f"{_sub('W_O')}: {shape_str(self.d_head, self.d_model)}", 14,
                              THEME.dim, markup=True).next_to(wo, DOWN, buff=0.15)
-        self.play(FadeIn(zc, shift=0.6 * DOWN), run_time=0.6)
-        self.play(FadeIn(wo), FadeIn(wo_shape), FadeIn(dxc, shift=0.2 * RIGHT), run_time=0.5)
+        self._reveal(zc, run_time=0.5)
+        self._reveal(wo, wo_shape, dxc, run_time=0.5)
         self._pause(0.8)
-        self.play(FadeIn(VGroup(*row[3:])), run_time=0.5)
+        self._reveal(*row[3:], run_time=0.5)
         self.shown.update(v=vcols, weights=wts, z=zc, head_out=dxc, x_q=xc, new_x=newc)
         self._pause(2.4)
         self.cols = saved
@@ -569,7 +644,7 @@ class AttentionScene(GPTScene):
         allg.arrange_in_grid(rows=rows, cols=per_row, buff=(0.35, 0.3))
         allg.move_to([0, 0.15, 0])
         box = allg[self.H][0].frame.copy().set_stroke(THEME.highlight, width=4)
-        self.play(FadeIn(allg), run_time=0.6)
+        self._reveal(allg, run_time=0.6)
         self.play(Create(box), run_time=0.3)
         self.show_caption(self.caption_text("multi", n_head=nh, layer=L))
         self.shown["multi"] = allg
@@ -594,9 +669,9 @@ class AttentionScene(GPTScene):
             hidden = float(t.pattern[L, H, Q, :start].sum())
             notes.add(self._note(f"positions 0–{start - 1} not shown: {pct(hidden)} of the weight",
                                  size=16).to_corner(UL, buff=0.35))
-        self.play(FadeIn(tb), FadeIn(notes), run_time=0.5)
+        self._reveal(tb, *notes, run_time=0.5)
         self.play(Create(VGroup(*[a for a in arcs.arcs if a is not None])), run_time=1.0)
-        self.play(FadeIn(arcs.percent_labels), run_time=0.3)
+        self._reveal(arcs.percent_labels, run_time=0.3)
         self.show_caption(self.caption_text("arcs", head=H, layer=L, tok=self._tok(Q), q=Q))
         self.shown["arcs"] = arcs
         self.shown["arc_positions"] = pos

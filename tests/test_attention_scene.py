@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def _run(cls, tmp_path, dry_run: bool = False):
     """Build the whole scene (every beat) without encoding video; return the scene."""
     opts = {"media_dir": str(tmp_path / "media"), "quality": "low_quality"}
-    if dry_run:
-        opts["dry_run"] = True
+    if dry_run:  # every frame is drawn (not written); 5 fps keeps the test short
+        opts.update(dry_run=True, frame_rate=5)
     with tempconfig(opts):
         scene = cls() if dry_run else cls(skip_animations=True)
         scene.render()
@@ -192,7 +192,18 @@ def test_no_random_filler_in_scenes():
         assert "np.random" not in src and "import random" not in src, f
 
 
-@pytest.mark.parametrize("knob", ["layer = 99", "head = -40"])
+def test_out_of_range_head_is_a_user_error():
+    from tensors import UserError
+
+    class BadHead(AttentionScene):
+        head = -40
+    scene = BadHead()
+    scene.trace = trace(AttentionScene.prompt)
+    with pytest.raises(UserError, match=r"head -40 is out of range.*0\.\.8"):
+        scene.prepare()
+
+
+@pytest.mark.parametrize("knob", ["layer = 99"])
 def test_out_of_range_is_one_line_exit_2(tmp_path, knob):
     src = tmp_path / "bad_scene.py"
     src.write_text(textwrap.dedent(f"""
