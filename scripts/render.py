@@ -28,6 +28,7 @@ QUALITIES = {"l": "480p15", "m": "720p30", "h": "1080p60", "p": "1440p60", "k": 
 PROG = "render.sh"
 EXIT_USAGE = 2
 GALLERY_DIR = ROOT / "assets" / "gallery"
+GALLERY_GIF = (360, 8)  # width px, fps: small enough for a README
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,10 +66,10 @@ def parser() -> _Parser:
     p.add_argument("--stills", action="store_true", help="also the last frame as <scene>.png")
     p.add_argument("--gif", action="store_true",
                    help="also a small GIF preview <scene>.gif (see --gif-width, --gif-fps)")
-    p.add_argument("--gif-width", type=_positive_int, default=480, metavar="PX",
-                   help="GIF width in pixels (default 480)")
-    p.add_argument("--gif-fps", type=_positive_int, default=10, metavar="N",
-                   help="GIF frames per second (default 10)")
+    p.add_argument("--gif-width", type=_positive_int, default=None, metavar="PX",
+                   help="GIF width in pixels (default 480; 360 for --gallery)")
+    p.add_argument("--gif-fps", type=_positive_int, default=None, metavar="N",
+                   help="GIF frames per second (default 10; 8 for --gallery)")
     p.add_argument("--transparent", action="store_true",
                    help="transparent background: <scene>.mov (alpha), PNG stills with alpha")
     p.add_argument("--lecture", action="store_true",
@@ -103,6 +104,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         p.error("--slides and --transparent cannot be combined (slides play on the page background)")
     if args.gallery and args.quality != "l":
         p.error("--gallery renders at -ql (small files); leave out -q")
+    args.gif_width = args.gif_width or (GALLERY_GIF[0] if args.gallery else 480)
+    args.gif_fps = args.gif_fps or (GALLERY_GIF[1] if args.gallery else 10)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         p.error(f"--out {args.out} is a file, not a folder")
@@ -193,7 +196,7 @@ def video_seconds(path: Path) -> float | None:
         return None
 
 
-def to_gif(src: Path, dst: Path, width: int, fps: int) -> None:
+def to_gif(src: Path, dst: Path, width: int, fps: int, dither: str = "bayer:bayer_scale=5") -> None:
     """A small GIF from a video: fps + scale, then a palette made from the whole clip."""
     import av
 
@@ -210,7 +213,7 @@ def to_gif(src: Path, dst: Path, width: int, fps: int) -> None:
         chain = [g.add("fps", f"fps={fps}"), g.add("scale", f"{w}:{h}:flags=lanczos"),
                  g.add("split")]
         pgen = g.add("palettegen", "stats_mode=diff")
-        puse = g.add("paletteuse", "dither=bayer:bayer_scale=5:diff_mode=rectangle")
+        puse = g.add("paletteuse", f"dither={dither}:diff_mode=rectangle")
         sink = g.add("buffersink")
         buf.link_to(chain[0])
         chain[0].link_to(chain[1])
@@ -527,18 +530,24 @@ def _convert_slides(todo, rows: dict[str, Row], slides_dir: Path, env: dict[str,
 
 
 def _gallery(todo, rows: dict[str, Row], out: Path) -> None:
+    """Copy the stills (480 px wide) and GIFs into assets/gallery/ and print the README table."""
     GALLERY_DIR.mkdir(parents=True, exist_ok=True)
-    lines = []
+    lines = ["| scene | last frame (click for the animation) |", "|---|---|"]
     for e in todo:
         png, gif = out / f"{e.id}.png", out / f"{e.id}.gif"
         if not png.is_file():
             continue
         _small_png(png, GALLERY_DIR / f"{e.id}.png")
+        img = f"![{e.id}](assets/gallery/{e.id}.png)"
         if gif.is_file():
             shutil.copy2(gif, GALLERY_DIR / f"{e.id}.gif")
-        lines.append(f"| `{e.id}` | ![{e.id}](assets/gallery/{e.id}.gif) |")
+            img = f"[{img}](assets/gallery/{e.id}.gif)"
+        lines.append(f"| `{e.id}` ({e.class_name}) | {img} |")
         say(f"gallery {GALLERY_DIR / e.id}.png|gif")
     print("\n".join(lines))
+    print(f"\n<!-- made by ./render.sh --gallery: {len(lines) - 2} scenes, bundled model, "
+          "default course, -ql; stills 480 px, GIFs "
+          f"{GALLERY_GIF[0]} px at {GALLERY_GIF[1]} fps -->")
 
 
 def _small_png(src: Path, dst: Path, width: int = 480) -> None:
