@@ -463,23 +463,20 @@ class AttentionScene(GPTScene):
             out.add(rule)
         return out
 
-    def _morph_grid(self, g: AttentionGrid, g2: AttentionGrid, run_time: float = 0.7) -> None:
-        """Turn grid g into g2 (same layout): its cells dip to the background and come back
-        with g2's values; g keeps its identity, labels and place."""
+    def _morph_grid(self, g: AttentionGrid, g2: AttentionGrid, run_time: float = 0.7) -> AttentionGrid:
+        """Turn grid g into g2 (same layout, same labels): the cells dip to the background
+        and come back with g2's values. Returns g2, now on screen (g is left untouched)."""
         cur = self._curtain([g.frame], 0.0, margin=0.02)
         self.add(cur)
+        self._chrome_front()
         self.play(cur.animate.set_fill(opacity=1.0), run_time=run_time / 2)
-        if g.as_image or g2.as_image:
-            g.remove(g.image)
-            g.image = g2.image
-            g.add(g.image)
-        else:
-            g.remove(g.cells, g.numbers)
-            g.cells, g.numbers = g2.cells, g2.numbers
-            g.add(g.cells, g.numbers)
+        self.remove(g)
+        self.add(g2)
         self.bring_to_front(cur)
+        self._chrome_front()
         self.play(cur.animate.set_fill(opacity=0.0), run_time=run_time / 2)
         self.remove(cur)
+        return g2
 
     def _scaled_qk(self) -> tuple[np.ndarray, float]:
         t, L, H = self.trace, self.L, self.H
@@ -509,9 +506,9 @@ class AttentionScene(GPTScene):
         formula = self.text(f"÷ {inv:g}", size=40, color=THEME.highlight)
         formula.next_to(g.frame, RIGHT, buff=0.4)
         self.play(FadeIn(formula, shift=0.2 * LEFT), run_time=0.3)
-        self._morph_grid(g, g2)
+        self.grid = self._morph_grid(g, g2)
         self.show_caption(self.caption_text("scale", d_head=self.d_head, sqrt=inv))
-        self.grid, self.grid_notes, self.formula = g, notes, formula
+        self.grid_notes, self.formula = notes, formula
         self.shown["scaled"] = g2
         self._pause(2.2)
 
@@ -524,7 +521,7 @@ class AttentionScene(GPTScene):
             self.remove(self.formula)
             self.formula = None
         g2 = self._grid(t.scores[L, H], "scores", digits=2)
-        self._morph_grid(self.grid, g2)
+        self.grid = self._morph_grid(self.grid, g2)
         self.show_caption(self.caption_text("mask"))
         self.shown["scores"] = g2
         self._pause(1.8)
