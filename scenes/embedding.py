@@ -18,18 +18,20 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import math
+
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Indicate, MathTex, ReplacementTransform,
                    SurroundingRectangle, TransformFromCopy, VGroup, config)
 
-from scenes.base import GPTScene
-from scenes.embedding_pieces import EmbeddingMatrix, column_plan, displayable, tok_of
+from scenes.base import GPTScene, light
+from scenes.embedding_pieces import FlatCaptions, EmbeddingMatrix, column_plan, displayable, tok_of
 from scenes.theme import THEME, fmt
 from scenes.vocab import TokenBoxes, VectorColumn, num_text
 from tensors import UserError
 
 
-class EmbeddingScene(GPTScene):
+class EmbeddingScene(FlatCaptions, GPTScene):
     config_section = "embedding"
     beats = ("beat_matrix", "beat_lookup", "beat_position")
 
@@ -72,13 +74,21 @@ class EmbeddingScene(GPTScene):
         self.share = self.params / int(t.info["n_params"])
         self.learned = t.pos_embed is not None
         self.x0 = t.resid[0, :self.n]
+        # one number format for every vector on screen: more decimals for small weights
+        shown = [np.abs(v[:self.dims]).max() for v in self.W_cols.values()]
+        shown += [np.abs(self.x0[:, :self.dims]).max(), np.abs(t.embed[:self.n, :self.dims]).max()]
+        if self.learned:
+            shown.append(np.abs(t.pos_embed[:self.n, :self.dims]).max())
+        m = float(max(shown))
+        self.digits = THEME.digits + (min(2, max(0, -math.floor(math.log10(m)) - 1)) if m > 0 else 0)
 
     # ------------------------------------------------------------------ beats
     def beat_matrix(self) -> None:
         t = self.trace
         self.add(self.model_tag())
         m = EmbeddingMatrix(self.plan, self.W_cols, self.col_labels,
-                            (self.d_model, self.vocab), self.dims, font_size=17)
+                            (self.d_model, self.vocab), self.dims, font_size=17,
+                            digits=self.digits)
         name = VGroup(MathTex("W_E", font_size=56, color=THEME.text),
                       num_text(f"{self.params:,}", THEME.small_size, THEME.dim),
                       num_text("parameters", THEME.small_size, THEME.dim)).arrange(DOWN, buff=0.1)
@@ -87,6 +97,7 @@ class EmbeddingScene(GPTScene):
         if g.width > config.frame_width - 0.6:
             g.scale_to_fit_width(config.frame_width - 0.6)
         g.move_to([0, 0, 0]).to_edge(UP, buff=0.75)
+        light(g)
         self.W, self.W_name = m, name
         share = f"{100 * self.share:.1f}%"
         self.show_caption(self.caption_text("matrix", d_model=self.d_model, vocab=self.vocab,
@@ -101,7 +112,8 @@ class EmbeddingScene(GPTScene):
         t = self.trace
         toks = [displayable(s) for s in t.tokens[:self.n]]
         boxes = TokenBoxes(toks, font_size=28, max_width=None, buff=0.1)
-        vecs = [VectorColumn(t.embed[i, :self.dims], self.d_model, font_size=17)
+        vecs = [VectorColumn(t.embed[i, :self.dims], self.d_model, font_size=17,
+                                       digits=self.digits)
                 for i in range(self.n)]
         vw = max(v.width for v in vecs)
         need = max(max(b.width for b in boxes.boxes), 2 * vw + 0.55) + 0.25
@@ -119,6 +131,7 @@ class EmbeddingScene(GPTScene):
             ids.add(n)
         for v, b in zip(vecs, boxes.boxes):
             v.next_to(ids, DOWN, buff=0.2).set_x(b.get_x())
+        light(VGroup(boxes, ids, *vecs))
         self.boxes, self.id_texts, self.vecs, self.slot_x = boxes, ids, vecs, xs
 
     def beat_lookup(self) -> None:
@@ -144,7 +157,7 @@ class EmbeddingScene(GPTScene):
     def beat_position(self) -> None:
         t = self.trace
         moving = VGroup(self.boxes, self.id_texts, *self.vecs)
-        up = (1.6 if self.learned else 1.2) - moving.get_center()[1]
+        up = (0.9 if self.learned else 1.2) - moving.get_center()[1]
         self.play(FadeOut(self.W.group), FadeOut(self.W_name), moving.animate.shift(up * UP),
                   run_time=0.8)
         if self.learned:
@@ -159,7 +172,8 @@ class EmbeddingScene(GPTScene):
         pos_vecs, plus, labels = [], VGroup(), VGroup()
         for k in range(self.n):
             e = self.vecs[k]
-            p = VectorColumn(t.pos_embed[k, :self.dims], self.d_model, font_size=17)
+            p = light(VectorColumn(t.pos_embed[k, :self.dims], self.d_model, font_size=17,
+                                       digits=self.digits))
             gap = 0.45
             e_target = e.copy().set_x(self.slot_x[k] - (p.width + gap) / 2)
             e.generate_target()
@@ -167,7 +181,8 @@ class EmbeddingScene(GPTScene):
             p.next_to(e.target, RIGHT, buff=gap)
             pl = num_text("+", THEME.text_size, THEME.text).move_to(
                 (e.target.get_right() + p.get_left()) / 2)
-            lab = num_text(f"pos {k}", THEME.small_size * 0.8, THEME.dim).next_to(p, DOWN, buff=0.1)
+            lab = num_text(f"position {k}", THEME.small_size * 0.8, THEME.dim).next_to(
+                self.boxes.boxes[k], UP, buff=0.1)
             pos_vecs.append(p)
             plus.add(pl)
             labels.add(lab)
@@ -176,7 +191,8 @@ class EmbeddingScene(GPTScene):
         self.wait(1.5)
         sums = []
         for k in range(self.n):
-            x = VectorColumn(self.x0[k, :self.dims], self.d_model, font_size=17)
+            x = light(VectorColumn(self.x0[k, :self.dims], self.d_model, font_size=17,
+                                       digits=self.digits))
             x.move_to(self.vecs[k]).set_x(self.slot_x[k])
             sums.append(x)
         self.show_caption(self.caption_text("pos_sum"))
@@ -194,6 +210,7 @@ class EmbeddingScene(GPTScene):
         eq = num_text(f"largest |layer-1 input − looked-up vector|, these tokens: {shown}",
                       THEME.small_size, THEME.dim)
         eq.value = diff
+        light(eq)
         eq.next_to(VGroup(*self.vecs), DOWN, buff=0.5)
         self.rope_check = eq
         self.show_caption(self.caption_text("rope_same"))

@@ -395,7 +395,7 @@ class EmbeddingMatrix:
 
     def __init__(self, plan: Sequence[int | None], values: dict[int, np.ndarray],
                  labels: dict[int, str], full_shape: tuple[int, int], n_dims: int,
-                 font_size: float = 18):
+                 font_size: float = 18, digits: int | None = None):
         from manim import DOWN, LEFT, RIGHT, UP, Brace, VGroup
 
         from scenes.theme import THEME, fmt, value_color
@@ -423,7 +423,7 @@ class EmbeddingMatrix:
             ents = []
             for r in range(n_dims):
                 v = float(values[i][r])
-                t = num_text(fmt(v, sign=False), fs, value_color(v, scale))
+                t = num_text(fmt(v, digits, sign=False), fs, value_color(v, scale))
                 t.value = v
                 ents.append(t)
             cw = max(t.width for t in ents)
@@ -457,3 +457,27 @@ class EmbeddingMatrix:
         self.group = VGroup(heads, self.body, self.brackets, self.brace_cols, self.cols_text,
                             self.brace_rows, self.rows_text)
         self.n_dims = n_dims
+
+
+class FlatCaptions:
+    """Mixin for a GPTScene: captions drawn as one path per colour (see :func:`flatten`), so
+    fading a caption in or out costs one VMobject per frame instead of one per glyph."""
+
+    def show_caption(self, s: str, run_time: float = 0.6):
+        from manim import DOWN, UP, FadeIn, FadeOut, config
+
+        from scenes.theme import THEME
+
+        old = getattr(self, "_caption", None)
+        cap = flatten(self.text(s, size=THEME.caption_size))
+        max_w = config.frame_width - 1.0
+        if cap.width > max_w:
+            cap.scale_to_fit_width(max_w)
+        cap.to_edge(DOWN, buff=0.35)
+        cap.text = s
+        anims = [FadeIn(cap, shift=0.1 * UP)]
+        if old is not None:
+            anims.append(FadeOut(old))
+        self.play(*anims, run_time=run_time)
+        self._caption = cap
+        return cap

@@ -27,7 +27,7 @@ from manim import (DEGREES, DL, DOWN, LEFT, ORIGIN, OUT, RIGHT, UL, UP, UR, Arro
                    config)
 from manim.camera.three_d_camera import ThreeDCamera
 
-from scenes.base import GPTScene
+from scenes.base import GPTScene, light
 from scenes.embedding_pieces import (Analogy, Direction, PCA3, Vectors, analogy, direction,
                                      flatten, pca3, vector_source)
 from scenes.theme import THEME, fmt
@@ -139,6 +139,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         "nearest": "In all {dim} dimensions, the nearest {unit} to {expr}, by cosine over all {size:,}.",
         "verdict_hit": "{exp} is nearest: rank {rank} of {size:,}.",
         "verdict_miss": "{exp} is not nearest: it is rank {rank:,} of {size:,} (cosine {cos}).",
+        "verdict_inputs": "{exp} is rank {rank} of {size:,}: only the input {inputs} is nearer.",
         "direction": "A direction: “{name}” = average of {pairs}, scaled to length 1.",
         "scores": "Dot product with it, on words not used to build it: {agree} of {n} pairs "
                   "score higher on the “{name}” side.",
@@ -190,6 +191,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         if cap.width > max_w:
             cap.scale_to_fit_width(max_w)
         cap.to_edge(DOWN, buff=0.35)
+        cap.text = s
         self.fixed(cap)
         cap.set_opacity(0)
         anims = [cap.animate.set_opacity(1)]
@@ -201,6 +203,14 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self._caption = cap
         return cap
 
+    def vectors_tag(self):
+        """Top-right tag: the model's name, or the word2vec source when those are shown."""
+        if self.vectors == "model":
+            return self.model_tag("token embeddings")
+        tag = self.text(self.src.title + "  ·  not this model's", size=THEME.small_size,
+                        color=THEME.dim)
+        return tag.to_corner(UR, buff=0.3)
+
     def word_label(self, key: int) -> str:
         return self.src.label(key).strip()
 
@@ -208,7 +218,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
     def beat_space(self) -> None:
         self.set_camera_orientation(phi=68 * DEGREES, theta=-50 * DEGREES, zoom=1.0)
         self.camera.screen_shift = np.array([-2.6, 0.35, 0.0])
-        tag = flatten(self.model_tag(self.src.title if self.vectors != "model" else "token embeddings"))
+        tag = flatten(self.vectors_tag())
         self.fixed(tag)
         L = self.radius * 1.05
         axes = VGroup(*[Line(-L * e, L * e, stroke_color=THEME.neutral, stroke_width=2)
@@ -287,8 +297,14 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             if an.expected_rank == 1:
                 s = self.caption_text("verdict_hit", exp=exp, rank=an.expected_rank, size=an.size)
             else:
-                s = self.caption_text("verdict_miss", exp=exp, rank=an.expected_rank,
-                                      size=an.size, cos=fmt(an.expected_cos, 3, sign=False))
+                before = [row for row in an.top if row[0] < an.expected_rank]
+                if len(before) == an.expected_rank - 1 and all(an.is_input(k) for _, k, _, _ in before):
+                    inputs = " and ".join(lab.strip() for *_, lab, _ in before)
+                    s = self.caption_text("verdict_inputs", exp=exp, rank=an.expected_rank,
+                                          size=an.size, inputs=inputs)
+                else:
+                    s = self.caption_text("verdict_miss", exp=exp, rank=an.expected_rank,
+                                          size=an.size, cos=fmt(an.expected_cos, 3, sign=False))
             self.show_caption(s)
         self.wait(2.5)
         self.table = table
@@ -332,7 +348,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                 r.move_to([w0 + 0.3 + 0.2, y, 0])
             y -= 0.42
         head.next_to(rows, UP, buff=0.3)
-        table = VGroup(head, rows)
+        table = light(VGroup(head, rows))
         table.head, table.rows = head, rows
         table.to_edge(RIGHT, buff=0.4).shift(0.5 * UP)
         return table
@@ -347,9 +363,8 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.remove(*gone)
         self.camera.screen_shift = np.zeros(3)
         self.set_camera_orientation(phi=0, theta=-90 * DEGREES, zoom=1.0)
-        tag = self.model_tag(self.src.title if self.vectors != "model" else "token embeddings")
+        tag = flatten(self.vectors_tag())
         self.fixed(tag)
-        self.add(tag)
         for i, d in enumerate(self.direction_results):
             if i:
                 self.play(FadeOut(self.direction_plot), run_time=0.5)
@@ -414,7 +429,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         if lo < 0 < hi:
             zero = Line([X(0.0), axis.get_y(), 0], [X(0.0), ytop + 0.3, 0],
                         stroke_color=THEME.neutral, stroke_width=1.5)
-        plot = VGroup(*(m for m in (zero, axis, ticks, rows) if m is not None))
+        plot = light(VGroup(*(m for m in (zero, axis, ticks, rows) if m is not None)))
         # keep labels inside the frame
         if plot.width > config.frame_width - 0.6:
             plot.scale_to_fit_width(config.frame_width - 0.6)

@@ -20,14 +20,14 @@ import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, Arrow, FadeIn, FadeOut, GrowArrow, Line,
                    ReplacementTransform, VGroup, config)
 
-from scenes.base import GPTScene
-from scenes.embedding_pieces import displayable, tok_of
+from scenes.base import GPTScene, light
+from scenes.embedding_pieces import FlatCaptions, displayable, tok_of
 from scenes.theme import THEME
 from scenes.vocab import TokenBoxes, num_text
 from tensors import UserError
 
 
-class TokenizationScene(GPTScene):
+class TokenizationScene(FlatCaptions, GPTScene):
     config_section = "tokenization"
     beats = ("beat_text", "beat_pieces", "beat_ids", "beat_subwords", "beat_vocab")
 
@@ -89,6 +89,7 @@ class TokenizationScene(GPTScene):
         self.boxes = TokenBoxes([displayable(s) for s in t.tokens], font_size=40, max_width=config.frame_width - 1.0,
                                 buff=0.14)
         self.boxes.move_to(1.9 * UP)
+        light(self.boxes)
         self.show_caption(self.caption_text("pieces", n=len(t.tokens)))
         self.play(ReplacementTransform(self.plain, self.boxes.labels), run_time=1.0)
         self.play(FadeIn(self.boxes.rects), run_time=0.6)
@@ -105,7 +106,7 @@ class TokenizationScene(GPTScene):
             n.value = int(i)
             ids.add(n)
             arrows.add(a)
-        self.ids, self.id_arrows = ids, arrows
+        self.ids, self.id_arrows = light(ids), arrows
         self.show_caption(self.caption_text("ids"))
         self.play(*[GrowArrow(a) for a in arrows], run_time=0.6)
         self.play(FadeIn(ids, shift=0.1 * DOWN), run_time=0.8)
@@ -138,7 +139,7 @@ class TokenizationScene(GPTScene):
             arrow.match_y(boxes.boxes)
             groups.add(row)
             self.split_mobs.append((word, boxes, nums, ids, strs))
-        groups.arrange(DOWN, buff=0.45, aligned_edge=LEFT)
+        light(groups.arrange(DOWN, buff=0.45, aligned_edge=LEFT))
         top = min(m.get_bottom()[1] for m in self.ids) - 0.55
         groups.move_to([0, 0, 0]).align_to([0, top, 0], UP)
         if groups.width > config.frame_width - 1:
@@ -166,7 +167,7 @@ class TokenizationScene(GPTScene):
         cells.arrange_in_grid(rows=2, cols=per_row, buff=(0.35, 0.35))
         if cells.width > config.frame_width - 1:
             cells.scale_to_fit_width(config.frame_width - 1)
-        block = VGroup(head, cells).arrange(DOWN, buff=0.5)
+        block = light(VGroup(head, cells).arrange(DOWN, buff=0.5))
         block.next_to(self.ids, DOWN, buff=0.45)
         self.show_caption(self.caption_text("vocab", model=self.trace.info["name"],
                                             size=self.vocab_size, step=self.sample_step,

@@ -184,14 +184,6 @@ def test_embedding_space_numbers_are_the_trace(request, tmp_path, which):
         assert (row[3].value, row[4].value) == pytest.approx((e0 @ d.unit, e1 @ d.unit))
 
 
-def test_embedding_space_real_model_story(tmp_path):
-    """What the bundled model really shows (captions are computed, not asserted)."""
-    s = render(EmbeddingSpaceScene, tmp_path, model="smollm2")
-    an = s.analogy_results[0]
-    assert an.expected_rank >= 1 and an.top[0][0] == 1
-    assert all(0 <= d.n_agree <= len(d.tested) for d in s.direction_results)
-
-
 def test_bad_word_knob_exits_2_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         render(EmbeddingSpaceScene, tmp_path, model="smollm2", words=("king", "queen", "tokenization"))
@@ -205,6 +197,41 @@ def test_bad_vectors_knob_exits_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         render(EmbeddingSpaceScene, tmp_path, model="smollm2", vectors="glove")
     assert e.value.code == 2 and "vectors" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- word2vec alternative
+def test_word2vec_binary_format_round_trip():
+    from tensors.word2vec import parse
+
+    words = ["king", "queen", "naïve"]
+    vecs = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+    blob = b"3 4\n" + b"".join(w.encode() + b" " + v.astype("<f4").tobytes() + b"\n"
+                               for w, v in zip(words, vecs))
+    wv = parse(blob)
+    assert wv.words == words and wv.index["queen"] == 1
+    np.testing.assert_array_equal(wv.vectors, vecs)
+    from scenes.embedding_pieces import Word2VecVectors
+
+    src = Word2VecVectors(wv)
+    assert src.key(" King") == 0 and src.label(2) == "naïve"
+    with pytest.raises(UserError, match="'tokenization' is not among the 3 word2vec words"):
+        src.key("tokenization")
+
+
+def test_word2vec_scene_when_the_vectors_are_here(tmp_path):
+    from tensors import word2vec
+
+    if not word2vec.path().is_file():
+        pytest.skip("word2vec vectors not downloaded (optional; vectors = \"word2vec\")")
+    s = render(EmbeddingSpaceScene, tmp_path, model="smollm2", vectors="word2vec",
+               beats=("beat_space", "beat_analogy"))
+    wv = word2vec.load_word2vec()
+    an = s.analogy_results[0]
+    v = wv.vectors[wv.index["king"]].astype(np.float64) - wv.vectors[wv.index["man"]] \
+        + wv.vectors[wv.index["woman"]]
+    cos = wv.unit @ (v / np.linalg.norm(v))
+    assert [k for _, k, _, _ in an.top] == np.argsort(-cos, kind="stable")[:s.top_k].tolist()
+    assert an.expected_rank == int((cos > cos[wv.index["queen"]]).sum()) + 1
 
 
 # ---------------------------------------------------------------------- golden frames
