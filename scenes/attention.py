@@ -436,13 +436,16 @@ class AttentionScene(GPTScene):
     def _grid(self, M: np.ndarray, mode: str, digits: int | None = None) -> AttentionGrid:
         n = self.n
         labels: list[str | None] = list(self.trace.tokens)
-        if n > 24:  # label every k-th position only
-            step = math.ceil(n / 16)
-            labels = [s if (i % step == 0 or i == n - 1) else None for i, s in enumerate(labels)]
-        cs = min(0.44, 4.3 / n)
+        label_size = None
+        if n > 24:  # label every k-th position only, in a readable size, with its position
+            step = math.ceil(n / 12)
+            labels = [s if (i % step == 0 or i == n - 1) and (n - 1 - i >= step or i == n - 1)
+                      else None for i, s in enumerate(labels)]
+            label_size = 13
+        cs = min(0.44, 4.6 / n)
         g = AttentionGrid(M, labels, labels, mode=mode, cell_size=cs,
                           show_numbers=n <= self.max_numbers, digits=digits,
-                          show_positions=n <= 24)
+                          show_positions=True, label_size=label_size)
         g.move_to([0.9, 0, 0])
         g.shift((-2.75 - g.frame.get_bottom()[1]) * UP)
         return g
@@ -655,7 +658,9 @@ class AttentionScene(GPTScene):
         start = max(0, min(n - self.max_arc_tokens, Q - self.max_arc_tokens + 1))
         pos = list(range(start, min(n, start + self.max_arc_tokens)))
         tb = TokenBoxes([t.tokens[p] for p in pos], font_size=30, show_positions=True,
-                        position_offset=start, max_width=13.0)
+                        position_offset=start, max_width=None)
+        if tb.width > 13.2:  # one row, scaled to fit, so every arc reads left to right
+            tb.scale_to_fit_width(13.2)
         tb.move_to([0, -1.0, 0])
         qi = pos.index(Q)
         tb.highlight(qi)

@@ -583,7 +583,8 @@ class AttentionGrid(Group):
                  show_numbers: bool | None = None, as_image: bool | None = None,
                  font_size: float | None = None, digits: int | None = None,
                  color=None, scale: float | None = None, show_labels: bool = True,
-                 show_positions: bool = False, position_offset: int = 0, **kwargs):
+                 show_positions: bool = False, position_offset: int = 0,
+                 label_size: float | None = None, **kwargs):
         super().__init__(**kwargs)
         if mode not in ("pattern", "scores"):
             raise ValueError("mode is 'pattern' or 'scores'")
@@ -658,8 +659,8 @@ class AttentionGrid(Group):
         self.query_labels, self.key_labels = VGroup(), VGroup()
         self.query_positions, self.key_positions = VGroup(), VGroup()
         if show_labels:
-            lfs = min(THEME.small_size, max(8.0, 38 * cs))
-            pfs = lfs * 0.6
+            lfs = label_size or min(THEME.small_size, max(8.0, 38 * cs))
+            pfs = max(lfs * 0.6, 9.0)
             pbuf = 0.06
             for q, s in enumerate(query_labels):
                 if s is None:
