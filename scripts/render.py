@@ -337,6 +337,10 @@ def run(args: argparse.Namespace) -> int:
 
     jobs: list[Job] = []
     rows: dict[str, Row] = {}
+    if not names:  # a scene file that does not import is a failure, not a silent skip
+        for path, msg in failed:
+            if not files or Path(path).resolve() in {Path(f).resolve() for f in files}:
+                rows[Path(path).stem] = Row(Path(path).stem, "?", errors=[f"import: {msg}"])
     for e in todo:
         rows[e.id] = Row(e.id, e.class_name)
         base = ["-q", args.quality, "--media_dir"]
