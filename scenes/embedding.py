@@ -126,7 +126,7 @@ class EmbeddingScene(FlatCaptions, GPTScene):
             boxes.scale_to_fit_width(config.frame_width - 0.4)
         ids = VGroup()
         for b, i in zip(boxes.boxes, self.ids):
-            n = num_text(f"{i:,}", THEME.small_size * 0.9, THEME.highlight).next_to(b, DOWN, buff=0.1)
+            n = num_text(f"{i}", THEME.small_size * 0.9, THEME.highlight).next_to(b, DOWN, buff=0.1)
             n.value = i
             ids.add(n)
         for v, b in zip(vecs, boxes.boxes):
@@ -142,7 +142,7 @@ class EmbeddingScene(FlatCaptions, GPTScene):
             rect = SurroundingRectangle(VGroup(col, head), color=THEME.highlight, buff=0.06)
             first = k == 0
             if first:
-                self.show_caption(self.caption_text("lookup", id=f"{i:,}"))
+                self.show_caption(self.caption_text("lookup", id=f"{i}"))
             self.play(Indicate(self.id_texts[k], color=THEME.highlight), FadeIn(rect),
                       run_time=0.6 if first else 0.35)
             v = self.vecs[k]

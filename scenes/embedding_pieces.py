@@ -432,7 +432,7 @@ class EmbeddingMatrix:
             col = VGroup(*ents)
             marker, piece = visible_token(labels[i])
             lab = num_text(displayable(marker + piece), fs * 0.95, THEME.text)
-            idt = num_text(f"{i:,}", fs * 0.8, THEME.highlight)
+            idt = num_text(f"{i}", fs * 0.8, THEME.highlight)
             idt.value = i
             head = VGroup(lab, idt).arrange(DOWN, buff=0.06)
             w = max(cw, head.width)

@@ -154,8 +154,8 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.src: Vectors = vector_source(self.trace, self.vectors)
         if self.top_k < 1 or self.top_k > 12:
             raise UserError(f"top_k = {self.top_k}: choose 1 to 12")
-        words = list(dict.fromkeys(w for w in self.words))
-        for an in self.analogies:
+        words, analogies, directions = self._usable_knobs()
+        for an in analogies:
             if len(an) not in (3, 4):
                 raise UserError(f"analogies: {tuple(an)!r}: give (a, b, c) or (a, b, c, expected)")
             words += [w for w in an if w and w not in words]
@@ -169,12 +169,46 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.plot_scale = self.radius / r
         self.analogy_results: list[Analogy] = [
             analogy(self.src, an[0], an[1], an[2], an[3] if len(an) > 3 and an[3] else None,
-                    k=self.top_k, exclude_inputs=self.exclude_inputs) for an in self.analogies]
+                    k=self.top_k, exclude_inputs=self.exclude_inputs) for an in analogies]
         self.direction_results: list[Direction] = []
-        for d in self.directions:
+        for d in directions:
             if len(d) != 3:
                 raise UserError(f"directions: each is (name, pairs, test_pairs); got {d!r}")
             self.direction_results.append(direction(self.src, d[0], d[1], d[2]))
+
+    def _usable_knobs(self) -> tuple[list, list, list]:
+        """Words, analogies and directions to use. A course author's own lists are used as
+        given (a word that is several tokens is a UserError naming it). The shipped default
+        lists adapt to the model: entries with a word that is not a single token in this
+        model's vocabulary are left out, and the scene says which (``self.skipped``)."""
+        cls = EmbeddingSpaceScene
+        self.skipped: list[str] = []
+        if (self.words, self.analogies, self.directions) != (cls.words, cls.analogies, cls.directions):
+            return list(dict.fromkeys(self.words)), list(self.analogies), list(self.directions)
+
+        def ok(w: str) -> bool:
+            try:
+                self.src.key(w)
+                return True
+            except UserError:
+                if w not in self.skipped:
+                    self.skipped.append(w)
+                return False
+
+        words = [w for w in dict.fromkeys(self.words) if ok(w)]
+        analogies = [an for an in self.analogies if all(ok(w) for w in an if w)]
+        directions = []
+        for name, pairs, tests in self.directions:
+            pairs = [p for p in pairs if ok(p[0]) & ok(p[1])]
+            tests = [p for p in tests if ok(p[0]) & ok(p[1])]
+            if pairs and tests:
+                directions.append((name, pairs, tests))
+        if self.skipped:
+            from tensors.errors import note
+
+            note(f"embedding_space: left out of the default lists (not one token in "
+                 f"{self.trace.info['name']}): {', '.join(self.skipped)}")
+        return words, analogies, directions
 
     def point(self, v: np.ndarray) -> np.ndarray:
         """Where a real vector lands in the picture (the same linear projection for all)."""
@@ -220,6 +254,11 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.camera.screen_shift = np.array([-2.6, 0.35, 0.0])
         tag = flatten(self.vectors_tag())
         self.fixed(tag)
+        if self.skipped:
+            left = self.text(f"left out (not one token in {self.trace.info['name']}): "
+                             + ", ".join(self.skipped), size=THEME.small_size * 0.8, color=THEME.dim)
+            left = flatten(left.to_corner(UL, buff=0.3))
+            self.fixed(left)
         L = self.radius * 1.05
         axes = VGroup(*[Line(-L * e, L * e, stroke_color=THEME.neutral, stroke_width=2)
                         for e in (RIGHT, UP, OUT)])

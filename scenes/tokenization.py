@@ -157,7 +157,7 @@ class TokenizationScene(FlatCaptions, GPTScene):
         head = self.text(f"vocabulary: {self.vocab_size:,} pieces", size=40)
         cells = VGroup()
         for i, s in zip(self.sample_ids, self.sample_strs):
-            n = num_text(f"{i:,}", THEME.small_size, THEME.highlight)
+            n = num_text(f"{i}", THEME.small_size, THEME.highlight)
             b = TokenBoxes([s], font_size=28, max_width=None)
             cell = VGroup(b, n).arrange(DOWN, buff=0.12)
             n.value = i

@@ -244,3 +244,25 @@ def test_embedding_matrix_piece(scene):
     cap = flatten(VGroup(*[m.cols_text.copy()]))
     cap.to_edge(DOWN)
     scene.add(m.group, cap)
+
+
+def test_default_lists_adapt_to_the_vocabulary(tmp_path, monkeypatch):
+    """Shipped defaults leave out words that are several tokens in a model (and say so);
+    an author's own lists are strict (see test_bad_word_knob_exits_2_one_line)."""
+    real_key = ModelVectors.key
+
+    def key(self, word, knob="words"):
+        if word.strip() in ("actress", "cats"):
+            raise UserError(f"{knob}: {word!r} is 2 tokens")
+        return real_key(self, word, knob)
+
+    monkeypatch.setattr(ModelVectors, "key", key)
+    with tempconfig({"dry_run": True, "media_dir": str(tmp_path), "quality": "low_quality"}):
+        s = EmbeddingSpaceScene()
+        s.trace = trace(s.prompt, "smollm2", quiet=True)
+        s.prepare()
+    assert s.skipped == ["cats", "actress"]
+    assert "cats" not in s.word_list and "dog" in s.word_list
+    plural, fem = s.direction_results
+    assert ("cat", "cats") not in plural.pairs and len(plural.pairs) == 3
+    assert all("actress" not in p for p in fem.tested) and len(fem.tested) == 4
