@@ -20,17 +20,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, CurvedArrow, FadeIn, FadeOut,
+                   UpdateFromAlphaFunc, linear,
                    ReplacementTransform, SurroundingRectangle, Transform, VGroup, config)
 
 from scenes.base import GPTScene, clear
-from scenes.output_pieces import box, down_arrow, token_label
+from scenes.output_pieces import FastText, box, down_arrow, token_label
 from scenes.theme import THEME, pct
 from scenes.vocab import ProbabilityBars, TokenBoxes, num_text, shape_str
 from tensors import UserError
 from tensors.generate import Generation, Step, check_temperature, generate
 
 
-class GenerationScene(GPTScene):
+class GenerationScene(FastText, GPTScene):
     config_section = "generation"
     beats = ("beat_pipeline", "beat_steps", "beat_result")
 
@@ -54,7 +55,7 @@ class GenerationScene(GPTScene):
         "draw": "Draw one token from that distribution (T = {T}, seed {seed}): “{tok}”, "
                 "probability {p}.",
         "append": "Append it and run the whole model again on the longer text.",
-        "loop": "Predict, sample, append, repeat: step {i} of {n}.",
+        "loop": "Predict, sample, append, repeat: every step is one full forward pass.",
         "retok": "Step {i}: the tokenizer reads the grown text differently — this is what "
                  "the model sees.",
         "stop": "The model drew its end-of-text token: generation stops.",
@@ -149,16 +150,19 @@ class GenerationScene(GPTScene):
         self.wait(1.0)
 
     def pulse(self, run_time: float) -> None:
-        """A highlight running down the stack: one forward pass."""
+        """A highlight running down the stack, box by box: one forward pass (one animation)."""
         boxes = self.stack_g.boxes
-        hl = SurroundingRectangle(boxes[0], color=THEME.highlight, buff=0.05, corner_radius=0.1)
-        self.add(hl)
-        per = run_time / len(boxes)
-        for b in boxes[1:]:
-            self.play(hl.animate.become(SurroundingRectangle(b, color=THEME.highlight, buff=0.05,
-                                                             corner_radius=0.1)),
-                      run_time=per)
-        self.play(FadeOut(hl), run_time=per)
+        rects = [SurroundingRectangle(b, color=THEME.highlight, buff=0.05, corner_radius=0.1)
+                 for b in boxes]
+        hl = rects[0].copy()
+
+        def step(m, a):
+            k = min(int(a * len(rects)), len(rects) - 1)
+            m.become(rects[k])
+            m.set_stroke(opacity=0.0 if a >= 1 else 1.0)
+
+        self.play(UpdateFromAlphaFunc(hl, step), run_time=run_time, rate_func=linear)
+        self.remove(hl)
 
     def beat_steps(self) -> None:
         g = self.gen
@@ -184,9 +188,8 @@ class GenerationScene(GPTScene):
             lab.move_to(self.bars_anchor.get_center() + 3.4 * RIGHT, aligned_edge=LEFT)
             if first:
                 self.show_caption(self.caption_text("step1", vocab=self.info["vocab_size"]))
-            elif not s.retokenized:
-                self.show_caption(self.caption_text("loop", i=s.index + 1, n=len(g.steps)),
-                                  run_time=0.3)
+            elif s.index == 1:
+                self.show_caption(self.caption_text("loop"), run_time=0.3)
             anims = [FadeIn(lab)] if self.step_label is None else [Transform(self.step_label, lab)]
             self.play(*anims, run_time=0.3)
             if self.step_label is None:
@@ -218,10 +221,21 @@ class GenerationScene(GPTScene):
             fly = bars.label_texts[bars.sampled_row].copy()
             if first:
                 self.show_caption(self.caption_text("append"))
-            self.play(fly.animate.move_to(new_tb.boxes[-1]).set_opacity(0),
-                      Transform(self.text_tb, new_tb), FadeOut(row), run_time=0.6)
-            self.remove(fly)
-            self.text_tb.tokens = new_tb.tokens
+            old = self.text_tb
+            same = len(old.boxes) == len(new_tb.boxes) - 1 and all(
+                np.allclose(a.get_center(), b.get_center(), atol=1e-3)
+                for a, b in zip(old.boxes, new_tb.boxes))
+            if same:  # earlier boxes stay where they are: only the new one appears
+                self.play(fly.animate.move_to(new_tb.boxes[-1]).set_opacity(0),
+                          FadeIn(new_tb.boxes[-1]), FadeOut(row), run_time=0.6)
+                self.remove(old, new_tb.boxes[-1], fly)
+                self.add(new_tb)
+                self.text_tb = new_tb
+            else:
+                self.play(fly.animate.move_to(new_tb.boxes[-1]).set_opacity(0),
+                          Transform(self.text_tb, new_tb), FadeOut(row), run_time=0.6)
+                self.remove(fly)
+                self.text_tb.tokens = new_tb.tokens
             self.shown_texts.append(grown)
             if first:
                 self.wait(0.6)

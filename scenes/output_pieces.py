@@ -12,10 +12,11 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, Arrow, MathTex, RoundedRectangle, Text, VGroup)
+from manim import (DOWN, LEFT, RIGHT, UP, Arrow, FadeIn, MathTex, RoundedRectangle, Text,
+                   Transform, VGroup)
 
 from scenes.theme import THEME, fmt
-from scenes.vocab import ProbabilityBars, num_text, visible_token
+from scenes.vocab import ProbabilityBars, flat_text, num_text, visible_token
 from tensors import UserError
 from tensors.generate import check_temperature
 
@@ -32,6 +33,37 @@ class Bars(ProbabilityBars):
         new = Bars(self.labels, probs, **self._kw)
         new.shift(self.bars[0].get_left() - new.bars[0].get_left())
         return new
+
+    def retarget(self, probs: Sequence[float]) -> tuple[list, Any]:
+        """Animations moving the bars to ``probs`` (rectangles morph; percentages
+        cross-fade, which is far cheaper than morphing text outlines), and a function to
+        call with the scene after playing them. ``self`` then shows ``probs``."""
+        new = self.with_probs(probs)
+        anims: list = [Transform(a, b) for a, b in zip(self.bars, new.bars)]
+        old_pct = list(self.pct_texts)
+        anims += [t.animate.set_opacity(0) for t in old_pct]
+        anims += [FadeIn(t) for t in new.pct_texts]
+
+        def finish(scene: Any) -> None:
+            scene.remove(*new.pct_texts)
+            self.pct_texts.remove(*old_pct)
+            self.pct_texts.add(*new.pct_texts)
+            for a, b in zip(self.bars, new.bars):
+                a.value = b.value
+            self.values = new.values
+
+        return anims, finish
+
+
+class FastText:
+    """Mixin for a GPTScene: ``self.text`` (titles, captions, labels) as one flat path laid
+    out by Pango (:func:`scenes.vocab.flat_text`) — the same glyphs as manim's Text, built
+    ~10× faster and copied ~100× faster (captions are rebuilt often)."""
+
+    def text(self, s: str, size: float | None = None, color: str | None = None, **kw: Any):
+        if kw:
+            return super().text(s, size, color, **kw)
+        return flat_text(s, size or THEME.text_size, color or THEME.text)
 
 
 def token_label(s: str) -> str:
@@ -107,9 +139,9 @@ def box(label: str, width: float, height: float = 0.62, color=None, size: float 
     color = color or THEME.dim
     rect = RoundedRectangle(width=width, height=height, corner_radius=0.1, stroke_color=color,
                             stroke_width=2, fill_color=color, fill_opacity=0.12)
-    t = Text(label, font=THEME.font, font_size=size or THEME.small_size, color=THEME.text)
+    t = flat_text(label, size or THEME.small_size, THEME.text)
     if sub:
-        s = Text(sub, font=THEME.font, font_size=(size or THEME.small_size) * 0.75, color=THEME.dim)
+        s = flat_text(sub, (size or THEME.small_size) * 0.75, THEME.dim)
         t = VGroup(t, s).arrange(DOWN, buff=0.05)
     if t.width > width - 0.2:
         t.scale_to_fit_width(width - 0.2)
@@ -146,6 +178,6 @@ def same_numbers_note(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
-__all__ = ["Bars", "token_label", "check_temperatures", "temperature_path", "t_label",
+__all__ = ["Bars", "FastText", "token_label", "check_temperatures", "temperature_path", "t_label",
            "formula_softmax_T", "norm_formula", "norm_stats", "box", "down_arrow",
            "value_list", "mass_text", "same_numbers_note", "num_text", "math"]

@@ -25,15 +25,15 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, FadeIn, FadeOut, Text, Transform, 
                    Write, config)
 
 from scenes.base import GPTScene, clear
-from scenes.output_pieces import (Bars, check_temperatures, formula_softmax_T, mass_text, t_label,
-                                  temperature_path, token_label)
+from scenes.output_pieces import (Bars, FastText, check_temperatures, formula_softmax_T,
+                                  mass_text, t_label, temperature_path, token_label)
 from scenes.theme import THEME, fmt
 from scenes.vocab import ProbabilityBars, TokenBoxes, num_text
 from tensors import UserError
 from tensors.generate import distribution, generate, greedy, sample, token_strs
 
 
-class SoftmaxTemperatureScene(GPTScene):
+class SoftmaxTemperatureScene(FastText, GPTScene):
     config_section = "softmax_temperature"
     beats = ("beat_logits", "beat_softmax", "beat_sweep", "beat_samples")
 
@@ -164,12 +164,15 @@ class SoftmaxTemperatureScene(GPTScene):
         return t
 
     def set_temperature(self, T: float, run_time: float = 0.7) -> None:
+        """Bars follow the real softmax at T; the T label and the rest-mass line are swapped
+        (cross-fades: morphing whole text outlines costs more than it shows)."""
         new_t = self.text(t_label(T), size=30, color=THEME.highlight).move_to(self.t_text)
         new_rest = self.rest(T)
-        self.play(self.bars.animate_to(self.shown_probs(T), run_time=run_time),
-                  Transform(self.t_text, new_t), Transform(self.rest_text, new_rest),
-                  run_time=run_time)
-        self.rest_text.value = new_rest.value
+        anims, finish = self.bars.retarget(self.shown_probs(T))
+        self.play(*anims, FadeOut(self.t_text), FadeIn(new_t), FadeOut(self.rest_text),
+                  FadeIn(new_rest), run_time=run_time)
+        finish(self)
+        self.t_text, self.rest_text = new_t, new_rest
         self.T = T
 
     def beat_sweep(self) -> None:

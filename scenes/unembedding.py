@@ -27,14 +27,14 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, Create, FadeIn, FadeOut, Gr
                    ReplacementTransform, SurroundingRectangle, Text, VGroup, Write, config)
 
 from scenes.base import GPTScene, clear
-from scenes.output_pieces import Bars, mass_text, norm_formula, norm_stats, token_label
+from scenes.output_pieces import Bars, FastText, mass_text, norm_formula, norm_stats, token_label
 from scenes.theme import THEME, fmt
 from scenes.vocab import TokenBoxes, VectorColumn, WeightMatrix, num_text, shape_str
 from tensors import UserError
 from tensors.generate import token_strs
 
 
-class UnembeddingScene(GPTScene):
+class UnembeddingScene(FastText, GPTScene):
     config_section = "unembedding"
     beats = ("beat_residual", "beat_norm", "beat_unembed", "beat_softmax", "beat_tying")
 
@@ -48,8 +48,8 @@ class UnembeddingScene(GPTScene):
                     "{d:,} numbers, the first {n} shown.",
         "norm_rms": "The final RMSNorm: divide by the root mean square of x ({rms}), "
                     "times a learned gain g.",
-        "norm_ln": "The final LayerNorm: subtract the mean ({mean}), divide by the standard "
-                   "deviation ({std}), times a learned gain g, plus a bias b.",
+        "norm_ln": "The final LayerNorm: subtract the mean ({mean}), divide by the "
+                   "standard deviation ({std}), scale by g, add b.",
         "unembed": "The unembedding matrix has one row per token ({vocab:,} × {d:,}). "
                    "Row · vector = that token's score (logit).",
         "dot": "One of the {vocab:,} dot products, in full: all {d:,} terms summed.",
@@ -120,9 +120,9 @@ class UnembeddingScene(GPTScene):
             stat = f"√(mean x²) = {fmt(self.stats['rms'], sign=False)}"
             cap = self.caption_text("norm_rms", rms=fmt(self.stats["rms"], sign=False))
         else:
-            stat = f"μ = {fmt(self.stats['mean'])},  σ = {fmt(self.stats['std'], sign=False)}"
-            cap = self.caption_text("norm_ln", mean=fmt(self.stats["mean"]),
-                                    std=fmt(self.stats["std"], sign=False))
+            mean, std = fmt(self.stats["mean"], 3), fmt(self.stats["std"], 3, sign=False)
+            stat = f"mean = {mean},  std = {std}"
+            cap = self.caption_text("norm_ln", mean=mean, std=std)
         stat_t = num_text(stat, 24, THEME.text).next_to(formula, DOWN, buff=0.35)
         stat_t.values = self.stats
         g = self.gain[:self.n_dims]
@@ -130,6 +130,12 @@ class UnembeddingScene(GPTScene):
                        THEME.dim).next_to(stat_t, DOWN, buff=0.2)
         g_t.values = g
         stat_t = VGroup(stat_t, g_t)
+        if self.norm == "LayerNorm":
+            b = np.asarray(self.trace.weights.get("ln_f.b"), dtype=np.float64)[:self.n_dims]
+            b_t = num_text("b = (" + ",  ".join(fmt(v) for v in b) + ",  …)", 22,
+                           THEME.dim).next_to(g_t, DOWN, buff=0.15)
+            b_t.values = b
+            stat_t.add(b_t)
         xn = VectorColumn(self.xn[:self.n_dims], self.d, label="norm(x)", font_size=22,
                           show_len=True)
         xn.move_to([5.0, -0.6, 0])

@@ -236,6 +236,21 @@ def test_bars_keep_labels_and_values():
     c = b.with_probs([0.2, 0.3])
     np.testing.assert_array_equal(c.values, [0.2, 0.3])
     assert np.allclose(c.bars[0].get_left(), b.bars[0].get_left())
+    # retarget: after the animations, the same object shows the new numbers
+    from manim import Scene
+
+    scene = Scene()
+    scene.add(b)
+    anims, finish = b.retarget([0.2, 0.3])
+    for a in anims:
+        a.begin()
+        a.interpolate(1.0)
+        a.finish()
+    finish(scene)
+    np.testing.assert_array_equal(b.values, [0.2, 0.3])
+    assert [t.text for t in b.pct_texts] == ["20.0%", "30.0%"]
+    assert [bar.value for bar in b.bars] == [0.2, 0.3]
+    assert b.bars[1].width > b.bars[0].width
 
 
 @frames_comparison(last_frame=True)
