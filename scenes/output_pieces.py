@@ -41,7 +41,7 @@ class Bars(ProbabilityBars):
         new = self.with_probs(probs)
         anims: list = [Transform(a, b) for a, b in zip(self.bars, new.bars)]
         old_pct = list(self.pct_texts)
-        anims += [t.animate.set_opacity(0) for t in old_pct]
+        anims += [t.animate.set_opacity(0).build() for t in old_pct]
         anims += [FadeIn(t) for t in new.pct_texts]
 
         def finish(scene: Any) -> None:
