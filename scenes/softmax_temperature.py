@@ -57,8 +57,8 @@ class SoftmaxTemperatureScene(FastText, GPTScene):
                    "distribution.",
         "sweep": "T changes the distribution we sample from: low T sharpens it, high T "
                  "flattens it.",
-        "greedy": "The order never changes, so greedy decoding (always the argmax, “{tok}”) "
-                  "gives the same token at every T.",
+        "greedy": "The order never changes: greedy decoding (the argmax, “{tok}”) picks "
+                  "the same token at every T.",
         "samples": "{n} draws of the next token at each T, seed {seed}: the same seed gives "
                    "the same draws.",
         "continue": "Sampling token after token (seed {seed}): the text each T produces.",
