@@ -135,10 +135,16 @@ def test_real_run_of_a_tiny_course_with_every_output(tmp_path, tiny_gpt2_dir):
     from PIL import Image
 
     course = write_tiny_course(tmp_path, tiny_gpt2_dir)
+    (tmp_path / "gpt-scenes.toml").write_text('prompt = "one two three four five"\n')
     out = tmp_path / "out"
     r = run(str(course), "--stills", "--gif", "--lecture", "--slides", "-j", "2",
-            "--out", str(out), timeout=600)
+            "--out", str(out), timeout=600, cwd=tmp_path, env={"GPT_SCENES_COURSE": ""})
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    # the course's prompt reached TinyScene; TinyTwo sets its own in code
+    from tensors.trace import load_trace
+
+    prompts = {load_trace(p).prompt for p in Path(os.environ["GPT_SCENES_CACHE"]).glob("*.safetensors")}
+    assert prompts == {"one two three four five", "The capital of France is"}
     q = out / "480p15"
     durations = {}
     for name in ("tiny", "tiny_two"):
