@@ -880,7 +880,13 @@ def _has_source(c: type) -> bool:
 
 
 def _story_key(e: SceneEntry) -> tuple[int, str, int, str]:
+    """Story order; a course's subclass takes the place of the scene it extends."""
     stem = Path(e.file).stem
+    for k in e.cls.__mro__:
+        mstem = k.__module__.rsplit(".", 1)[-1]
+        if mstem in STORY_ORDER:
+            stem = mstem
+            break
     idx = STORY_ORDER.index(stem) if stem in STORY_ORDER else len(STORY_ORDER)
     return (idx, stem if idx == len(STORY_ORDER) else "", 0 if e.primary else 1, e.id)
 

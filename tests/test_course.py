@@ -292,3 +292,17 @@ def test_example_course_config_is_valid_and_sets_every_prompt():
         values, _ = C.scene_values(course, e.cls)
         assert values.get("prompt") == course.section(e.cls.config_section).get(
             "prompt", course.data["prompt"])
+
+
+def test_example_course_file_subclasses_are_scenes_with_their_own_knobs(tmp_path):
+    path = ROOT / "assets" / "example_course.py"
+    entries, errors = C.discover([path])
+    assert not errors
+    mine = {e.id: e.cls for e in entries if e.file == path.resolve()}
+    assert set(mine) == {"my_tokenization", "my_attention"}  # the Slides class is not a scene
+    att = mine["my_attention"]
+    assert "beat_multihead" not in att.beats and att.beats[0] == "beat_tokens"
+    # the course config section it inherits applies, except what the subclass sets itself
+    course = course_from(tmp_path, '[attention]\nprompt = "from the config"\nentries = 3\n')
+    values, _ = C.scene_values(course, att)
+    assert values == {"entries": 3}
