@@ -158,15 +158,15 @@ class AttentionScene(GPTScene):
         "tokens": "The prompt, cut by {model}'s tokenizer: {n} tokens (␣ = a leading space). "
                   "Positions 0–{last} are inputs.",
         "embed": "{what}: {d_model} numbers (first {k} shown){more}",
-        "qk": "Layer {layer}, head {head}:  query q = x·W_Q,  key k = x·W_K  —  "
+        "qk": "Layer {layer}, head {head}: query q = x·W_Q and key k = x·W_K, "
               "{d_head} numbers each (d_head = {d_head}){rope}",
         "dots": "Every query dotted with every key: q_i · k_j  (row i = query position, column j = key position)",
         "scale": "Divided by √d_head = √{d_head} = {sqrt:g}: dot products of {d_head}-long vectors grow with "
                  "d_head; scaling keeps softmax from saturating",
         "mask": "Causal mask: position i may not look at later positions j > i — those scores become −∞",
         "softmax": "Softmax along each row: weights ≥ 0 that sum to 1 — head {head}'s real attention pattern",
-        "values": "Values v = x·W_V. {tok} (position {q}) takes Σ weight × value, "
-                  "then ×W_O turns the {d_head} numbers into a change of its {d_model}",
+        "values": "Values v = x·W_V. {tok} (position {q}) adds up weight × value; "
+                  "W_O turns those {d_head} numbers into a change Δx of its {d_model}",
         "multi": "All {n_head} heads of layer {layer}, each its own pattern "
                  "(number: share of attention on earlier words, not the first, itself or the previous one)",
         "arcs": "Head {head} of layer {layer}: what {tok} (position {q}) reads from the earlier tokens",
@@ -291,6 +291,17 @@ class AttentionScene(GPTScene):
                       stroke_width=0, fill_color=THEME.background, fill_opacity=opacity)
         return r.move_to(box.get_center())
 
+    def show_caption(self, s: str, run_time: float = 0.6):
+        """The base caption, wrapped onto two lines when long (so it stays large enough)."""
+        if len(s) > 88 and "\n" not in s:
+            words, best = s.split(" "), None
+            for i in range(1, len(words)):
+                a, b = " ".join(words[:i]), " ".join(words[i:])
+                if best is None or max(len(a), len(b)) < max(len(best[0]), len(best[1])):
+                    best = (a, b)
+            s = "\n".join(best)
+        return super().show_caption(s, run_time=run_time)
+
     def _chrome_front(self) -> None:
         """Model tag and caption above everything (curtains included)."""
         front = [m for m in (self.tag, getattr(self, "_caption", None)) if m in self.mobjects]
@@ -324,6 +335,8 @@ class AttentionScene(GPTScene):
         """Start a beat on a clean stage (the model tag, the caption and ``keep`` stay)."""
         keep = [m for m in (self.tag, getattr(self, "_caption", None), *keep) if m is not None]
         gone = [m for m in self.mobjects if m not in keep]
+        if self.tag not in self.mobjects:      # a course may skip the first beat
+            self.add(self.tag)
         if not gone:
             return
         cur = self._curtain(gone, 0.0)
@@ -405,12 +418,12 @@ class AttentionScene(GPTScene):
         self._fresh(self.slots, self.xcols)
         wq = t.block("W_Q", L, H, slice(0, 6), slice(0, 4))
         wk = t.block("W_K", L, H, slice(0, 6), slice(0, 4))
-        WQ = WeightMatrix(wq, (self.d_model, self.d_head), label="W_Q", font_size=12)
-        WK = WeightMatrix(wk, (self.d_model, self.d_head), label="W_K", font_size=12)
+        WQ = WeightMatrix(wq, (self.d_model, self.d_head), label="W_Q", font_size=11)
+        WK = WeightMatrix(wk, (self.d_model, self.d_head), label="W_K", font_size=11)
         WQ.label.set_fill(THEME.query)
         WK.label.set_fill(THEME.key)
-        WQ.to_edge(LEFT, buff=0.35).set_y(1.3)
-        WK.to_edge(LEFT, buff=0.35).set_y(-1.45)
+        WQ.to_edge(LEFT, buff=0.35).set_y(1.55)
+        WK.to_edge(LEFT, buff=0.35).set_y(-1.05)
         qcols = self._columns(t.q[L, H], self.d_head, 2.45, THEME.query)
         kcols = self._columns(t.k[L, H], self.d_head, -0.15, THEME.key)
         ql = self.text("q", size=28, color=THEME.query).next_to(qcols, LEFT, buff=0.25)
@@ -427,7 +440,10 @@ class AttentionScene(GPTScene):
         if info["n_kv_head"] < info["n_head"]:
             g = info["n_head"] // info["n_kv_head"]
             kv = t.kv_head_of(H)
-            rope += f"; heads {kv * g}–{kv * g + g - 1} share this W_K"
+            gqa = self._note(f"heads {kv * g}–{kv * g + g - 1} share this W_K\n"
+                             "(grouped-query attention)", size=13)
+            gqa.next_to(WK, DOWN, buff=0.06)
+            self._reveal(gqa, run_time=0.3)
         self.show_caption(self.caption_text("qk", layer=L, head=H, d_head=self.d_head, rope=rope))
         self.shown.update(W_Q=WQ, W_K=WK, q=qcols, k=kcols)
         self._pause(2.2)
@@ -447,14 +463,14 @@ class AttentionScene(GPTScene):
                           show_numbers=n <= self.max_numbers, digits=digits,
                           show_positions=True, label_size=label_size)
         g.move_to([0.9, 0, 0])
-        g.shift((-2.75 - g.frame.get_bottom()[1]) * UP)
+        g.shift((-2.6 - g.frame.get_bottom()[1]) * UP)
         return g
 
     def _grid_notes(self, g: AttentionGrid) -> VGroup:
-        q = self._note("query: the position looking →", size=15, color=THEME.query)
+        q = self._note("queries (rows): the position that looks", size=15, color=THEME.query)
         q.rotate(math.pi / 2)
         q.next_to(g.query_labels, LEFT, buff=0.2).set_y(g.frame.get_center()[1])
-        k = self._note("key: the position looked at ↓", size=15, color=THEME.key)
+        k = self._note("keys (columns): the position looked at", size=15, color=THEME.key)
         k.next_to(g.key_labels, UP, buff=0.1)
         if k.get_top()[1] > 3.7:
             k.next_to(g.key_labels, LEFT, buff=0.2).align_to(g.key_labels, DOWN)
@@ -605,7 +621,7 @@ class AttentionScene(GPTScene):
         row.arrange(RIGHT, buff=0.4, aligned_edge=UP)
         for m in (wo, plus, eq, sep):  # centred on the number columns
             m.set_y(zc.brackets.get_center()[1])
-        row.move_to([0.4, 0, 0]).align_to([0, -0.3, 0], UP)
+        row.move_to([0.4, 0, 0]).align_to([0, -0.05, 0], UP)
         if row.width > 12.8:
             row.scale_to_fit_width(12.8)
         wo_shape = flat_text(f"{_sub('W_O')}: {shape_str(self.d_head, self.d_model)}", 14,

@@ -34,7 +34,7 @@ from .theme import THEME, fmt, pct, value_color, value_rgb, weight_rgb
 
 __all__ = ["WeightMatrix", "VectorColumn", "TokenBoxes", "AttentionGrid", "AttentionArcs",
            "ProbabilityBars", "heatmap_image", "num_text", "visible_token", "shape_str",
-           "IMAGE_CELLS", "label_text", "flat_text", "flatten_text"]
+           "IMAGE_CELLS", "label_text", "number_str", "flat_text", "flatten_text"]
 
 #: Grids with more cells than this are drawn as one image rather than one mobject per cell.
 IMAGE_CELLS = 400
@@ -112,12 +112,13 @@ def _pango_flat(markup: str, size: float, font: str) -> VMobject | None:
 
     d = config.get_dir("text_dir")
     d.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(f"flat|{font}|{size}|{markup}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"flat2|{font}|{size}|{markup}".encode()).hexdigest()[:16]
     f = d / f"flat_{key}.svg"
     if not f.exists():
         manimpango.MarkupUtils.text2svg(
             markup, font, "NORMAL", "NORMAL", size / TEXT2SVG_ADJUSTMENT_FACTOR, None, False,
-            str(f), START_X, START_Y, 600, 400, pango_width=-1)
+            str(f), START_X, START_Y, 600, 400, pango_width=-1,
+            alignment=manimpango.Alignment.CENTER)
     svg = f.read_text()
     glyphs = {gid: _path_to_cubics(dd) for gid, dd in _SYMBOL.findall(svg)}
     pts = [glyphs[g][:, :] + np.array([float(x), float(y), 0.0])
@@ -216,7 +217,7 @@ def num_text(s: str, size: float | None = None, color=None, font: str | None = N
     number signs are composed from a glyph atlas (no Pango call per number: ~100× faster);
     anything else goes through :func:`flat_text`. ``.text`` is the string.
 
-    >>> num_text("−0.42", 20).height > 0
+    >>> bool(num_text("−0.42", 20).height > 0)
     True
     """
     font = font or THEME.font
@@ -245,6 +246,19 @@ def label_text(s: str, size: float, color=None) -> VMobject:
         a, b = s.split("_", 1)
         return flat_text(f"{a}<sub>{b}</sub>", size, color or THEME.text, markup=True)
     return flat_text(s, size, color or THEME.text)
+
+
+def number_str(x: float, digits: int | None = None) -> str:
+    """How an entry is printed: :func:`scenes.theme.fmt` without a plus sign, and no minus
+    sign on a value that rounds to zero (``−0.00`` would be noise).
+
+    >>> number_str(-0.003), number_str(-0.25), number_str(float("-inf"))
+    ('0.00', '−0.25', '−∞')
+    """
+    out = fmt(x, digits, sign=False)
+    if out.startswith("−") and "0" in out and not any(c in "123456789∞" for c in out):
+        out = out[1:]
+    return out
 
 
 def shape_str(*dims: int) -> str:
@@ -324,7 +338,7 @@ class WeightMatrix(VGroup):
         fs = font_size or THEME.small_size
         self.font_size = fs
         sc = scale if scale is not None else _scale_of(self.values)
-        cells = [[num_text(fmt(x, digits, sign=False), fs, value_color(x, sc)) for x in row]
+        cells = [[num_text(number_str(x, digits), fs, value_color(x, sc)) for x in row]
                  for row in self.values]
         for r, row in enumerate(cells):
             for c, t in enumerate(row):
@@ -428,7 +442,7 @@ class VectorColumn(VGroup):
         step = ch + (v_buff if v_buff is not None else 0.22 * fs / 20)
         ents = []
         for i, x in enumerate(self.values):
-            t = num_text(fmt(x, digits, sign=False), fs, value_color(x, sc))
+            t = num_text(number_str(x, digits), fs, value_color(x, sc))
             t.value = float(x)
             ents.append(t)
         w = max((t.width for t in ents), default=0.3)
@@ -540,7 +554,7 @@ def heatmap_image(values: np.ndarray, *, mode: str = "signed", scale: float | No
 
     >>> import numpy as np
     >>> img = heatmap_image(np.eye(3), mode="weight", height=1.0)
-    >>> round(img.height, 3)
+    >>> round(float(img.height), 3)
     1.0
     """
     v = np.asarray(values, dtype=np.float64)
@@ -643,7 +657,7 @@ class AttentionGrid(Group):
                             s, tcol = "0", THEME.dim          # a −∞ score after softmax
                         else:
                             d = digits if digits is not None else (2 if mode == "pattern" else 1)
-                            s = fmt(x, d, sign=False)
+                            s = number_str(x, d)
                             dark = mode == "pattern" and 0.9 * math.sqrt(max(x, 0.0)) > 0.5
                             tcol = THEME.background if dark else THEME.text
                         t = num_text(s, fs, tcol)

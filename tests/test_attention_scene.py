@@ -15,7 +15,7 @@ from manim import tempconfig
 
 from scenes.attention import AttentionScene, head_scores, pick_query, select_head
 from scenes.theme import fmt, pct
-from scenes.vocab import AttentionGrid, VectorColumn, WeightMatrix
+from scenes.vocab import number_str
 from tensors import trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,9 +42,9 @@ def _column_check(cols, M, positions, entries):
     assert [c.position for c in cols] == list(positions)
     for c, p in zip(cols, positions):
         np.testing.assert_allclose(c.values, M[p, :entries], rtol=1e-6)
+        digits = len(c.entries[0].text.split(".")[-1])
         for e, x in zip(c.entries, c.values):
-            assert e.text == fmt(x, None, sign=False) or e.text.replace("−", "-") == \
-                f"{x:.{len(e.text.split('.')[-1])}f}".replace("−", "-")
+            assert e.text == number_str(x, digits)          # the printed string is the value
 
 
 def test_dry_run_renders_every_beat(tmp_path):
