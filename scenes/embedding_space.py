@@ -19,7 +19,7 @@ vectors, labelled as such on screen).
 from __future__ import annotations
 
 import itertools as it
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Literal, Sequence
 
 import numpy as np
 from manim import (DEGREES, DL, DOWN, LEFT, ORIGIN, OUT, RIGHT, UL, UP, UR, Arrow, Create,
@@ -105,7 +105,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
     beats = ("beat_space", "beat_analogy", "beat_directions")
 
     #: "model" (this model's token embeddings) or "word2vec" (classic vectors, labelled).
-    vectors: ClassVar[str] = "model"
+    vectors: ClassVar[Literal["model", "word2vec"]] = "model"
     #: Words drawn in the 3D picture (the analogy words are added if missing). A bare word
     #: means the token with its leading space (" king"); each must be a single token.
     words: ClassVar[Sequence[str]] = ("king", "queen", "man", "woman", "boy", "girl",
@@ -131,16 +131,18 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
     turn_rate: ClassVar[float] = 0.12
 
     captions: ClassVar[dict[str, str]] = {
-        "space": "Real {dim}-number embeddings of {n} tokens, seen along their 3 main "
-                 "directions (PCA, {pct} of their spread).",
-        "space_w2v": "{n} words as word2vec vectors ({dim} numbers, not this model's), "
-                     "along their 3 main directions (PCA, {pct} of their spread).",
+        "space": "{n} real token embeddings, {dim} numbers each, seen along their "
+                 "3 main directions.",
+        "space_w2v": "{n} words as word2vec vectors ({dim} numbers each, not this model's), "
+                     "along their 3 main directions.",
+        "pca": "PCA of these {n} vectors: PC1–PC3 keep {pct} of their spread",
         "arith": "{expr}: real arithmetic, drawn in the same projection.",
         "nearest": "In all {dim} dimensions, the nearest {unit} to {expr}, by cosine over all {size:,}.",
         "verdict_hit": "{exp} is nearest: rank {rank} of {size:,}.",
         "verdict_miss": "{exp} is not nearest: it is rank {rank:,} of {size:,} (cosine {cos}).",
         "verdict_inputs": "{exp} is rank {rank} of {size:,}: only the input {inputs} is nearer.",
-        "direction": "A direction: “{name}” = average of {pairs}, scaled to length 1.",
+        "direction": "A direction is a vector too: its dot product with an embedding "
+                     "measures how far the word lies along it.",
         "scores": "Dot product with it, on words not used to build it: {agree} of {n} pairs "
                   "score higher on the “{name}” side.",
     }
@@ -277,7 +279,11 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.axes = VGroup(axes, ax_labels)
         pct = f"{100 * self.pca.explained.sum():.0f}%"
         key = "space" if self.vectors == "model" else "space_w2v"
-        self.show_caption(self.caption_text(key, n=len(self.keys), dim=self.src.dim, pct=pct))
+        pca_note = flatten(self.text(self.caption_text("pca", n=len(self.keys), pct=pct),
+                                     size=THEME.small_size * 0.8, color=THEME.dim))
+        pca_note.to_corner(DL, buff=0.3).shift(0.75 * UP)
+        self.fixed(pca_note)
+        self.show_caption(self.caption_text(key, n=len(self.keys), dim=self.src.dim))
         self.begin_ambient_camera_rotation(rate=self.turn_rate)
         self.play(*[GrowArrow(a) for a in self.arrows.values()], run_time=1.5)
         self.add_fixed_orientation_mobjects(*self.labels.values())
