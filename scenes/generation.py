@@ -124,6 +124,11 @@ class GenerationScene(FastText, GPTScene):
             hl = len(labels) - 1
         bars = ProbabilityBars(labels, probs, max_bar_width=5.0, bar_height=0.28,
                                row_buff=0.12, font_size=22, highlight=hl, color=THEME.positive)
+        if hl == len(s.top):  # the extra row: say where the drawn token ranks
+            rank = num_text(f"rank {s.sampled_rank + 1:,} of {self.info['vocab_size']:,}",
+                            18, THEME.dim)
+            rank.next_to(bars.pct_texts[hl], RIGHT, buff=0.25)
+            bars.add(rank)
         bars.next_to(self.bars_anchor, DOWN, buff=0.2, aligned_edge=LEFT)
         bars.sampled_row = hl
         return bars
