@@ -5,11 +5,11 @@ Scenes never run a model and never draw random numbers; they ask this module.
 >>> from tensors import trace
 >>> from tensors.generate import sample, greedy, generate
 >>> t = trace("The capital of France is")                        # doctest: +SKIP
->>> sample(t, temperature=1.0, seed=0, n=5)                      # doctest: +SKIP
-array([7042, 7042, 7042,  260, 7042])
->>> g = generate("The capital of France is", steps=4, temperature=0.7, seed=0)  # doctest: +SKIP
+>>> sample(t, temperature=1.0, seed=0, n=5)        # ' Paris' = 7042, ' the' = 260  # doctest: +SKIP
+array([7042, 7042,  260,  260, 7042])
+>>> g = generate("Once upon a time, there was a", steps=6, temperature=0.7, seed=0)  # doctest: +SKIP
 >>> g.text                                                       # doctest: +SKIP
-'The capital of France is Paris. It is'
+'Once upon a time, there was a town called Erebus.'
 
 How a token is drawn (:func:`sample`)
     The distribution is ``p = softmax(logits / T)`` over the whole vocabulary (float64), or,
