@@ -687,6 +687,15 @@ class AttentionScene(GPTScene):
             hidden = float(t.pattern[L, H, Q, :start].sum())
             notes.add(self._note(f"positions 0–{start - 1} not shown: {pct(hidden)} of the weight",
                                  size=16).to_corner(UL, buff=0.35))
+        # inputs vs prediction: every position is an input; the next-token guess is read
+        # at the last one (a real number from the same forward pass)
+        (best, p_best), = t.top_next(1)
+        m, bd = visible_token(best)
+        pred = self._note(f"inputs: positions 0–{n - 1}  ·  the model's prediction for the next "
+                          f"token is read at position {n - 1}: ‘{m}{bd}’ {pct(p_best)}", size=16)
+        pred.next_to(tb, DOWN, buff=0.75)
+        self.shown["prediction"] = (best, p_best)
+        notes.add(pred)
         self._reveal(tb, *notes, run_time=0.5)
         self.play(Create(VGroup(*[a for a in arcs.arcs if a is not None])), run_time=1.0)
         self._reveal(arcs.percent_labels, run_time=0.3)

@@ -102,6 +102,7 @@ def test_displayed_numbers_are_the_trace(tmp_path):
     # 8: arcs carry the real weights
     arcs = sh["arcs"]
     np.testing.assert_allclose(arcs.values, t.pattern[L, H, Q, sh["arc_positions"]])
+    assert scene.shown["prediction"] == t.top_next(1)[0]       # inputs vs prediction note
     drawn = [a for a in arcs.arcs if a is not None]
     widths = [a.get_stroke_width() for a in drawn]
     order = np.argsort([a.value for a in drawn])
