@@ -67,7 +67,8 @@ class EmbeddingScene(FlatCaptions, GPTScene):
         self.vocab, self.d_model = int(t.info["vocab_size"]), int(t.info["d_model"])
         self.plan = column_plan(self.ids, self.vocab)
         drawn = [i for i in self.plan if i is not None]
-        rows = t.W_E(drawn)
+        # row slices are read lazily from the memory-mapped weights (no full W_E load)
+        rows = np.stack([t.W_E(slice(i, i + 1))[0] for i in drawn])
         self.W_cols = {i: rows[k] for k, i in enumerate(drawn)}
         self.col_labels = dict(zip(drawn, tok_of(t).token_strs(drawn)))
         self.params = self.vocab * self.d_model
