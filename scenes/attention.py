@@ -382,6 +382,8 @@ class AttentionScene(GPTScene):
         self._reveal(xcols, label, run_time=0.6)
         if self.L == 0 and t.pos_embed is None:
             what = "x = each token's embedding, its row of W_E"
+        elif self.L == 0:
+            what = "x = each token's row of W_E + its position's row of W_pos"
         else:
             what = f"x = each token's {self.x_name}"
         extra = []
