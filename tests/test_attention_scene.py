@@ -219,3 +219,17 @@ def test_out_of_range_is_one_line_exit_2(tmp_path, knob):
     lines = [ln for ln in r.stderr.splitlines() if "error" in ln.lower()]
     assert len(lines) == 1 and "out of range" in lines[0], r.stderr[-2000:]
     assert "Traceback" not in r.stderr
+
+
+def test_llama_gqa_model_with_biases(tmp_path, tiny_llama_dir):
+    """Grouped-query attention (6 query heads, 2 kv heads), q/k/v biases, untied: W_K shown
+    is the kv head this query head reads."""
+    class Gqa(AttentionScene):
+        model = str(tiny_llama_dir)
+        beats = ("beat_qk", "beat_softmax")
+    scene = _run(Gqa, tmp_path)
+    t = trace(Gqa.prompt, str(tiny_llama_dir))
+    kv = t.kv_head_of(scene.H)
+    np.testing.assert_allclose(scene.shown["W_K"].values,
+                               t.weights.get("W_K", (scene.L, kv, slice(0, 6), slice(0, 4))))
+    np.testing.assert_allclose(scene.shown["pattern"].values, t.pattern[scene.L, scene.H])
