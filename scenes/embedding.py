@@ -107,7 +107,7 @@ class EmbeddingScene(FlatCaptions, GPTScene):
         self.play(FadeIn(m.body, lag_ratio=0.05), run_time=1.2)
         self.play(FadeIn(m.brace_cols), FadeIn(m.cols_text), FadeIn(m.brace_rows),
                   FadeIn(m.rows_text), run_time=0.6)
-        self.wait(2.5)
+        self.wait(3.5)
 
     def _token_row(self) -> None:
         t = self.trace
@@ -151,9 +151,9 @@ class EmbeddingScene(FlatCaptions, GPTScene):
                       run_time=1.0 if first else 0.5)
             self.play(FadeOut(rect), run_time=0.25 if first else 0.15)
             if first:
-                self.wait(1.0)
+                self.wait(1.5)
         self.show_caption(self.caption_text("lookup_all"))
-        self.wait(2.0)
+        self.wait(3.0)
 
     def beat_position(self) -> None:
         t = self.trace
@@ -189,7 +189,7 @@ class EmbeddingScene(FlatCaptions, GPTScene):
             labels.add(lab)
         self.play(*[FadeIn(p) for p in pos_vecs], *[e.animate.move_to(e.target) for e in self.vecs],
                   FadeIn(plus), FadeIn(labels), run_time=1.0)
-        self.wait(1.5)
+        self.wait(2.5)
         sums = []
         for k in range(self.n):
             x = light(VectorColumn(self.x0[k, :self.dims], self.d_model, font_size=17,
@@ -200,13 +200,13 @@ class EmbeddingScene(FlatCaptions, GPTScene):
         self.play(*[ReplacementTransform(VGroup(self.vecs[k], pos_vecs[k]), sums[k])
                     for k in range(self.n)], FadeOut(plus), run_time=1.2)
         self.pos_vecs, self.sums = pos_vecs, sums
-        self.wait(2.5)
+        self.wait(3.5)
 
     def _rope(self) -> None:
         t = self.trace
         diff = float(np.abs(self.x0 - t.embed[:self.n]).max())
         self.show_caption(self.caption_text("pos_rope", model=t.info["name"]))
-        self.wait(2.5)
+        self.wait(3.5)
         shown = "0 (identical)" if diff == 0 else f"{diff:.1e}"
         eq = num_text(f"largest |layer-1 input − looked-up vector|, these tokens: {shown}",
                       THEME.small_size, THEME.dim)
@@ -216,4 +216,4 @@ class EmbeddingScene(FlatCaptions, GPTScene):
         self.rope_check = eq
         self.show_caption(self.caption_text("rope_same"))
         self.play(FadeIn(eq), run_time=0.6)
-        self.wait(2.0)
+        self.wait(3.0)

@@ -351,7 +351,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                     s = self.caption_text("verdict_miss", exp=exp, rank=an.expected_rank,
                                           size=an.size, cos=fmt(an.expected_cos, 3, sign=False))
             self.show_caption(s)
-        self.wait(2.5)
+        self.wait(3.5)
         self.table = table
 
     def _nearest_table(self, an: Analogy, expr: str) -> VGroup:
@@ -484,6 +484,6 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.play(*[Create(r[0]) for r in rows], *[FadeIn(VGroup(r[2], r[4])) for r in rows],
                   run_time=1.0)
         self.show_caption(self.caption_text("scores", agree=d.n_agree, n=len(d.tested), name=d.name))
-        self.wait(2.5)
+        self.wait(3.5)
         self.direction_plot = VGroup(head, plot)
         self.direction_plot.rows = rows

@@ -82,7 +82,7 @@ class TokenizationScene(FlatCaptions, GPTScene):
         self.plain.move_to(1.9 * UP)
         self.show_caption(self.caption_text("text"))
         self.play(FadeIn(self.plain), run_time=0.8)
-        self.wait(1.2)
+        self.wait(2.0)
 
     def beat_pieces(self) -> None:
         t = self.trace
@@ -93,7 +93,7 @@ class TokenizationScene(FlatCaptions, GPTScene):
         self.show_caption(self.caption_text("pieces", n=len(t.tokens)))
         self.play(ReplacementTransform(self.plain, self.boxes.labels), run_time=1.0)
         self.play(FadeIn(self.boxes.rects), run_time=0.6)
-        self.wait(2.0)
+        self.wait(3.0)
 
     def beat_ids(self) -> None:
         t = self.trace
@@ -110,7 +110,7 @@ class TokenizationScene(FlatCaptions, GPTScene):
         self.show_caption(self.caption_text("ids"))
         self.play(*[GrowArrow(a) for a in arrows], run_time=0.6)
         self.play(FadeIn(ids, shift=0.1 * DOWN), run_time=0.8)
-        self.wait(2.0)
+        self.wait(3.0)
 
     def beat_subwords(self) -> None:
         groups = VGroup()
@@ -120,7 +120,7 @@ class TokenizationScene(FlatCaptions, GPTScene):
             note = self.text(words, size=34).move_to(1.3 * DOWN)
             self.show_caption(self.caption_text("no_split", model=self.trace.info["name"]))
             self.play(FadeIn(note), run_time=0.6)
-            self.wait(2.0)
+            self.wait(3.0)
             self.split_group = note
             return
         for text, ids, strs in self.splits:
@@ -149,7 +149,7 @@ class TokenizationScene(FlatCaptions, GPTScene):
             self.play(FadeIn(word), run_time=0.5)
             self.play(FadeIn(boxes.boxes, shift=0.2 * RIGHT), run_time=0.7)
             self.play(FadeIn(nums), run_time=0.4)
-        self.wait(2.0)
+        self.wait(3.0)
         self.split_group = groups
 
     def beat_vocab(self) -> None:
@@ -174,5 +174,5 @@ class TokenizationScene(FlatCaptions, GPTScene):
                                             n=len(self.sample_ids)))
         self.play(FadeIn(head), run_time=0.6)
         self.play(FadeIn(cells, lag_ratio=0.1), run_time=1.2)
-        self.wait(2.5)
+        self.wait(3.5)
         self.vocab_cells = cells
