@@ -25,7 +25,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Indicate, MathTex, Re
                    SurroundingRectangle, TransformFromCopy, VGroup, config)
 
 from scenes.base import GPTScene, light
-from scenes.embedding_pieces import FlatCaptions, EmbeddingMatrix, column_plan, displayable, tok_of
+from scenes.embedding_pieces import FlatCaptions, EmbeddingMatrix, column_plan, displayable
 from scenes.theme import THEME, fmt
 from scenes.vocab import TokenBoxes, VectorColumn, num_text
 from tensors import UserError
@@ -70,7 +70,7 @@ class EmbeddingScene(FlatCaptions, GPTScene):
         # row slices are read lazily from the memory-mapped weights (no full W_E load)
         rows = np.stack([t.W_E(slice(i, i + 1))[0] for i in drawn])
         self.W_cols = {i: rows[k] for k, i in enumerate(drawn)}
-        self.col_labels = dict(zip(drawn, tok_of(t).token_strs(drawn)))
+        self.col_labels = dict(zip(drawn, t.token_strs(drawn)))
         self.params = self.vocab * self.d_model
         self.share = self.params / int(t.info["n_params"])
         self.learned = t.pos_embed is not None

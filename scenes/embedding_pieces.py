@@ -14,7 +14,6 @@ True
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -23,57 +22,6 @@ from tensors import UserError
 
 
 # ====================================================================== fast tokenizer access
-class _FastTok:
-    """The model's ``tokenizer.json`` through the ``tokenizers`` library: the same pieces
-    as the Hugging Face tokenizer (tests check it) without importing transformers/torch
-    (several seconds of a render). Offers what :func:`tensors.capture.readable_tokens` uses."""
-
-    def __init__(self, path: Path):
-        from tokenizers import Tokenizer
-
-        self.tk = Tokenizer.from_file(str(path))
-
-    def encode(self, text: str) -> list[int]:
-        return self.tk.encode(text, add_special_tokens=False).ids
-
-    def convert_ids_to_tokens(self, ids: Sequence[int]) -> list[str | None]:
-        return [self.tk.id_to_token(int(i)) for i in ids]
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.tk.decode([int(i) for i in ids], skip_special_tokens=False)
-
-
-class Tok:
-    """encode / token_strs for a Trace's model, fast when the model has a tokenizer.json."""
-
-    def __init__(self, t: Any):
-        self.t = t
-        path = Path(t.info["model_path"]) / "tokenizer.json"
-        self.fast = None
-        if path.is_file():
-            try:
-                self.fast = _FastTok(path)
-            except Exception:  # an unusual tokenizer file: the Trace's own tokenizer is exact
-                self.fast = None
-
-    def encode(self, text: str) -> list[int]:
-        return self.fast.encode(text) if self.fast else self.t.encode(text)
-
-    def token_strs(self, ids: Sequence[int]) -> list[str]:
-        if self.fast is None:
-            return self.t.token_strs(ids)
-        from tensors.capture import readable_tokens
-
-        return readable_tokens(self.fast, [int(i) for i in ids])
-
-
-def tok_of(t: Any) -> Tok:
-    """One :class:`Tok` per Trace (cached on it)."""
-    tok = getattr(t, "_fast_tok", None)
-    if tok is None:
-        tok = Tok(t)
-        t._fast_tok = tok
-    return tok
 
 
 # ====================================================================== vector sources
@@ -114,7 +62,7 @@ class ModelVectors(Vectors):
         self.dim = int(t.info["d_model"])
         self.size = int(t.info["vocab_size"])
         self.title = f"{t.info['name']} token embeddings"
-        self.tok = tok_of(t)
+        self.tok = t
         self._strs: dict[int, str] = {}
 
     def key(self, word: str, knob: str = "words") -> int:

@@ -21,7 +21,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Arrow, FadeIn, FadeOut, GrowArrow, Lin
                    ReplacementTransform, VGroup, config)
 
 from scenes.base import GPTScene, light
-from scenes.embedding_pieces import FlatCaptions, displayable, tok_of
+from scenes.embedding_pieces import FlatCaptions, displayable
 from scenes.theme import THEME
 from scenes.vocab import TokenBoxes, num_text
 from tensors import UserError
@@ -54,7 +54,7 @@ class TokenizationScene(FlatCaptions, GPTScene):
         if not isinstance(self.vocab_samples, int) or not 2 <= self.vocab_samples <= 16:
             raise UserError(f"vocab_samples = {self.vocab_samples!r}: choose 2 to 16 entries")
         t = self.trace
-        self.tok = tok_of(t)
+        self.tok = t
         self.splits: list[tuple[str, list[int], list[str]]] = []
         self.unsplit: list[str] = []
         for w in self.split_words:
@@ -67,7 +67,7 @@ class TokenizationScene(FlatCaptions, GPTScene):
             elif len(ids) == 1:
                 self.unsplit.append(text)
         self.vocab_size = int(t.info["vocab_size"])
-        n_tok = self.tok.fast.tk.get_vocab_size() if self.tok.fast else self.vocab_size
+        n_tok = len(t.tokenizer)
         top = min(self.vocab_size, n_tok) - 1
         self.sample_ids = [int(i) for i in np.linspace(0, top, self.vocab_samples).round()]
         self.sample_step = int(round(top / (self.vocab_samples - 1)))

@@ -153,16 +153,9 @@ def token_strs(t: Any, ids: Sequence[int]) -> list[str]:
     return [table[str(i)] for i in ids]
 
 
-_TOKENIZERS: dict[str, Any] = {}
-
-
 def tokenizer(t: Any) -> Any:
-    """The model's tokenizer, loaded once per process and model directory (loading one
-    takes seconds; every step of a generation is another Trace of the same model)."""
-    key = str(t.info["model_path"])
-    if key not in _TOKENIZERS:
-        _TOKENIZERS[key] = t.tokenizer
-    return _TOKENIZERS[key]
+    """The model's tokenizer (loaded once per process by :func:`tensors.trace.load_tokenizer`)."""
+    return t.tokenizer
 
 
 def top_tokens(t: Any, k: int = 10, temperature: float = 1.0, top_k: int | None = None,

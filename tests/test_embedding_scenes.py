@@ -13,7 +13,7 @@ from manim.utils.testing.frames_comparison import frames_comparison
 
 from scenes.embedding import EmbeddingScene
 from scenes.embedding_pieces import (EmbeddingMatrix, ModelVectors, analogy, column_plan,
-                                     direction, displayable, flatten, pca3, tok_of)
+                                     direction, displayable, flatten, pca3)
 from scenes.embedding_space import EmbeddingSpaceScene
 from scenes.tokenization import TokenizationScene
 from tensors import UserError, trace
@@ -63,17 +63,6 @@ def test_pca3_reconstructs_and_orders():
 def test_column_plan_gaps():
     assert column_plan([7, 2, 3, 7], 10) == [0, None, 2, 3, None, 7, None, 9]
     assert column_plan([0, 1, 9], 10) == [0, 1, None, 9]
-
-
-@pytest.mark.parametrize("which", ["bundled", "tiny_gpt2_dir"])
-def test_fast_tokenizer_matches_the_model_tokenizer(request, which):
-    t = trace("The capital of France is", model_of(request, which), quiet=True)
-    tok = tok_of(t)
-    assert tok.fast is not None
-    for s in [" king", "tokenization", " unbelievably", "Hello, world!\n  ok", " naïve café 東京"]:
-        assert tok.encode(s) == t.encode(s)
-    ids = [0, 1, 100, 5000, int(t.info["vocab_size"]) - 1, *t.token_ids.tolist()]
-    assert tok.token_strs(ids) == t.token_strs(ids)
 
 
 def test_analogy_is_the_whole_vocabulary_ranking():

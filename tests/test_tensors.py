@@ -311,3 +311,23 @@ def test_flat_host_copy_packs_every_tensor_exactly(monkeypatch):
         np.testing.assert_array_equal(out[k], v.numpy())
     offsets = sorted(o.__array_interface__["data"][0] for o in out.values())
     assert all(b - a >= 0 and (b - a) % 64 == 0 for a, b in zip(offsets, offsets[1:]))  # one buffer
+
+
+@pytest.mark.parametrize("which", ["bundled", "gpt2", "llama"])
+def test_fast_tokenizer_matches_transformers(which, tiny_gpt2_dir, tiny_llama_dir):
+    """Scenes read tokenizer.json with `tokenizers` (no torch import); same pieces as HF's."""
+    from transformers import AutoTokenizer
+
+    from tensors.trace import FastTokenizer, load_tokenizer
+
+    d = {"bundled": models.bundled_dir(), "gpt2": tiny_gpt2_dir, "llama": tiny_llama_dir}[which]
+    fast, ref = load_tokenizer(d), AutoTokenizer.from_pretrained(d)
+    assert isinstance(fast, FastTokenizer) and load_tokenizer(d) is fast
+    for s in [" king", "tokenization", "Hello, world!\n  ok", " naïve café 東京", "I 💙 GPTs 🦊!"]:
+        for special in (True, False):
+            assert fast(s, add_special_tokens=special)["input_ids"] == \
+                ref(s, add_special_tokens=special)["input_ids"]
+        ids = ref(s)["input_ids"]
+        assert fast.decode(ids) == ref.decode(ids)
+    ids = [0, 1, 100, 5000, len(ref) - 1]
+    assert fast.convert_ids_to_tokens(ids) == ref.convert_ids_to_tokens(ids)
