@@ -19,11 +19,11 @@ import re
 from typing import ClassVar, Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, Create, Rectangle, FadeIn, FadeOut, FadeTransform, Group,
-                   LaggedStart, Line, ReplacementTransform, Transform, VGroup, VMobject, config)
+from manim import (DOWN, LEFT, RIGHT, UL, UP, Create, Rectangle, FadeIn, Group, Line, VGroup, VMobject,
+                   config)
 
-from scenes.base import GPTScene, clear
-from scenes.theme import THEME, fmt, pct
+from scenes.base import GPTScene
+from scenes.theme import THEME, pct
 from scenes.vocab import (AttentionArcs, AttentionGrid, TokenBoxes, VectorColumn, WeightMatrix,
                           flat_text, num_text, shape_str, visible_token)
 from tensors import UserError

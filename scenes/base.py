@@ -103,14 +103,18 @@ class GPTScene(Scene):
         """Caption ``key`` from :attr:`captions` (course overrides win), formatted with ``fmt``."""
         return self.captions[key].format(**fmt)
 
-    def show_caption(self, s: str, run_time: float = 0.6) -> Text:
-        """Replace the bottom caption with ``s`` (kept inside the frame, wrapped to width)."""
-        old = getattr(self, "_caption", None)
+    def caption_mobject(self, s: str) -> Any:
+        """The caption ``s`` as drawn: at the bottom edge, scaled to fit the frame's width."""
         cap = self.text(s, size=THEME.caption_size)
         max_w = config.frame_width - 1.0
         if cap.width > max_w:
             cap.scale_to_fit_width(max_w)
-        cap.to_edge(DOWN, buff=0.35)
+        return cap.to_edge(DOWN, buff=0.35)
+
+    def show_caption(self, s: str, run_time: float = 0.6) -> Any:
+        """Replace the bottom caption with ``s`` (see :meth:`caption_mobject`)."""
+        old = getattr(self, "_caption", None)
+        cap = self.caption_mobject(s)
         anims = [FadeIn(cap, shift=0.1 * UP)]
         if old is not None:
             anims.append(FadeOut(old))

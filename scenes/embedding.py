@@ -26,7 +26,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Indicate, MathTex, Re
 
 from scenes.base import GPTScene, light
 from scenes.embedding_pieces import FlatCaptions, EmbeddingMatrix, column_plan, displayable
-from scenes.theme import THEME, fmt
+from scenes.theme import THEME
 from scenes.vocab import TokenBoxes, VectorColumn, num_text
 from tensors import UserError
 

@@ -344,7 +344,7 @@ class EmbeddingMatrix:
     def __init__(self, plan: Sequence[int | None], values: dict[int, np.ndarray],
                  labels: dict[int, str], full_shape: tuple[int, int], n_dims: int,
                  font_size: float = 18, digits: int | None = None):
-        from manim import DOWN, LEFT, RIGHT, UP, Brace, VGroup
+        from manim import DOWN, RIGHT, Brace, VGroup
 
         from scenes.theme import THEME, fmt, value_color
         from scenes.vocab import _brackets, num_text, visible_token
@@ -411,21 +411,7 @@ class FlatCaptions:
     """Mixin for a GPTScene: captions drawn as one path per colour (see :func:`flatten`), so
     fading a caption in or out costs one VMobject per frame instead of one per glyph."""
 
-    def show_caption(self, s: str, run_time: float = 0.6):
-        from manim import DOWN, UP, FadeIn, FadeOut, config
-
-        from scenes.theme import THEME
-
-        old = getattr(self, "_caption", None)
-        cap = flatten(self.text(s, size=THEME.caption_size))
-        max_w = config.frame_width - 1.0
-        if cap.width > max_w:
-            cap.scale_to_fit_width(max_w)
-        cap.to_edge(DOWN, buff=0.35)
+    def caption_mobject(self, s: str) -> Any:
+        cap = flatten(super().caption_mobject(s))
         cap.text = s
-        anims = [FadeIn(cap, shift=0.1 * UP)]
-        if old is not None:
-            anims.append(FadeOut(old))
-        self.play(*anims, run_time=run_time)
-        self._caption = cap
         return cap

@@ -23,8 +23,7 @@ from typing import Any, ClassVar, Literal, Sequence
 
 import numpy as np
 from manim import (DEGREES, DL, DOWN, LEFT, ORIGIN, OUT, RIGHT, UL, UP, UR, Arrow, Create,
-                   Dot, FadeIn, FadeOut, GrowArrow, Line, ThreeDScene, VGroup, VMobject, Write,
-                   config)
+                   Dot, FadeIn, FadeOut, GrowArrow, Line, ThreeDScene, VGroup, VMobject, config)
 from manim.camera.three_d_camera import ThreeDCamera
 
 from scenes.base import GPTScene, light
@@ -222,11 +221,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
 
     def show_caption(self, s: str, run_time: float = 0.6):
         old = getattr(self, "_caption", None)
-        cap = flatten(self.text(s, size=THEME.caption_size))
-        max_w = config.frame_width - 1.0
-        if cap.width > max_w:
-            cap.scale_to_fit_width(max_w)
-        cap.to_edge(DOWN, buff=0.35)
+        cap = flatten(self.caption_mobject(s))
         cap.text = s
         self.fixed(cap)
         cap.set_opacity(0)

@@ -16,14 +16,14 @@ among the k most likely; None = the whole vocabulary), ``n_bars``. Section ``[ge
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, CurvedArrow, FadeIn, FadeOut,
-                   UpdateFromAlphaFunc, linear,
-                   ReplacementTransform, SurroundingRectangle, Transform, VGroup, config)
+from manim import (DOWN, LEFT, RIGHT, UL, UP, CurvedArrow, FadeIn, FadeOut, UpdateFromAlphaFunc,
+                   linear, SurroundingRectangle,
+                   Transform, VGroup, config)
 
-from scenes.base import GPTScene, clear
+from scenes.base import GPTScene
 from scenes.output_pieces import FastText, box, down_arrow, token_label
 from scenes.theme import THEME, pct
 from scenes.vocab import ProbabilityBars, TokenBoxes, num_text, shape_str

@@ -12,8 +12,7 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, Arrow, FadeIn, MathTex, RoundedRectangle, Text,
-                   Transform, VGroup)
+from manim import (DOWN, Arrow, FadeIn, MathTex, RoundedRectangle, Transform, VGroup)
 
 from scenes.theme import THEME, fmt
 from scenes.vocab import ProbabilityBars, flat_text, num_text, visible_token

@@ -18,17 +18,17 @@ Knobs: ``prompt``, ``model``, ``temperatures``, ``top_k``, ``seed``, ``n_samples
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, FadeIn, FadeOut, Text, Transform, VGroup,
-                   Write, config)
+from manim import (DOWN, LEFT, RIGHT, UL, UP, FadeIn, FadeOut, Text, VGroup, Write,
+                   config)
 
 from scenes.base import GPTScene, clear
 from scenes.output_pieces import (Bars, FastText, check_temperatures, formula_softmax_T,
                                   mass_text, t_label, temperature_path, token_label)
 from scenes.theme import THEME, fmt
-from scenes.vocab import ProbabilityBars, TokenBoxes, num_text
+from scenes.vocab import TokenBoxes, num_text
 from tensors import UserError
 from tensors.generate import distribution, generate, greedy, sample, token_strs
 

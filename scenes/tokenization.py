@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import ClassVar, Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, Arrow, FadeIn, FadeOut, GrowArrow, Line,
-                   ReplacementTransform, VGroup, config)
+from manim import (DOWN, LEFT, RIGHT, UP, Arrow, FadeIn, FadeOut, GrowArrow, ReplacementTransform,
+                   VGroup, config)
 
 from scenes.base import GPTScene, light
 from scenes.embedding_pieces import FlatCaptions, displayable

@@ -20,16 +20,16 @@ Section ``[unembedding]``.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, Create, FadeIn, FadeOut, GrowArrow,
-                   ReplacementTransform, SurroundingRectangle, Text, VGroup, Write, config)
+                   ReplacementTransform, SurroundingRectangle, VGroup, Write, config)
 
 from scenes.base import GPTScene, clear
 from scenes.output_pieces import Bars, FastText, mass_text, norm_formula, norm_stats, token_label
 from scenes.theme import THEME, fmt
-from scenes.vocab import TokenBoxes, VectorColumn, WeightMatrix, num_text, shape_str
+from scenes.vocab import TokenBoxes, VectorColumn, WeightMatrix, num_text
 from tensors import UserError
 from tensors.generate import token_strs
 

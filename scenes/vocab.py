@@ -26,8 +26,8 @@ from typing import Sequence
 
 import numpy as np
 from manim import (DOWN, ManimColor, interpolate_color, LEFT, ORIGIN, RIGHT, UP, ArcBetweenPoints, Brace, Group, ImageMobject,
-                   Line, MarkupText, Rectangle, RoundedRectangle, Square, SurroundingRectangle, Text,
-                   Transform, VGroup, VMobject)
+                   MarkupText, Rectangle, RoundedRectangle, Square, SurroundingRectangle, Text, Transform,
+                   VGroup, VMobject)
 from manim.constants import RESAMPLING_ALGORITHMS
 
 from .theme import THEME, fmt, pct, value_color, value_rgb, weight_rgb

