@@ -31,13 +31,23 @@ from .theme import THEME
 ENCODER_PRESET = "ultrafast"
 
 
+_preset_added = False
+
+
 def use_fast_encoder() -> None:
-    """Apply :data:`ENCODER_PRESET` to manim's config when the segments are plain H.264."""
-    opts = config.video_encoder_options
+    """Apply :data:`ENCODER_PRESET` to manim's config when the segments are plain H.264
+    (and take it back off for a later transparent/webm render in the same process)."""
+    global _preset_added
+    opts = dict(config.video_encoder_options)
     h264 = config.video_codec in ("auto", "libx264") and not config.transparent and \
         config.format in ("auto", "mp4", "gif")
     if h264 and "preset" not in opts:
         config.video_encoder_options = {**opts, "preset": ENCODER_PRESET}
+        _preset_added = True
+    elif not h264 and _preset_added and opts.get("preset") == ENCODER_PRESET:
+        del opts["preset"]
+        config.video_encoder_options = opts
+        _preset_added = False
 
 
 class GPTScene(Scene):
