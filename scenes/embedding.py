@@ -49,10 +49,10 @@ class EmbeddingScene(FlatCaptions, GPTScene):
                       "the very same vector.",
         "pos_learned": "{model} also learned one vector per position (W_pos, {n_ctx:,} × {d_model}). "
                        "Position i's vector is added to the token's.",
-        "pos_sum": "Token vector + position vector: these sums are what enters layer 1.",
+        "pos_sum": "Token vector + position vector: these sums are what enters the first block (layer 0).",
         "pos_rope": "{model} adds no position vector here. Position enters inside attention, "
                     "where queries and keys are rotated by angles that grow with position (RoPE).",
-        "rope_same": "So what enters layer 1 is exactly the looked-up vector.",
+        "rope_same": "So what enters the first block (layer 0) is exactly the looked-up vector.",
     }
 
     # ------------------------------------------------------------------ data
@@ -208,7 +208,7 @@ class EmbeddingScene(FlatCaptions, GPTScene):
         self.show_caption(self.caption_text("pos_rope", model=t.info["name"]))
         self.wait(3.5)
         shown = "0 (identical)" if diff == 0 else f"{diff:.1e}"
-        eq = num_text(f"largest |layer-1 input − looked-up vector|, these tokens: {shown}",
+        eq = num_text(f"largest |layer-0 input − looked-up vector|, these tokens: {shown}",
                       THEME.small_size, THEME.dim)
         eq.value = diff
         light(eq)
