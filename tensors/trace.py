@@ -202,6 +202,11 @@ class FastTokenizer:
     def __len__(self) -> int:
         return self.tk.get_vocab_size()
 
+    @property
+    def all_special_ids(self) -> list[int]:
+        """Ids of the added tokens marked special (end-of-text and the like)."""
+        return sorted(i for i, t in self.tk.get_added_tokens_decoder().items() if t.special)
+
 
 _TOKENIZERS: dict[str, Any] = {}
 

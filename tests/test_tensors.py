@@ -331,3 +331,5 @@ def test_fast_tokenizer_matches_transformers(which, tiny_gpt2_dir, tiny_llama_di
         assert fast.decode(ids) == ref.decode(ids)
     ids = [0, 1, 100, 5000, len(ref) - 1]
     assert fast.convert_ids_to_tokens(ids) == ref.convert_ids_to_tokens(ids)
+    # generation stops on these: at least every special id transformers knows, eos included
+    assert set(ref.all_special_ids) <= set(fast.all_special_ids) and ref.eos_token_id in fast.all_special_ids
