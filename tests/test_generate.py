@@ -183,3 +183,19 @@ def test_generation_bad_input(tiny_gpt2_dir):
         generate("hi", model=str(tiny_gpt2_dir), temperature=0)
     with pytest.raises(UserError, match="steps"):
         generate("hi", model=str(tiny_gpt2_dir), steps=0)
+
+
+def test_generation_stops_at_end_of_text_with_the_real_model():
+    """A drawn special token (end of text) ends the generation and is not appended."""
+    from tensors import trace
+
+    special = set(trace("The capital of France is", "smollm2", quiet=True).tokenizer.all_special_ids)
+    stopped = 0
+    for seed in range(3):
+        g = generate("The capital of France is", "smollm2", steps=6, temperature=1.0, seed=seed)
+        for s in g.steps:
+            assert s.stop == (s.sampled_id in special)
+        if g.steps[-1].stop:
+            stopped += 1
+            assert "<|" not in g.text
+    assert stopped >= 1  # seed 0 draws " Paris", ".", then end of text
