@@ -2,7 +2,6 @@
 weights, real GPT-2 tokenizer files), an isolated cache, and manim's golden-frame options."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -69,3 +68,15 @@ def _isolated_traces(tmp_path, monkeypatch):
     """Each test gets its own trace cache (the model cache in GPT_SCENES_HOME is shared)."""
     monkeypatch.setenv("GPT_SCENES_CACHE", str(tmp_path / "traces"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory, request):
+    """One trace cache per test module (scene tests share their forward passes)."""
+    return tmp_path_factory.mktemp(f"traces-{request.module.__name__.rsplit('.', 1)[-1]}")
+
+
+@pytest.fixture
+def shared_traces(_isolated_traces, shared_cache, monkeypatch):
+    """Opt in with ``pytestmark = pytest.mark.usefixtures("shared_traces")``."""
+    monkeypatch.setenv("GPT_SCENES_CACHE", str(shared_cache))

@@ -14,7 +14,7 @@ import pytest
 from manim import tempconfig
 
 from scenes.attention import AttentionScene, head_scores, pick_query, select_head
-from scenes.theme import fmt, pct
+from scenes.theme import pct
 from scenes.vocab import number_str
 from tensors import trace
 

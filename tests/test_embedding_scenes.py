@@ -26,14 +26,8 @@ MODELS = ["bundled", "tiny_gpt2_dir", "tiny_llama_dir"]
 TWO = ["bundled", "tiny_gpt2_dir"]
 
 
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("traces-embedding-scenes")
-
-
-@pytest.fixture(autouse=True)
-def _shared_traces(_isolated_traces, shared_cache, monkeypatch):
-    monkeypatch.setenv("GPT_SCENES_CACHE", str(shared_cache))
+# one trace cache for the whole module (see conftest.shared_traces)
+pytestmark = pytest.mark.usefixtures("shared_traces")
 
 
 def render(cls, tmp_path, **knobs):

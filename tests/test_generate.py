@@ -12,15 +12,8 @@ from tensors.generate import (distribution, generate, greedy, sample, token_strs
 PROMPT = "The capital of France is"
 
 
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("traces-generate")
-
-
-@pytest.fixture(autouse=True)
-def _shared_traces(_isolated_traces, shared_cache, monkeypatch):
-    # one trace cache for the module (each step of a generation is a forward pass)
-    monkeypatch.setenv("GPT_SCENES_CACHE", str(shared_cache))
+# one trace cache for the whole module (see conftest.shared_traces)
+pytestmark = pytest.mark.usefixtures("shared_traces")
 
 
 @pytest.fixture(scope="module")

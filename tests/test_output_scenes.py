@@ -30,15 +30,8 @@ SCENES = (SoftmaxTemperatureScene, UnembeddingScene, GenerationScene)
 PROMPT = "The capital of France is"
 
 
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("traces-output-scenes")
-
-
-@pytest.fixture(autouse=True)
-def _shared_traces(_isolated_traces, shared_cache, monkeypatch):
-    # one trace cache for this module: the scenes of a model share their forward passes
-    monkeypatch.setenv("GPT_SCENES_CACHE", str(shared_cache))
+# one trace cache for the whole module (see conftest.shared_traces)
+pytestmark = pytest.mark.usefixtures("shared_traces")
 
 
 _MEDIA: list = []
