@@ -136,21 +136,11 @@ def sample(trace_or_logits: Any, temperature: float = 1.0, seed: int = 0, n: int
     return _draw(p, g.random(int(n))).astype(np.int64)
 
 
-# ====================================================================== readable tokens, cached
+# ====================================================================== readable tokens
 def token_strs(t: Any, ids: Sequence[int]) -> list[str]:
-    """``t.token_strs(ids)`` through a small JSON cache per model (loading a tokenizer takes
-    seconds; a re-render should not). Same strings as :meth:`tensors.Trace.token_strs`."""
-    ids = [int(i) for i in ids]
-    path = _cache_dir() / f"tokens-{t.info['fingerprint']}.json"
-    table: dict[str, str] = _read_json(path) or {}
-    missing = [i for i in dict.fromkeys(ids) if str(i) not in table]
-    if missing:
-        from .capture import readable_tokens
-
-        for i, s in zip(missing, readable_tokens(tokenizer(t), missing)):
-            table[str(i)] = s
-        _write_json(path, table)
-    return [table[str(i)] for i in ids]
+    """Readable pieces for ``ids`` (:meth:`tensors.Trace.token_strs`: the model's
+    tokenizer.json, read once per process, no torch)."""
+    return t.token_strs([int(i) for i in ids])
 
 
 def tokenizer(t: Any) -> Any:
