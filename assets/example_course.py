@@ -9,7 +9,7 @@ Knobs set here win over the section of the course config that the class inherits
 ([attention] for MyAttention); knobs not set here still come from that section.
 """
 from scenes.attention import AttentionScene
-from scenes.slides import slide_class
+from scenes.kit.slides import slide_class
 from scenes.tokenization import TokenizationScene
 
 

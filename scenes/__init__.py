@@ -1,0 +1,2 @@
+"""gpt-scenes: one story scene per file here (``manim render scenes/attention.py``); the
+library they are built from is :mod:`scenes.kit`."""

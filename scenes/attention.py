@@ -15,103 +15,25 @@ Subclass to change the knobs (see :class:`AttentionScene`)::
 from __future__ import annotations
 
 import math
-import re
 from typing import ClassVar, Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, Create, Rectangle, FadeIn, Group, Line, VGroup, VMobject,
-                   config)
+from manim import DOWN, LEFT, RIGHT, UL, UP, Create, FadeIn, Group, Line, VGroup, VMobject, config
 
-from scenes.base import GPTScene
-from scenes.theme import THEME, pct
-from scenes.vocab import (AttentionArcs, AttentionGrid, TokenBoxes, VectorColumn, WeightMatrix,
-                          flat_text, num_text, shape_str, visible_token)
+from scenes.kit.analysis.attention import head_scores, pick_query, select_head, shown_positions
+from scenes.kit.pieces import (AttentionArcs, AttentionGrid, TokenBoxes, VectorColumn,
+                               WeightMatrix)
+from scenes.kit.scene import GPTScene, beat
+from scenes.kit.text import flat_text, markup, num_text, shape_str, token_label
+from scenes.kit.theme import THEME, digits_for, pct
+from scenes.kit.transitions import Curtains, curtain
 from tensors import UserError
 
-__all__ = ["AttentionScene", "head_scores", "select_head", "pick_query", "shown_positions"]
-
-
-# ====================================================================== the selection rule
-def head_scores(pattern: np.ndarray) -> np.ndarray:
-    """Long-range content mass of every head: ``[..., q, k] -> [...]``.
-
-    For each query position q ≥ 2, the attention mass on keys 1 … q−2 — i.e. *not* on the
-    first token (the "attention sink" most heads park on), *not* on itself and *not* on the
-    token just before it (the three patterns that carry no visible relation between words)
-    — averaged over those queries. A value of 0.4 means the head sends, on average, 40% of
-    its attention to other earlier words of the sentence.
-    """
-    p = np.asarray(pattern, dtype=np.float64)
-    n = p.shape[-1]
-    if n < 3:
-        return np.zeros(p.shape[:-2])
-    q = np.arange(n)[:, None]
-    k = np.arange(n)[None, :]
-    keep = (k >= 1) & (k <= q - 2)
-    mass = (p * keep).sum(-1)                       # [..., q]
-    return mass[..., 2:].mean(-1)
-
-
-def select_head(pattern: np.ndarray, layers: Sequence[int] | None = None) -> tuple[int, int, np.ndarray]:
-    """The default (layer, head): the largest :func:`head_scores` over ``layers`` (all layers
-    if None); ties go to the earlier layer, then the lower head. Returns (layer, head, scores
-    [layer, head]) where scores of layers outside ``layers`` are −inf."""
-    s = head_scores(pattern)
-    if layers is not None:
-        mask = np.full(s.shape, -np.inf)
-        mask[list(layers)] = 0.0
-        s = s + mask
-    flat = int(np.argmax(s))                         # first max = earliest layer, lowest head
-    l, h = np.unravel_index(flat, s.shape)
-    return int(l), int(h), s
-
-
-def pick_query(pattern_lh: np.ndarray, threshold: float = 0.5) -> int:
-    """The attending token shown in the value and arc beats: the last position (where the
-    next token is predicted) if at least ``threshold`` of its attention goes to keys other
-    than the first token and itself; otherwise the position that sends the most there."""
-    p = np.asarray(pattern_lh, dtype=np.float64)
-    n = p.shape[0]
-    if n == 1:
-        return 0
-    other = np.array([1.0 - p[q, 0] - (p[q, q] if q else 0.0) for q in range(n)])
-    other[0] = -1.0
-    if other[-1] >= threshold:
-        return n - 1
-    return int(np.argmax(other))
-
-
-def shown_positions(n: int, limit: int, must: int | None = None) -> list[int]:
-    """Which positions get a column when a prompt has more than ``limit`` tokens: the last
-    ``limit`` ones (so the attending token, usually late, stays in view); ``must`` is kept."""
-    if n <= limit:
-        return list(range(n))
-    pos = list(range(n - limit, n))
-    if must is not None and must not in pos:
-        pos = [must] + pos[1:]
-        pos.sort()
-    return pos
-
-
-_SUB = re.compile(r"(?<![A-Za-z])([A-Za-z])_([A-Za-z0-9]+)")
-
-
-def _markup(s: str) -> str:
-    """Plain text → Pango markup: escaped, and ``W_Q`` / ``d_head`` with subscripts."""
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _SUB.sub(r"\1<sub>\2</sub>", s)
-
-
-def _sub(name: str) -> str:
-    """'W_Q' → Pango markup with a subscript."""
-    if "_" in name:
-        a, b = name.split("_", 1)
-        return f"{a}<sub>{b}</sub>"
-    return name
+__all__ = ["AttentionScene"]
 
 
 # ====================================================================== the scene
-class AttentionScene(GPTScene):
+class AttentionScene(Curtains, GPTScene):
     """Self-attention in one head of a real model, in eight beats.
 
     Knobs (class attributes; a course config ``[attention]`` section may set them too):
@@ -122,18 +44,18 @@ class AttentionScene(GPTScene):
     - ``query`` — the attending position for the value and arc beats (None = rule below).
     - ``max_columns`` — at most this many tokens get vector columns (the last ones).
     - ``max_numbers`` — grids up to this many tokens show numbers in cells; larger ones are
-      coloured cells, and beyond :data:`scenes.vocab.IMAGE_CELLS` cells one image.
+      coloured cells, and beyond :data:`scenes.kit.pieces.IMAGE_CELLS` cells one image.
     - ``max_arc_tokens`` — the arc beat shows at most this many (the last) tokens.
     - ``entries`` — how many leading entries of each vector are shown.
     - ``pause`` — seconds of reading pause after each step (the video's pace).
 
     **Default head (the rule).** For every head, the *long-range content mass*
-    (:func:`head_scores`): the attention each query position q ≥ 2 gives to keys that are
+    (:func:`scenes.kit.analysis.attention.head_scores`): the attention each query position q ≥ 2 gives to keys that are
     neither the first token (the "attention sink"), nor itself, nor the previous token,
     averaged over positions. The head with the most is shown — a head whose pattern links
     words across the sentence, not one that only parks on the first token, looks at itself,
     or copies its neighbour. The multi-head beat prints this score under every head of the
-    layer so the viewer sees why. **Attending token** (:func:`pick_query`): the last position
+    layer so the viewer sees why. **Attending token** (``pick_query``): the last position
     (where the next token is predicted), unless under half of its attention goes elsewhere
     than the first token and itself; then the position that sends the most elsewhere.
     """
@@ -149,7 +71,8 @@ class AttentionScene(GPTScene):
     max_arc_tokens: ClassVar[int] = 16
     entries: ClassVar[int] = 5
     pause: ClassVar[float] = 2.4
-    disable_cache: ClassVar[bool] = True
+    _no_cache = True
+    _subscripts = True
     beats: ClassVar[Sequence[str]] = (
         "beat_tokens", "beat_qk", "beat_dot_products", "beat_mask", "beat_softmax",
         "beat_values", "beat_multihead", "beat_arcs",
@@ -205,7 +128,6 @@ class AttentionScene(GPTScene):
         self.cols = shown_positions(n, self.max_columns, self.Q)
         self.d_head, self.d_model = info["d_head"], info["d_model"]
         self.shown: dict[str, object] = {}          # name -> what a beat displayed (tests read it)
-        self.tag = self.model_tag(f"layer {self.L}", f"head {self.H}")
         # x: what the attention block of layer L reads (before its norm)
         self.x = t.resid[self.L]
         if self.L == 0:
@@ -214,23 +136,8 @@ class AttentionScene(GPTScene):
         else:
             self.x_name = f"residual stream entering layer {self.L}"
 
-    def setup(self) -> None:
-        super().setup()
-        if self.disable_cache:
-            # manim's partial-movie cache hashes every mobject of every play() call; for
-            # scenes of many numbers that costs more than rendering them.
-            config.disable_caching = True
-
-    def end_beat(self, name: str) -> None:
-        """Remember when each beat ended (video seconds), then the base's slide break."""
-        self.beat_times = getattr(self, "beat_times", {})
-        self.beat_times[name] = float(self.renderer.time)
-        super().end_beat(name)
-
-    def text(self, s: str, size: float | None = None, color=None, **kw) -> VMobject:
-        """Text as one flat path (cheap to copy, hash and draw; see scenes.vocab.flat_text);
-        ``W_Q``, ``d_head``, ``q_i`` get real subscripts."""
-        return flat_text(_markup(s), size or THEME.text_size, color or THEME.text, markup=True)
+    def make_tag(self) -> VMobject:
+        return self.model_tag(f"layer {self.L}", f"head {self.H}")
 
     # ------------------------------------------------------------------ layout helpers
     def _slots(self, left: float = -3.3, right: float = 6.6) -> np.ndarray:
@@ -257,8 +164,7 @@ class AttentionScene(GPTScene):
         xs = self._slots()
         cols = VGroup()
         sc = float(np.abs(M[self.cols, :self.entries]).max()) or 1.0
-        # one number format for the row of columns (more decimals when all are small)
-        digits = THEME.digits + min(2, max(0, -math.floor(math.log10(sc)) - 1))
+        digits = digits_for(sc)  # one number format for the whole row of columns
         for i, p in enumerate(self.cols):
             c = VectorColumn(M[p, :self.entries], width, font_size=fs, scale=sc, color=color,
                              digits=digits)
@@ -278,18 +184,7 @@ class AttentionScene(GPTScene):
         return float(self.pause)
 
     def _tok(self, p: int) -> str:
-        m, b = visible_token(self.trace.tokens[p])
-        return f"‘{m}{b}’"
-
-    # ------------------------------------------------------------------ cheap transitions
-    # Fading a group of hundreds of glyphs redraws all of them every frame. A "curtain" (one
-    # rectangle in the background colour over the region) fades instead: the content stays
-    # a static, cached image and each frame draws one rectangle.
-    def _curtain(self, mobs, opacity: float, margin: float = 0.08) -> Rectangle:
-        box = Group(*mobs)
-        r = Rectangle(width=box.width + 2 * margin, height=box.height + 2 * margin,
-                      stroke_width=0, fill_color=THEME.background, fill_opacity=opacity)
-        return r.move_to(box.get_center())
+        return f"‘{token_label(self.trace.tokens[p])}’"
 
     def show_caption(self, s: str, run_time: float = 0.6):
         """The base caption, wrapped onto two lines when long (so it stays large enough)."""
@@ -302,61 +197,39 @@ class AttentionScene(GPTScene):
             s = "\n".join(best)
         return super().show_caption(s, run_time=run_time)
 
-    def _chrome_front(self) -> None:
-        """Model tag and caption above everything (curtains included)."""
-        front = [m for m in (self.tag, getattr(self, "_caption", None)) if m in self.mobjects]
-        if front:
-            self.bring_to_front(*front)
-
-    def _reveal(self, *mobs, run_time: float = 0.5, extra: Sequence = ()) -> None:
-        """Fade ``mobs`` in (by uncovering them); ``extra`` animations run alongside."""
-        mobs = [m for m in mobs if m is not None]
-        cur = self._curtain(mobs, 1.0)
-        self.add(*mobs, cur)
-        self._chrome_front()
-        self.play(cur.animate.set_fill(opacity=0.0), *extra, run_time=run_time)
-        self.remove(cur)
-
-    def _swap(self, old, new, region=None, run_time: float = 0.5) -> None:
-        """Dip the region of ``old`` to the background, put ``new`` there, and back."""
-        olds = list(old) if isinstance(old, (list, tuple)) else [old]
-        cur = self._curtain([region] if region is not None else olds, 0.0)
-        self.add(cur)
-        self._chrome_front()
-        self.play(cur.animate.set_fill(opacity=1.0), run_time=run_time / 2)
-        self.remove(*olds)
-        self.add(new)
-        self.bring_to_front(cur)
-        self._chrome_front()
-        self.play(cur.animate.set_fill(opacity=0.0), run_time=run_time / 2)
-        self.remove(cur)
-
-    def _fresh(self, *keep) -> None:
-        """Start a beat on a clean stage (the model tag, the caption and ``keep`` stay)."""
-        keep = [m for m in (self.tag, getattr(self, "_caption", None), *keep) if m is not None]
-        gone = [m for m in self.mobjects if m not in keep]
-        if self.tag not in self.mobjects:      # a course may skip the first beat
-            self.add(self.tag)
-        if not gone:
-            return
-        cur = self._curtain(gone, 0.0)
-        self.add(cur)
-        self.bring_to_front(*keep)
-        self.play(cur.animate.set_fill(opacity=1.0), run_time=0.3)
-        self.remove(*gone, cur)
-
     # ------------------------------------------------------------------ beats
-    def _ensure_columns(self) -> None:
-        if getattr(self, "xcols", None) is None:
-            self.slots = self._slot_tokens(3.0)
-            self.xcols = self._columns(self.x, self.d_model, 2.45, THEME.dim)
-            self.add(self.slots, self.xcols)
+    def build_xcols(self) -> None:
+        """The token slots and their x columns (what beat_tokens ends with), silently."""
+        self.clean_stage()
+        self.slots = self._slot_tokens(3.0)
+        self.xcols = self._columns(self.x, self.d_model, 2.45, THEME.dim)
+        self.add(self.slots, self.xcols)
+
+    def build_scaled_grid(self) -> None:
+        """The grid of scaled q·k (what beat_dot_products ends with), silently."""
+        self.clean_stage()
+        qk, scale = self._scaled_qk()
+        g = self._grid(qk * scale, "scores", digits=2)
+        self.grid = self.scaled_grid = g
+        self.grid_notes = self._grid_notes(g)
+        self.add(g, self.grid_notes)
+
+    def build_scores_grid(self) -> None:
+        """The masked scores grid (what beat_mask ends with), silently."""
+        self.clean_stage()
+        t = self.trace
+        g = self._grid(t.scores[self.L, self.H], "scores", digits=2)
+        self.grid = self.scores_grid = g
+        self.grid_notes = self._grid_notes(g)
+        self.add(g, self.grid_notes)
 
     def beat_tokens(self) -> None:
         """1. The tokens (the tokenizer's own pieces) and their embedding vectors."""
         t = self.trace
         info = t.info
-        self._fresh()
+        self.fresh()
+        if not self.has("tag"):
+            self.tag = self.make_tag()
         head = self.text(f"{info['name']}: one attention head, step by step",
                          size=THEME.text_size).to_edge(UP, buff=0.9)
         start = max(0, self.n - self.max_arc_tokens)
@@ -364,7 +237,7 @@ class AttentionScene(GPTScene):
                           position_offset=start, max_width=12.5)
         full.move_to([0, 0.4, 0])
         pos_note = self._note("position", size=14).next_to(full.positions[0], LEFT, buff=0.15)
-        self._reveal(head, self.tag, full, pos_note, run_time=0.8)
+        self.reveal(head, self.tag, full, pos_note, run_time=0.8)
         more = ""
         if start:
             more = f" (the last {self.n - start} of {self.n} shown)"
@@ -373,13 +246,13 @@ class AttentionScene(GPTScene):
         self._pause(1.6)
         # tokens into slots; one vector column each
         slots = self._slot_tokens(3.0)
-        self._swap([head, pos_note, full], slots, region=VGroup(head, full, slots), run_time=0.6)
+        self.swap([head, pos_note, full], slots, region=VGroup(head, full, slots), run_time=0.6)
         xcols = self._columns(self.x, self.d_model, 2.45, THEME.dim)
         label = self.text("x", size=28).next_to(xcols, LEFT, buff=0.5)
         more = ""
         if len(self.cols) < self.n:
             more = f"; columns for the last {len(self.cols)} of {self.n} tokens"
-        self._reveal(xcols, label, run_time=0.6)
+        self.reveal(xcols, label, run_time=0.6)
         if self.L == 0 and t.pos_embed is None:
             what = "x = each token's embedding, its row of W_E"
         elif self.L == 0:
@@ -395,7 +268,7 @@ class AttentionScene(GPTScene):
                 if i not in seen:
                     seen.add(i)
                     ids.append(i)
-                    labs.append("".join(visible_token(t.tokens[p])) + f"  (id {i:,})")
+                    labs.append(token_label(t.tokens[p]) + f"  (id {i:,})")
                 if len(ids) == 4:
                     break
             WE = WeightMatrix(t.W_E(ids)[:, :6], (t.info["vocab_size"], self.d_model),
@@ -405,19 +278,19 @@ class AttentionScene(GPTScene):
             self.shown["W_E_ids"] = ids
             extra.append(WE)
         if extra:
-            self._reveal(*extra, run_time=0.5)
+            self.reveal(*extra, run_time=0.5)
         self.show_caption(self.caption_text("embed", what=what, d_model=self.d_model,
                                             k=self.entries, more=more))
         self.shown["x"] = xcols
         self.slots, self.xcols, self.xlabel = slots, xcols, label
         self._pause(1.6)
 
+    @beat(needs=("tag", "xcols"))
     def beat_qk(self) -> None:
         """2. W_Q and W_K turn each vector into a query and a key (real d_head numbers)."""
         t, L, H = self.trace, self.L, self.H
         info = t.info
-        self._ensure_columns()
-        self._fresh(self.slots, self.xcols)
+        self.fresh(self.slots, self.xcols)
         wq = t.block("W_Q", L, H, slice(0, 6), slice(0, 4))
         wk = t.block("W_K", L, H, slice(0, 6), slice(0, 4))
         WQ = WeightMatrix(wq, (self.d_model, self.d_head), label="W_Q", font_size=11)
@@ -430,11 +303,11 @@ class AttentionScene(GPTScene):
         kcols = self._columns(t.k[L, H], self.d_head, -0.15, THEME.key)
         ql = self.text("q", size=28, color=THEME.query).next_to(qcols, LEFT, buff=0.25)
         kl = self.text("k", size=28, color=THEME.key).next_to(kcols, LEFT, buff=0.25)
-        self._reveal(WQ, WK, run_time=0.5)
+        self.reveal(WQ, WK, run_time=0.5)
         # the same x goes through both matrices: x fades into q (same place) and k (below)
-        self._swap(self.xcols, VGroup(qcols, ql), region=VGroup(self.xcols, qcols, ql),
+        self.swap(self.xcols, VGroup(qcols, ql), region=VGroup(self.xcols, qcols, ql),
                    run_time=0.6)
-        self._reveal(kcols, kl, run_time=0.5)
+        self.reveal(kcols, kl, run_time=0.5)
         self.xcols = None
         rope = ""
         if info.get("positional") == "rope":
@@ -445,7 +318,7 @@ class AttentionScene(GPTScene):
             gqa = self._note(f"heads {kv * g}–{kv * g + g - 1} share this W_K\n"
                              "(grouped-query attention)", size=13)
             gqa.next_to(WK, DOWN, buff=0.06)
-            self._reveal(gqa, run_time=0.3)
+            self.reveal(gqa, run_time=0.3)
         self.show_caption(self.caption_text("qk", layer=L, head=H, d_head=self.d_head, rope=rope))
         self.shown.update(W_Q=WQ, W_K=WK, q=qcols, k=kcols)
         self._pause(2.2)
@@ -487,14 +360,14 @@ class AttentionScene(GPTScene):
     def _morph_grid(self, g: AttentionGrid, g2: AttentionGrid, run_time: float = 0.7) -> AttentionGrid:
         """Turn grid g into g2 (same layout, same labels): the cells dip to the background
         and come back with g2's values. Returns g2, now on screen (g is left untouched)."""
-        cur = self._curtain([g.frame], 0.0, margin=0.02)
+        cur = curtain([g.frame], 0.0, margin=0.02)
         self.add(cur)
-        self._chrome_front()
+        self.chrome_front()
         self.play(cur.animate.set_fill(opacity=1.0), run_time=run_time / 2)
         self.remove(g)
         self.add(g2)
         self.bring_to_front(cur)
-        self._chrome_front()
+        self.chrome_front()
         self.play(cur.animate.set_fill(opacity=0.0), run_time=run_time / 2)
         self.remove(cur)
         return g2
@@ -505,20 +378,14 @@ class AttentionScene(GPTScene):
         scale = float(t.info.get("attn_scale") or 1.0 / math.sqrt(self.d_head))
         return qk, scale
 
-    def _ensure_grid(self, M: np.ndarray, mode: str) -> None:
-        if getattr(self, "grid", None) is None:
-            self._fresh()
-            g = self._grid(M, mode)
-            self.grid, self.grid_notes = g, self._grid_notes(g)
-            self._reveal(self.grid, self.grid_notes, run_time=0.5)
-
+    @beat(needs=("tag",))
     def beat_dot_products(self) -> None:
         """3. The grid of q·k dot products, then divided by √d_head (why)."""
-        self._fresh()
+        self.fresh()
         qk, scale = self._scaled_qk()
         g = self._grid(qk, "scores", digits=1)
         notes = self._grid_notes(g)
-        self._reveal(g, notes, run_time=0.7)
+        self.reveal(g, notes, run_time=0.7)
         self.show_caption(self.caption_text("dots"))
         self.shown["qk"] = g
         self._pause(1.6)
@@ -527,32 +394,31 @@ class AttentionScene(GPTScene):
         formula = self.text(f"÷ {inv:g}", size=40, color=THEME.highlight)
         formula.next_to(g.frame, RIGHT, buff=0.4)
         self.play(FadeIn(formula, shift=0.2 * LEFT), run_time=0.3)
-        self.grid = self._morph_grid(g, g2)
+        self.grid = self.scaled_grid = self._morph_grid(g, g2)
         self.show_caption(self.caption_text("scale", d_head=self.d_head, sqrt=inv))
         self.grid_notes, self.formula = notes, formula
         self.shown["scaled"] = g2
         self._pause(2.2)
 
+    @beat(needs=("tag", "scaled_grid"))
     def beat_mask(self) -> None:
         """4. The causal mask: cells of later keys set to −∞."""
         t, L, H = self.trace, self.L, self.H
-        qk, scale = self._scaled_qk()
-        self._ensure_grid(qk * scale, "scores")
         if getattr(self, "formula", None) is not None:
             self.remove(self.formula)
             self.formula = None
         g2 = self._grid(t.scores[L, H], "scores", digits=2)
-        self.grid = self._morph_grid(self.grid, g2)
+        self.grid = self.scores_grid = self._morph_grid(self.scaled_grid, g2)
         self.show_caption(self.caption_text("mask"))
         self.shown["scores"] = g2
         self._pause(1.8)
 
+    @beat(needs=("tag", "scores_grid"))
     def beat_softmax(self) -> None:
         """5. Softmax per query: the real attention pattern."""
         t, L, H = self.trace, self.L, self.H
-        self._ensure_grid(t.scores[L, H], "scores")
         g2 = self._grid(t.pattern[L, H], "pattern", digits=2)
-        self._swap(self.grid, g2, region=self.grid, run_time=0.7)
+        self.swap(self.scores_grid, g2, region=self.scores_grid, run_time=0.7)
         self.grid = g2
         self.show_caption(self.caption_text("softmax", head=H))
         self.shown["pattern"] = g2
@@ -574,10 +440,11 @@ class AttentionScene(GPTScene):
         self.query_rect = row
         self._pause(2.4)
 
+    @beat(needs=("tag",))
     def beat_values(self) -> None:
         """6. Values, the weighted sum, and the change it adds to the attending token."""
         t, L, H, Q = self.trace, self.L, self.H, self.Q
-        self._fresh()
+        self.fresh()
         self.grid = None
         keys = [p for p in self.cols if p <= Q]
         saved = self.cols
@@ -597,8 +464,8 @@ class AttentionScene(GPTScene):
             c.brackets.set_stroke(opacity=a)
         slots.highlight(keys.index(Q))
         wl = self._note("weight", size=16, color=THEME.highlight).next_to(wts, LEFT, buff=0.25)
-        self._reveal(slots, vcols, vl, run_time=0.6)
-        self._reveal(wts, wl, run_time=0.4)
+        self.reveal(slots, vcols, vl, run_time=0.6)
+        self.reveal(wts, wl, run_time=0.4)
         self.show_caption(self.caption_text("values", tok=self._tok(Q), q=Q,
                                             d_head=self.d_head, d_model=self.d_model))
         self._pause(1.6)
@@ -616,7 +483,7 @@ class AttentionScene(GPTScene):
                            label="Δx", label_dir=DOWN)
         newc = VectorColumn((x + dx)[:6], self.d_model, font_size=14, label="x + Δx",
                             label_dir=DOWN, color=THEME.text)
-        wo = flat_text(f"× {_sub('W_O')} →", 22, THEME.text, markup=True)
+        wo = flat_text(markup("× W_O →"), 22, THEME.text, markup=True)
         plus, eq = self.text("+", size=30), self.text("=", size=30)
         sep = Line(0.8 * UP, 0.8 * DOWN, stroke_color=THEME.dim, stroke_width=1.5)
         row = VGroup(zc, wo, dxc, sep, xc, plus, dx2, eq, newc)
@@ -626,20 +493,21 @@ class AttentionScene(GPTScene):
         row.move_to([0.4, 0, 0]).align_to([0, -0.05, 0], UP)
         if row.width > 12.8:
             row.scale_to_fit_width(12.8)
-        wo_shape = flat_text(f"{_sub('W_O')}: {shape_str(self.d_head, self.d_model)}", 14,
+        wo_shape = flat_text(markup(f"W_O: {shape_str(self.d_head, self.d_model)}"), 14,
                              THEME.dim, markup=True).next_to(wo, DOWN, buff=0.15)
-        self._reveal(zc, run_time=0.5)
-        self._reveal(wo, wo_shape, dxc, run_time=0.5)
+        self.reveal(zc, run_time=0.5)
+        self.reveal(wo, wo_shape, dxc, run_time=0.5)
         self._pause(0.8)
-        self._reveal(*row[3:], run_time=0.5)
+        self.reveal(*row[3:], run_time=0.5)
         self.shown.update(v=vcols, weights=wts, z=zc, head_out=dxc, x_q=xc, new_x=newc)
         self._pause(2.4)
         self.cols = saved
 
+    @beat(needs=("tag",))
     def beat_multihead(self) -> None:
         """7. Multi-head: every head of the layer as a small real pattern."""
         t, L = self.trace, self.L
-        self._fresh()
+        self.fresh()
         self.grid = None
         nh = t.info["n_head"]
         per_row = nh if nh <= 6 else math.ceil(nh / 2) if nh <= 12 else math.ceil(nh / 3)
@@ -662,16 +530,17 @@ class AttentionScene(GPTScene):
         allg.arrange_in_grid(rows=rows, cols=per_row, buff=(0.35, 0.3))
         allg.move_to([0, 0.15, 0])
         box = allg[self.H][0].frame.copy().set_stroke(THEME.highlight, width=4)
-        self._reveal(allg, run_time=0.6)
+        self.reveal(allg, run_time=0.6)
         self.play(Create(box), run_time=0.3)
         self.show_caption(self.caption_text("multi", n_head=nh, layer=L))
         self.shown["multi"] = allg
         self._pause(2.6)
 
+    @beat(needs=("tag",))
     def beat_arcs(self) -> None:
         """8. Arcs from the attended tokens to the attending one, back in the sentence."""
         t, L, H, Q = self.trace, self.L, self.H, self.Q
-        self._fresh()
+        self.fresh()
         n = self.n
         start = max(0, min(n - self.max_arc_tokens, Q - self.max_arc_tokens + 1))
         pos = list(range(start, min(n, start + self.max_arc_tokens)))
@@ -692,15 +561,15 @@ class AttentionScene(GPTScene):
         # inputs vs prediction: every position is an input; the next-token guess is read
         # at the last one (a real number from the same forward pass)
         (best, p_best), = t.top_next(1)
-        m, bd = visible_token(best)
         pred = self._note(f"inputs: positions 0–{n - 1}  ·  the model's prediction for the next "
-                          f"token is read at position {n - 1}: ‘{m}{bd}’ {pct(p_best)}", size=16)
+                          f"token is read at position {n - 1}: ‘{token_label(best)}’ {pct(p_best)}",
+                          size=16)
         pred.next_to(tb, DOWN, buff=0.75)
         self.shown["prediction"] = (best, p_best)
         notes.add(pred)
-        self._reveal(tb, *notes, run_time=0.5)
+        self.reveal(tb, *notes, run_time=0.5)
         self.play(Create(VGroup(*[a for a in arcs.arcs if a is not None])), run_time=1.0)
-        self._reveal(arcs.percent_labels, run_time=0.3)
+        self.reveal(arcs.percent_labels, run_time=0.3)
         self.show_caption(self.caption_text("arcs", head=H, layer=L, tok=self._tok(Q), q=Q))
         self.shown["arcs"] = arcs
         self.shown["arc_positions"] = pos

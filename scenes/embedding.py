@@ -18,20 +18,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import math
-
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Indicate, MathTex, ReplacementTransform,
                    SurroundingRectangle, TransformFromCopy, VGroup, config)
 
-from scenes.base import GPTScene, light
-from scenes.embedding_pieces import FlatCaptions, EmbeddingMatrix, column_plan, displayable
-from scenes.theme import THEME
-from scenes.vocab import TokenBoxes, VectorColumn, num_text
+from scenes.kit.pieces import EmbeddingMatrix, TokenBoxes, VectorColumn, column_plan
+from scenes.kit.scene import GPTScene, beat
+from scenes.kit.text import displayable, num_text
+from scenes.kit.theme import THEME, digits_for
 from tensors import UserError
 
 
-class EmbeddingScene(FlatCaptions, GPTScene):
+class EmbeddingScene(GPTScene):
     config_section = "embedding"
     beats = ("beat_matrix", "beat_lookup", "beat_position")
 
@@ -80,13 +78,10 @@ class EmbeddingScene(FlatCaptions, GPTScene):
         shown += [np.abs(self.x0[:, :self.dims]).max(), np.abs(t.embed[:self.n, :self.dims]).max()]
         if self.learned:
             shown.append(np.abs(t.pos_embed[:self.n, :self.dims]).max())
-        m = float(max(shown))
-        self.digits = THEME.digits + (min(2, max(0, -math.floor(math.log10(m)) - 1)) if m > 0 else 0)
+        self.digits = digits_for(float(max(shown)))
 
     # ------------------------------------------------------------------ beats
-    def beat_matrix(self) -> None:
-        t = self.trace
-        self.add(self.model_tag())
+    def _matrix(self) -> tuple[EmbeddingMatrix, VGroup]:
         m = EmbeddingMatrix(self.plan, self.W_cols, self.col_labels,
                             (self.d_model, self.vocab), self.dims, font_size=17,
                             digits=self.digits)
@@ -98,8 +93,25 @@ class EmbeddingScene(FlatCaptions, GPTScene):
         if g.width > config.frame_width - 0.6:
             g.scale_to_fit_width(config.frame_width - 0.6)
         g.move_to([0, 0, 0]).to_edge(UP, buff=0.75)
-        light(g)
+        return m, name
+
+    def build_matrix(self) -> None:
+        """W_E with its name, shape and columns (what beat_matrix ends with)."""
+        self.W, self.W_name = self._matrix()
+        self.matrix = VGroup(self.W.group, self.W_name)
+        self.add(self.matrix)
+
+    def build_vecs(self) -> None:
+        """The token row with every looked-up vector (what beat_lookup ends with)."""
+        self.ensure("matrix")
+        self._token_row()
+        self.add(self.boxes, self.id_texts, *self.vecs)
+
+    @beat(needs=("tag",))
+    def beat_matrix(self) -> None:
+        m, name = self._matrix()
         self.W, self.W_name = m, name
+        self.matrix = VGroup(m.group, name)
         share = f"{100 * self.share:.1f}%"
         self.show_caption(self.caption_text("matrix", d_model=self.d_model, vocab=self.vocab,
                                             params=self.params, share=share))
@@ -132,9 +144,9 @@ class EmbeddingScene(FlatCaptions, GPTScene):
             ids.add(n)
         for v, b in zip(vecs, boxes.boxes):
             v.next_to(ids, DOWN, buff=0.2).set_x(b.get_x())
-        light(VGroup(boxes, ids, *vecs))
         self.boxes, self.id_texts, self.vecs, self.slot_x = boxes, ids, vecs, xs
 
+    @beat(needs=("tag", "matrix"))
     def beat_lookup(self) -> None:
         self._token_row()
         self.play(FadeIn(self.boxes), FadeIn(self.id_texts), run_time=0.7)
@@ -155,12 +167,12 @@ class EmbeddingScene(FlatCaptions, GPTScene):
         self.show_caption(self.caption_text("lookup_all"))
         self.wait(3.0)
 
+    @beat(needs=("tag", "vecs"))
     def beat_position(self) -> None:
-        t = self.trace
         moving = VGroup(self.boxes, self.id_texts, *self.vecs)
         up = (0.9 if self.learned else 1.2) - moving.get_center()[1]
-        self.play(FadeOut(self.W.group), FadeOut(self.W_name), moving.animate.shift(up * UP),
-                  run_time=0.8)
+        gone = [FadeOut(self.matrix)] if self.has("matrix") else []
+        self.play(*gone, moving.animate.shift(up * UP), run_time=0.8)
         if self.learned:
             self._learned_positions()
         else:
@@ -173,8 +185,8 @@ class EmbeddingScene(FlatCaptions, GPTScene):
         pos_vecs, plus, labels = [], VGroup(), VGroup()
         for k in range(self.n):
             e = self.vecs[k]
-            p = light(VectorColumn(t.pos_embed[k, :self.dims], self.d_model, font_size=17,
-                                       digits=self.digits))
+            p = VectorColumn(t.pos_embed[k, :self.dims], self.d_model, font_size=17,
+                             digits=self.digits)
             gap = 0.45
             e_target = e.copy().set_x(self.slot_x[k] - (p.width + gap) / 2)
             e.generate_target()
@@ -192,8 +204,8 @@ class EmbeddingScene(FlatCaptions, GPTScene):
         self.wait(2.5)
         sums = []
         for k in range(self.n):
-            x = light(VectorColumn(self.x0[k, :self.dims], self.d_model, font_size=17,
-                                       digits=self.digits))
+            x = VectorColumn(self.x0[k, :self.dims], self.d_model, font_size=17,
+                             digits=self.digits)
             x.move_to(self.vecs[k]).set_x(self.slot_x[k])
             sums.append(x)
         self.show_caption(self.caption_text("pos_sum"))
@@ -211,7 +223,6 @@ class EmbeddingScene(FlatCaptions, GPTScene):
         eq = num_text(f"largest |layer-0 input − looked-up vector|, these tokens: {shown}",
                       THEME.small_size, THEME.dim)
         eq.value = diff
-        light(eq)
         eq.next_to(VGroup(*self.vecs), DOWN, buff=0.5)
         self.rope_check = eq
         self.show_caption(self.caption_text("rope_same"))

@@ -18,85 +18,19 @@ vectors, labelled as such on screen).
 """
 from __future__ import annotations
 
-import itertools as it
 from typing import Any, ClassVar, Literal, Sequence
 
 import numpy as np
 from manim import (DEGREES, DL, DOWN, LEFT, ORIGIN, OUT, RIGHT, UL, UP, UR, Arrow, Create,
-                   Dot, FadeIn, FadeOut, GrowArrow, Line, ThreeDScene, VGroup, VMobject, config)
-from manim.camera.three_d_camera import ThreeDCamera
+                   Dot, FadeIn, FadeOut, GrowArrow, Line, ThreeDScene, VGroup, config)
 
-from scenes.base import GPTScene, light
-from scenes.embedding_pieces import (Analogy, Direction, PCA3, Vectors, analogy, direction,
-                                     flatten, pca3, vector_source)
-from scenes.theme import THEME, fmt
-from scenes.vocab import num_text, visible_token
+from scenes.kit.analysis.embedding import (Analogy, Direction, PCA3, Vectors, analogy, direction,
+                                           pca3, vector_source)
+from scenes.kit.camera import ShiftedThreeDCamera
+from scenes.kit.scene import GPTScene, beat
+from scenes.kit.text import num_text, token_label
+from scenes.kit.theme import THEME, fmt
 from tensors import UserError
-
-
-class ShiftedThreeDCamera(ThreeDCamera):
-    """A ThreeDCamera that
-
-    - draws the 3D content ``screen_shift`` (frame units) to the side, so a plot can turn
-      about its own centre on the left while a table sits on the right;
-    - draws the fixed-in-frame mobjects (captions, tables) once into a cached overlay and
-      composites it per frame, redrawing it only when one of them changes. While the camera
-      turns every frame is redrawn; glyph outlines are most of the cost, and most glyphs are
-      in the (unchanging) overlay.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        self.screen_shift = np.zeros(3)
-        self._ov = None
-        self._ov_key = None
-        super().__init__(*args, **kwargs)
-
-    def project_points(self, points):
-        out = super().project_points(points)
-        return out + self.screen_shift
-
-    def capture_mobjects(self, mobjects, **kwargs: Any) -> None:
-        self.reset_rotation_matrix()
-        mobs = self.get_mobjects_to_display(mobjects, **kwargs)
-        fixed = self.fixed_in_frame_mobjects
-        over = [m for m in mobs if m in fixed]
-        if not over or any(not isinstance(m, VMobject) for m in over):
-            return super().capture_mobjects(mobjects, **kwargs)
-        free = [m for m in mobs if m not in fixed]
-        for group_type, group in it.groupby(free, self.type_or_raise):
-            self.display_funcs[group_type](list(group), self.pixel_array)
-        self._paint_overlay(over)
-
-    def _paint_overlay(self, over: list) -> None:
-        import cairo
-
-        key = tuple((id(m), hash(m.points.tobytes()), hash(m.fill_rgbas.tobytes()),
-                     hash(m.stroke_rgbas.tobytes()), float(m.stroke_width)) for m in over)
-        if self._ov is None or self._ov.shape != self.pixel_array.shape:
-            self._ov = np.zeros_like(self.pixel_array)
-            self._ov_surface = cairo.ImageSurface.create_for_data(
-                self._ov.data, cairo.FORMAT_ARGB32, self.pixel_width, self.pixel_height)
-            self._ov_key = None
-        if key != self._ov_key:
-            self._ov[:] = 0
-            ctx = self.get_cairo_context(self._ov)
-            ctx.get_target().mark_dirty()
-            self.display_multiple_vectorized_mobjects(over, self._ov)
-            ctx.get_target().flush()
-            self._ov_surface.mark_dirty()
-            self._ov_key = key
-        ctx = self.get_cairo_context(self.pixel_array)
-        ctx.save()
-        ctx.identity_matrix()
-        ctx.set_source_surface(self._ov_surface, 0, 0)
-        ctx.paint()
-        ctx.restore()
-
-
-def token_label(s: str) -> str:
-    """A token as one string with its leading space visible (``' queen'`` → ``'␣queen'``)."""
-    marker, body = visible_token(s)
-    return marker + body
 
 
 class EmbeddingSpaceScene(GPTScene, ThreeDScene):
@@ -221,8 +155,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
 
     def show_caption(self, s: str, run_time: float = 0.6):
         old = getattr(self, "_caption", None)
-        cap = flatten(self.caption_mobject(s))
-        cap.text = s
+        cap = self.caption_mobject(s)
         self.fixed(cap)
         cap.set_opacity(0)
         anims = [cap.animate.set_opacity(1)]
@@ -234,7 +167,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self._caption = cap
         return cap
 
-    def vectors_tag(self):
+    def make_tag(self):
         """Top-right tag: the model's name, or the word2vec source when those are shown."""
         if self.vectors == "model":
             return self.model_tag("token embeddings")
@@ -242,42 +175,60 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                         color=THEME.dim)
         return tag.to_corner(UR, buff=0.3)
 
+    def build_tag(self) -> None:
+        self.tag = self.make_tag()
+        self.fixed(self.tag)
+
     def word_label(self, key: int) -> str:
         return self.src.label(key).strip()
 
     # ------------------------------------------------------------------ beats
-    def beat_space(self) -> None:
+    def _picture(self) -> None:
+        """The 3D picture's mobjects (axes, arrows, labels, notes), not yet on screen."""
         self.set_camera_orientation(phi=68 * DEGREES, theta=-50 * DEGREES, zoom=1.0)
         self.camera.screen_shift = np.array([-2.6, 0.35, 0.0])
-        tag = flatten(self.vectors_tag())
-        self.fixed(tag)
+        self.left_note = None
         if self.skipped:
             left = self.text(f"left out (not one token in {self.trace.info['name']}): "
                              + ", ".join(self.skipped), size=THEME.small_size * 0.8, color=THEME.dim)
-            left = flatten(left.to_corner(UL, buff=0.3))
-            self.fixed(left)
+            self.left_note = left.to_corner(UL, buff=0.3)
         L = self.radius * 1.05
         axes = VGroup(*[Line(-L * e, L * e, stroke_color=THEME.neutral, stroke_width=2)
                         for e in (RIGHT, UP, OUT)])
-        ax_labels = VGroup(*[flatten(num_text(f"PC{i + 1}", THEME.small_size * 0.8, THEME.dim))
+        ax_labels = VGroup(*[num_text(f"PC{i + 1}", THEME.small_size * 0.8, THEME.dim)
                              .move_to(L * 1.08 * e) for i, e in enumerate((RIGHT, UP, OUT))])
         self.arrows, self.labels = {}, {}
         for w, key, c in zip(self.word_list, self.keys, self.pca.coords):
             end = c * self.plot_scale
             a = Arrow(ORIGIN, end, buff=0, stroke_width=3, max_tip_length_to_length_ratio=0.12,
                       tip_length=0.18, color=THEME.positive)
-            lab = flatten(num_text(self.word_label(key), THEME.small_size, THEME.text))
+            lab = num_text(self.word_label(key), THEME.small_size, THEME.text)
             lab.move_to(end + 0.28 * end / max(np.linalg.norm(end), 1e-6))
             self.arrows[key], self.labels[key] = a, lab
-        self.add(axes)
-        self.add_fixed_orientation_mobjects(*ax_labels)
         self.axes = VGroup(axes, ax_labels)
         pct = f"{100 * self.pca.explained.sum():.0f}%"
+        pca_note = self.text(self.caption_text("pca", n=len(self.keys), pct=pct),
+                             size=THEME.small_size * 0.8, color=THEME.dim)
+        self.pca_note = pca_note.to_corner(DL, buff=0.3).shift(0.75 * UP)
+
+    def _show_picture_frame(self) -> None:
+        """Axes and notes on screen (the arrows and labels are the caller's)."""
+        self.fixed(*[m for m in (self.left_note, self.pca_note) if m is not None])
+        self.add(self.axes[0])
+        self.add_fixed_orientation_mobjects(*self.axes[1])
+
+    def build_arrows(self) -> None:
+        """The 3D picture with every word's arrow and label (what beat_space ends with)."""
+        self._picture()
+        self._show_picture_frame()
+        self.add(*self.arrows.values())
+        self.add_fixed_orientation_mobjects(*self.labels.values())
+
+    @beat(needs=("tag",))
+    def beat_space(self) -> None:
+        self._picture()
+        self._show_picture_frame()
         key = "space" if self.vectors == "model" else "space_w2v"
-        pca_note = flatten(self.text(self.caption_text("pca", n=len(self.keys), pct=pct),
-                                     size=THEME.small_size * 0.8, color=THEME.dim))
-        pca_note.to_corner(DL, buff=0.3).shift(0.75 * UP)
-        self.fixed(pca_note)
         self.show_caption(self.caption_text(key, n=len(self.keys), dim=self.src.dim))
         self.begin_ambient_camera_rotation(rate=self.turn_rate)
         self.play(*[GrowArrow(a) for a in self.arrows.values()], run_time=1.5)
@@ -285,6 +236,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.play(*[FadeIn(l) for l in self.labels.values()], run_time=0.6)
         self.wait(3.0)
 
+    @beat(needs=("tag", "arrows"))
     def beat_analogy(self) -> None:
         if not self.analogy_results:
             return
@@ -388,23 +340,24 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                 r.move_to([w0 + 0.3 + 0.2, y, 0])
             y -= 0.42
         head.next_to(rows, UP, buff=0.3)
-        table = light(VGroup(head, rows))
+        table = VGroup(head, rows)
         table.head, table.rows = head, rows
         table.to_edge(RIGHT, buff=0.4).shift(0.5 * UP)
         return table
 
+    @beat(needs=("tag",))
     def beat_directions(self) -> None:
         if not self.direction_results:
             return
         self.stop_ambient_camera_rotation()
         keep = [m for m in (getattr(self, "_caption", None),) if m is not None]
         gone = [m for m in self.mobjects if m not in keep]
-        self.play(*[FadeOut(m) for m in gone], run_time=0.5)
-        self.remove(*gone)
+        if gone:
+            self.play(*[FadeOut(m) for m in gone], run_time=0.5)
+            self.remove(*gone)
         self.camera.screen_shift = np.zeros(3)
         self.set_camera_orientation(phi=0, theta=-90 * DEGREES, zoom=1.0)
-        tag = flatten(self.vectors_tag())
-        self.fixed(tag)
+        self.build_tag()
         for i, d in enumerate(self.direction_results):
             if i:
                 self.play(FadeOut(self.direction_plot), run_time=0.5)
@@ -469,7 +422,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         if lo < 0 < hi:
             zero = Line([X(0.0), axis.get_y(), 0], [X(0.0), ytop + 0.3, 0],
                         stroke_color=THEME.neutral, stroke_width=1.5)
-        plot = light(VGroup(*(m for m in (zero, axis, ticks, rows) if m is not None)))
+        plot = VGroup(*(m for m in (zero, axis, ticks, rows) if m is not None))
         # keep labels inside the frame
         if plot.width > config.frame_width - 0.6:
             plot.scale_to_fit_width(config.frame_width - 0.6)

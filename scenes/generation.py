@@ -23,15 +23,15 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, CurvedArrow, FadeIn, FadeOut, Upda
                    linear, SurroundingRectangle,
                    Transform, VGroup, config)
 
-from scenes.base import GPTScene
-from scenes.output_pieces import FastText, box, down_arrow, token_label
-from scenes.theme import THEME, pct
-from scenes.vocab import ProbabilityBars, TokenBoxes, num_text, shape_str
+from scenes.kit.pieces import ProbabilityBars, TokenBoxes, box, down_arrow
+from scenes.kit.scene import GPTScene, beat
+from scenes.kit.text import num_text, shape_str, token_label
+from scenes.kit.theme import THEME, pct
 from tensors import UserError
 from tensors.generate import Generation, Step, check_temperature, generate
 
 
-class GenerationScene(FastText, GPTScene):
+class GenerationScene(GPTScene):
     config_section = "generation"
     beats = ("beat_pipeline", "beat_steps", "beat_result")
 
@@ -134,10 +134,10 @@ class GenerationScene(FastText, GPTScene):
         return bars
 
     # ------------------------------------------------------------------ beats
-    def beat_pipeline(self) -> None:
+    def _layout(self) -> None:
+        """Title, the stack and the two anchors of the text and the bars (not on screen)."""
         title = self.text("Generation: predict, sample, append, repeat", size=34)
         title.to_corner(UL, buff=0.35)
-        self.tag = self.model_tag()
         st = self.stack()
         st.scale_to_fit_height(min(st.height, config.frame_height - 2.3))
         st.to_edge(LEFT, buff=0.4).shift(0.15 * DOWN)
@@ -146,7 +146,16 @@ class GenerationScene(FastText, GPTScene):
         self.text_anchor.move_to([-1.2, 2.45, 0], aligned_edge=LEFT)
         self.bars_anchor = num_text("next token", 20, THEME.dim)
         self.bars_anchor.move_to([-1.2, 0.2, 0], aligned_edge=LEFT)
-        self.add(self.tag)
+
+    def build_stack_g(self) -> None:
+        """Title and the model's stack (what beat_pipeline ends with)."""
+        self._layout()
+        self.add(self.title, self.stack_g)
+
+    @beat(needs=("tag",))
+    def beat_pipeline(self) -> None:
+        self._layout()
+        title, st = self.title, self.stack_g
         self.play(FadeIn(title), run_time=0.4)
         self.show_caption(self.caption_text("pipeline", model=self.info["name"],
                                             n_layer=self.info["n_layer"]))
@@ -169,6 +178,7 @@ class GenerationScene(FastText, GPTScene):
         self.play(UpdateFromAlphaFunc(hl, step), run_time=run_time, rate_func=linear)
         self.remove(hl)
 
+    @beat(needs=("tag", "stack_g"))
     def beat_steps(self) -> None:
         g = self.gen
         n_prompt = len(g.steps[0].token_ids)
@@ -246,6 +256,7 @@ class GenerationScene(FastText, GPTScene):
                 self.wait(0.6)
         self.last_bars = bars
 
+    @beat(needs=("tag", "stack_g"))
     def beat_result(self) -> None:
         g = self.gen
         n = sum(1 for s in g.steps if not s.stop)
@@ -257,9 +268,7 @@ class GenerationScene(FastText, GPTScene):
         out.move_to(self.bars_anchor.get_corner(UL) + 0.2 * DOWN, aligned_edge=UL)
         out.text_value = g.text
         self.result_text = out
-        fade = [FadeOut(self.last_bars), FadeOut(self.bars_anchor)]
-        if self.step_label is not None:
-            fade.append(FadeOut(self.step_label))
-        self.play(*fade, run_time=0.4)
+        self.fade_out_shown(getattr(self, "last_bars", None), self.bars_anchor,
+                            getattr(self, "step_label", None), run_time=0.4)
         self.play(FadeIn(out, shift=0.1 * UP), run_time=0.6)
         self.wait(2.0)

@@ -24,16 +24,16 @@ import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, FadeIn, FadeOut, Text, VGroup, Write,
                    config)
 
-from scenes.base import GPTScene, clear
-from scenes.output_pieces import (Bars, FastText, check_temperatures, formula_softmax_T,
-                                  mass_text, t_label, temperature_path, token_label)
-from scenes.theme import THEME, fmt
-from scenes.vocab import TokenBoxes, num_text
+from scenes.kit.analysis.output import check_temperatures, temperature_path
+from scenes.kit.pieces import Bars, TokenBoxes, formula_softmax_T, t_label
+from scenes.kit.scene import GPTScene, beat, clear
+from scenes.kit.text import num_text, token_label
+from scenes.kit.theme import THEME, fmt, mass_text
 from tensors import UserError
 from tensors.generate import distribution, generate, greedy, sample, token_strs
 
 
-class SoftmaxTemperatureScene(FastText, GPTScene):
+class SoftmaxTemperatureScene(GPTScene):
     config_section = "softmax_temperature"
     beats = ("beat_logits", "beat_softmax", "beat_sweep", "beat_samples")
 
@@ -97,18 +97,16 @@ class SoftmaxTemperatureScene(FastText, GPTScene):
         return self.probs_at[T][self.top_ids]
 
     # ------------------------------------------------------------------ beats
-    def beat_logits(self) -> None:
+    def _heading(self) -> None:
         t = self.trace
         title = self.text("Softmax with temperature", size=36).to_corner(UL, buff=0.35)
-        self.tag = self.model_tag()
-        self.add(self.tag)
         toks = TokenBoxes(t.tokens, font_size=26, max_width=10.5)
         q = num_text("→ ?", 26, THEME.highlight)
         row = VGroup(toks, q).arrange(RIGHT, buff=0.2).next_to(title, DOWN, buff=0.35)
         row.to_edge(LEFT, buff=0.5)
         self.title, self.prompt_row = title, row
-        self.play(FadeIn(title), FadeIn(row), run_time=0.6)
 
+    def _logit_table(self) -> None:
         fs = 24
         rows = VGroup()
         for s, z in zip(self.top_strs, self.top_logits):
@@ -125,14 +123,38 @@ class SoftmaxTemperatureScene(FastText, GPTScene):
         head[0].move_to([lw - head[0].width / 2, 0.5, 0])
         head[1].move_to([lw + 0.35 + head[1].width / 2, 0.5, 0])
         table = VGroup(head, rows)
-        table.next_to(row, DOWN, buff=0.45).to_edge(LEFT, buff=0.7)
+        table.next_to(self.prompt_row, DOWN, buff=0.45).to_edge(LEFT, buff=0.7)
         self.logit_table, self.logit_values = table, VGroup(*[r[1] for r in rows])
+
+    def build_prompt_row(self) -> None:
+        self._heading()
+        self.add(self.title, self.prompt_row)
+
+    def build_logit_table(self) -> None:
+        """Title, prompt and the logit table (what beat_logits ends with)."""
+        self.ensure("prompt_row")
+        self._logit_table()
+        self.add(self.logit_table)
+
+    def build_bars(self) -> None:
+        """Formula, bars at T = 1 and the rest mass (what beat_softmax ends with)."""
+        self.ensure("logit_table")
+        self._bars()
+        self.add(self.formula, self.bars, self.t_text, self.rest_text)
+
+    @beat(needs=("tag",))
+    def beat_logits(self) -> None:
+        t = self.trace
+        self._heading()
+        self.play(FadeIn(self.title), FadeIn(self.prompt_row), run_time=0.6)
+        self._logit_table()
+        table = self.logit_table
         self.show_caption(self.caption_text("logits", model=t.info["name"],
                                             vocab=t.info["vocab_size"], k=self.top_k))
         self.play(FadeIn(table, shift=0.2 * RIGHT), run_time=0.8)
         self.wait(1.2)
 
-    def beat_softmax(self) -> None:
+    def _bars(self) -> None:
         formula = formula_softmax_T().to_edge(RIGHT, buff=0.6).set_y(1.3)
         self.formula = formula
         rows = self.logit_table[1]
@@ -146,10 +168,14 @@ class SoftmaxTemperatureScene(FastText, GPTScene):
         self.t_text = self.text(t_label(1.0), size=30, color=THEME.highlight)
         self.t_text.next_to(formula, DOWN, buff=0.35)
         self.rest_text = self.rest(1.0)
+
+    @beat(needs=("tag", "logit_table"))
+    def beat_softmax(self) -> None:
+        self._bars()
         self.show_caption(self.caption_text("softmax"))
-        self.play(Write(formula), run_time=1.0)
-        self.play(FadeIn(bars, shift=0.2 * RIGHT), FadeIn(self.t_text), FadeIn(self.rest_text),
-                  run_time=0.8)
+        self.play(Write(self.formula), run_time=1.0)
+        self.play(FadeIn(self.bars, shift=0.2 * RIGHT), FadeIn(self.t_text),
+                  FadeIn(self.rest_text), run_time=0.8)
         self.wait(1.0)
 
     def rest(self, T: float) -> Text:
@@ -175,6 +201,7 @@ class SoftmaxTemperatureScene(FastText, GPTScene):
         self.t_text, self.rest_text = new_t, new_rest
         self.T = T
 
+    @beat(needs=("tag", "bars"))
     def beat_sweep(self) -> None:
         self.show_caption(self.caption_text("sweep"))
         for T in self.path[1:]:
@@ -187,6 +214,7 @@ class SoftmaxTemperatureScene(FastText, GPTScene):
         self.show_caption(self.caption_text("greedy", tok=token_label(self.top_strs[0])))
         self.wait(1.5)
 
+    @beat(needs=("tag", "prompt_row"))
     def beat_samples(self) -> None:
         clear(self, self.title, self.tag, self.prompt_row, getattr(self, "_caption", None))
         x_lab, x_block = -config.frame_width / 2 + 0.6, -config.frame_width / 2 + 2.4

@@ -17,17 +17,17 @@ from __future__ import annotations
 from typing import ClassVar, Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, Arrow, FadeIn, FadeOut, GrowArrow, ReplacementTransform,
+from manim import (DOWN, LEFT, RIGHT, UP, Arrow, FadeIn, GrowArrow, ReplacementTransform,
                    VGroup, config)
 
-from scenes.base import GPTScene, light
-from scenes.embedding_pieces import FlatCaptions, displayable
-from scenes.theme import THEME
-from scenes.vocab import TokenBoxes, num_text
+from scenes.kit.pieces import TokenBoxes
+from scenes.kit.scene import GPTScene, beat
+from scenes.kit.text import displayable, num_text
+from scenes.kit.theme import THEME
 from tensors import UserError
 
 
-class TokenizationScene(FlatCaptions, GPTScene):
+class TokenizationScene(GPTScene):
     config_section = "tokenization"
     beats = ("beat_text", "beat_pieces", "beat_ids", "beat_subwords", "beat_vocab")
 
@@ -74,31 +74,36 @@ class TokenizationScene(FlatCaptions, GPTScene):
         self.sample_strs = [displayable(s) for s in self.tok.token_strs(self.sample_ids)]
 
     # ------------------------------------------------------------------ beats
-    def beat_text(self) -> None:
-        self.add(self.model_tag("tokenizer"))
-        self.plain = self.text(self.prompt, size=46)
-        if self.plain.width > config.frame_width - 1:
-            self.plain.scale_to_fit_width(config.frame_width - 1)
-        self.plain.move_to(1.9 * UP)
-        self.show_caption(self.caption_text("text"))
-        self.play(FadeIn(self.plain), run_time=0.8)
-        self.wait(2.0)
+    def make_tag(self):
+        return self.model_tag("tokenizer")
 
-    def beat_pieces(self) -> None:
-        t = self.trace
-        self.boxes = TokenBoxes([displayable(s) for s in t.tokens], font_size=40, max_width=config.frame_width - 1.0,
-                                buff=0.14)
-        self.boxes.move_to(1.9 * UP)
-        light(self.boxes)
-        self.show_caption(self.caption_text("pieces", n=len(t.tokens)))
-        self.play(ReplacementTransform(self.plain, self.boxes.labels), run_time=1.0)
-        self.play(FadeIn(self.boxes.rects), run_time=0.6)
-        self.wait(3.0)
+    def build_plain(self) -> None:
+        self.plain = self._plain()
+        self.add(self.plain)
 
-    def beat_ids(self) -> None:
-        t = self.trace
+    def build_boxes(self) -> None:
+        self.boxes = self._token_boxes()
+        self.add(self.boxes)
+
+    def build_ids(self) -> None:
+        self.ensure("boxes")
+        self.ids, self.id_arrows = self._id_row()
+        self.add(self.id_arrows, self.ids)
+
+    def _plain(self):
+        plain = self.text(self.prompt, size=46)
+        if plain.width > config.frame_width - 1:
+            plain.scale_to_fit_width(config.frame_width - 1)
+        return plain.move_to(1.9 * UP)
+
+    def _token_boxes(self) -> TokenBoxes:
+        boxes = TokenBoxes([displayable(s) for s in self.trace.tokens], font_size=40,
+                           max_width=config.frame_width - 1.0, buff=0.14)
+        return boxes.move_to(1.9 * UP)
+
+    def _id_row(self) -> tuple[VGroup, VGroup]:
         ids, arrows = VGroup(), VGroup()
-        for box, i in zip(self.boxes.boxes, t.token_ids):
+        for box, i in zip(self.boxes.boxes, self.trace.token_ids):
             a = Arrow(box.get_bottom(), box.get_bottom() + 0.55 * DOWN, buff=0.05,
                       stroke_width=2, tip_length=0.12, color=THEME.dim)
             n = num_text(str(int(i)), THEME.text_size * 0.9, THEME.highlight)
@@ -106,12 +111,34 @@ class TokenizationScene(FlatCaptions, GPTScene):
             n.value = int(i)
             ids.add(n)
             arrows.add(a)
-        self.ids, self.id_arrows = light(ids), arrows
+        return ids, arrows
+
+    @beat(needs=("tag",))
+    def beat_text(self) -> None:
+        self.plain = self._plain()
+        self.show_caption(self.caption_text("text"))
+        self.play(FadeIn(self.plain), run_time=0.8)
+        self.wait(2.0)
+
+    @beat(needs=("tag", "plain"))
+    def beat_pieces(self) -> None:
+        t = self.trace
+        self.boxes = self._token_boxes()
+        self.show_caption(self.caption_text("pieces", n=len(t.tokens)))
+        self.play(ReplacementTransform(self.plain, self.boxes.labels), run_time=1.0)
+        self.play(FadeIn(self.boxes.rects), run_time=0.6)
+        self.wait(3.0)
+
+    @beat(needs=("tag", "boxes"))
+    def beat_ids(self) -> None:
+        ids, arrows = self._id_row()
+        self.ids, self.id_arrows = ids, arrows
         self.show_caption(self.caption_text("ids"))
         self.play(*[GrowArrow(a) for a in arrows], run_time=0.6)
         self.play(FadeIn(ids, shift=0.1 * DOWN), run_time=0.8)
         self.wait(3.0)
 
+    @beat(needs=("tag", "ids"))
     def beat_subwords(self) -> None:
         groups = VGroup()
         self.split_mobs = []
@@ -139,7 +166,7 @@ class TokenizationScene(FlatCaptions, GPTScene):
             arrow.match_y(boxes.boxes)
             groups.add(row)
             self.split_mobs.append((word, boxes, nums, ids, strs))
-        light(groups.arrange(DOWN, buff=0.45, aligned_edge=LEFT))
+        groups.arrange(DOWN, buff=0.45, aligned_edge=LEFT)
         top = min(m.get_bottom()[1] for m in self.ids) - 0.55
         groups.move_to([0, 0, 0]).align_to([0, top, 0], UP)
         if groups.width > config.frame_width - 1:
@@ -152,8 +179,9 @@ class TokenizationScene(FlatCaptions, GPTScene):
         self.wait(3.0)
         self.split_group = groups
 
+    @beat(needs=("tag", "ids"))
     def beat_vocab(self) -> None:
-        self.play(FadeOut(self.split_group), run_time=0.5)
+        self.fade_out_shown(getattr(self, "split_group", None), run_time=0.5)
         head = self.text(f"vocabulary: {self.vocab_size:,} pieces", size=40)
         cells = VGroup()
         for i, s in zip(self.sample_ids, self.sample_strs):
@@ -167,7 +195,7 @@ class TokenizationScene(FlatCaptions, GPTScene):
         cells.arrange_in_grid(rows=2, cols=per_row, buff=(0.35, 0.35))
         if cells.width > config.frame_width - 1:
             cells.scale_to_fit_width(config.frame_width - 1)
-        block = light(VGroup(head, cells).arrange(DOWN, buff=0.5))
+        block = VGroup(head, cells).arrange(DOWN, buff=0.5)
         block.next_to(self.ids, DOWN, buff=0.45)
         self.show_caption(self.caption_text("vocab", model=self.trace.info["name"],
                                             size=self.vocab_size, step=self.sample_step,

@@ -24,17 +24,18 @@ from typing import ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, Create, FadeIn, FadeOut, GrowArrow,
-                   ReplacementTransform, SurroundingRectangle, VGroup, Write, config)
+                   ReplacementTransform, SurroundingRectangle, VGroup, VMobject, Write, config)
 
-from scenes.base import GPTScene, clear
-from scenes.output_pieces import Bars, FastText, mass_text, norm_formula, norm_stats, token_label
-from scenes.theme import THEME, fmt
-from scenes.vocab import TokenBoxes, VectorColumn, WeightMatrix, num_text
+from scenes.kit.analysis.output import norm_stats
+from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix, norm_formula
+from scenes.kit.scene import GPTScene, beat, clear
+from scenes.kit.text import num_text, token_label
+from scenes.kit.theme import THEME, fmt, mass_text
 from tensors import UserError
 from tensors.generate import token_strs
 
 
-class UnembeddingScene(FastText, GPTScene):
+class UnembeddingScene(GPTScene):
     config_section = "unembedding"
     beats = ("beat_residual", "beat_norm", "beat_unembed", "beat_softmax", "beat_tying")
 
@@ -90,27 +91,58 @@ class UnembeddingScene(FastText, GPTScene):
         self.gain = np.asarray(t.weights.get("ln_f.w"), dtype=np.float64)
 
     # ------------------------------------------------------------------ beats
-    def beat_residual(self) -> None:
-        t = self.trace
+    def _heading(self) -> None:
         title = self.text("Unembedding: last vector → next token", size=34)
         title.to_corner(UL, buff=0.35)
-        self.tag = self.model_tag()
-        toks = TokenBoxes(t.tokens, font_size=24, max_width=9.5)
+        toks = TokenBoxes(self.trace.tokens, font_size=24, max_width=9.5)
         toks.next_to(title, DOWN, buff=0.3).to_edge(LEFT, buff=0.5)
         mark = SurroundingRectangle(toks.boxes[-1], color=THEME.highlight, buff=0.05)
         self.title, self.toks, self.mark = title, toks, mark
-        self.add(self.tag)
-        self.play(FadeIn(title), FadeIn(toks), run_time=0.5)
-        self.play(Create(mark), run_time=0.4)
+
+    def _xcol(self) -> VectorColumn:
+        xcol = VectorColumn(self.x[:self.n_dims], self.d, label="x", font_size=22, show_len=True)
+        return xcol.move_to([-5.0, -0.6, 0])
+
+    def _xncol(self) -> VectorColumn:
+        xn = VectorColumn(self.xn[:self.n_dims], self.d, label="norm(x)", font_size=22,
+                          show_len=True)
+        return xn.move_to([5.0, -0.6, 0])
+
+    def build_toks(self) -> None:
+        """Title and the prompt's tokens, the last one marked (as beat_residual shows them)."""
+        self._heading()
+        self.add(self.title, self.toks, self.mark)
+
+    def build_xcol(self) -> None:
+        self.ensure("toks")
+        self.xcol = self._xcol()
+        self.add(self.xcol)
+
+    def build_xncol(self) -> None:
+        self.ensure("toks")
+        self.xncol = self._xncol()
+        self.add(self.xncol)
+
+    def build_lgcol(self) -> None:
+        """The logits column where beat_unembed leaves it."""
+        self.ensure("toks")
+        *_, self.lgcol = self._unembed_row()
+        self.add(self.lgcol)
+
+    @beat(needs=("tag",))
+    def beat_residual(self) -> None:
+        t = self.trace
+        self._heading()
+        self.play(FadeIn(self.title), FadeIn(self.toks), run_time=0.5)
+        self.play(Create(self.mark), run_time=0.4)
         n = self.n_dims
-        xcol = VectorColumn(self.x[:n], self.d, label="x", font_size=22, show_len=True)
-        xcol.move_to([-5.0, -0.6, 0])
-        self.xcol = xcol
+        xcol = self.xcol = self._xcol()
         self.show_caption(self.caption_text("residual", n_layer=t.info["n_layer"],
                                             tok=token_label(t.tokens[-1]), d=self.d, n=n))
         self.play(FadeIn(xcol, shift=0.2 * DOWN), run_time=0.7)
         self.wait(1.0)
 
+    @beat(needs=("tag", "xcol"))
     def beat_norm(self) -> None:
         formula = norm_formula(self.norm)
         formula.move_to([0.0, -0.45, 0])
@@ -136,9 +168,7 @@ class UnembeddingScene(FastText, GPTScene):
                            THEME.dim).next_to(g_t, DOWN, buff=0.15)
             b_t.values = b
             stat_t.add(b_t)
-        xn = VectorColumn(self.xn[:self.n_dims], self.d, label="norm(x)", font_size=22,
-                          show_len=True)
-        xn.move_to([5.0, -0.6, 0])
+        xn = self._xncol()
         y = formula.get_y()
         a1 = Arrow([self.xcol.get_right()[0], y, 0], [formula.get_left()[0], y, 0], buff=0.2,
                    color=THEME.dim, stroke_width=3)
@@ -152,10 +182,8 @@ class UnembeddingScene(FastText, GPTScene):
         self.wait(1.2)
         self.norm_group = VGroup(formula, name, stat_t, a1, a2, self.xcol)
 
-    def beat_unembed(self) -> None:
-        t = self.trace
+    def _unembed_row(self) -> tuple[WeightMatrix, VectorColumn, VMobject, VectorColumn]:
         n = self.n_dims
-        self.play(FadeOut(self.norm_group), run_time=0.4)
         W = WeightMatrix(self.W_U_block, (self.vocab, self.d),
                          row_labels=[token_label(s) for s in self.top_strs],
                          label="W_U", font_size=20)
@@ -171,6 +199,13 @@ class UnembeddingScene(FastText, GPTScene):
         row.move_to([0, -0.35, 0])
         if row.width > config.frame_width - 0.6:
             row.scale_to_fit_width(config.frame_width - 0.6)
+        return W, xn, eq, lg
+
+    @beat(needs=("tag", "toks", "xncol"))
+    def beat_unembed(self) -> None:
+        t = self.trace
+        self.fade_out_shown(getattr(self, "norm_group", None), run_time=0.4)
+        W, xn, eq, lg = self._unembed_row()
         self.W, self.lgcol = W, lg
         self.show_caption(self.caption_text("unembed", vocab=self.vocab, d=self.d))
         self.play(ReplacementTransform(self.xncol, xn), FadeIn(W), run_time=0.9)
@@ -195,10 +230,12 @@ class UnembeddingScene(FastText, GPTScene):
         self.wait(1.5)
         self.unembed_group = VGroup(W, xn, eq, hr, he, dot)
 
+    @beat(needs=("tag", "lgcol"))
     def beat_softmax(self) -> None:
         p = [float(self.probs[i]) for i in self.top_ids]
-        self.play(FadeOut(self.unembed_group), self.lgcol.animate.move_to([-3.2, -0.4, 0]),
-                  run_time=0.7)
+        group = getattr(self, "unembed_group", None)
+        gone = [FadeOut(group)] if group is not None and self.is_shown(group) else []
+        self.play(*gone, self.lgcol.animate.move_to([-3.2, -0.4, 0]), run_time=0.7)
         step = self.lgcol.entries[0].get_y() - self.lgcol.entries[1].get_y() if self.top_k > 1 else 0.4
         bars = Bars(self.top_strs, p, max_bar_width=3.2, bar_height=min(0.3, step * 0.7),
                     row_buff=max(step - min(0.3, step * 0.7), 0.02), font_size=22, highlight=0)
@@ -220,6 +257,7 @@ class UnembeddingScene(FastText, GPTScene):
         self.play(FadeIn(bars, shift=0.2 * RIGHT), FadeIn(rest_t), run_time=0.8)
         self.wait(1.5)
 
+    @beat(needs=("tag", "toks"))
     def beat_tying(self) -> None:
         clear(self, self.title, self.tag, self.toks, self.mark, getattr(self, "_caption", None))
         labels = [token_label(s) for s in self.top_strs]

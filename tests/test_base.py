@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from manim import tempconfig
 
-from scenes.base import ENCODER_PRESET, GPTScene
+from scenes.kit.scene import ENCODER_PRESET, GPTScene
 
 
 def _options(**cfg):

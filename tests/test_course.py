@@ -1,4 +1,4 @@
-"""Course config (scenes/course.py): finding the file, applying good values, and one-line
+"""Course config (scenes/kit/course/): finding the file, applying good values, and one-line
 errors (exit 2) naming the key, the value and what is allowed for every kind of bad value."""
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from scenes import course as C
-from scenes.theme import THEME
+from scenes.kit.course import apply as A, cli, config as C, discover as D, knobs as K
+from scenes.kit.course import template as T, validate as V
+from scenes.kit.theme import THEME
 from tensors import UserError
 from tiny_scene import write_tiny_course
 
@@ -32,7 +33,7 @@ def restore_theme():
 def tiny(tmp_path):
     """The tiny course module (model: a directory that is never loaded in these tests)."""
     path = write_tiny_course(tmp_path, tmp_path / "no-model")
-    return C._import_file(path), path
+    return D._import_file(path), path
 
 
 def course_from(tmp_path: Path, text: str, name: str = "course.toml") -> C.Course:
@@ -97,7 +98,7 @@ def test_good_config_sets_knobs_theme_and_captions(tmp_path, tiny, restore_theme
     mod, _ = tiny
     course = course_from(tmp_path, GOOD)
     scene = scene_of(mod.TinyScene)
-    C.apply_course_config(scene, course)
+    A.apply_course_config(scene, course)
     assert scene.prompt == "the cat sat on the mat"
     assert scene.radius == 2.0 and isinstance(scene.radius, float)   # int accepted for a float
     assert (scene.layer, scene.head, scene.top_k) == (1, 0, 5)
@@ -115,7 +116,7 @@ def test_good_config_sets_knobs_theme_and_captions(tmp_path, tiny, restore_theme
 def test_section_model_beats_top_level_and_auto_means_none(tmp_path, tiny):
     mod, _ = tiny
     course = course_from(tmp_path, 'model = "everyone"\n[tiny]\nmodel = "mine"\nlayer = "auto"\n')
-    values, _ = C.scene_values(course, mod.TinyScene)
+    values, _ = V.scene_values(course, mod.TinyScene)
     assert values["model"] == "mine" and values["layer"] is None
 
 
@@ -123,15 +124,15 @@ def test_subclass_setting_a_knob_in_code_wins_over_the_inherited_section(tmp_pat
     mod, _ = tiny
     course = course_from(tmp_path, '[tiny]\nprompt = "from the config"\ntop_k = 7\n')
     notes: list[str] = []
-    values, _ = C.scene_values(course, mod.TinyTwo, notes)
+    values, _ = V.scene_values(course, mod.TinyTwo, notes)
     assert "prompt" not in values and values["top_k"] == 7
     assert notes and "TinyTwo" in notes[0] and "prompt" in notes[0]
-    assert C.scene_values(course, mod.TinyScene)[0]["prompt"] == "from the config"
+    assert V.scene_values(course, mod.TinyScene)[0]["prompt"] == "from the config"
 
 
 def test_knobs_are_found_by_introspection(tiny):
     mod, _ = tiny
-    ks = C.knobs(mod.TinyScene)
+    ks = K.knobs(mod.TinyScene)
     assert {"prompt", "model", "device", "beats", "radius", "layer", "head", "temperatures",
             "top_k", "words", "analogies"} <= set(ks)
     assert not {"captions", "config_section", "trace", "beat_one", "construct"} & set(ks)
@@ -174,10 +175,10 @@ BAD = [
 def test_bad_value_raises_one_line_naming_key_value_and_allowed(tmp_path, tiny, text, message):
     mod, path = tiny
     course = course_from(tmp_path, text)
-    entries, errors = C.discover([path])
+    entries, errors = D.discover([path])
     assert not errors
     with pytest.raises(UserError) as e:
-        C.check_course(course, entries)
+        D.check_course(course, entries)
     msg = str(e.value)
     assert "\n" not in msg
     assert msg.startswith("course config ") and "course.toml" in msg
@@ -195,12 +196,12 @@ def test_apply_raises_the_same_error_for_the_scene_being_rendered(tmp_path, tiny
     mod, _ = tiny
     course = course_from(tmp_path, "[tiny]\ntop_k = -2\n")
     with pytest.raises(UserError, match=r"\[tiny\] top_k = -2 — must be a positive integer"):
-        C.apply_course_config(scene_of(mod.TinyScene), course)
+        A.apply_course_config(scene_of(mod.TinyScene), course)
     # a theme error leaves the theme as it was (validation before any change)
     before = THEME.background
     course = course_from(tmp_path, '[theme]\nbackground = "#000000"\n[tiny]\nhead = "h"\n', "c2.toml")
     with pytest.raises(UserError, match="head = 'h'"):
-        C.apply_course_config(scene_of(mod.TinyScene), course)
+        A.apply_course_config(scene_of(mod.TinyScene), course)
     assert THEME.background == before
 
 
@@ -208,14 +209,14 @@ def test_check_command_exits_2_with_one_line(tmp_path, tiny):
     _, path = tiny
     bad = tmp_path / "bad.toml"
     bad.write_text('[tiny]\nlayer = "x"\n')
-    r = subprocess.run([PY, "-m", "scenes.course", "check", str(bad), "--scenes", str(path)],
+    r = subprocess.run([PY, "-m", "scenes.kit.course", "check", str(bad), "--scenes", str(path)],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "[tiny] layer = 'x' — must be an integer ≥ 0" in lines[0]
     good = tmp_path / "good.toml"
     good.write_text(GOOD)
-    r = subprocess.run([PY, "-m", "scenes.course", "check", str(good), "--scenes", str(path)],
+    r = subprocess.run([PY, "-m", "scenes.kit.course", "check", str(good), "--scenes", str(path)],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert "OK" in r.stdout
@@ -244,20 +245,20 @@ def _uncomment(text: str) -> str:
 
 
 def test_shipped_config_is_valid_with_every_line_uncommented():
-    """assets/course.toml names only knobs and captions that exist, with valid defaults.
+    """The shipped course.toml names only knobs and captions that exist, with valid defaults.
     (A knob added since it was generated is simply not listed yet; regenerate it with
-    `python -m scenes.course template > assets/course.toml`.)"""
-    entries, _ = C.discover()
+    `python -m scenes.kit.course template > scenes/kit/course/course.toml`.)"""
+    entries, _ = D.discover()
     shipped = C.DEFAULT_PATH.read_text()
     course = C.Course(C.DEFAULT_PATH, C.tomllib.loads(shipped), "default")
-    C.check_course(course, entries)  # valid as shipped (every knob commented out)
+    D.check_course(course, entries)  # valid as shipped (every knob commented out)
     data = C.tomllib.loads(_uncomment(shipped))
     # caption wording changes often while scenes are written: check caption keys only
     shipped_caps = {k: set(v.pop("captions", {})) for k, v in data.items() if isinstance(v, dict)}
     active = C.Course(C.DEFAULT_PATH, data, "default")
-    stale = "assets/course.toml is out of date: python -m scenes.course template > assets/course.toml"
+    stale = "the shipped course.toml is out of date: python -m scenes.kit.course template > scenes/kit/course/course.toml"
     try:
-        C.check_course(active, entries)
+        D.check_course(active, entries)
     except UserError as e:
         pytest.fail(f"{stale} ({e})")
     documented = 0
@@ -270,10 +271,10 @@ def test_shipped_config_is_valid_with_every_line_uncommented():
 
 def test_template_round_trips_the_tiny_course(tiny):
     mod, path = tiny
-    entries, _ = C.discover([path])
-    text = _uncomment(C.template(entries))
+    entries, _ = D.discover([path])
+    text = _uncomment(T.template(entries))
     course = C.Course(Path("t.toml"), C.tomllib.loads(text), "arg")
-    values, caps = C.scene_values(course, mod.TinyScene)
+    values, caps = V.scene_values(course, mod.TinyScene)
     assert values["analogies"] == mod.TinyScene.analogies
     assert values["temperatures"] == mod.TinyScene.temperatures
     assert values["layer"] is None and caps == mod.TinyScene.captions
@@ -281,26 +282,26 @@ def test_template_round_trips_the_tiny_course(tiny):
 
 def test_init_writes_a_starter_config_and_refuses_to_overwrite(tmp_path):
     dest = tmp_path / "gpt-scenes.toml"
-    assert C.main(["init", str(dest)]) == 0
+    assert cli.main(["init", str(dest)]) == 0
     assert dest.read_text() == C.DEFAULT_PATH.read_text()
     with pytest.raises(SystemExit) as e:
-        C.main(["init", str(dest)])
+        cli.main(["init", str(dest)])
     assert e.value.code == 2
 
 
 def test_example_course_config_is_valid_and_sets_every_prompt():
-    entries, _ = C.discover()
+    entries, _ = D.discover()
     course = C.load_course(ROOT / "assets" / "example-course.toml")
-    C.check_course(course, entries)
+    D.check_course(course, entries)
     for e in entries:
-        values, _ = C.scene_values(course, e.cls)
+        values, _ = V.scene_values(course, e.cls)
         assert values.get("prompt") == course.section(e.cls.config_section).get(
             "prompt", course.data["prompt"])
 
 
 def test_example_course_file_subclasses_are_scenes_with_their_own_knobs(tmp_path):
     path = ROOT / "assets" / "example_course.py"
-    entries, errors = C.discover([path])
+    entries, errors = D.discover([path])
     assert not errors
     mine = {e.id: e.cls for e in entries if e.file == path.resolve()}
     assert set(mine) == {"my_tokenization", "my_attention"}  # the Slides class is not a scene
@@ -308,5 +309,5 @@ def test_example_course_file_subclasses_are_scenes_with_their_own_knobs(tmp_path
     assert "beat_multihead" not in att.beats and att.beats[0] == "beat_tokens"
     # the course config section it inherits applies, except what the subclass sets itself
     course = course_from(tmp_path, '[attention]\nprompt = "from the config"\nentries = 3\n')
-    values, _ = C.scene_values(course, att)
+    values, _ = V.scene_values(course, att)
     assert values == {"entries": 3}

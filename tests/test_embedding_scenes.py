@@ -12,8 +12,9 @@ from manim import DOWN, UP, VGroup, tempconfig
 from manim.utils.testing.frames_comparison import frames_comparison
 
 from scenes.embedding import EmbeddingScene
-from scenes.embedding_pieces import (EmbeddingMatrix, ModelVectors, analogy, column_plan,
-                                     direction, displayable, flatten, pca3)
+from scenes.kit.analysis.embedding import ModelVectors, analogy, direction, pca3
+from scenes.kit.pieces import EmbeddingMatrix, column_plan
+from scenes.kit.text import displayable, flatten
 from scenes.embedding_space import EmbeddingSpaceScene
 from scenes.tokenization import TokenizationScene
 from tensors import UserError, trace
@@ -196,7 +197,7 @@ def test_word2vec_binary_format_round_trip():
     wv = parse(blob)
     assert wv.words == words and wv.index["queen"] == 1
     np.testing.assert_array_equal(wv.vectors, vecs)
-    from scenes.embedding_pieces import Word2VecVectors
+    from scenes.kit.analysis.embedding import Word2VecVectors
 
     src = Word2VecVectors(wv)
     assert src.key(" King") == 0 and src.label(2) == "naïve"

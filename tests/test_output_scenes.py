@@ -15,8 +15,10 @@ from manim import DOWN, RIGHT, VGroup, tempconfig
 from manim.utils.testing.frames_comparison import frames_comparison
 
 from scenes.generation import GenerationScene
-from scenes.output_pieces import (Bars, box, check_temperatures, down_arrow, mass_text,
-                                  norm_formula, temperature_path, token_label)
+from scenes.kit.analysis.output import check_temperatures, temperature_path
+from scenes.kit.pieces import Bars, box, down_arrow, norm_formula
+from scenes.kit.text import token_label
+from scenes.kit.theme import mass_text
 from scenes.softmax_temperature import SoftmaxTemperatureScene
 from scenes.unembedding import UnembeddingScene
 from tensors import UserError, trace

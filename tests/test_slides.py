@@ -18,8 +18,8 @@ PY = sys.executable
 def test_a_slides_class_is_built_for_every_scene():
     from manim_slides import Slide
 
-    from scenes.course import discover
-    from scenes.slides import SLIDE_CLASSES, slides_name
+    from scenes.kit.course.discover import discover
+    from scenes.kit.slides import SLIDE_CLASSES, slides_name
 
     entries, _ = discover()
     assert set(SLIDE_CLASSES) == {slides_name(e.cls) for e in entries}
@@ -33,7 +33,7 @@ def test_slides_render_and_convert_to_html(tmp_path, tiny_gpt2_dir):
     import av
 
     course = write_tiny_course(tmp_path, tiny_gpt2_dir)
-    course.write_text(course.read_text() + "\nfrom scenes.slides import slide_class\n"
+    course.write_text(course.read_text() + "\nfrom scenes.kit.slides import slide_class\n"
                       "TinySlides = slide_class(TinyScene)\n")
     r = subprocess.run([PY, "-m", "manim_slides", "render", "-ql", "--media_dir",
                         str(tmp_path / "media"), str(course), "TinySlides"],

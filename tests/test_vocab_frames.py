@@ -9,8 +9,8 @@ import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP
 from manim.utils.testing.frames_comparison import frames_comparison
 
-from scenes.theme import THEME
-from scenes.vocab import (AttentionArcs, AttentionGrid, ProbabilityBars, TokenBoxes, VectorColumn,
+from scenes.kit.theme import THEME
+from scenes.kit.pieces import (AttentionArcs, AttentionGrid, ProbabilityBars, TokenBoxes, VectorColumn,
                           WeightMatrix, heatmap_image)
 
 __module_test__ = "test_vocab_frames"

@@ -3,7 +3,7 @@
 This module builds ``<Name>Slides`` for every scene found in scenes/ (``AttentionScene`` →
 ``AttentionSlides``), so::
 
-    manim-slides render -ql scenes/slides.py AttentionSlides TokenizationSlides
+    manim-slides render -ql scenes/kit/slides.py AttentionSlides TokenizationSlides
     manim-slides present AttentionSlides TokenizationSlides     # needs a Qt extra, see README
     manim-slides convert AttentionSlides attention.html         # reveal.js page, any browser
 
@@ -12,7 +12,7 @@ order). GPTScene.end_beat calls ``next_slide()`` after each beat, so beats are s
 
 A course's own scene class becomes slides with :func:`slide_class`, in the course file::
 
-    from scenes.slides import slide_class
+    from scenes.kit.slides import slide_class
     MyAttentionSlides = slide_class(MyAttention)
 
 Course files listed in ``$GPT_SCENES_SLIDES_FILES`` (separated by ``os.pathsep``) get
@@ -32,6 +32,9 @@ from typing import Any
 
 from manim import ManimColor, Scene, config
 from manim_slides import Slide
+
+from .course.discover import discover
+from .scene import render_isolated
 
 ENV_DIR = "GPT_SCENES_SLIDES_DIR"
 ENV_FILES = "GPT_SCENES_SLIDES_FILES"
@@ -55,16 +58,17 @@ class CompatSlide(Slide):
         # manim-slides needs every partial movie kept; manim 0.22 spells "unlimited" -1
         keep = config.max_files_cached
         config.max_files_cached = -1
-        try:
-            Scene.render(self, *args, **kwargs)
-        finally:
-            config.max_files_cached = keep
-        self._save_slides(use_cache=not (config.disable_caching or self.disable_caching),
-                          flush_cache=self.flush_cache, skip_reversing=self.skip_reversing)
+        with render_isolated(self):
+            try:
+                Scene.render(self, *args, **kwargs)
+            finally:
+                config.max_files_cached = keep
+            self._save_slides(use_cache=not (config.disable_caching or self.disable_caching),
+                              flush_cache=self.flush_cache, skip_reversing=self.skip_reversing)
 
 
 # Hidden from manim's scene list whichever name this file is loaded under.
-CompatSlide.__module__ = "scenes.slides"
+CompatSlide.__module__ = "scenes.kit.slides"
 
 
 def slides_name(scene_cls: type) -> str:
@@ -83,8 +87,6 @@ def slide_class(scene_cls: type, name: str | None = None, module: str | None = N
 
 
 def _build() -> dict[str, type]:
-    from scenes.course import discover
-
     extra = [f for f in os.environ.get(ENV_FILES, "").split(os.pathsep) if f.strip()]
     entries, errors = discover(extra)
     for path, msg in errors:

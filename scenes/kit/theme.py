@@ -1,17 +1,22 @@
 """One place for the look: background, palette, fonts, number formatting.
 
 Every scene and visual piece reads :data:`THEME`; a course overrides it (colours, fonts,
-background) through its config file or with :func:`use_theme`.
+background) through its config file or with :func:`use_theme` (a render puts it back
+afterwards: see :func:`theme_saved`).
 
 >>> fmt(0.123456), fmt(-1.5), fmt(12345.0)
 ('+0.12', '−1.50', '+1.2e4')
+>>> digits_for(0.5), digits_for(0.04), digits_for(0.0004)
+(2, 3, 4)
 >>> value_color(1.0, scale=1.0).to_hex().upper() == THEME.positive.upper()
 True
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+from typing import Iterator
 
 import numpy as np
 from manim import ManimColor, interpolate_color
@@ -55,6 +60,26 @@ def use_theme(**overrides: object) -> Theme:
     return THEME
 
 
+@contextlib.contextmanager
+def theme_saved() -> Iterator[Theme]:
+    """Put every theme field back as it was when the block ends (a course's theme is for
+    one render only)."""
+    saved = dataclasses.asdict(THEME)
+    try:
+        yield THEME
+    finally:
+        for k, v in saved.items():
+            setattr(THEME, k, v)
+
+
+def digits_for(scale: float) -> int:
+    """Decimals for numbers whose largest magnitude is ``scale``: the theme's digits, up to
+    two more when all are small (so a column of small weights is not a column of 0.00)."""
+    if not scale > 0 or not math.isfinite(scale):
+        return THEME.digits
+    return THEME.digits + min(2, max(0, -math.floor(math.log10(scale)) - 1))
+
+
 def fmt(x: float, digits: int | None = None, sign: bool = True) -> str:
     """A real value as shown on screen: fixed decimals, a true minus sign, −∞ for masked.
 
@@ -82,6 +107,22 @@ def pct(p: float) -> str:
     if q >= 0.01:
         return f"{q:.2f}%"
     return "<0.01%"
+
+
+def mass_text(p: float) -> str:
+    """A probability mass in %, never rounded to a misleading 100% or 0%.
+
+    >>> mass_text(0.99999), mass_text(0.0), mass_text(1e-7)
+    ('>99.99%', '0%', '<0.01%')
+    """
+    q = 100 * p
+    if q >= 99.995 and p < 1:
+        return ">99.99%"
+    if q >= 10:
+        return f"{q:.1f}%"
+    if q >= 0.01:
+        return f"{q:.2f}%"
+    return "<0.01%" if p > 0 else "0%"
 
 
 def value_color(x: float, scale: float) -> ManimColor:

@@ -1,0 +1,77 @@
+"""Attention selection rules (pure numpy): which head, which attending token, which columns.
+
+>>> import numpy as np
+>>> p = np.tril(np.ones((4, 4))); p /= p.sum(-1, keepdims=True)
+>>> round(float(head_scores(p)), 3)           # uniform causal attention: mass on keys 1..q-2
+0.125
+>>> shown_positions(12, 5, must=2)
+[2, 8, 9, 10, 11]
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["head_scores", "select_head", "pick_query", "shown_positions"]
+
+
+def head_scores(pattern: np.ndarray) -> np.ndarray:
+    """Long-range content mass of every head: ``[..., q, k] -> [...]``.
+
+    For each query position q ≥ 2, the attention mass on keys 1 … q−2 — i.e. *not* on the
+    first token (the "attention sink" most heads park on), *not* on itself and *not* on the
+    token just before it (the three patterns that carry no visible relation between words)
+    — averaged over those queries. A value of 0.4 means the head sends, on average, 40% of
+    its attention to other earlier words of the sentence.
+    """
+    p = np.asarray(pattern, dtype=np.float64)
+    n = p.shape[-1]
+    if n < 3:
+        return np.zeros(p.shape[:-2])
+    q = np.arange(n)[:, None]
+    k = np.arange(n)[None, :]
+    keep = (k >= 1) & (k <= q - 2)
+    mass = (p * keep).sum(-1)                       # [..., q]
+    return mass[..., 2:].mean(-1)
+
+
+def select_head(pattern: np.ndarray, layers: Sequence[int] | None = None) -> tuple[int, int, np.ndarray]:
+    """The default (layer, head): the largest :func:`head_scores` over ``layers`` (all layers
+    if None); ties go to the earlier layer, then the lower head. Returns (layer, head, scores
+    [layer, head]) where scores of layers outside ``layers`` are −inf."""
+    s = head_scores(pattern)
+    if layers is not None:
+        mask = np.full(s.shape, -np.inf)
+        mask[list(layers)] = 0.0
+        s = s + mask
+    flat = int(np.argmax(s))                         # first max = earliest layer, lowest head
+    l, h = np.unravel_index(flat, s.shape)
+    return int(l), int(h), s
+
+
+def pick_query(pattern_lh: np.ndarray, threshold: float = 0.5) -> int:
+    """The attending token shown in the value and arc beats: the last position (where the
+    next token is predicted) if at least ``threshold`` of its attention goes to keys other
+    than the first token and itself; otherwise the position that sends the most there."""
+    p = np.asarray(pattern_lh, dtype=np.float64)
+    n = p.shape[0]
+    if n == 1:
+        return 0
+    other = np.array([1.0 - p[q, 0] - (p[q, q] if q else 0.0) for q in range(n)])
+    other[0] = -1.0
+    if other[-1] >= threshold:
+        return n - 1
+    return int(np.argmax(other))
+
+
+def shown_positions(n: int, limit: int, must: int | None = None) -> list[int]:
+    """Which positions get a column when a prompt has more than ``limit`` tokens: the last
+    ``limit`` ones (so the attending token, usually late, stays in view); ``must`` is kept."""
+    if n <= limit:
+        return list(range(n))
+    pos = list(range(n - limit, n))
+    if must is not None and must not in pos:
+        pos = [must] + pos[1:]
+        pos.sort()
+    return pos

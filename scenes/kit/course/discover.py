@@ -1,0 +1,181 @@
+"""Discovery: the story scenes (every ``scenes/*.py``), course files' scene classes, story
+order, selecting scenes by name, and checking a whole course against them."""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import inspect
+import os
+import re
+import sys
+import types
+from pathlib import Path
+from typing import Any, Iterable
+
+from tensors import UserError
+
+from .config import SCENES_DIR, Course, scene_files
+from .knobs import is_scene_class
+from .validate import _err, scene_values, validate_captions, validate_theme, validate_top
+
+#: The lecture's story order (scene ids = module stems); other scenes follow alphabetically.
+STORY_ORDER = ("tokenization", "embedding", "embedding_space", "attention",
+               "softmax_temperature", "unembedding", "generation")
+
+
+@dataclasses.dataclass
+class SceneEntry:
+    id: str              # predictable name: module stem (primary class) or snake_case class
+    cls: type
+    file: Path
+    module: str
+    primary: bool
+
+    @property
+    def class_name(self) -> str:
+        return self.cls.__name__
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"Scene$", "", name) or name
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _is_slides(cls: type) -> bool:
+    return any(k.__name__ == "BaseSlide" for k in cls.__mro__)
+
+
+def _renderable(obj: Any, mod: types.ModuleType) -> bool:
+    return (is_scene_class(obj) and obj.__module__ == mod.__name__ and not _is_slides(obj)
+            and not obj.__name__.startswith("_") and bool(getattr(obj, "beats", ()))
+            and obj.__name__ != "GPTScene")
+
+
+def _import_file(path: Path) -> types.ModuleType:
+    path = path.resolve()
+    if path.parent == SCENES_DIR:
+        return importlib.import_module(f"scenes.{path.stem}")
+    name = f"_course_{path.stem}_{abs(hash(str(path))) % 10**8}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    finally:
+        sys.path.remove(str(path.parent))
+    return mod
+
+def discover(extra: Iterable[str | os.PathLike] = (), all_classes: bool = False
+             ) -> tuple[list[SceneEntry], list[tuple[Path, str]]]:
+    """Scenes in story order, and (file, one-line reason) for files that failed to import.
+
+    In scenes/, each module's *primary* class (the one whose ``config_section`` is the
+    module's stem, else its only renderable class) is a scene, named by the stem; other
+    classes only with ``all_classes``. In ``extra`` (course files) every renderable class
+    is a scene, named snake_case (``MyAttention`` → ``my_attention``).
+    """
+    entries: list[SceneEntry] = []
+    errors: list[tuple[Path, str]] = []
+    files = [(p, False) for p in scene_files()] + [(Path(x), True) for x in extra]
+    for path, is_extra in files:
+        try:
+            mod = _import_file(path)
+        except UserError:
+            raise
+        except BaseException as e:  # a broken scene file must not hide the others
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            msg = " ".join(f"{type(e).__name__}: {e}".split())
+            errors.append((path, msg[:300]))
+            continue
+        classes = [o for o in vars(mod).values() if _renderable(o, mod)]
+        classes.sort(key=lambda c: inspect.getsourcelines(c)[1] if _has_source(c) else 0)
+        if not classes:
+            continue
+        if is_extra:
+            for c in classes:
+                entries.append(SceneEntry(_snake(c.__name__), c, path.resolve(), mod.__name__, True))
+            continue
+        primary = [c for c in classes if c.__dict__.get("config_section") == path.stem]
+        prim = primary[0] if primary else (classes[0] if len(classes) == 1 else None)
+        for c in classes:
+            if c is prim:
+                entries.append(SceneEntry(path.stem, c, path.resolve(), mod.__name__, True))
+            elif all_classes:
+                entries.append(SceneEntry(_snake(c.__name__), c, path.resolve(), mod.__name__,
+                                          False))
+    return sorted(entries, key=_story_key), errors
+
+
+def _has_source(c: type) -> bool:
+    try:
+        inspect.getsourcelines(c)
+        return True
+    except (OSError, TypeError):
+        return False
+
+
+def _story_key(e: SceneEntry) -> tuple[int, str, int, str]:
+    """Story order; a course's subclass takes the place of the scene it extends."""
+    stem = Path(e.file).stem
+    for k in e.cls.__mro__:
+        mstem = k.__module__.rsplit(".", 1)[-1]
+        if mstem in STORY_ORDER:
+            stem = mstem
+            break
+    idx = STORY_ORDER.index(stem) if stem in STORY_ORDER else len(STORY_ORDER)
+    return (idx, stem if idx == len(STORY_ORDER) else "", 0 if e.primary else 1, e.id)
+
+
+def check_course(course: Course, entries: list[SceneEntry], failed: Iterable[Path] = ()
+                 ) -> list[str]:
+    """Validate the whole config against ``entries`` (``failed``: scene files that did not
+    import); returns notes. Raises UserError."""
+    failed = list(failed)
+    sections = {getattr(e.cls, "config_section", "") for e in entries} - {""}
+    sections |= {p.stem for p in failed}  # present but broken now: don't call their sections unknown
+    validate_top(course, sections)
+    validate_theme(course)
+    notes: list[str] = []
+    seen: set[str] = set()
+    for e in entries:
+        scene_values(course, e.cls, notes)
+        seen.add(getattr(e.cls, "config_section", ""))
+    # a section for a scene file that is present but not discovered (e.g. broken) is
+    # checked for its shape only
+    for name in sections - seen:
+        if name in course.data and not isinstance(course.data[name], dict):
+            raise _err(course, None, name, course.data[name], f"must be a table: [{name}]")
+    if "captions" in course.data:
+        caps = validate_captions(course, "captions", course.data["captions"], None)
+        known = set().union(*[set(getattr(e.cls, "captions", {}) or {}) for e in entries]) \
+            if entries else set()
+        for k, v in caps.items():
+            if entries and k not in known:
+                raise _err(course, "captions", k, v, "unknown caption; allowed: "
+                           + ", ".join(sorted(known)))
+    return notes
+
+
+def select(entries: list[SceneEntry], names: list[str]) -> list[SceneEntry]:
+    """Entries named by id, class name or file stem; a one-line UserError for unknown names."""
+    if not names:
+        return [e for e in entries if e.primary]
+    out: list[SceneEntry] = []
+    for n in names:
+        hit = [e for e in entries if n in (e.id, e.class_name)] or \
+              [e for e in entries if e.primary and Path(e.file).stem == n]
+        if not hit:
+            ids = ", ".join(e.id for e in entries if e.primary) or "(none found)"
+            raise UserError(f"no scene named {n!r}; scenes: {ids}")
+        out += [h for h in hit if h not in out]
+    return out

@@ -1,0 +1,297 @@
+"""Matrices and vectors of real numbers: one layout rule for all of them.
+
+- :class:`WeightMatrix` — a shown block of a weight matrix (rows × columns), the real shape
+  under a brace.
+- :class:`VectorColumn` — a column vector (embedding, query, key, value …).
+- :class:`EmbeddingMatrix` — W_E drawn 3Blue1Brown-style, one column per token, with the
+  columns chosen by :func:`column_plan`.
+
+Entries are right-aligned, coloured by sign and magnitude (:func:`scenes.kit.theme.value_color`)
+and printed by :func:`scenes.kit.text.number_str`; ``.value`` on every entry is the real number.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from manim import DOWN, LEFT, ORIGIN, RIGHT, UP, Brace, SurroundingRectangle, Text, VGroup, VMobject
+
+from ..text import displayable, label_text, num_text, number_str, shape_str, visible_token
+from ..theme import THEME, digits_for, fmt, value_color
+
+__all__ = ["WeightMatrix", "VectorColumn", "EmbeddingMatrix", "column_plan", "brackets",
+           "scale_of"]
+
+
+def brackets(target: VMobject, buff: float = 0.1, color=None, width: float = 2.0) -> VGroup:
+    """Square matrix brackets around ``target`` (plain lines: no LaTeX)."""
+    color = color or THEME.dim
+    h = target.height + 2 * buff * 0.6
+    tick = min(0.12, 0.25 * target.width + 0.04)
+    l, r = target.get_left()[0] - buff, target.get_right()[0] + buff
+    c = target.get_center()[1]
+    top, bot = c + h / 2, c - h / 2
+    left = VMobject(stroke_color=color, stroke_width=width).set_points_as_corners(
+        [[l + tick, top, 0], [l, top, 0], [l, bot, 0], [l + tick, bot, 0]])
+    right = VMobject(stroke_color=color, stroke_width=width).set_points_as_corners(
+        [[r - tick, top, 0], [r, top, 0], [r, bot, 0], [r - tick, bot, 0]])
+    return VGroup(left, right)
+
+
+def scale_of(values: np.ndarray) -> float:
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(np.abs(v).max()) if v.size and np.abs(v).max() > 0 else 1.0
+
+
+# ====================================================================== matrices and vectors
+class WeightMatrix(VGroup):
+    """The shown block of a real weight matrix, each entry coloured by sign and magnitude
+    (blue +, red −, brighter = larger), an ellipsis row/column where the matrix goes on,
+    and a brace with the real full shape.
+
+    >>> import numpy as np
+    >>> m = WeightMatrix(np.array([[0.1, -0.5], [0.3, 0.0]]), (576, 64),
+    ...                  truncated_rows=True, truncated_cols=True, label="W_Q")
+    >>> m.shape_text.text.replace(" ", "")
+    '576×64'
+    >>> m.entry(0, 1).value
+    -0.5
+
+    Accessors: :meth:`entry`, :meth:`row`, :meth:`col` (VGroups of the entries) and
+    :meth:`highlight_row` / :meth:`highlight_col` (a rectangle to Create).
+    """
+
+    def __init__(self, values: np.ndarray, full_shape: tuple[int, int], *,
+                 row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None,
+                 truncated_rows: bool | None = None, truncated_cols: bool | None = None,
+                 label: str | None = None, font_size: float | None = None,
+                 digits: int | None = None, scale: float | None = None,
+                 h_buff: float | None = None, v_buff: float | None = None,
+                 show_shape: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.values = np.asarray(values, dtype=np.float64)
+        if self.values.ndim != 2:
+            raise ValueError("WeightMatrix needs a 2-D block")
+        nr, nc = self.values.shape
+        self.full_shape = tuple(int(d) for d in full_shape)
+        self.truncated_rows = nr < self.full_shape[0] if truncated_rows is None else truncated_rows
+        self.truncated_cols = nc < self.full_shape[1] if truncated_cols is None else truncated_cols
+        fs = font_size or THEME.small_size
+        self.font_size = fs
+        sc = scale if scale is not None else scale_of(self.values)
+        cells = [[num_text(number_str(x, digits), fs, value_color(x, sc)) for x in row]
+                 for row in self.values]
+        for r, row in enumerate(cells):
+            for c, t in enumerate(row):
+                t.value, t.index = float(self.values[r, c]), (r, c)
+        cw = max((t.width for row in cells for t in row), default=0.3)
+        ch = num_text("0", fs).height
+        hb = h_buff if h_buff is not None else 0.35 * fs / 20
+        vb = v_buff if v_buff is not None else 0.22 * fs / 20
+        step_x, step_y = cw + hb, ch + vb
+        self._step = (step_x, step_y)
+        for r, row in enumerate(cells):
+            for c, t in enumerate(row):
+                # right-aligned numbers in each column
+                t.move_to([c * step_x + cw / 2 - t.width / 2, -r * step_y, 0])
+        self.rows = VGroup(*[VGroup(*row) for row in cells])
+        self.entries = VGroup(*[t for row in cells for t in row])
+        dots = VGroup()
+        if self.truncated_cols:
+            for r in range(nr):
+                dots.add(num_text("⋯", fs, THEME.dim).move_to([nc * step_x, -r * step_y, 0]))
+        if self.truncated_rows:
+            for c in range(nc):
+                dots.add(num_text("⋮", fs, THEME.dim).move_to([c * step_x, -nr * step_y, 0]))
+            if self.truncated_cols:
+                dots.add(num_text("⋱", fs, THEME.dim).move_to([nc * step_x, -nr * step_y, 0]))
+        self.ellipses = dots
+        body = VGroup(self.entries, dots)
+        self.body = body
+        self.brackets = brackets(body, buff=0.12 * fs / 20 + 0.06)
+        self.add(body, self.brackets)
+        self.row_labels = VGroup()
+        if row_labels is not None:
+            for r, s in enumerate(row_labels[:nr]):
+                self.row_labels.add(num_text(s, fs * 0.85, THEME.dim).next_to(
+                    self.brackets[0], LEFT, buff=0.15).set_y(-r * step_y))
+            self.add(self.row_labels)
+        self.col_labels = VGroup()
+        if col_labels is not None:
+            for c, s in enumerate(col_labels[:nc]):
+                self.col_labels.add(num_text(s, fs * 0.85, THEME.dim).next_to(
+                    self.brackets, UP, buff=0.12).set_x(c * step_x))
+            self.add(self.col_labels)
+        self.brace = None
+        self.shape_text = None
+        if show_shape:
+            self.brace = Brace(self.brackets, DOWN, buff=0.08, color=THEME.dim)
+            self.shape_text = num_text(shape_str(*self.full_shape), fs, THEME.dim)
+            self.shape_text.text = shape_str(*self.full_shape)
+            self.shape_text.next_to(self.brace, DOWN, buff=0.08)
+            self.add(self.brace, self.shape_text)
+        self.label = None
+        if label:
+            self.label = label_text(label, fs * 1.3)
+            self.label.next_to(self.brackets, UP, buff=0.15 + (0.35 * fs / 20 if col_labels else 0))
+            self.add(self.label)
+        self.move_to(ORIGIN)
+
+    def entry(self, r: int, c: int) -> Text:
+        """The Text of shown entry (r, c); it carries ``.value`` (the real number)."""
+        return self.rows[r][c]
+
+    def row(self, r: int) -> VGroup:
+        return self.rows[r]
+
+    def col(self, c: int) -> VGroup:
+        return VGroup(*[row[c] for row in self.rows])
+
+    def highlight_row(self, r: int, color=None) -> SurroundingRectangle:
+        return SurroundingRectangle(self.row(r), color=color or THEME.highlight, buff=0.06)
+
+    def highlight_col(self, c: int, color=None) -> SurroundingRectangle:
+        return SurroundingRectangle(self.col(c), color=color or THEME.highlight, buff=0.06)
+
+
+class VectorColumn(VGroup):
+    """A real column vector (an embedding, a query …): its first entries coloured by sign
+    and magnitude, ⋮ when the vector goes on, optional label and length brace.
+
+    >>> import numpy as np
+    >>> v = VectorColumn(np.array([0.5, -1.25, 0.0]), 576, label="E(fluffy)")
+    >>> v.values.tolist(), v.truncated
+    ([0.5, -1.25, 0.0], True)
+    """
+
+    def __init__(self, values: np.ndarray, full_len: int, *, label: str | None = None,
+                 font_size: float | None = None, digits: int | None = None,
+                 scale: float | None = None, color=None, show_len: bool = False,
+                 label_dir=UP, v_buff: float | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.values = np.asarray(values, dtype=np.float64).reshape(-1)
+        self.full_len = int(full_len)
+        self.truncated = len(self.values) < self.full_len
+        fs = font_size or THEME.small_size
+        sc = scale if scale is not None else scale_of(self.values)
+        if digits is None:  # small vectors get more decimals instead of a column of 0.00
+            digits = digits_for(scale_of(self.values))
+        ch = num_text("0", fs).height
+        step = ch + (v_buff if v_buff is not None else 0.22 * fs / 20)
+        ents = []
+        for i, x in enumerate(self.values):
+            t = num_text(number_str(x, digits), fs, value_color(x, sc))
+            t.value = float(x)
+            ents.append(t)
+        w = max((t.width for t in ents), default=0.3)
+        for i, t in enumerate(ents):
+            t.move_to([w / 2 - t.width / 2, -i * step, 0])
+        self.entries = VGroup(*ents)
+        body = VGroup(self.entries)
+        if self.truncated:
+            self.dots = num_text("⋮", fs, THEME.dim).move_to([0, -len(ents) * step, 0])
+            body.add(self.dots)
+        self.body = body
+        self.brackets = brackets(body, buff=0.1 * fs / 20 + 0.05,
+                                  color=color or THEME.dim)
+        self.add(body, self.brackets)
+        self.label = None
+        if label:
+            self.label = label_text(label, fs * 1.1, color or THEME.text)
+            self.label.next_to(self.brackets, label_dir, buff=0.12)
+            self.add(self.label)
+        self.len_text = None
+        if show_len:
+            self.len_text = num_text(f"{self.full_len:,}", fs * 0.8, THEME.dim)
+            self.len_text.next_to(self.brackets, DOWN if label_dir is not DOWN else UP, buff=0.08)
+            self.add(self.len_text)
+        self.move_to(ORIGIN)
+
+    def entry(self, i: int) -> Text:
+        return self.entries[i]
+
+
+# ====================================================================== W_E drawn as columns
+def column_plan(ids: Sequence[int], vocab: int, edge: int = 1) -> list[int | None]:
+    """Which vocabulary columns to draw: the first ``edge`` ids, the given ids (sorted,
+    each once), the last ``edge``; ``None`` marks a gap (columns not drawn).
+
+    >>> column_plan([5, 3, 5, 4], 100)
+    [0, None, 3, 4, 5, None, 99]
+    """
+    want = sorted(set(range(edge)) | {int(i) for i in ids} | set(range(vocab - edge, vocab)))
+    out: list[int | None] = []
+    for i in want:
+        if out and out[-1] is not None and i != out[-1] + 1:
+            out.append(None)
+        out.append(i)
+    return out
+
+
+class EmbeddingMatrix:
+    """Builder for W_E drawn 3Blue1Brown-style: one column per token (its id and piece on
+    top), the first ``n_dims`` of its d_model numbers, ⋯ between non-adjacent ids, ⋮ below.
+
+    ``values[c]`` is the real column ``W_E[id]`` (first n_dims) for every drawn id;
+    ``.columns[id]`` is the VGroup of its numbers, ``.headers[id]`` its id + piece."""
+
+    def __init__(self, plan: Sequence[int | None], values: dict[int, np.ndarray],
+                 labels: dict[int, str], full_shape: tuple[int, int], n_dims: int,
+                 font_size: float = 18, digits: int | None = None):
+        self.plan, self.values = list(plan), values
+        fs = font_size
+        allv = np.concatenate([values[i][:n_dims] for i in plan if i is not None])
+        scale = float(np.abs(allv).max()) or 1.0
+        ch = num_text("0", fs).height
+        step_y = ch + 0.2 * fs / 20 + 0.08
+        self.columns: dict[int, Any] = {}
+        self.headers: dict[int, Any] = {}
+        body, heads = VGroup(), VGroup()
+        x = 0.0
+        for i in plan:
+            if i is None:
+                col = VGroup(*[num_text("⋯", fs, THEME.dim).move_to([0, -r * step_y, 0])
+                               for r in range(n_dims)])
+                w = col.width
+                col.shift((x + w / 2) * RIGHT)
+                body.add(col)
+                x += w + 0.3
+                continue
+            ents = []
+            for r in range(n_dims):
+                v = float(values[i][r])
+                t = num_text(fmt(v, digits, sign=False), fs, value_color(v, scale))
+                t.value = v
+                ents.append(t)
+            cw = max(t.width for t in ents)
+            for r, t in enumerate(ents):
+                t.move_to([cw - t.width / 2, -r * step_y, 0])  # right-aligned
+            col = VGroup(*ents)
+            marker, piece = visible_token(labels[i])
+            lab = num_text(displayable(marker + piece), fs * 0.95, THEME.text)
+            idt = num_text(f"{i}", fs * 0.8, THEME.highlight)
+            idt.value = i
+            head = VGroup(lab, idt).arrange(DOWN, buff=0.06)
+            w = max(cw, head.width)
+            col.shift((x + (w - cw) / 2) * RIGHT)
+            head.move_to([x + w / 2, step_y * 0.5 + 0.15 + head.height / 2, 0])
+            self.columns[i], self.headers[i] = col, head
+            body.add(col)
+            heads.add(head)
+            x += w + 0.3
+        dots = VGroup(*[num_text("⋮", fs, THEME.dim).move_to([c.get_center()[0], -n_dims * step_y, 0])
+                        for c, i in zip(body, plan) if i is not None])
+        self.body = VGroup(body, dots)
+        self.brackets = brackets(self.body, buff=0.12, color=THEME.dim)
+        d_model, vocab = full_shape
+        self.brace_cols = Brace(self.brackets, DOWN, buff=0.08, color=THEME.dim)
+        self.cols_text = num_text(f"{vocab:,} columns: one per token", fs, THEME.dim)
+        self.cols_text.next_to(self.brace_cols, DOWN, buff=0.06)
+        self.brace_rows = Brace(self.brackets, RIGHT, buff=0.08, color=THEME.dim)
+        self.rows_text = num_text(f"{d_model:,} numbers\nper token", fs, THEME.dim)
+        self.rows_text.next_to(self.brace_rows, RIGHT, buff=0.08)
+        self.headers_group = heads
+        self.group = VGroup(heads, self.body, self.brackets, self.brace_cols, self.cols_text,
+                            self.brace_rows, self.rows_text)
+        self.n_dims = n_dims

@@ -1,0 +1,77 @@
+"""Cheap transitions for scenes of many glyphs: fade a curtain, not the content.
+
+Fading a group of hundreds of glyphs redraws all of them every frame. A *curtain* (one
+rectangle in the background colour over the region) fades instead: the content stays a
+static, cached image and each frame draws one rectangle. :class:`Curtains` is a mixin for a
+:class:`scenes.kit.scene.GPTScene`; the scene's ``tag`` and caption stay in front.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from manim import Group, Rectangle
+
+from .theme import THEME
+
+__all__ = ["Curtains", "curtain"]
+
+
+def curtain(mobs: Sequence[Any], opacity: float, margin: float = 0.08) -> Rectangle:
+    """A background-coloured rectangle over ``mobs`` with the given fill opacity."""
+    box = Group(*mobs)
+    r = Rectangle(width=box.width + 2 * margin, height=box.height + 2 * margin,
+                  stroke_width=0, fill_color=THEME.background, fill_opacity=opacity)
+    return r.move_to(box.get_center())
+
+
+class Curtains:
+    """Reveal, swap, morph and clear by curtain (mixin for a GPTScene with a ``tag``)."""
+
+    def chrome_front(self) -> None:
+        """Model tag and caption above everything (curtains included)."""
+        front = [m for m in (getattr(self, "tag", None), getattr(self, "_caption", None))
+                 if m is not None and m in self.mobjects]
+        if front:
+            self.bring_to_front(*front)
+
+    def reveal(self, *mobs: Any, run_time: float = 0.5, extra: Sequence = ()) -> None:
+        """Fade ``mobs`` in (by uncovering them); ``extra`` animations run alongside."""
+        mobs = [m for m in mobs if m is not None]
+        cur = curtain(mobs, 1.0)
+        self.add(*mobs, cur)
+        self.chrome_front()
+        self.play(cur.animate.set_fill(opacity=0.0), *extra, run_time=run_time)
+        self.remove(cur)
+
+    def swap(self, old: Any, new: Any, region: Any = None, run_time: float = 0.5) -> None:
+        """Dip the region of ``old`` to the background, put ``new`` there, and back."""
+        olds = list(old) if isinstance(old, (list, tuple)) else [old]
+        cur = curtain([region] if region is not None else olds, 0.0)
+        self.add(cur)
+        self.chrome_front()
+        self.play(cur.animate.set_fill(opacity=1.0), run_time=run_time / 2)
+        self.remove(*olds)
+        self.add(new)
+        self.bring_to_front(cur)
+        self.chrome_front()
+        self.play(cur.animate.set_fill(opacity=0.0), run_time=run_time / 2)
+        self.remove(cur)
+
+    def fresh(self, *keep: Any) -> None:
+        """Start a beat on a clean stage (the model tag, the caption and ``keep`` stay)."""
+        keep = [m for m in (getattr(self, "tag", None), getattr(self, "_caption", None), *keep)
+                if m is not None]
+        gone = [m for m in self.mobjects if m not in keep]
+        if not gone:
+            return
+        cur = curtain(gone, 0.0)
+        self.add(cur)
+        self.bring_to_front(*[m for m in keep if m in self.mobjects])
+        self.play(cur.animate.set_fill(opacity=1.0), run_time=0.3)
+        self.remove(*gone, cur)
+
+    def clean_stage(self, *keep: Any) -> None:
+        """:meth:`fresh` without animating (for silent builders)."""
+        keep = [m for m in (getattr(self, "tag", None), getattr(self, "_caption", None), *keep)
+                if m is not None]
+        self.remove(*[m for m in self.mobjects if m not in keep])
