@@ -10,7 +10,7 @@ from typing import ClassVar, Sequence
 
 from manim import Circle, Create, FadeOut
 
-from scenes.base import GPTScene
+from scenes.kit.scene import GPTScene
 
 
 class TinyScene(GPTScene):
