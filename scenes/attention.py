@@ -15,7 +15,7 @@ Subclass to change the knobs (see :class:`AttentionScene`)::
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Sequence
+from typing import Annotated, ClassVar, Sequence
 
 import numpy as np
 from manim import DOWN, LEFT, RIGHT, UL, UP, Create, FadeIn, Group, Line, VGroup, VMobject, config
@@ -23,6 +23,7 @@ from manim import DOWN, LEFT, RIGHT, UL, UP, Create, FadeIn, Group, Line, VGroup
 from scenes.kit.analysis.attention import head_scores, pick_query, select_head, shown_positions
 from scenes.kit.pieces import (AttentionArcs, AttentionGrid, TokenBoxes, VectorColumn,
                                WeightMatrix)
+from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import flat_text, markup, num_text, shape_str, token_label
 from scenes.kit.theme import THEME, digits_for, pct
@@ -66,11 +67,11 @@ class AttentionScene(Curtains, GPTScene):
     head: ClassVar[int | None] = None
     search_layers: ClassVar[Sequence[int] | None] = None
     query: ClassVar[int | None] = None
-    max_columns: ClassVar[int] = 10
-    max_numbers: ClassVar[int] = 12
-    max_arc_tokens: ClassVar[int] = 16
-    entries: ClassVar[int] = 5
-    pause: ClassVar[float] = 2.4
+    max_columns: ClassVar[Annotated[int, Range(1, 64)]] = 10
+    max_numbers: ClassVar[Annotated[int, Range(0, 64)]] = 12
+    max_arc_tokens: ClassVar[Annotated[int, Range(1, 64)]] = 16
+    entries: ClassVar[Annotated[int, Range(1, 16)]] = 5
+    pause: ClassVar[Annotated[float, Range(0, 60)]] = 2.4
     _no_cache = True
     _subscripts = True
     beats: ClassVar[Sequence[str]] = (
@@ -96,16 +97,31 @@ class AttentionScene(Curtains, GPTScene):
     }
 
     # ------------------------------------------------------------------ shared state
+    @classmethod
+    def model_problem(cls, t, get) -> tuple[str, str] | None:
+        """(knob, what is allowed) for the first of ``layer``, ``head``, ``search_layers``,
+        ``query`` (values from ``get(name)``) this model or prompt does not have, or None.
+        The course check runs it before rendering, ``prepare`` again."""
+        info = t.info
+        nl, nh, n, name = info["n_layer"], info["n_head"], t.n_pos, info["name"]
+        in_range = lambda v, k: v is None or -k <= int(v) < k  # noqa: E731 - negative: from the end
+        if not in_range(get("layer"), nl):
+            return "layer", f"must be 0 to {nl - 1}: {name} has {nl} layers"
+        if not in_range(get("head"), nh):
+            return "head", f"must be 0 to {nh - 1}: {name} has {nh} heads per layer"
+        if any(not in_range(l, nl) for l in get("search_layers") or ()):
+            return "search_layers", f"must be layers 0 to {nl - 1}: {name} has {nl} layers"
+        if not in_range(get("query"), n):
+            return "query", f"must be a position 0 to {n - 1}: the prompt has {n} tokens"
+        return None
+
     def prepare(self) -> None:
         t = self.trace
         info = t.info
-        if self.layer is not None or self.head is not None:
-            t.check_layer_head(self.layer, self.head)
-        layers = None
-        if self.search_layers is not None:
-            layers = [int(l) for l in self.search_layers]
-            for l in layers:
-                t.check_layer_head(l, None)
+        problem = self.model_problem(t, lambda k: getattr(self, k))
+        if problem:
+            raise UserError(f"{problem[0]} = {getattr(self, problem[0])!r} — {problem[1]}")
+        layers = None if self.search_layers is None else [int(l) for l in self.search_layers]
         auto_l, auto_h, scores = select_head(t.pattern, layers)
         self.L = (self.layer % info["n_layer"]) if self.layer is not None else auto_l
         if self.head is not None:
@@ -118,9 +134,6 @@ class AttentionScene(Curtains, GPTScene):
         self.picked_by_rule = self.layer is None and self.head is None
         n = t.n_pos
         if self.query is not None:
-            if not -n <= int(self.query) < n:
-                raise UserError(f"query {self.query!r} is out of range; the prompt has {n} tokens, "
-                                f"so use 0..{n - 1}")
             self.Q = int(self.query) % n
         else:
             self.Q = pick_query(t.pattern[self.L, self.H])

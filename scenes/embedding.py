@@ -16,17 +16,17 @@ Section ``[embedding]``.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Indicate, MathTex, ReplacementTransform,
                    SurroundingRectangle, TransformFromCopy, VGroup, config)
 
 from scenes.kit.pieces import EmbeddingMatrix, TokenBoxes, VectorColumn, column_plan
+from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import displayable, num_text
 from scenes.kit.theme import THEME, digits_for
-from tensors import UserError
 
 
 class EmbeddingScene(GPTScene):
@@ -34,9 +34,9 @@ class EmbeddingScene(GPTScene):
     beats = ("beat_matrix", "beat_lookup", "beat_position")
 
     #: How many of each vector's numbers are drawn (the rest is ⋮).
-    dims: ClassVar[int] = 4
+    dims: ClassVar[Annotated[int, Range(1, 8)]] = 4
     #: Tokens of the prompt that are looked up on screen (the first ones; 1 to 6).
-    max_tokens: ClassVar[int] = 6
+    max_tokens: ClassVar[Annotated[int, Range(1, 6)]] = 6
 
     captions: ClassVar[dict[str, str]] = {
         "matrix": "The embedding matrix: {d_model} learned numbers for each of {vocab:,} tokens, "
@@ -55,10 +55,6 @@ class EmbeddingScene(GPTScene):
 
     # ------------------------------------------------------------------ data
     def prepare(self) -> None:
-        if not isinstance(self.dims, int) or not 1 <= self.dims <= 8:
-            raise UserError(f"dims = {self.dims!r}: choose 1 to 8 numbers per vector")
-        if not isinstance(self.max_tokens, int) or not 1 <= self.max_tokens <= 6:
-            raise UserError(f"max_tokens = {self.max_tokens!r}: choose 1 to 6 tokens")
         t = self.trace
         self.n = min(self.max_tokens, t.n_pos)
         self.ids = [int(i) for i in t.token_ids[:self.n]]

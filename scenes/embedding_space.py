@@ -18,7 +18,7 @@ vectors, labelled as such on screen).
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, Sequence
+from typing import Annotated, Any, ClassVar, Literal, Sequence
 
 import numpy as np
 from manim import (DEGREES, DL, DOWN, LEFT, ORIGIN, OUT, RIGHT, UL, UP, UR, Arrow, Create,
@@ -27,6 +27,7 @@ from manim import (DEGREES, DL, DOWN, LEFT, ORIGIN, OUT, RIGHT, UL, UP, UR, Arro
 from scenes.kit.analysis.embedding import (Analogy, Direction, PCA3, Vectors, analogy, direction,
                                            pca3, vector_source)
 from scenes.kit.camera import ShiftedThreeDCamera
+from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import num_text, token_label
 from scenes.kit.theme import THEME, fmt
@@ -48,7 +49,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
     #: Rank over everything (False) or leave a, b, c out of the ranking (True, word2vec style).
     exclude_inputs: ClassVar[bool] = False
     #: How many nearest tokens to list.
-    top_k: ClassVar[int] = 6
+    top_k: ClassVar[Annotated[int, Range(1, 12)]] = 6
     #: (name, defining pairs (from, to), held-out test pairs (from, to)).
     directions: ClassVar[Sequence[Any]] = (
         ("plural", (("cat", "cats"), ("dog", "dogs"), ("house", "houses"), ("car", "cars")),
@@ -59,9 +60,9 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
           ("son", "daughter"))),
     )
     #: Radius (frame units) of the longest arrow in the 3D picture.
-    radius: ClassVar[float] = 2.6
+    radius: ClassVar[Annotated[float, Range(0, 3.5, above=True)]] = 2.6
     #: Camera turn rate (radians per second) while the picture is on screen.
-    turn_rate: ClassVar[float] = 0.12
+    turn_rate: ClassVar[Annotated[float, Range(-2, 2)]] = 0.12
 
     captions: ClassVar[dict[str, str]] = {
         "space": "{n} real token embeddings, {dim} numbers each, seen along their "
@@ -87,8 +88,6 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
     # ------------------------------------------------------------------ data
     def prepare(self) -> None:
         self.src: Vectors = vector_source(self.trace, self.vectors)
-        if self.top_k < 1 or self.top_k > 12:
-            raise UserError(f"top_k = {self.top_k}: choose 1 to 12")
         words, analogies, directions = self._usable_knobs()
         for an in analogies:
             if len(an) not in (3, 4):

@@ -16,7 +16,7 @@ among the k most likely; None = the whole vocabulary), ``n_bars``. Section ``[ge
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, CurvedArrow, FadeIn, FadeOut, UpdateFromAlphaFunc,
@@ -24,10 +24,10 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, CurvedArrow, FadeIn, FadeOut, Upda
                    Transform, VGroup, config)
 
 from scenes.kit.pieces import ProbabilityBars, TokenBoxes, box, down_arrow
+from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import num_text, shape_str, token_label
 from scenes.kit.theme import THEME, pct
-from tensors import UserError
 from tensors.generate import Generation, Step, check_temperature, generate
 
 
@@ -37,15 +37,15 @@ class GenerationScene(GPTScene):
 
     prompt: ClassVar[str] = "Once upon a time, there was a"
     #: Tokens generated (the loop stops early at the model's end-of-text token).
-    steps: ClassVar[int] = 6
+    steps: ClassVar[Annotated[int, Range(1, 16)]] = 6
     #: Sampling temperature (> 0).
-    temperature: ClassVar[float] = 0.7
+    temperature: ClassVar[Annotated[float, Range(0, above=True)]] = 0.7
     #: Seed of the draws (numpy PCG64, see tensors.generate): same seed, same text.
-    seed: ClassVar[int] = 0
+    seed: ClassVar[Annotated[int, Range(0)]] = 0
     #: Sample only among the k most likely tokens (None = all of the vocabulary).
-    top_k: ClassVar[int | None] = None
+    top_k: ClassVar[Annotated[int, Range(1)] | None] = None
     #: Bars shown per step (the most likely next tokens).
-    n_bars: ClassVar[int] = 5
+    n_bars: ClassVar[Annotated[int, Range(1, 8)]] = 5
 
     captions: ClassVar[dict[str, str]] = {
         "pipeline": "{model}, read from the model: {n_layer} blocks of attention + MLP between "
@@ -66,10 +66,6 @@ class GenerationScene(GPTScene):
     # ------------------------------------------------------------------ data
     def prepare(self) -> None:
         self.T = check_temperature(self.temperature)
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not 1 <= self.steps <= 16:
-            raise UserError(f"steps = {self.steps!r}: choose 1 to 16 tokens")
-        if not isinstance(self.n_bars, int) or not 1 <= self.n_bars <= 8:
-            raise UserError(f"n_bars = {self.n_bars!r}: choose 1 to 8 bars")
         self.gen: Generation = generate(self.prompt, self.model, steps=self.steps,
                                         temperature=self.T, seed=self.seed, top_k=self.top_k,
                                         n_top=self.n_bars, device=self.device)

@@ -18,7 +18,7 @@ Knobs: ``prompt``, ``model``, ``temperatures``, ``top_k``, ``seed``, ``n_samples
 """
 from __future__ import annotations
 
-from typing import ClassVar, Sequence
+from typing import Annotated, ClassVar, Sequence
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, FadeIn, FadeOut, Text, VGroup, Write,
@@ -26,10 +26,10 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, FadeIn, FadeOut, Text, VGroup, Wri
 
 from scenes.kit.analysis.output import check_temperatures, temperature_path
 from scenes.kit.pieces import Bars, TokenBoxes, formula_softmax_T, t_label
+from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat, clear
 from scenes.kit.text import num_text, token_label
 from scenes.kit.theme import THEME, fmt, mass_text
-from tensors import UserError
 from tensors.generate import distribution, generate, greedy, sample, token_strs
 
 
@@ -38,17 +38,17 @@ class SoftmaxTemperatureScene(GPTScene):
     beats = ("beat_logits", "beat_softmax", "beat_sweep", "beat_samples")
 
     #: Temperatures visited by the sweep and used for the samples (each > 0).
-    temperatures: ClassVar[Sequence[float]] = (0.1, 1.0, 5.0)
+    temperatures: ClassVar[Annotated[Sequence[float], Range(0, above=True, min_len=1)]] = (0.1, 1.0, 5.0)
     #: How many of the most likely next tokens get a bar.
-    top_k: ClassVar[int] = 8
+    top_k: ClassVar[Annotated[int, Range(1, 12)]] = 8
     #: Seed of the draws (numpy PCG64, see tensors.generate).
-    seed: ClassVar[int] = 0
+    seed: ClassVar[Annotated[int, Range(0)]] = 0
     #: Draws of the next token shown per temperature.
-    n_samples: ClassVar[int] = 10
+    n_samples: ClassVar[Annotated[int, Range(1, 16)]] = 10
     #: Tokens of seeded continuation shown per temperature (0 = none).
-    steps: ClassVar[int] = 4
+    steps: ClassVar[Annotated[int, Range(0, 12)]] = 4
     #: In-between temperatures per leg of the sweep (smoothness; each is a real softmax).
-    sweep_between: ClassVar[int] = 2
+    sweep_between: ClassVar[Annotated[int, Range(0, 8)]] = 2
 
     captions: ClassVar[dict[str, str]] = {
         "logits": "{model} scores all {vocab:,} tokens it knows; these are the {k} highest "
@@ -67,12 +67,6 @@ class SoftmaxTemperatureScene(GPTScene):
     # ------------------------------------------------------------------ data
     def prepare(self) -> None:
         self.temps = check_temperatures(self.temperatures)
-        if not isinstance(self.top_k, int) or not 1 <= self.top_k <= 12:
-            raise UserError(f"top_k = {self.top_k!r}: choose 1 to 12 bars")
-        if not isinstance(self.n_samples, int) or not 1 <= self.n_samples <= 16:
-            raise UserError(f"n_samples = {self.n_samples!r}: choose 1 to 16 draws")
-        if not isinstance(self.steps, int) or not 0 <= self.steps <= 12:
-            raise UserError(f"steps = {self.steps!r}: choose 0 to 12 tokens of continuation")
         t = self.trace
         z = t.logits[-1]
         self.top_ids = [int(i) for i in np.argsort(-z, kind="stable")[:self.top_k]]

@@ -14,13 +14,14 @@ Knobs: ``prompt``, ``model``, ``split_words``, ``vocab_samples``. Section ``[tok
 """
 from __future__ import annotations
 
-from typing import ClassVar, Sequence
+from typing import Annotated, ClassVar, Sequence
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, Arrow, FadeIn, GrowArrow, ReplacementTransform,
                    VGroup, config)
 
 from scenes.kit.pieces import TokenBoxes
+from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import displayable, num_text
 from scenes.kit.theme import THEME
@@ -35,7 +36,7 @@ class TokenizationScene(GPTScene):
     #: this model are shown (a leading space is added, as mid-sentence).
     split_words: ClassVar[Sequence[str]] = ("tokenization", "unbelievably", "Transformers")
     #: How many evenly spaced real vocabulary entries to show (2 to 16).
-    vocab_samples: ClassVar[int] = 10
+    vocab_samples: ClassVar[Annotated[int, Range(2, 16)]] = 10
 
     captions: ClassVar[dict[str, str]] = {
         "text": "A language model never sees letters or words directly.",
@@ -51,8 +52,6 @@ class TokenizationScene(GPTScene):
 
     # ------------------------------------------------------------------ data
     def prepare(self) -> None:
-        if not isinstance(self.vocab_samples, int) or not 2 <= self.vocab_samples <= 16:
-            raise UserError(f"vocab_samples = {self.vocab_samples!r}: choose 2 to 16 entries")
         t = self.trace
         self.tok = t
         self.splits: list[tuple[str, list[int], list[str]]] = []

@@ -20,7 +20,7 @@ Section ``[unembedding]``.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, Create, FadeIn, FadeOut, GrowArrow,
@@ -28,6 +28,7 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, Create, FadeIn, FadeOut, Gr
 
 from scenes.kit.analysis.output import norm_stats
 from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix, norm_formula
+from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat, clear
 from scenes.kit.text import num_text, token_label
 from scenes.kit.theme import THEME, fmt, mass_text
@@ -40,9 +41,9 @@ class UnembeddingScene(GPTScene):
     beats = ("beat_residual", "beat_norm", "beat_unembed", "beat_softmax", "beat_tying")
 
     #: Rows of W_U shown (the model's most likely next tokens) and bars.
-    top_k: ClassVar[int] = 5
+    top_k: ClassVar[Annotated[int, Range(1, 8)]] = 5
     #: Dimensions (columns of W_U, entries of the vectors) shown.
-    n_dims: ClassVar[int] = 6
+    n_dims: ClassVar[Annotated[int, Range(2, 8)]] = 6
 
     captions: ClassVar[dict[str, str]] = {
         "residual": "After all {n_layer} blocks, the vector at the last position (“{tok}”): "
@@ -65,10 +66,6 @@ class UnembeddingScene(GPTScene):
     # ------------------------------------------------------------------ data
     def prepare(self) -> None:
         t = self.trace
-        if not isinstance(self.top_k, int) or not 1 <= self.top_k <= 8:
-            raise UserError(f"top_k = {self.top_k!r}: choose 1 to 8 rows")
-        if not isinstance(self.n_dims, int) or not 2 <= self.n_dims <= 8:
-            raise UserError(f"n_dims = {self.n_dims!r}: choose 2 to 8 columns")
         info = t.info
         self.d = info["d_model"]
         self.vocab = info["vocab_size"]

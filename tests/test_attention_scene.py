@@ -201,7 +201,7 @@ def test_out_of_range_head_is_a_user_error():
         head = -40
     scene = BadHead()
     scene.trace = trace(AttentionScene.prompt)
-    with pytest.raises(UserError, match=r"head -40 is out of range.*0\.\.8"):
+    with pytest.raises(UserError, match=r"^head = -40 — must be 0 to 8: .* has 9 heads per layer$"):
         scene.prepare()
 
 
@@ -218,7 +218,7 @@ def test_out_of_range_is_one_line_exit_2(tmp_path, knob):
                        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
     assert r.returncode == 2, r.stderr[-2000:]
     lines = [ln for ln in r.stderr.splitlines() if "error" in ln.lower()]
-    assert len(lines) == 1 and "out of range" in lines[0], r.stderr[-2000:]
+    assert len(lines) == 1 and "layer = 99 — must be 0 to 29" in lines[0], r.stderr[-2000:]
     assert "Traceback" not in r.stderr
 
 

@@ -17,7 +17,6 @@ from scenes.kit.course.knobs import beat_needs, order_problem
 from scenes.kit.course.validate import scene_values
 from scenes.kit.theme import THEME, Theme
 from tensors import UserError
-from tiny_scene import write_tiny_course
 
 pytestmark = pytest.mark.usefixtures("shared_traces")
 

@@ -154,6 +154,10 @@ BAD = [
     ("[tiny]\ntop_k = true\n", r"\[tiny\] top_k = true — must be a positive integer"),
     ('[tiny]\nwords = ["a", 3]\n', r"words = \['a', 3\] — must be a list of strings"),
     ('[tiny]\nradius = "big"\n', r"radius = 'big' — must be a number"),
+    ("[tiny]\nradius = nan\n", r"\[tiny\] radius = nan — must be a number"),
+    ("[tiny]\nradius = inf\n", r"\[tiny\] radius = inf — must be a number"),
+    ("[theme]\ntext_size = nan\n", r"\[theme\] text_size = nan — must be a positive number"),
+    ("[theme]\ncaption_size = -3.0\n", r"\[theme\] caption_size = -3\.0 — must be a positive number"),
     ('[tiny]\nbeats = ["beat_one", "beat_three"]\n',
      r"beats = .* — must be a non-empty list of beats of TinyScene: beat_one, beat_two"),
     ("[tiny]\nlyer = 3\n", r"\[tiny\] lyer = 3 — unknown key; allowed: prompt, radius, layer"),
@@ -311,3 +315,41 @@ def test_example_course_file_subclasses_are_scenes_with_their_own_knobs(tmp_path
     course = course_from(tmp_path, '[attention]\nprompt = "from the config"\nentries = 3\n')
     values, _ = V.scene_values(course, att)
     assert values == {"entries": 3}
+
+
+# ---------------------------------------------------------------- the story scenes' values
+STORY_BAD = [
+    ("[attention]\npause = -1.0\n", r"\[attention\] pause = -1\.0 — must be a number from 0 to 60"),
+    ("[attention]\npause = nan\n", r"\[attention\] pause = nan — must be a number from 0 to 60"),
+    ("[attention]\nentries = 0\n", r"\[attention\] entries = 0 — must be an integer from 1 to 16"),
+    ("[embedding_space]\nradius = nan\n", r"radius = nan — must be a number > 0 and ≤ 3\.5"),
+    ("[softmax_temperature]\ntemperatures = []\n",
+     r"temperatures = \[\] — must be a list of positive numbers \(at least 1\)"),
+    ("[softmax_temperature]\nseed = -1\n", r"seed = -1 — must be an integer ≥ 0"),
+    ("[unembedding]\ntop_k = 9\n", r"\[unembedding\] top_k = 9 — must be an integer from 1 to 8"),
+    ("[tokenization]\nvocab_samples = 1\n", r"vocab_samples = 1 — must be an integer from 2 to 16"),
+    # against the model and the prompt (the bundled SmolLM2: 30 layers, 9 heads)
+    ("[attention]\nlayer = 40\n", r"\[attention\] layer = 40 — must be 0 to 29: .* has 30 layers"),
+    ("[attention]\nlayer = 2\nhead = 9\n", r"\[attention\] head = 9 — must be 0 to 8: .* 9 heads"),
+    ("[attention]\nsearch_layers = [1, 30]\n", r"search_layers = \[1, 30\] — must be layers 0 to 29"),
+    ('[attention]\nprompt = "one two"\nquery = 5\n',
+     r"\[attention\] query = 5 — must be a position 0 to 1: the prompt has 2 tokens"),
+]
+
+
+@pytest.mark.parametrize("text,message", STORY_BAD)
+def test_story_scene_values_are_checked_before_rendering(tmp_path, text, message):
+    entries, _ = D.discover()
+    with pytest.raises(UserError) as e:
+        D.check_course(course_from(tmp_path, text), entries)
+    assert re.search(message, str(e.value)) and "\n" not in str(e.value)
+
+
+def test_values_a_course_file_sets_in_code_are_checked_too(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text("from scenes.attention import AttentionScene\n\n"
+                    "class Mine(AttentionScene):\n    config_section = 'mine'\n    entries = 0\n")
+    entries, errors = D.discover([path])
+    assert not errors
+    with pytest.raises(UserError, match=r"^scene Mine: entries = 0 — must be an integer from 1 to 16$"):
+        D.check_course(C.Course(None, {}, "none"), entries)

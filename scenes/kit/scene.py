@@ -143,6 +143,13 @@ class GPTScene(SceneKnobs, Scene):
     def prepare(self) -> None:
         """Compute what the beats share (selections, layouts) before the first beat."""
 
+    @classmethod
+    def model_problem(cls, t: Trace, get: Any) -> tuple[str, str] | None:
+        """(knob, what is allowed) for a knob value this model or prompt cannot take (a layer
+        it lacks …), reading values with ``get(name)``; None when all fit. The course check
+        calls it with the scene's trace before rendering; scenes with such knobs override it."""
+        return None
+
     def end_beat(self, name: str) -> None:
         """Called after every beat: remember when it ended (video seconds), then a slide
         break when rendered with manim-slides."""

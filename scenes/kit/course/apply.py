@@ -10,7 +10,7 @@ from tensors.errors import note
 from ..theme import use_theme
 from .config import DEFAULT_PATH, Course, load_course, scene_files
 from .knobs import is_scene_class
-from .validate import scene_values, validate_theme, validate_top
+from .validate import scene_values, validate_class_knobs, validate_theme, validate_top
 
 
 def apply_course_config(scene: Any, course: Course | None = None) -> Course:
@@ -23,6 +23,7 @@ def apply_course_config(scene: Any, course: Course | None = None) -> Course:
     validate_top(course, sections)
     theme = validate_theme(course)
     notes: list[str] = []
+    validate_class_knobs(cls)
     values, captions = scene_values(course, cls, notes)
     if theme:
         use_theme(**theme)

@@ -51,16 +51,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
+import tomllib  # Python >= 3.11 (pyproject.toml's requires-python)
 from pathlib import Path
 from typing import Any
 
 from tensors import UserError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - requires-python is >= 3.11 (pyproject.toml)
-    raise ImportError("gpt-scenes needs Python 3.11 or newer (tomllib)")
 
 ENV_VAR = "GPT_SCENES_COURSE"
 LOCAL_NAME = "gpt-scenes.toml"

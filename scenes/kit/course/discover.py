@@ -13,11 +13,11 @@ import types
 from pathlib import Path
 from typing import Any, Iterable
 
-from tensors import UserError
+from tensors import UserError, trace
 
 from .config import SCENES_DIR, Course, scene_files
 from .knobs import is_scene_class
-from .validate import _err, scene_values, validate_captions, validate_theme, validate_top
+from .validate import _err, scene_values, validate_class_knobs, validate_captions, validate_theme, validate_top
 
 #: The lecture's story order (scene ids = module stems); other scenes follow alphabetically.
 STORY_ORDER = ("tokenization", "embedding", "embedding_space", "attention",
@@ -136,6 +136,26 @@ def _story_key(e: SceneEntry) -> tuple[int, str, int, str]:
     return (idx, stem if idx == len(STORY_ORDER) else "", 0 if e.primary else 1, e.id)
 
 
+#: Knobs whose allowed values depend on the model or the prompt (checked against the trace).
+MODEL_KNOBS = ("layer", "head", "search_layers", "query")
+
+
+def check_against_model(course: Course, cls: type, values: dict[str, Any]) -> None:
+    """Values of :data:`MODEL_KNOBS` the scene will use, checked against its model and
+    prompt (the scene's ``model_problem``) — only when one is set, so a course that sets
+    none needs no model. Computes (and caches) the trace the render will read."""
+    get = lambda k: values.get(k, getattr(cls, k, None))  # noqa: E731
+    if not any(get(k) is not None for k in MODEL_KNOBS if hasattr(cls, k)):
+        return
+    t = trace(get("prompt"), get("model"), device=get("device"), quiet=True)
+    problem = cls.model_problem(t, get)
+    if problem:
+        key, what = problem
+        if key in values:
+            raise _err(course, cls.config_section or None, key, values[key], what)
+        raise UserError(f"scene {cls.__name__}: {key} = {get(key)!r} — {what}")
+
+
 def check_course(course: Course, entries: list[SceneEntry], failed: Iterable[Path] = ()
                  ) -> list[str]:
     """Validate the whole config against ``entries`` (``failed``: scene files that did not
@@ -148,7 +168,9 @@ def check_course(course: Course, entries: list[SceneEntry], failed: Iterable[Pat
     notes: list[str] = []
     seen: set[str] = set()
     for e in entries:
-        scene_values(course, e.cls, notes)
+        validate_class_knobs(e.cls)
+        values, _ = scene_values(course, e.cls, notes)
+        check_against_model(course, e.cls, values)
         seen.add(getattr(e.cls, "config_section", ""))
     # a section for a scene file that is present but not discovered (e.g. broken) is
     # checked for its shape only

@@ -18,7 +18,7 @@ import types
 import typing
 from typing import Any, Callable, ClassVar, Sequence
 
-from .spec import Spec, accepts, spec_from_hint, spec_from_value
+from .spec import Spec, spec_from_hint, spec_from_value
 
 #: Top-level keys that apply to every scene (unless its section sets them).
 GENERIC_KEYS = ("prompt", "model", "device")
@@ -160,8 +160,8 @@ def knobs(cls: type) -> dict[str, Knob]:
                 continue
             prev = out.get(name)
             doc = docs.get(name) or (prev.doc if prev else "")
-            if prev and name not in hints:
-                spec = prev.spec if accepts(prev.spec, value) else spec
+            if prev and name not in hints:  # a subclass's value keeps the inherited type
+                spec = prev.spec
             out[name] = Knob(name, value, spec, klass, doc)
     for name in list(out):
         out[name].default = getattr(cls, name)

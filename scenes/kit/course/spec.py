@@ -8,10 +8,50 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import dataclasses
+import math
 import re
 import types
 import typing
 from typing import Any
+
+class Range:
+    """Allowed numbers of a knob, written in its hint: ``ClassVar[Annotated[int, Range(1, 12)]]``
+    (``lo``/``hi`` inclusive, None = open; ``above`` = strictly greater than ``lo``).
+    For a list knob the range applies to each item; ``min_len`` is the fewest items."""
+
+    def __init__(self, lo: float | None = None, hi: float | None = None, *,
+                 above: bool = False, min_len: int = 0):
+        self.lo, self.hi, self.above, self.min_len = lo, hi, above, min_len
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Range) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash((self.lo, self.hi, self.above, self.min_len))
+
+    def __repr__(self) -> str:
+        return f"Range({self.lo}, {self.hi}, above={self.above}, min_len={self.min_len})"
+
+    def ok(self, v: float) -> bool:
+        if self.lo is not None and (v <= self.lo if self.above else v < self.lo):
+            return False
+        return self.hi is None or v <= self.hi
+
+    def text(self, kind: str) -> str:
+        """'an integer from 1 to 12', 'a number > 0', 'a number ≥ 0' …"""
+        what = "an integer" if kind == "int" else "a number"
+        if self.hi is None and (self.lo == 0 and self.above or kind == "int" and self.lo == 1):
+            return "a positive integer" if kind == "int" else "a positive number"
+        g = lambda x: f"{x:g}" if isinstance(x, float) else str(x)  # noqa: E731
+        if self.lo is not None and self.hi is not None and not self.above:
+            return f"{what} from {g(self.lo)} to {g(self.hi)}"
+        parts = []
+        if self.lo is not None:
+            parts.append(f"{'>' if self.above else '≥'} {g(self.lo)}")
+        if self.hi is not None:
+            parts.append(f"≤ {g(self.hi)}")
+        return f"{what} {' and '.join(parts)}" if parts else what
+
 
 @dataclasses.dataclass(frozen=True)
 class Spec:
@@ -23,6 +63,8 @@ class Spec:
     length: int | None = None             # list: required length
     choices: tuple[Any, ...] = ()
     optional: bool = False
+    range: Range | None = None            # int/float: allowed values
+    min_len: int = 0                      # list: fewest items
 
 
 STR, INT, FLOAT, BOOL, ANY = (Spec("str"), Spec("int"), Spec("float"), Spec("bool"), Spec("any"))
@@ -70,6 +112,16 @@ def spec_from_hint(h: Any) -> Spec | None:
     origin, args = typing.get_origin(h), typing.get_args(h)
     if origin is typing.ClassVar:
         return spec_from_hint(args[0]) if args else None
+    if origin is typing.Annotated:
+        base = spec_from_hint(args[0])
+        rng = next((a for a in h.__metadata__ if isinstance(a, Range)), None)
+        if base is None or rng is None:
+            return base
+        if base.kind == "list" and base.item is not None:
+            item = dataclasses.replace(base.item, range=rng) if base.item.kind in ("int", "float") \
+                else base.item
+            return dataclasses.replace(base, item=item, min_len=rng.min_len)
+        return dataclasses.replace(base, range=rng)
     if h is str:
         return STR
     if h is bool:
@@ -147,6 +199,8 @@ def describe(spec: Spec, name: str = "") -> str:
     if spec.optional and not (spec.kind == "any" and not _rule(name)):
         return describe(dataclasses.replace(spec, optional=False), name) + ', or "auto"'
     rule = _rule(name)
+    if spec.kind in ("int", "float") and spec.range is not None:
+        return spec.range.text(spec.kind)
     if spec.kind in ("str", "int", "float") and rule:
         return rule[1]
     if spec.kind == "str":
@@ -171,8 +225,14 @@ def describe(spec: Spec, name: str = "") -> str:
     else:
         s = "a list of " + (f"{item.length}-item " if item.length and item.kind == "list" else "") \
             + _plural(item)
+    if item.range is not None:
+        s = "a list of " + re.sub(r"^an? (positive )?(integer|number)",
+                                  lambda m: (m.group(1) or "") + m.group(2) + "s",
+                                  item.range.text(item.kind))
     if spec.length:
         s += f" ({spec.length} items)"
+    if spec.min_len:
+        s += f" (at least {spec.min_len})"
     return s
 
 
@@ -261,10 +321,15 @@ def convert(spec: Spec, v: Any, name: str, top: str) -> Any:
     elif k == "int":
         if isinstance(v, bool) or not isinstance(v, int):
             raise bad()
+        if spec.range is not None and not spec.range.ok(v):
+            raise bad()
     elif k == "float":
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        # TOML has nan and inf: never a sensible size, duration or count
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise bad()
         v = float(v)
+        if spec.range is not None and not spec.range.ok(v):
+            raise bad()
     elif k == "choice":
         if v not in spec.choices:
             raise bad()
@@ -276,7 +341,7 @@ def convert(spec: Spec, v: Any, name: str, top: str) -> Any:
             if len(v) != len(spec.items):
                 raise bad()
             return tuple(convert(s, x, name, top) for s, x in zip(spec.items, v))
-        if spec.length is not None and len(v) != spec.length:
+        if spec.length is not None and len(v) != spec.length or len(v) < spec.min_len:
             raise bad()
         try:
             return tuple(convert(spec.item or ANY, x, name, top) for x in v)
@@ -291,11 +356,3 @@ def convert(spec: Spec, v: Any, name: str, top: str) -> Any:
     except Bad:
         raise bad() from None
     return v
-
-
-def accepts(spec: Spec, v: Any) -> bool:
-    try:
-        convert(spec, v, "", "")
-        return True
-    except Bad:
-        return False

@@ -16,7 +16,7 @@ from tensors import UserError
 from ..theme import Theme
 from .config import Course
 from .knobs import GENERIC_KEYS, Knob, SceneKnobs, beat_names, knobs, order_problem
-from .spec import (HEX_COLOUR, STR, Bad, check_rule, convert, show_value, spec_from_value)
+from .spec import (HEX_COLOUR, STR, Bad, Range, check_rule, convert, show_value, spec_from_value)
 
 RESERVED_SECTIONS = ("theme", "captions")
 def _err(course: Course, section: str | None, key: str, value: Any, what: str) -> UserError:
@@ -55,6 +55,8 @@ def _theme_knobs() -> dict[str, Knob]:
     for f in dataclasses.fields(Theme):
         default = f.default
         spec = spec_from_value(default) or STR
+        if spec.kind == "float":  # sizes: finite and positive
+            spec = dataclasses.replace(spec, range=Range(0, above=True))
         out[f.name] = Knob(f.name, default, spec, Theme)
     return out
 
@@ -74,8 +76,6 @@ def _theme_value(course: Course, key: str, value: Any) -> Any:
         v = convert(knob.spec, value, "", "")
         if key == "digits" and not 0 <= v <= 6:
             raise Bad("an integer from 0 to 6")
-        if knob.spec.kind == "float" and v <= 0:
-            raise Bad("a positive number")
         return v
     except Bad as e:
         raise _err(course, "theme", key, value, "must be " + e.what) from None
@@ -148,6 +148,37 @@ def validate_top(course: Course, sections: Iterable[str] | None) -> None:
 def _section_owner(cls: type) -> type:
     """The most-derived class that declares ``config_section`` (the section's owner)."""
     return next(k for k in cls.__mro__ if "config_section" in k.__dict__)
+
+
+def _as_toml(v: Any) -> Any:
+    """A class default as a config file would spell it (tuples → lists)."""
+    if isinstance(v, (list, tuple)):
+        return [_as_toml(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _as_toml(x) for k, x in v.items()}
+    return v
+
+
+def validate_class_knobs(cls: type) -> None:
+    """The values the scene class itself sets (its defaults, or a course file's subclass)
+    pass the same checks as config values; a one-line UserError names the class and knob."""
+    for name, kn in knobs(cls).items():
+        v = kn.default
+        if v is None and kn.spec.optional:
+            continue
+        try:
+            out = convert(kn.spec, _as_toml(v), name, name)
+            if name == "beats":
+                wrong = [b for b in out if b not in beat_names(cls)]
+                if wrong or not out:
+                    raise Bad(f"must name beats of {cls.__name__}: " + ", ".join(beat_names(cls)))
+                problem = order_problem(cls, out)
+                if problem:
+                    raise Bad(f"cannot run in this order: {problem}")
+        except Bad as e:
+            what = e.what if e.what.startswith("must") else "must be " + e.what
+            raise UserError(f"scene {cls.__name__}: {name} = {show_value(_as_toml(v))} — {what}"
+                            ) from None
 
 
 def scene_values(course: Course, cls: type, notes: list[str] | None = None
