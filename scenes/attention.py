@@ -27,7 +27,7 @@ from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import flat_text, markup, num_text, shape_str, token_label
 from scenes.kit.theme import THEME, digits_for, pct
-from scenes.kit.transitions import Curtains, curtain
+from scenes.kit.transitions import Curtains
 from tensors import UserError
 
 __all__ = ["AttentionScene"]
@@ -373,16 +373,7 @@ class AttentionScene(Curtains, GPTScene):
     def _morph_grid(self, g: AttentionGrid, g2: AttentionGrid, run_time: float = 0.7) -> AttentionGrid:
         """Turn grid g into g2 (same layout, same labels): the cells dip to the background
         and come back with g2's values. Returns g2, now on screen (g is left untouched)."""
-        cur = curtain([g.frame], 0.0, margin=0.02)
-        self.add(cur)
-        self.chrome_front()
-        self.play(cur.animate.set_fill(opacity=1.0), run_time=run_time / 2)
-        self.remove(g)
-        self.add(g2)
-        self.bring_to_front(cur)
-        self.chrome_front()
-        self.play(cur.animate.set_fill(opacity=0.0), run_time=run_time / 2)
-        self.remove(cur)
+        self.swap(g, g2, region=g.frame, run_time=run_time, margin=0.02)
         return g2
 
     def _scaled_qk(self) -> tuple[np.ndarray, float]:

@@ -43,10 +43,11 @@ class Curtains:
         self.play(cur.animate.set_fill(opacity=0.0), *extra, run_time=run_time)
         self.remove(cur)
 
-    def swap(self, old: Any, new: Any, region: Any = None, run_time: float = 0.5) -> None:
+    def swap(self, old: Any, new: Any, region: Any = None, run_time: float = 0.5,
+             margin: float = 0.08) -> None:
         """Dip the region of ``old`` to the background, put ``new`` there, and back."""
         olds = list(old) if isinstance(old, (list, tuple)) else [old]
-        cur = curtain([region] if region is not None else olds, 0.0)
+        cur = curtain([region] if region is not None else olds, 0.0, margin=margin)
         self.add(cur)
         self.chrome_front()
         self.play(cur.animate.set_fill(opacity=1.0), run_time=run_time / 2)
