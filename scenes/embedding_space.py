@@ -32,6 +32,7 @@ from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import num_text, token_label
 from scenes.kit.theme import THEME, fmt
 from tensors import UserError
+from tensors.errors import note
 
 
 class EmbeddingSpaceScene(GPTScene, ThreeDScene):
@@ -138,8 +139,6 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             if pairs and tests:
                 directions.append((name, pairs, tests))
         if self.skipped:
-            from tensors.errors import note
-
             note(f"embedding_space: left out of the default lists (not one token in "
                  f"{self.trace.info['name']}): {', '.join(self.skipped)}")
         return words, analogies, directions

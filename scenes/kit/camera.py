@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools as it
 from typing import Any
 
+import cairo
 import numpy as np
 from manim import VMobject
 from manim.camera.three_d_camera import ThreeDCamera
@@ -45,8 +46,6 @@ class ShiftedThreeDCamera(ThreeDCamera):
         self._paint_overlay(over)
 
     def _paint_overlay(self, over: list) -> None:
-        import cairo
-
         key = tuple((id(m), hash(m.points.tobytes()), hash(m.fill_rgbas.tobytes()),
                      hash(m.stroke_rgbas.tobytes()), float(m.stroke_width)) for m in over)
         if self._ov is None or self._ov.shape != self.pixel_array.shape:

@@ -18,11 +18,14 @@ And the rules for how a token or number reads on screen: :func:`visible_token`,
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
+import manimpango
 import numpy as np
-from manim import ORIGIN, MarkupText, Text, VGroup, VMobject
+from manim import ORIGIN, MarkupText, Text, VGroup, VMobject, config
+from manim.mobject.text.text_mobject import START_X, START_Y, TEXT2SVG_ADJUSTMENT_FACTOR
 
 from .theme import THEME, fmt
 
@@ -81,12 +84,6 @@ _SCALE: dict[str, float] = {}
 def _pango_flat(markup: str, size: float, font: str) -> VMobject | None:
     """Lay ``markup`` out with Pango (manim's own text2svg, files cached in manim's text
     dir) and read the glyph outlines straight into one VMobject — no SVGMobject tree."""
-    import hashlib
-
-    import manimpango
-    from manim import config
-    from manim.mobject.text.text_mobject import START_X, START_Y, TEXT2SVG_ADJUSTMENT_FACTOR
-
     d = config.get_dir("text_dir")
     d.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256(f"flat2|{font}|{size}|{markup}".encode()).hexdigest()[:16]

@@ -14,6 +14,8 @@ import types
 import typing
 from typing import Any
 
+import manimpango
+
 class Range:
     """Allowed numbers of a knob, written in its hint: ``ClassVar[Annotated[int, Range(1, 12)]]``
     (``lo``/``hi`` inclusive, None = open; ``above`` = strictly greater than ``lo``).
@@ -268,8 +270,6 @@ def _installed_fonts() -> set[str] | None:
     global _FONTS
     if _FONTS is None:
         try:
-            import manimpango
-
             _FONTS = set(manimpango.list_fonts())
         except Exception:
             _FONTS = set()
