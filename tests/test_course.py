@@ -218,12 +218,17 @@ def test_check_command_exits_2_with_one_line(tmp_path, tiny):
     assert r.returncode == 2, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "[tiny] layer = 'x' — must be an integer ≥ 0" in lines[0]
+    # GOOD sets layer/head: the check reads them against the model, so it must exist
     good = tmp_path / "good.toml"
-    good.write_text(GOOD)
+    good.write_text(GOOD.replace('"top-level-model"', '"smollm2"'))
     r = subprocess.run([PY, "-m", "scenes.kit.course", "check", str(good), "--scenes", str(path)],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert "OK" in r.stdout
+    good.write_text(GOOD)  # a model that cannot be found: one line, exit 2, before rendering
+    r = subprocess.run([PY, "-m", "scenes.kit.course", "check", str(good), "--scenes", str(path)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "top-level-model" in r.stderr
 
 
 def test_manim_render_with_a_bad_config_exits_2_before_rendering(tmp_path, tiny):
