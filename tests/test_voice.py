@@ -8,7 +8,7 @@ import av
 import pytest
 
 from scenes.kit.voice import (Narrator, Voice, bundled_voice, check_voice, number_words,
-                              speech_text, wav_duration)
+                              speech_text, voice_from_env, wav_duration)
 from tensors import UserError
 
 
@@ -158,3 +158,13 @@ def test_narrated_scene_has_audio_as_long_as_video(voice, tmp_path):
     print(f"speech {speech:.3f} video {v_dur:.3f} audio {a_dur:.3f}")
     assert v_dur >= speech + 0.5                            # the speech is not cut off
     assert abs(a_dur - v_dur) < 0.05                        # audio track spans the video
+
+
+def test_voice_from_env(tmp_path):
+    assert voice_from_env({}) is None and voice_from_env({"GPT_SCENES_VOICE": "0"}) is None
+    v = voice_from_env({"GPT_SCENES_VOICE": "1", "GPT_SCENES_VOICE_SPEED": "1.25"})
+    assert v is not None and v.speed == 1.25 and v.model_path == bundled_voice()[0]
+    assert voice_from_env({"GPT_SCENES_VOICE": "1", "GPT_SCENES_VOICE_SPEED": "1.25"}) is v
+    msg = _one_line_user_error(voice_from_env, {"GPT_SCENES_VOICE": "1",
+                                                "GPT_SCENES_VOICE_MODEL": str(tmp_path / "x.onnx")})
+    assert "x.onnx" in msg

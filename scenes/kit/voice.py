@@ -29,7 +29,7 @@ import re
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from tensors import UserError
 
@@ -208,6 +208,29 @@ def check_voice(model_path: str | Path | None = None, config_path: str | Path | 
     voice = Voice.load(model_path, config_path, speed)
     voice._engine()
     return voice
+
+
+#: Environment read by :func:`voice_from_env` (``./render.sh --voice`` sets them for its jobs).
+ENV_ON, ENV_MODEL, ENV_CONFIG, ENV_SPEED = ("GPT_SCENES_VOICE", "GPT_SCENES_VOICE_MODEL",
+                                            "GPT_SCENES_VOICE_CONFIG", "GPT_SCENES_VOICE_SPEED")
+
+
+def voice_from_env(environ: Mapping[str, str] | None = None) -> Voice | None:
+    """The voice ``$GPT_SCENES_VOICE=1`` asks for (None when narration is off).
+
+    ``$GPT_SCENES_VOICE_MODEL`` / ``_CONFIG`` name a Piper voice (default: the bundled one),
+    ``$GPT_SCENES_VOICE_SPEED`` its speed. One :class:`Voice` per process and settings.
+    """
+    env = os.environ if environ is None else environ
+    if env.get(ENV_ON, "").strip().lower() not in ("1", "true", "yes", "on"):
+        return None
+    return _shared_voice(env.get(ENV_MODEL) or None, env.get(ENV_CONFIG) or None,
+                         env.get(ENV_SPEED) or "1")
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_voice(model: str | None, config: str | None, speed: str) -> Voice:
+    return Voice.load(model, config, speed)  # type: ignore[arg-type]
 
 
 def wav_duration(path: str | Path) -> float:
