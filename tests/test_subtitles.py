@@ -10,7 +10,7 @@ from manim import DOWN, Circle, Create, FadeIn, FadeOut, Scene, Text, tempconfig
 
 from scenes.kit.subtitles import (CaptionTimeline, Cue, burn_subtitles, compose_srt, compose_vtt,
                                   concat_lecture, join_srt, parse_srt, read_chapters,
-                                  srt_to_vtt, video_duration)
+                                  srt_to_vtt, video_duration, write_subtitles)
 
 FPS = 15
 
@@ -104,6 +104,11 @@ def test_lecture_concat_chapters_and_offsets(rendered, tmp_path):
     assert [c.text for c in cues] == texts
     second = parse_srt(vids[1].with_suffix(".srt").read_text(encoding="utf-8"))
     assert cues[2].start == pytest.approx(second[0].start + durs[0])
+    srt_path, vtt_path = write_subtitles(cues, tmp_path / "lecture")
+    back = parse_srt(srt_path.read_text(encoding="utf-8"))
+    assert [c.text for c in back] == [c.text for c in cues]
+    assert np.allclose([(c.start, c.end) for c in back], [(c.start, c.end) for c in cues], atol=1e-3)
+    assert vtt_path.read_text(encoding="utf-8").count(" --> ") == len(cues)
     # a frame just after the second chapter starts is the second video's first frame
     with av.open(str(lecture)) as c:
         frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]

@@ -143,6 +143,14 @@ def srt_to_vtt(srt_path: Path, vtt_path: Path | None = None) -> Path:
     return dst
 
 
+def write_subtitles(cues: Sequence[Cue], stem: Path) -> tuple[Path, Path]:
+    """Write ``<stem>.srt`` and ``<stem>.vtt`` (atomically); returns both paths."""
+    srt_path, vtt_path = stem.with_name(stem.name + ".srt"), stem.with_name(stem.name + ".vtt")
+    _write_text(srt_path, compose_srt(cues))
+    _write_text(vtt_path, compose_vtt(cues))
+    return srt_path, vtt_path
+
+
 def join_srt(parts: Sequence[tuple[Path | None, float]]) -> list[Cue]:
     """Cues of several .srt files, each shifted by its offset (where its video starts).
 
