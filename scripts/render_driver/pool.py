@@ -73,12 +73,16 @@ def tail_status(text: str, anims: tuple[int, int] | None = None) -> str:
     'Animation 3 40% (6/15 frames)'
     >>> tail_status("Animation 5: Create  10%|#| 1/9", anims=(4, 7))
     'animation 2 of 4 (10%)'
+    >>> tail_status("Animation 1: Create  10%|#| 1/9", anims=(4, 7))
+    'fast-forwarding to animation 4'
     """
     frags = [ANSI.sub("", f).strip() for f in re.split(r"[\r\n]", text)]
     for f in reversed([f for f in frags if f]):
         m = re.match(r"^Animation (\d+)\b.*?(\d+)%\|[^|]*\|\s*(\d+/\d+)", f)
         if m and anims is not None:
             i = int(m.group(1)) - anims[0] + 1
+            if i < 1:
+                return f"fast-forwarding to animation {anims[0]}"
             return f"animation {i} of {anims[1] - anims[0] + 1} ({m.group(2)}%)"
         if m:
             return f"Animation {m.group(1)} {m.group(2)}% ({m.group(3)} frames)"

@@ -162,8 +162,11 @@ def render_job(spec: dict[str, Any], payload: dict[tuple[str, str], bytes]) -> d
             os.replace(tmp, dst)
     with tempfile.TemporaryDirectory(prefix="gpt-scenes-ray-") as tmpdir:
         tmp = Path(tmpdir)
+        import render_driver
+
+        pkg_parent = str(Path(render_driver.__file__).resolve().parents[1])
         env = dict(os.environ, **spec["env"], COLUMNS="160", PYTHONUNBUFFERED="1",
-                   PYTHONPATH=os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")]))
+                   PYTHONPATH=os.pathsep.join([os.getcwd(), pkg_parent, os.environ.get("PYTHONPATH", "")]))
         env["GPT_SCENES_COURSE"] = "none"
         if spec["course_bytes"] is not None:
             (tmp / "course.toml").write_bytes(spec["course_bytes"])
@@ -179,7 +182,7 @@ def render_job(spec: dict[str, Any], payload: dict[tuple[str, str], bytes]) -> d
         log = tmp / "log"
         t0 = time.time()
         with open(log, "wb") as fh:
-            p = subprocess.Popen([sys.executable, "-m", "manim", *args], stdout=fh,
+            p = subprocess.Popen([sys.executable, "-m", "render_driver.exact_manim", *args], stdout=fh,
                                  stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL,
                                  preexec_fn=_die_with_parent)
         marker = spec["env"].get(KILL_ONCE_ENV)

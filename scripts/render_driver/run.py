@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     media_root = Path(args.out) / ".media" / q
     vext = ".mov" if args.transparent else ".mp4"
     slides_dir = out / "slides"
-    env = dict(os.environ, COLUMNS="160", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, COLUMNS="160", PYTHONUNBUFFERED="1",
+               PYTHONPATH=os.pathsep.join(p for p in (str(SCRIPTS), os.environ.get("PYTHONPATH")) if p))
     if args.slides:
         env["GPT_SCENES_SLIDES_DIR"] = str(slides_dir.resolve())
         if files:
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             return [sys.executable, "-m", "manim_slides", *t.manim_args(
                 str(media.resolve()), slides_file=str(S.SLIDES_FILE),
                 slides_class=S.slides_name(next(e.cls for e in todo if e.id == t.scene)))]
-        return [sys.executable, "-m", "manim", *t.manim_args(str(media.resolve()))]
+        return [sys.executable, "-m", "render_driver.exact_manim", *t.manim_args(str(media.resolve()))]
 
     if args.dry_run:
         for t in tasks:
@@ -223,7 +224,7 @@ def count_plays(videos: list[Task], n: int, env: dict[str, str], cache: Path, lo
     """Each scene's animation run times (a dry run per scene, ``n`` at a time; cached by
     scene source, course file and quality). A scene whose count fails renders whole."""
     cache.mkdir(parents=True, exist_ok=True)
-    cenv = dict(env, PYTHONPATH=os.pathsep.join([str(SCRIPTS), str(ROOT), env.get("PYTHONPATH", "")]))
+    cenv = dict(env, PYTHONPATH=os.pathsep.join([str(ROOT), env["PYTHONPATH"]]))
     roots = [ROOT / "scenes", ROOT / "tensors"]
     result: dict[str, list[float]] = {}
     todo = []
