@@ -183,7 +183,7 @@ def test_real_run_of_a_tiny_course_with_every_output(tmp_path, tiny_gpt2_dir):
         assert Path(m.group(4)) == q / f"{name}.mp4"
     assert "[render] done  tiny (slides)" in r.stderr  # progress is reported as jobs finish
     logs = json.dumps(sorted(p.name for p in (q / "logs").iterdir()))
-    assert "tiny.video.log" in logs and "tiny.still.log" in logs
+    assert "tiny.slides.log" in logs and "tiny.still.log" in logs  # <scene>.<kind>.log
 
 
 def test_dry_run_split_and_ray(tmp_path):
