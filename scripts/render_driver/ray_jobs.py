@@ -27,7 +27,6 @@ from typing import Any
 
 from .cli import ROOT
 from .pool import Job, copy_atomic, error_line, find_output, say
-from .summary import Row  # noqa: F401  (the rows are filled by run._collect)
 
 MAX_RETRIES = 3
 EXCLUDES = [".git", ".venv", "out", "**/__pycache__", "*.mp4", "*.mov", "*.gif", "media",

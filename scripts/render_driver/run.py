@@ -282,7 +282,7 @@ def split_tasks(tasks: list[Task], durations: dict[str, list[float]], pieces: in
     for t in tasks:
         d = durations.get(t.scene)
         if t.kind != "video" or not d:
-            t.est_s = sum(d) if d else 1.0
+            t.est_s = 1.0 if t.kind == "video" else 0.0  # a still is quick: last
             out.append(t)
             continue
         ranges = plan.cut(d, pieces, min_piece_s)
