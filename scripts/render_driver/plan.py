@@ -1,7 +1,7 @@
 """What to run: one manim command per job, and how a scene is cut into pieces.
 
 A *piece* renders a contiguous range of a scene's animations (Manim's ``-n FIRST,LAST``,
-both inclusive, counting every ``play`` and ``wait``). Manim fast-forwards the animations
+both inclusive, counting every ``play`` and ``wait``; the last piece ``-n FIRST``, to the end). Manim fast-forwards the animations
 before FIRST — their end state is applied, nothing is drawn or encoded — and stops after
 LAST, so each piece starts from exactly the mobjects the whole render would have there and
 encodes its animations with the same settings; the pieces, stream-copied one after another
@@ -58,9 +58,12 @@ class Task:
         """Arguments after ``python -m manim`` (or ``-m manim_slides``).
 
         >>> t = Task("tiny", "TinyScene", Path("c.py"), "video", "h", anims=(3, 7), piece=1,
-        ...          pieces=2, encoders=4)
+        ...          pieces=3, encoders=4)
         >>> " ".join(t.manim_args("m"))
         'render -q h --media_dir m -o tiny --max-inflight-encoders 4 -n 3,7 c.py TinyScene'
+        >>> " ".join(Task("tiny", "TinyScene", Path("c.py"), "video", "l", anims=(8, 9),
+        ...                piece=2, pieces=3).manim_args("m"))       # the last: to the end
+        'render -q l --media_dir m -o tiny -n 8 c.py TinyScene'
         >>> " ".join(Task("tiny", "TinyScene", Path("c.py"), "still", "l", True).manim_args("m"))
         'render -q l -s -t --media_dir m -o tiny c.py TinyScene'
         """
@@ -75,8 +78,9 @@ class Task:
         if self.kind == "video":
             a += ["-t", "--format", "mov"] if self.transparent else []
             a += ["--max-inflight-encoders", str(self.encoders)] if self.encoders > 1 else []
-            if self.anims is not None:
-                a += ["-n", f"{self.anims[0]},{self.anims[1]}"]
+            if self.anims is not None:  # the last piece is open-ended: a stale count
+                last = self.piece == self.pieces - 1  # can unbalance pieces, never cut the video
+                a += ["-n", str(self.anims[0]) if last else f"{self.anims[0]},{self.anims[1]}"]
         return a + [file, self.class_name]
 
 
