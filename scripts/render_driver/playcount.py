@@ -7,8 +7,9 @@ Run in a child process (a scene changes manim's global config):
     python -m render_driver.playcount scenes/attention.py AttentionScene -q h
     RENDER_PLAYS {"class": "AttentionScene", "durations": [1.0, 0.5, ...]}
 
-The driver caches the answer per scene source, course file and quality
-(:func:`plays_cache_key`).
+The driver caches the answer per scene source and course file (:func:`plays_cache_key`);
+every whole render (``render_driver.exact_manim`` with ``$RENDER_PLAYS_OUT``) refreshes it,
+so this dry run is needed only the first time a scene is split.
 """
 from __future__ import annotations
 
@@ -56,15 +57,15 @@ def count(file: Path, class_name: str, quality: str) -> list[float]:
     return durations
 
 
-def plays_cache_key(file: Path, class_name: str, quality: str, roots: list[Path],
-                    course: str | None) -> str:
+def plays_cache_key(file: Path, class_name: str, roots: list[Path], course: str | None) -> str:
     """A digest of everything that decides a scene's animation list: its file, the library
-    code under ``roots``, the course config file and the quality.
+    code under ``roots`` and the course config file (not the quality: run times are
+    seconds, so a -ql preview's count serves a -qh render).
 
-    >>> len(plays_cache_key(Path(__file__), "X", "l", [], None))
+    >>> len(plays_cache_key(Path(__file__), "X", [], None))
     24
     """
-    h = hashlib.sha256(f"{class_name}\0{quality}\0".encode())
+    h = hashlib.sha256(f"{class_name}\0".encode())
     files = [file] + sorted(p for r in roots for p in Path(r).rglob("*.py"))
     if course and course != "none" and Path(course).is_file():
         files.append(Path(course))

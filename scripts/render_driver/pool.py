@@ -53,6 +53,7 @@ class Job:
     media: Path               # the job's own media folder (manim's --media_dir)
     log: Path
     dest: Path | None = None  # copied there when done (pieces: joined later instead)
+    env: dict[str, str] = dataclasses.field(default_factory=dict)  # added to the run's env
     output: Path | None = None
     proc: subprocess.Popen | None = None
     started: float = 0.0
@@ -194,7 +195,8 @@ def run_jobs(jobs: list[Job], n: int, env: dict[str, str], status_every: float =
                 j.log.parent.mkdir(parents=True, exist_ok=True)
                 with open(j.log, "wb") as fh:
                     j.started = time.time()
-                    j.proc = subprocess.Popen(j.cmd, stdout=fh, stderr=subprocess.STDOUT, env=env,
+                    j.proc = subprocess.Popen(j.cmd, stdout=fh, stderr=subprocess.STDOUT,
+                                              env={**env, **j.env},
                                               stdin=subprocess.DEVNULL, start_new_session=True)
                 running.append(j)
                 say(f"start {j.task.label}")

@@ -135,9 +135,9 @@ def run(args: argparse.Namespace) -> int:
 
     out.mkdir(parents=True, exist_ok=True)
     logs.mkdir(parents=True, exist_ok=True)
+    plays = Path(args.out) / ".media" / "plays"  # animation run times, any quality
     if pieces > 1 and videos:
-        durations = count_plays(videos, min(workers, os.cpu_count() or 1), env,
-                                media_root / "plays", logs)
+        durations = count_plays(videos, min(workers, os.cpu_count() or 1), env, plays, logs)
         tasks = split_tasks(tasks, durations, pieces,
                             plan.MIN_PIECE_S if args.split == "auto" else 0.0)
     else:
@@ -149,7 +149,10 @@ def run(args: argparse.Namespace) -> int:
         sub = t.scene if t.kind != "still" else f"{t.scene}-still"
         media = media_root / sub / (f"p{t.piece + 1}of{t.pieces}" if t.pieces > 1 else "")
         dest = None if t.pieces > 1 else out / f"{t.scene}{t.ext}"
-        jobs.append(Job(t, cmd_of(t, media), media, logs / f"{t.key}.log", dest))
+        jenv = {}
+        if t.kind == "video" and t.piece == t.pieces - 1 and not ray:  # runs to the end
+            jenv["RENDER_PLAYS_OUT"] = str(_plays_file(t, plays, env).resolve())
+        jobs.append(Job(t, cmd_of(t, media), media, logs / f"{t.key}.log", dest, env=jenv))
     n_split = len({t.scene for t in tasks if t.pieces > 1})
     where = f"on Ray ({ray.label})" if ray else "here"
     say(f"rendering {len(jobs)} job(s) at -q{args.quality} ({q}) {where}, {min(workers, len(jobs))} "
@@ -221,20 +224,19 @@ def _collect(jobs: list[Job], rows: dict[str, Row], out: Path) -> None:
 
 def count_plays(videos: list[Task], n: int, env: dict[str, str], cache: Path, logs: Path
                 ) -> dict[str, list[float]]:
-    """Each scene's animation run times (a dry run per scene, ``n`` at a time; cached by
-    scene source, course file and quality). A scene whose count fails renders whole."""
-    cache.mkdir(parents=True, exist_ok=True)
+    """Each scene's animation run times: from the cache (written by any earlier render of
+    the scene that ran to its end, or an earlier count), else a dry run per scene, ``n`` at
+    a time. A scene whose count fails renders whole."""
     cenv = dict(env, PYTHONPATH=os.pathsep.join([str(ROOT), env["PYTHONPATH"]]))
-    roots = [ROOT / "scenes", ROOT / "tensors"]
     result: dict[str, list[float]] = {}
     todo = []
     for t in videos:
-        key = plays_cache_key(t.file, t.class_name, t.quality, roots, env.get("GPT_SCENES_COURSE"))
-        f = cache / f"{key}.json"
+        f = _plays_file(t, cache, env)
         try:
             result[t.scene] = json.loads(f.read_text())["durations"]
         except (OSError, ValueError, KeyError):
             todo.append((t, f))
+    t0 = time.perf_counter()
     if todo:
         say(f"counting the animations of {len(todo)} scene(s) (a dry run each; cached)")
     running: list[tuple[subprocess.Popen, Task, Path, Path]] = []
@@ -269,7 +271,18 @@ def count_plays(videos: list[Task], n: int, env: dict[str, str], cache: Path, lo
     except BaseException:
         stop([p for p, *_ in running])
         raise
+    if t0 and time.perf_counter() - t0 > 1:
+        say(f"counted in {time.perf_counter() - t0:.1f} s: "
+            + ", ".join(f"{s} {len(d)} animations ({sum(d):.1f} s)" for s, d in result.items()))
     return result
+
+
+def _plays_file(t: Task, cache: Path, env: dict[str, str]) -> Path:
+    """Where the run times of ``t``'s scene are cached (keyed by its sources and course)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    key = plays_cache_key(t.file, t.class_name, [ROOT / "scenes", ROOT / "tensors"],
+                          env.get("GPT_SCENES_COURSE"))
+    return cache / f"{key}.json"
 
 
 def split_tasks(tasks: list[Task], durations: dict[str, list[float]], pieces: int,
