@@ -13,7 +13,10 @@ Modes (each renders into a fresh folder, so manim's cache never helps):
     c  the same pieces on a local Ray instance     (--ray --split P)
     1  one scene at a time, no encoder overlap     (-j 1 --split 1 --max-inflight-encoders 1)
 
-The traces are computed before the first mode (a lecturer re-rendering has them cached).
+The traces are computed before the first mode (a lecturer re-rendering has them cached),
+and the animation run times recorded by the first mode's renders are given to the later
+modes (as a re-render has them: cutting a scene then needs no dry run; the first-ever
+split of a scene adds one, timed in the driver's log as "counted in").
 Figures taken while other work runs on the machine are inflated: compare rows of one run.
 """
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -78,6 +82,9 @@ def main() -> int:
         for m in args.modes:
             label, opts = table[m]
             out = Path(tmp) / m
+            first_plays = Path(tmp) / args.modes[0] / ".media" / "plays"
+            if m != args.modes[0] and first_plays.is_dir():
+                shutil.copytree(first_plays, out / ".media" / "plays")
             cmd = [sys.executable, str(DRIVER), *args.scenes, "-q", args.quality, "--out", str(out), *opts]
             t0 = time.perf_counter()
             r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
