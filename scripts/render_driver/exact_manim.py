@@ -8,7 +8,7 @@ once more with ``dt = 0``. Time-based updaters (``begin_ambient_camera_rotation`
 using ``dt``) therefore drift: a piece that starts after a fast-forward would show the
 camera a few degrees off. Here a skipped animation steps through the same times as a drawn
 one — updating the mobjects, drawing and encoding nothing — so every piece starts from the
-very state of the whole render, and a still is the video's last frame.
+very state of the whole render (and a ``-s`` still has no drift either).
 
 With ``$RENDER_PLAYS_OUT`` set, a render that runs to the scene's end (not stopped by
 ``-n …,LAST``) also writes the run time of every animation there (JSON), which is what the
