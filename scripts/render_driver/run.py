@@ -146,8 +146,10 @@ def run(args: argparse.Namespace) -> int:
     tasks = plan.order(tasks)
     jobs = []
     for t in tasks:
-        sub = t.scene if t.kind != "still" else f"{t.scene}-still"
-        media = media_root / sub / (f"p{t.piece + 1}of{t.pieces}" if t.pieces > 1 else "")
+        if t.pieces > 1:  # apart from the whole render's folder (whose outputs have its name)
+            media = media_root / f"{t.scene}-pieces" / f"p{t.piece + 1}of{t.pieces}"
+        else:
+            media = media_root / (t.scene if t.kind != "still" else f"{t.scene}-still")
         dest = None if t.pieces > 1 else out / f"{t.scene}{t.ext}"
         jenv = {}
         if t.kind == "video" and t.piece == t.pieces - 1 and not ray:  # runs to the end
