@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli import ROOT
-from .pool import Job, copy_atomic, error_line, find_output, say
+from .pool import Interrupted, Job, copy_atomic, error_line, find_output, say
 
 MAX_RETRIES = 3
 EXCLUDES = [".git", ".venv", "out", "**/__pycache__", "*.mp4", "*.mov", "*.gif", "media",
@@ -83,8 +83,15 @@ class RayRunner:
             j.started = t0
         say(f"sent {len(jobs)} job(s) to Ray ({self.label}, {self.cpus} CPUs)")
         pending, done, last = list(refs), 0, 0.0
+        # a signal must not raise inside Ray's compiled wait (it turns into a SystemError):
+        # note it, and stop from Python between two waits
+        caught: list[int] = []
+        old = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum))
+               for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             while pending:
+                if caught:
+                    raise Interrupted(caught[0])
                 ready, pending = ray.wait(pending, num_returns=1, timeout=1.0)
                 for ref in ready:
                     j = refs[ref]
@@ -105,6 +112,8 @@ class RayRunner:
             raise
         finally:
             ray.shutdown()  # a local instance stops; a cluster stays up
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
 
     def _finish(self, j: Job, ref: Any) -> str:
         """Write a finished job's log and output here; returns the node it ran on."""
