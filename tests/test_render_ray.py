@@ -97,3 +97,28 @@ def test_cluster_address_ships_traces_and_weights_to_workers(tmp_path, tiny_gpt2
     log = (tmp_path / "out" / "480p15" / "logs" / "tiny_two.video.log").read_text()
     assert "captured" not in log
     assert media.video_seconds(tmp_path / "out" / "480p15" / "tiny_two.mp4") == pytest.approx(1.4, abs=0.15)
+
+
+def test_ctrl_c_on_a_ray_run_stops_it_one_line_exit_130(tmp_path, tiny_gpt2_dir):
+    pytest.importorskip("ray", reason="the optional ray extra is not installed")
+    import signal
+    import time
+
+    course = write_tiny_course(tmp_path, tiny_gpt2_dir)
+    err = tmp_path / "stderr"
+    with open(err, "wb") as fh:
+        p = subprocess.Popen([RENDER, str(course), "--ray", "--split", "2", "-j", "2", "--out",
+                              str(tmp_path / "out")], stdout=subprocess.DEVNULL, stderr=fh,
+                             cwd=tmp_path, env={**os.environ, "GPT_SCENES_COURSE": ""},
+                             start_new_session=True)
+    deadline = time.time() + 240
+    while "[render] sent" not in err.read_text() and time.time() < deadline:
+        assert p.poll() is None, err.read_text()[-2000:]
+        time.sleep(0.2)
+    time.sleep(2.0)
+    p.send_signal(signal.SIGINT)
+    assert p.wait(timeout=120) == 130
+    text = err.read_text()
+    assert "Traceback" not in text and "Error" not in text
+    assert [ln for ln in text.splitlines() if ln.strip()][-1].startswith("render.sh: interrupted (")
+    assert not list((tmp_path / "out" / "480p15").glob("*.mp4"))
