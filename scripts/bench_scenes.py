@@ -21,16 +21,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STORY = ["tokenization", "embedding", "embedding_space", "attention", "softmax_temperature",
-         "unembedding", "generation"]
+sys.path.insert(0, str(ROOT / "scripts"))
+from render_driver.media import video_seconds  # noqa: E402
+from scenes.kit.course.discover import STORY_ORDER as STORY  # noqa: E402
 QUALITY = {"l": "-ql", "m": "-qm", "h": "-qh", "p": "-qp", "k": "-qk"}
-
-
-def video_seconds(path: Path) -> float:
-    import av
-
-    with av.open(str(path)) as c:
-        return c.duration / 1e6 if c.duration else 0.0
 
 
 def render(scene: str, q: str, media: Path, env: dict[str, str]) -> tuple[float, Path]:
@@ -75,7 +69,7 @@ def main() -> None:
             render(s, "l", Path(tmp) / "warm", e)  # warm the trace cache
             for q in args.quality:
                 dt, video = render(s, q, Path(tmp) / f"{label}-{q}".replace(" ", "_"), e)
-                vs = video_seconds(video)
+                vs = video_seconds(video) or 0.0
                 rows.append((label, QUALITY[q], vs, dt, dt / vs if vs else float("nan")))
                 print(f"{label:28s} {QUALITY[q]}  video {vs:6.1f} s  render {dt:7.1f} s  "
                       f"ratio {rows[-1][4]:.2f}", flush=True)

@@ -26,7 +26,8 @@ def test_help_lists_every_option():
     r = run("--help")
     assert r.returncode == 0, r.stderr
     for opt in ("-q", "--out", "--stills", "--gif", "--transparent", "--lecture", "--slides",
-                "-j", "--course", "--gallery", "--dry-run", "SCENE"):
+                "-j", "--split", "--max-inflight-encoders", "--ray", "--course", "--gallery",
+                "--dry-run", "SCENE"):
         assert opt in r.stdout
     assert "Exit status" in r.stdout
 
@@ -42,6 +43,10 @@ def test_help_lists_every_option():
     (["--course", "no/such.toml"], "--course no/such.toml: no such file"),
     (["no_such_course.py"], "course file no_such_course.py does not exist"),
     (["--gallery", "-qh"], "--gallery renders at -ql"),
+    (["--split", "0"], "0 must be at least 1"),
+    (["--split", "some"], "'some' is not a whole number"),
+    (["--max-inflight-encoders", "0"], "0 must be at least 1"),
+    (["--ray", "--slides"], "render --slides without --ray"),
 ])
 def test_bad_option_is_one_line_and_exit_2(args, expect, tmp_path):
     r = run(*args, "--out", str(tmp_path / "out"))
@@ -102,6 +107,7 @@ def test_dry_run_maps_quality_and_names_outputs_predictably(tmp_path):
     stills = [ln for ln in lines if " -s " in ln]
     assert len(vids) == 2 and len(stills) == 2  # TinyScene and TinyTwo
     assert all(" -q h " in ln for ln in vids + stills)
+    assert all("--max-inflight-encoders 4" in ln for ln in vids)  # encode while drawing
     assert any(ln.endswith(f"# -> {tmp_path}/o/1080p60/tiny.mp4") for ln in vids)
     assert any(ln.endswith(f"# -> {tmp_path}/o/1080p60/tiny_two.mp4") for ln in vids)
     assert any(ln.endswith(f"# -> {tmp_path}/o/1080p60/tiny.png") for ln in stills)
@@ -123,7 +129,10 @@ def test_list_shows_scenes_in_story_order():
     r = run("--list")
     assert r.returncode == 0, r.stderr
     ids = [ln.split()[0] for ln in r.stdout.splitlines()]
-    from scenes.course import STORY_ORDER
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from render_driver.scenes_api import STORY_ORDER
 
     known = [i for i in ids if i in STORY_ORDER]
     assert known == sorted(known, key=STORY_ORDER.index)
@@ -174,4 +183,11 @@ def test_real_run_of_a_tiny_course_with_every_output(tmp_path, tiny_gpt2_dir):
         assert Path(m.group(4)) == q / f"{name}.mp4"
     assert "[render] done  tiny (slides)" in r.stderr  # progress is reported as jobs finish
     logs = json.dumps(sorted(p.name for p in (q / "logs").iterdir()))
-    assert "tiny.video.log" in logs and "tiny.still.log" in logs
+    assert "tiny.slides.log" in logs and "tiny.still.log" in logs  # <scene>.<kind>.log
+
+
+def test_dry_run_split_and_ray(tmp_path):
+    t = _dry(tmp_path, "--split", "3", "--ray", "TinyTwo")  # `--ray NAME`: NAME is a scene
+    assert len([ln for ln in t if "manim render" in ln]) == 1 and "TinyTwo" in t[0]
+    assert any(ln.startswith("# split: each scene into up to 3 pieces") for ln in t)
+    assert any(ln.startswith("# on Ray (local)") for ln in t)

@@ -1,0 +1,80 @@
+"""``python -m render_driver.exact_manim render ...``: manim's own command line, with one
+change that makes a fast-forwarded animation leave the scene exactly as a drawn one does.
+
+When manim skips an animation (``-n FIRST,LAST`` before FIRST, ``-s`` stills, a cache hit)
+it advances time in one step of ``run_time``, while a drawn animation advances in frame
+steps ``0, 1/fps, …`` (ending one frame short of ``run_time``) and then runs the updaters
+once more with ``dt = 0``. Time-based updaters (``begin_ambient_camera_rotation``, anything
+using ``dt``) therefore drift: a piece that starts after a fast-forward would show the
+camera a few degrees off. Here a skipped animation steps through the same times as a drawn
+one — updating the mobjects, drawing and encoding nothing — so every piece starts from the
+very state of the whole render (and a ``-s`` still has no drift either).
+
+With ``$RENDER_PLAYS_OUT`` set, a render that runs to the scene's end (not stopped by
+``-n …,LAST``) also writes the run time of every animation there (JSON), which is what the
+driver needs to cut the scene into pieces next time without a dry run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from manim import config
+from manim.renderer.cairo_renderer import CairoRenderer
+from manim.scene.scene import Scene
+
+_progression = Scene.get_time_progression
+_play_internal = Scene.play_internal
+
+
+def _get_time_progression(self: Scene, run_time: float, description: str = "",
+                          n_iterations: int | None = None,
+                          override_skip_animations: bool = False) -> Any:
+    # the drawn path's times (np.arange(0, run_time, 1/fps)) whether skipping or not
+    return _progression(self, run_time, description, n_iterations, override_skip_animations=True)
+
+
+def _play_internal_exact(self: Scene, skip_rendering: bool = False) -> None:
+    _play_internal(self, skip_rendering)
+    if self.renderer.skip_animations:
+        self.update_mobjects(0)  # what the drawn path does after finishing its animations
+
+
+def _record_plays(path: Path) -> None:
+    """Write the scene's animation run times to ``path`` when a render reaches its end."""
+    durations: list[float] = []
+    play, render = CairoRenderer.play, Scene.render
+
+    def recording_play(self, scene, *args, **kwargs):  # type: ignore[no-untyped-def]
+        play(self, scene, *args, **kwargs)
+        durations.append(float(scene.duration))
+
+    def recording_render(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        durations.clear()
+        result = render(self, *args, **kwargs)
+        if config.upto_animation_number in (None, -1, float("inf")) and durations:  # to the end
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+            tmp.write_text(json.dumps({"durations": durations}))
+            os.replace(tmp, path)
+        return result
+
+    CairoRenderer.play = recording_play  # type: ignore[method-assign]
+    Scene.render = recording_render  # type: ignore[method-assign]
+
+
+def main() -> None:
+    Scene.get_time_progression = _get_time_progression  # type: ignore[method-assign]
+    Scene.play_internal = _play_internal_exact  # type: ignore[method-assign]
+    if os.environ.get("RENDER_PLAYS_OUT"):
+        _record_plays(Path(os.environ["RENDER_PLAYS_OUT"]))
+    from manim.__main__ import main as manim_main
+
+    sys.argv[0] = "manim"
+    manim_main()
+
+
+if __name__ == "__main__":
+    main()

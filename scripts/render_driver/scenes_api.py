@@ -1,0 +1,58 @@
+"""The render driver's ONE door into the scenes package: every name it uses from ``scenes``
+(the course code in ``scenes.kit.course``, ``scenes.kit.slides``) is imported here, with the
+few ``tensors`` cache helpers the Ray payload needs, so a move of the scene library is a
+change to this file only.
+
+The driver imports this module after the options are checked (it imports manim and the
+model code), never at the top of ``cli``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scenes.kit import slides as _slides
+from scenes.kit.course.cli import _warm
+from scenes.kit.course.config import ENV_VAR, SCENES_DIR, Course, find_config, load_course  # noqa: F401
+from scenes.kit.course.discover import STORY_ORDER, SceneEntry, check_course, discover, select  # noqa: F401
+from scenes.kit.course.validate import scene_values
+from scenes.kit.slides import slides_name  # noqa: F401  (re-exported)
+
+#: The file that defines ``<Name>Slides`` classes for manim-slides.
+SLIDES_FILE: Path = Path(_slides.__file__).resolve()
+
+
+def warm_traces(course: Any, entries: list, names: list[str]) -> list[tuple[str, Path]]:
+    """Compute (or load) the trace each scene starts from, once, in story order, and check
+    the layer/head knobs against the model; return the cache files a worker elsewhere needs
+    so that it never loads the model: ``(kind, path)`` with kind ``traces`` (the traces and
+    the cached generations, ``gen-*.json``) or ``weights`` (the model's matrices).
+
+    >>> warm_traces(course, entries, ["AttentionScene"])  # doctest: +SKIP
+    [('traces', PosixPath('/root/.cache/gpt-scenes/traces/3f…c1.safetensors')), ('weights', …)]
+    """
+    from tensors import trace
+    from tensors.models import home
+    from tensors.trace import cache_dir
+    from tensors.weights import weights_path
+
+    _warm(course, entries, names)
+    files: list[tuple[str, Path]] = []
+    for e in select(entries, names):
+        values, _ = scene_values(course, e.cls)
+        get = lambda k, d=None: values.get(k, getattr(e.cls, k, d))  # noqa: E731
+        t = trace(get("prompt"), get("model", "auto"), device=get("device"), quiet=True)
+        for kind, p in (("traces", getattr(t, "cache_path", None)),
+                        ("weights", weights_path(home(), t.info["fingerprint"]))):
+            if p is not None and Path(p).is_file() and (kind, Path(p)) not in files:
+                files.append((kind, Path(p)))
+    files += [("traces", p) for p in sorted(cache_dir().glob("gen-*.json"))]
+    return files
+
+
+def cache_dirs() -> dict[str, Path]:
+    """Where this machine keeps each kind of cache file (see :func:`warm_traces`)."""
+    from tensors.models import home
+    from tensors.trace import cache_dir
+
+    return {"traces": cache_dir(), "weights": home() / "weights"}
