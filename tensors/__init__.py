@@ -9,7 +9,8 @@ Modules: :mod:`tensors.models` (resolve/fetch/load), :mod:`tensors.capture` (the
 and hooks), :mod:`tensors.trace` (the Trace and its cache), :mod:`tensors.weights` (canonical
 matrices, memory-mapped), :mod:`tensors.cli` (``python -m tensors``).
 """
+from .ablation import Ablation
 from .errors import UserError, exit_on_user_error
 from .trace import CAPTURE_VERSION, Trace, trace
 
-__all__ = ["trace", "Trace", "UserError", "exit_on_user_error", "CAPTURE_VERSION"]
+__all__ = ["trace", "Trace", "Ablation", "UserError", "exit_on_user_error", "CAPTURE_VERSION"]

@@ -26,7 +26,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import models
+from . import ablation, models
+from .ablation import Ablation
 from .errors import UserError, note
 from .sampling import softmax
 from .weights import Weights, save_weights, weights_path
@@ -407,17 +408,26 @@ def load_trace(path: Path) -> Trace:
 
 # ====================================================================== the entry point
 def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str | None = None,
-          use_cache: bool = True, quiet: bool = False) -> Trace:
+          use_cache: bool = True, quiet: bool = False,
+          ablate: Ablation | Sequence[Ablation] | None = None) -> Trace:
     """Run ``prompt`` through ``model`` (see :func:`tensors.models.resolve`) and capture a Trace.
 
     A second call with the same model, weights and prompt loads from the cache without
-    loading the model. ``device``: None picks cuda > mps > cpu.
+    loading the model. ``device``: None picks cuda > mps > cpu. ``ablate``: run with
+    neurons, heads or whole blocks knocked out (:class:`tensors.ablation.Ablation`); the
+    Trace is then that of the changed run, cached under its own key, and
+    ``info["ablations"]`` lists what was changed (``[]`` for a plain run).
+
+    >>> t = trace("The Colosseum is in the city of", "smollm2",
+    ...           ablate=[Ablation("mlp", layer=3)])              # doctest: +SKIP
     """
     if not isinstance(prompt, str) or not prompt.strip():
         raise UserError("the prompt is empty; pass some text, e.g. --prompt 'The capital of France is'")
+    ablations = ablation.normalise(ablate)
     ref = models.resolve(model, quiet=quiet)
     fp = models.fingerprint(ref.path)
-    path = cache_dir() / f"{cache_key(ref.key, fp, prompt)}.safetensors" if use_cache else None
+    suffix = f"-ablate-{ablation.key_of(ablations)}" if ablations else ""
+    path = cache_dir() / f"{cache_key(ref.key, fp, prompt)}{suffix}.safetensors" if use_cache else None
     if path is not None and path.exists():
         try:
             return load_trace(path)
@@ -425,12 +435,18 @@ def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str 
             note(f"cache entry {path.name} is stale or corrupt ({e}); recomputing")
     t0 = time.perf_counter()
     mdl, tok, dev = models.load(ref, device)
-    from .capture import model_info, readable_tokens, run_capture
+    from .capture import encode, model_info, readable_tokens, run_capture
 
-    arrays, ids = run_capture(mdl, tok, ref.family, prompt, dev)
     info = model_info(mdl, ref.family)
+    edit = None
+    if ablations:
+        n_pos = len(encode(tok, prompt, info["n_ctx"]))
+        ablation.check(ablations, info, n_pos, ref.name)
+        edit = ablation.make_edit(ablations, info["d_head"])
+    arrays, ids = run_capture(mdl, tok, ref.family, prompt, dev, edit)
     info.update(name=ref.name, model_key=ref.key, model_path=str(ref.path), fingerprint=fp,
-                device=dev, bundled=ref.bundled)
+                device=dev, bundled=ref.bundled, quantization=_quantization(ref),
+                ablations=[a.to_json() for a in ablations])
     t = Trace(prompt=prompt, tokens=readable_tokens(tok, ids), info=info,
               **{f: arrays.get(f) for f in ARRAY_FIELDS})
     _ensure_weights(mdl, ref, fp)
@@ -443,6 +459,24 @@ def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str 
     if not quiet:
         note(f"captured {t.n_pos} tokens on {dev} in {time.perf_counter() - t0:.2f} s")
     return t
+
+
+def _quantization(ref: models.ModelRef) -> str | None:
+    """How the weights were stored before we loaded them, when not plain floats:
+    the model folder's ``config.json`` key ``gpt_scenes_quantization`` (written at fetch
+    time), else, for the bundled model, its GGUF file's quantisation type; None otherwise."""
+    try:
+        cfg = json.loads((ref.path / "config.json").read_text())
+    except (OSError, ValueError):
+        cfg = {}
+    if cfg.get("gpt_scenes_quantization"):
+        return str(cfg["gpt_scenes_quantization"])
+    if ref.bundled:  # e.g. "SmolLM2-135M-Instruct.Q4_1.gguf" -> "Q4_1"
+        qtype = Path(models.BUNDLED["gguf_member"]).suffixes[-2].lstrip(".")
+        return f"{qtype} GGUF (4-bit), dequantised to fp32" if qtype.startswith("Q4") else \
+            f"{qtype} GGUF, dequantised to fp32"
+    qc = cfg.get("quantization_config")
+    return str(qc.get("quant_method", "quantized")) if isinstance(qc, dict) else None
 
 
 def _ensure_weights(model: Any, ref: models.ModelRef, fp: str) -> None:
