@@ -41,6 +41,8 @@ def model_info(model: Any, family: str) -> dict[str, Any]:
     Per-layer facts are in ``info["layers"][i]``: ``norm1``/``norm2`` (type, eps, bias),
     ``attn_scale``, ``mlp`` ("SwiGLU", "GELU" …), ``act`` (the activation function's name).
     The top-level ``norm``, ``mlp``, ``attn_scale`` are those of the final norm and layer 0.
+    ``positional``: "learned" (a position-embedding module), "rope" (a rotary module; its
+    type, theta, rotated dims and scaling in ``info["rope"]``) or "none".
     """
     fam = families.get(family)
     dims = fam.dims(model.config)
@@ -57,16 +59,24 @@ def model_info(model: Any, family: str) -> dict[str, Any]:
         layers.append({"norm1": families.norm_facts(p.ln1), "norm2": families.norm_facts(p.ln2),
                        "attn_scale": float(p.attn.scaling), "mlp": mlp, "act": act})
     final = families.norm_facts(fam.final_norm(model))
+    rotary = next((m for m in model.modules() if "rotary" in type(m).__name__.lower()), None)
+    rope = None
     if fam.pos_embed(model) is not None:
         positional = "learned"
-    elif any("rotary" in type(m).__name__.lower() for m in model.modules()):
+    elif rotary is not None:
         positional = "rope"
+        cfg = model.config
+        params = getattr(cfg, "rope_parameters", None) or {}
+        rope = {"type": str(getattr(rotary, "rope_type", params.get("rope_type", "default"))),
+                "theta": float(params.get("rope_theta", getattr(cfg, "rope_theta", 10000.0))),
+                "dims": 2 * int(rotary.inv_freq.numel()),
+                "attention_scaling": float(getattr(rotary, "attention_scaling", 1.0))}
     else:
         positional = "none"
     return {
         "family": family, "architecture": type(model).__name__, **dims,
         "vocab_size": int(W_E.shape[0]), "tied_embeddings": W_U.data_ptr() == W_E.data_ptr(),
-        "positional": positional, "norm": final["type"], "final_norm": final,
+        "positional": positional, "rope": rope, "norm": final["type"], "final_norm": final,
         "mlp": layers[0]["mlp"], "attn_scale": layers[0]["attn_scale"], "layers": layers,
         "n_params": int(sum(p.numel() for p in model.parameters())),
         "param_counts": param_counts(model, family),

@@ -230,6 +230,21 @@ class Trace:
         x = x * w
         return x + b if b is not None else x
 
+    def norm_stats(self, x: np.ndarray, which: str = "final", layer: int | None = None) -> dict[str, Any]:
+        """The statistics the norm ``which`` computes for one vector x [d_model]:
+        ``type``, ``eps``, ``mean`` (subtracted by LayerNorm only), ``std`` (LayerNorm:
+        sqrt(var)), ``rms`` (sqrt(mean(x²))), and ``scale`` = the factor it really multiplies
+        by: 1 / sqrt(var + eps) (LayerNorm) or 1 / sqrt(mean(x²) + eps) (RMSNorm), so that
+        ``apply_norm(x) = (x - mean·[LayerNorm]) * scale * w (+ b)``."""
+        facts = self.info["final_norm"] if which == "final" else \
+            self.info["layers"][layer]["norm1" if which == "ln1" else "norm2"]
+        x = np.asarray(x, dtype=np.float64)
+        mean, var, ms = float(x.mean()), float(x.var()), float((x * x).mean())
+        layer_norm = facts["type"] == "LayerNorm"
+        return {"type": facts["type"], "eps": facts["eps"], "mean": mean,
+                "std": var ** 0.5, "rms": ms ** 0.5,
+                "scale": 1.0 / ((var if layer_norm else ms) + facts["eps"]) ** 0.5}
+
     def lens_logits(self, layer: int) -> np.ndarray:
         """The logit lens: the final norm and unembedding applied to ``resid[layer]``.
 

@@ -34,8 +34,10 @@ def hf_reference(model_dir: Path, prompt: str):
     orig = mod.eager_attention_forward
 
     def spy(module, query, key, value, *a, **kw):
-        seen.append((query[0].clone(), key[0].clone(), value[0].clone()))
-        return orig(module, query, key, value, *a, **kw)
+        out = orig(module, query, key, value, *a, **kw)
+        # q, k, v [head, pos, d_head] as they entered; z [pos, head, d_head] as it left
+        seen.append((query[0].clone(), key[0].clone(), value[0].clone(), out[0][0].clone()))
+        return out
 
     attn_out = []
     attn_mods = [b.attn for b in m.transformer.h] if hasattr(m, "transformer") else \
@@ -75,10 +77,18 @@ def test_trace_matches_hf_forward(model_dir):
     close(t.attn_out, torch.stack(attn_out))
     # q and k exactly as they entered the model's dot product (after RoPE for Llama)
     group = H // t.info["n_kv_head"]
-    for layer, (q, k, v) in enumerate(seen):
+    d_head = t.info["d_head"]
+    for layer, (q, k, v, z) in enumerate(seen):
         close(t.q[layer], q)
         close(t.k[layer], k.repeat_interleave(group, dim=0))
         close(t.v[layer], v.repeat_interleave(group, dim=0))
+        # each head's write: its z times its rows of the model's output projection (by hand)
+        if hasattr(m, "transformer"):
+            W_O = m.transformer.h[layer].attn.c_proj.weight          # Conv1D [in, out]
+        else:
+            W_O = m.model.layers[layer].self_attn.o_proj.weight.T    # Linear [out, in] -> [in, out]
+        for h in range(H):
+            close(t.head_out[layer, h], (z[:, h] @ W_O[h * d_head:(h + 1) * d_head]).detach(), 1e-5)
     assert t.q.shape == (L, H, len(ids), t.info["d_head"])
 
 
@@ -295,6 +305,10 @@ def test_bundled_model_facts():
         ("llama", 30, 9, 3, 576, 49152)
     assert i["tied_embeddings"] and i["positional"] == "rope"
     assert t.top_next(1)[0][0] == " Paris"
+    # read from the model: 4-bit GGUF source, RoPE theta, per-layer norm eps
+    assert i["quantization"] == "Q4_1 GGUF (4-bit), dequantised to fp32"
+    assert i["rope"]["theta"] == 100000.0 and i["rope"]["dims"] == 64
+    assert all(l["norm1"]["type"] == "RMSNorm" and not l["norm1"]["bias"] for l in i["layers"])
 
 
 def test_flat_host_copy_packs_every_tensor_exactly(monkeypatch):
@@ -468,3 +482,98 @@ def test_bundled_model_mlp_and_counts():
     assert not t.weights.is_real("b_in") and not t.weights.is_real("b_Q")
     close(t.lens_logits(i["n_layer"]), t.logits, 1e-3)
     close(t.resid[1:], t.resid_mid + t.mlp_out, 1e-4)
+
+
+# ====================================================================== truth (issue 10)
+def rope_np(x: np.ndarray, theta: float) -> np.ndarray:
+    """The standard rotary embedding, written out here: x [head, pos, d] rotated by position."""
+    d = x.shape[-1]
+    inv_freq = 1.0 / theta ** (np.arange(0, d, 2, dtype=np.float64) / d)
+    ang = np.arange(x.shape[1])[:, None] * inv_freq[None, :]           # [pos, d/2]
+    cos, sin = np.cos(np.concatenate([ang, ang], -1)), np.sin(np.concatenate([ang, ang], -1))
+    rot = np.concatenate([-x[..., d // 2:], x[..., :d // 2]], -1)
+    return x * cos + rot * sin
+
+
+def test_extracted_weights_recompute_qkv_and_head_outputs(model_dir):
+    """Every layer, every head: the stored W_Q/W_K/W_V/W_O and biases, applied to attn_in,
+    give the Trace's q, k, v and head outputs (not the weights file compared with itself)."""
+    t = trace(PROMPT, str(model_dir))
+    L, H = t.info["n_layer"], t.info["n_head"]
+    for layer in range(L):
+        x = t.attn_in[layer].astype(np.float64)
+        for h in range(H):
+            q = x @ t.block("W_Q", layer, h) + t.block("b_Q", layer, h)
+            k = x @ t.block("W_K", layer, h) + t.block("b_K", layer, h)
+            v = x @ t.block("W_V", layer, h) + t.block("b_V", layer, h)
+            if t.info["positional"] == "rope":
+                assert t.info["rope"]["type"] == "default" and t.info["rope"]["dims"] == t.info["d_head"]
+                q, k = (rope_np(a[None], t.info["rope"]["theta"])[0] for a in (q, k))
+            close(q, t.q[layer, h], 1e-4)
+            close(k, t.k[layer, h], 1e-4)
+            close(v, t.v[layer, h], 1e-5)
+            z = t.pattern[layer, h] @ t.v[layer, h]
+            close(z @ t.block("W_O", layer, h), t.head_out[layer, h], 1e-5)
+        close(t.head_out[layer].sum(0) + t.block("b_O", layer), t.attn_out[layer], 1e-5)
+    # biases are real here (random), and the shapes are per head
+    assert t.block("b_Q", 0, 1).shape == (t.info["d_head"],) and np.abs(t.block("b_Q", 0, 1)).min() > 0
+    np.testing.assert_array_equal(t.block("b_K", 1, H - 1), t.weights.get("b_K")[1, t.kv_head_of(H - 1)])
+    assert t.block("b_O", 1).shape == (t.info["d_model"],)
+    assert t.block("ln1.w", 1, rows=slice(0, 4)).shape == (4,)
+    assert t.block("W_Q", 0, 1, slice(0, 8), slice(0, 6)).shape == (8, 6)
+
+
+def test_norm_stats_reproduce_the_models_norms(model_dir):
+    t = trace(PROMPT, str(model_dir))
+    layer_norm = t.info["norm"] == "LayerNorm"
+    for which, layer, x, y in (("final", None, t.resid[-1, -1], t.final[-1]),
+                               ("ln1", 1, t.resid[1, 2], t.attn_in[1, 2]),
+                               ("ln2", 0, t.resid_mid[0, 0], t.mlp_in[0, 0])):
+        st = t.norm_stats(x, which, layer)
+        if which == "final":
+            w = t.weights.get("ln_f.w")
+            b = t.weights.get("ln_f.b") if layer_norm else 0
+        else:
+            w, b = t.block(f"{which}.w", layer), t.block(f"{which}.b", layer)
+        centred = x - st["mean"] if st["type"] == "LayerNorm" else x
+        close(centred * st["scale"] * w + b, y, 1e-5)
+        assert st["eps"] == (t.info["final_norm"] if which == "final" else
+                             t.info["layers"][layer]["norm1" if which == "ln1" else "norm2"])["eps"]
+
+
+def test_model_facts_are_read_per_layer_not_assumed(tmp_path, gpt2_tok_dir):
+    """A GPT-2 config that differs from GPT-2's usual choices (ReLU MLP, attention scaled by
+    1/(layer+1), LayerNorm eps 1e-3) is reported as it is, and the capture still matches HF."""
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    from conftest import randomize_biases_and_norms
+
+    torch.manual_seed(0)
+    cfg = GPT2Config(n_layer=2, n_head=2, n_embd=32, n_positions=64, activation_function="relu",
+                     scale_attn_by_inverse_layer_idx=True, layer_norm_epsilon=1e-3,
+                     attn_implementation="eager")
+    m = GPT2LMHeadModel(cfg).eval()
+    randomize_biases_and_norms(m)
+    m.save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(gpt2_tok_dir).save_pretrained(tmp_path)
+    t = trace(PROMPT, str(tmp_path))
+    layers = t.info["layers"]
+    assert [l["attn_scale"] for l in layers] == pytest.approx([16 ** -0.5, 16 ** -0.5 / 2])
+    assert all(l["act"] == "relu" and l["mlp"] == "RELU" for l in layers)
+    assert all(l["norm1"] == {"type": "LayerNorm", "eps": 1e-3, "bias": True} for l in layers)
+    _, ids, r, _, _ = hf_reference(tmp_path, PROMPT)
+    close(t.logits, r.logits[0])
+    close(t.pattern, torch.stack([a[0] for a in r.attentions]))
+    close(t.mlp_act, np.maximum(t.mlp_pre, 0), 0)
+    tri = np.tril(np.ones((t.n_pos, t.n_pos), bool))
+    for layer in range(2):
+        qk = np.einsum("hqd,hkd->hqk", t.q[layer], t.k[layer]) * layers[layer]["attn_scale"]
+        close(qk[:, tri], t.scores[layer][:, tri], 1e-5)
+
+
+def test_block_zero_input_is_the_embedding_for_rope_models(tiny_llama_dir):
+    """resid[0] is what block 0 really receives (hooked): for a RoPE model that is the token
+    embedding itself — nothing is added for position."""
+    t = trace(PROMPT, str(tiny_llama_dir))
+    assert t.info["positional"] == "rope" and t.pos_embed is None
+    np.testing.assert_array_equal(t.resid[0], t.embed)
