@@ -158,7 +158,7 @@ class Trace:
         if isinstance(rows, slice):
             return self.weights.get(name, rows)
         rows = np.asarray(rows, dtype=np.int64)
-        return self.weights.W_E[rows] if name == "W_E" else self.weights.W_U[rows]
+        return getattr(self.weights, name)[rows]
 
     def block(self, name: str, layer: int, head: int | None = None,
               rows: slice = slice(None), cols: slice = slice(None)) -> np.ndarray:
@@ -284,7 +284,8 @@ class Trace:
         return [(int(i), s, float(cos[i])) for i, s in zip(idx, self.token_strs(idx))]
 
     def logits_of(self, vec: np.ndarray) -> np.ndarray:
-        """Logits the unembedding gives any vector: ``vec @ W_U.T`` [vocab] (no final norm)."""
+        """Logits the unembedding gives any vector: vec [d_model] -> ``vec @ W_U.T`` [vocab]
+        (no final norm; W_U is stored tokens-as-rows, see :mod:`tensors.weights`)."""
         return self.weights.W_U @ np.asarray(vec, dtype=np.float32)
 
     # ------------------------------------------------------------------ tokenizer access
