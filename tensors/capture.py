@@ -5,17 +5,18 @@ family module, :mod:`tensors.families`, says which module plays which role). The
 what each module really received or returned:
 
 - the block's input (the residual stream, ``resid``), its first norm's output (``attn_in``),
-  the attention output (``attn_out``) and the heads' concatenated values entering the output
-  projection (z, from which ``head_out`` = z_h @ W_O[h]);
+  the attention output (``attn_out``) and the heads' weighted values entering the output
+  projection (``z``, from which ``head_out`` = z_h @ W_O[h]);
 - the second norm's input (``resid_mid``) and output (``mlp_in``), the up and gate
   projections' outputs (``mlp_pre``, ``mlp_gate``), the down projection's input
   (``mlp_act``) and the MLP's output (``mlp_out``);
 - the token and position embeddings and the final norm's output.
 
-q, k, v, the scores and the pattern are recomputed from ``attn_in`` with the module's own
-projections (and the RoPE (cos, sin) it was given), so they are exactly what the model
-computed; the tests check all of it against the model's own ``hidden_states``,
-``attentions`` and ``logits``.
+q, k and v are recomputed from ``attn_in`` with the module's own projections (and the RoPE
+(cos, sin) it was given), so they are exactly what the model computed; the scores, the
+pattern and each head's output are derived from q, k and z per layer when a scene asks
+(:class:`tensors.Trace`). The tests check all of it against the model's own
+``hidden_states``, ``attentions`` and ``logits``.
 
 An :class:`tensors.ablation.Ablations` may change the run (zero or mean ablation of neurons,
 heads, whole attention or MLP blocks): the hooks then return the changed tensor, and every
@@ -264,36 +265,30 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
 
 
 def _compute(fam, parts, info, ids, seen, last, logits) -> dict[str, np.ndarray]:
-    """Stack the hooked tensors and derive q/k/v, scores, pattern, head_out per layer."""
+    """Stack the hooked tensors and derive q, k, v per layer (the scores, the pattern and
+    the heads' outputs are derived from q, k, z on access: :class:`tensors.Trace`)."""
     import torch
 
     n_head, n_kv, d_head = info["n_head"], info["n_kv_head"], info["d_head"]
     group = n_head // n_kv
     pos = ids.shape[0]
-    causal = torch.ones(pos, pos, dtype=torch.bool, device=ids.device).tril()
-    Q, K, V, S, P, HO = [], [], [], [], [], []
-    for x, kwargs, z, p in zip(seen["attn_in"], seen["attn_kwargs"], seen["z"], parts):
+    Q, K, V = [], [], []
+    for x, kwargs, p in zip(seen["attn_in"], seen["attn_kwargs"], parts):
         q, k, v = fam.qkv(p.attn, x)
         q = q.view(pos, n_head, d_head).transpose(0, 1)                   # [head, pos, d_head]
         k = k.view(pos, n_kv, d_head).transpose(0, 1)                     # [kv_head, pos, d_head]
         v = v.view(pos, n_kv, d_head).transpose(0, 1)
         q, k = fam.rotate(q, k, kwargs)                                   # RoPE (or nothing)
         # grouped-query attention: query head h reads key/value head h // group
-        k = k.repeat_interleave(group, dim=0)                             # [head, pos, d_head]
-        v = v.repeat_interleave(group, dim=0)
-        scores = (q @ k.transpose(-1, -2)) * p.attn.scaling               # scaled q·k
-        scores = scores.masked_fill(~causal, float("-inf"))               # causal mask
-        pattern = torch.softmax(scores, dim=-1)                           # the model's softmax
-        W_O = fam.linear(p.o_proj)[0].reshape(n_head, d_head, -1)         # [head, d_head, d_model]
-        head_out = torch.einsum("phd,hdm->hpm", z.view(pos, n_head, d_head), W_O)
-        for lst, t in ((Q, q), (K, k), (V, v), (S, scores), (P, pattern), (HO, head_out)):
-            lst.append(t)
+        Q.append(q)
+        K.append(k.repeat_interleave(group, dim=0))                       # [head, pos, d_head]
+        V.append(v.repeat_interleave(group, dim=0))
+    z = torch.stack(seen["z"]).view(len(parts), pos, n_head, d_head).transpose(1, 2)
     dev = {
         "token_ids": ids, "embed": last["embed"],
         "resid": torch.stack([*seen["resid"], last["resid_final"]]),
         "attn_in": torch.stack(seen["attn_in"]),
-        "q": torch.stack(Q), "k": torch.stack(K), "v": torch.stack(V),
-        "scores": torch.stack(S), "pattern": torch.stack(P), "head_out": torch.stack(HO),
+        "q": torch.stack(Q), "k": torch.stack(K), "v": torch.stack(V), "z": z,
         "attn_out": torch.stack(seen["attn_out"]),
         **{name: torch.stack(seen[name]) for name in (
             "resid_mid", "mlp_in", "mlp_pre", "mlp_act", "mlp_out")},

@@ -21,6 +21,7 @@ import json
 import os
 import tempfile
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -28,15 +29,17 @@ import numpy as np
 
 from . import ablation, models
 from .ablation import Ablation
+from .lazy import PerLayer
 from .errors import UserError, note
 from .sampling import softmax
 from .weights import Weights, save_weights, weights_path
 
 #: Bump when what is captured (or how) changes: old cache entries are then recomputed.
-CAPTURE_VERSION = 2
-ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "attn_in", "q", "k", "v", "scores",
-                "pattern", "head_out", "attn_out", "resid_mid", "mlp_in", "mlp_pre", "mlp_gate",
-                "mlp_act", "mlp_out", "final", "logits")
+CAPTURE_VERSION = 3
+#: What a Trace stores (and the cache holds); scores, pattern and head_out are derived.
+ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "attn_in", "q", "k", "v", "z",
+                "attn_out", "resid_mid", "mlp_in", "mlp_pre", "mlp_gate", "mlp_act", "mlp_out",
+                "final", "logits")
 #: Arrays a model may not have (learned positions; a gated MLP).
 OPTIONAL_FIELDS = ("pos_embed", "mlp_gate")
 
@@ -57,10 +60,17 @@ class Trace:
     - ``q``, ``k``, ``v``: [layer, head, pos, d_head] — q and k exactly as they enter the
       dot product (after the rotary rotation for RoPE); for grouped-query models k and v
       are expanded to the query heads: head h reads kv head ``h // (n_head // n_kv_head)``
-    - ``scores``: [layer, head, query_pos, key_pos] — q·k * attn_scale, masked cells = -inf
+    - ``z``: [layer, head, pos, d_head] — each head's weighted sum of values (pattern @ v),
+      as the output projection received it (after any ablation)
+    - ``scores``: [layer, head, query_pos, key_pos] — q·k * that layer's attn_scale,
+      masked cells = -inf
     - ``pattern``: [layer, head, query_pos, key_pos] — softmax of scores over key_pos
     - ``head_out``: [layer, head, pos, d_model] — each head's write into the residual stream
       (z @ W_O, without the output bias ``b_O``, which is added once per layer)
+
+      These three are derived per layer on access from q, k, z and W_O (each a
+      :class:`tensors.lazy.PerLayer`: ``t.pattern[layer]`` computes that layer only,
+      ``np.asarray(t.pattern)`` all of them), so memory grows with one layer, not all.
     - ``attn_out``: [layer, pos, d_model] — the attention block's output = sum of heads + b_O
     - ``resid_mid``: [layer, pos, d_model] — ``resid[layer] + attn_out[layer]`` (between
       attention and MLP)
@@ -89,9 +99,7 @@ class Trace:
     q: np.ndarray
     k: np.ndarray
     v: np.ndarray
-    scores: np.ndarray
-    pattern: np.ndarray
-    head_out: np.ndarray
+    z: np.ndarray
     attn_out: np.ndarray
     resid_mid: np.ndarray
     mlp_in: np.ndarray
@@ -104,6 +112,33 @@ class Trace:
     info: dict[str, Any]
     cache_path: Path | None = None
     from_cache: bool = False
+
+    # ------------------------------------------------------------------ derived per layer
+    @cached_property
+    def scores(self) -> PerLayer:
+        """[layer, head, query_pos, key_pos]: q·k times the layer's attn_scale; -inf where
+        the causal mask hides the key."""
+        L, H, P, _ = self.q.shape
+        mask = np.triu(np.ones((P, P), dtype=bool), 1)
+
+        def layer(i: int) -> np.ndarray:
+            s = (self.q[i] @ self.k[i].transpose(0, 2, 1)) * np.float32(self.info["layers"][i]["attn_scale"])
+            s[:, mask] = -np.inf
+            return s
+        return PerLayer(L, (H, P, P), np.float32, layer)
+
+    @cached_property
+    def pattern(self) -> PerLayer:
+        """[layer, head, query_pos, key_pos]: softmax of the scores over key_pos (rows sum to 1)."""
+        L, H, P, _ = self.q.shape
+        return PerLayer(L, (H, P, P), np.float32, lambda i: softmax(self.scores[i]))
+
+    @cached_property
+    def head_out(self) -> PerLayer:
+        """[layer, head, pos, d_model]: z @ W_O per head (b_O is added once, in attn_out)."""
+        L, H, P, _ = self.z.shape
+        return PerLayer(L, (H, P, self.info["d_model"]), np.float32,
+                        lambda i: np.einsum("hpd,hdm->hpm", self.z[i], self.weights.get("W_O", i)))
 
     # ------------------------------------------------------------------ small conveniences
     @property

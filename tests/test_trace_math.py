@@ -247,3 +247,27 @@ def test_block_zero_input_is_the_embedding_for_rope_models(tiny_llama_dir):
     t = trace(PROMPT, str(tiny_llama_dir))
     assert t.info["positional"] == "rope" and t.pos_embed is None
     np.testing.assert_array_equal(t.resid[0], t.embed)
+
+
+# ====================================================================== bounded memory (issue 11)
+def test_scores_pattern_head_out_are_derived_per_layer(model_dir):
+    t1 = trace(PROMPT, str(model_dir))
+    t = trace(PROMPT, str(model_dir))                 # from the cache: nothing derived yet
+    assert t.from_cache
+    from safetensors import safe_open
+
+    with safe_open(str(t.cache_path), framework="numpy") as f:
+        stored = set(f.keys())
+    assert not stored & {"scores", "pattern", "head_out"} and "z" in stored
+    L, H, P = t.info["n_layer"], t.info["n_head"], t.n_pos
+    one = t.pattern[1]                                # computes layer 1 (and its scores) only
+    assert one.shape == (H, P, P) and t.pattern.shape == (L, H, P, P)
+    assert "computed=[1]" in repr(t.pattern) and "computed=[1]" in repr(t.scores)
+    assert "computed=[]" in repr(t.head_out)
+    np.testing.assert_array_equal(np.asarray(t.pattern)[1], one)
+    np.testing.assert_array_equal(t.pattern[1, 2, 3], one[2, 3])
+    np.testing.assert_array_equal(t1.pattern[1], one)  # same numbers before and after the cache
+    # z is pattern @ v (what the output projection received)
+    close(np.einsum("lhqk,lhkd->lhqd", t.pattern, t.v), t.z, 1e-5)
+    with pytest.raises(ValueError):
+        one[0, 0, 0] = 1.0                            # derived layers are read-only
