@@ -265,12 +265,11 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
 
 
 def _compute(fam, parts, info, ids, seen, last, logits) -> dict[str, np.ndarray]:
-    """Stack the hooked tensors and derive q, k, v per layer (the scores, the pattern and
-    the heads' outputs are derived from q, k, z on access: :class:`tensors.Trace`)."""
+    """Stack the hooked tensors and derive q, k, v per layer (k, v per key/value head; the
+    Trace derives the rest on access: :class:`tensors.Trace`)."""
     import torch
 
     n_head, n_kv, d_head = info["n_head"], info["n_kv_head"], info["d_head"]
-    group = n_head // n_kv
     pos = ids.shape[0]
     Q, K, V = [], [], []
     for x, kwargs, p in zip(seen["attn_in"], seen["attn_kwargs"], parts):
@@ -279,19 +278,17 @@ def _compute(fam, parts, info, ids, seen, last, logits) -> dict[str, np.ndarray]
         k = k.view(pos, n_kv, d_head).transpose(0, 1)                     # [kv_head, pos, d_head]
         v = v.view(pos, n_kv, d_head).transpose(0, 1)
         q, k = fam.rotate(q, k, kwargs)                                   # RoPE (or nothing)
-        # grouped-query attention: query head h reads key/value head h // group
         Q.append(q)
-        K.append(k.repeat_interleave(group, dim=0))                       # [head, pos, d_head]
-        V.append(v.repeat_interleave(group, dim=0))
+        K.append(k)
+        V.append(v)
     z = torch.stack(seen["z"]).view(len(parts), pos, n_head, d_head).transpose(1, 2)
     dev = {
         "token_ids": ids, "embed": last["embed"],
         "resid": torch.stack([*seen["resid"], last["resid_final"]]),
         "attn_in": torch.stack(seen["attn_in"]),
-        "q": torch.stack(Q), "k": torch.stack(K), "v": torch.stack(V), "z": z,
+        "q": torch.stack(Q), "k_kv": torch.stack(K), "v_kv": torch.stack(V), "z": z,
         "attn_out": torch.stack(seen["attn_out"]),
-        **{name: torch.stack(seen[name]) for name in (
-            "resid_mid", "mlp_in", "mlp_pre", "mlp_act", "mlp_out")},
+        **{name: torch.stack(seen[name]) for name in ("mlp_in", "mlp_pre", "mlp_act", "mlp_out")},
         "final": last["final"], "logits": logits,
     }
     if "pos_embed" in last:

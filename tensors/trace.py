@@ -35,11 +35,12 @@ from .sampling import softmax
 from .weights import Weights, save_weights, weights_path
 
 #: Bump when what is captured (or how) changes: old cache entries are then recomputed.
-CAPTURE_VERSION = 3
-#: What a Trace stores (and the cache holds); scores, pattern and head_out are derived.
-ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "attn_in", "q", "k", "v", "z",
-                "attn_out", "resid_mid", "mlp_in", "mlp_pre", "mlp_gate", "mlp_act", "mlp_out",
-                "final", "logits")
+CAPTURE_VERSION = 4
+#: What a Trace stores (and the cache holds); k, v (per query head), resid_mid, scores,
+#: pattern and head_out are derived from these on access.
+ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "attn_in", "q", "k_kv", "v_kv", "z",
+                "attn_out", "mlp_in", "mlp_pre", "mlp_gate", "mlp_act", "mlp_out", "final",
+                "logits")
 #: Arrays a model may not have (learned positions; a gated MLP).
 OPTIONAL_FIELDS = ("pos_embed", "mlp_gate")
 
@@ -60,6 +61,7 @@ class Trace:
     - ``q``, ``k``, ``v``: [layer, head, pos, d_head] — q and k exactly as they enter the
       dot product (after the rotary rotation for RoPE); for grouped-query models k and v
       are expanded to the query heads: head h reads kv head ``h // (n_head // n_kv_head)``
+      (stored once per key/value head: ``k_kv``, ``v_kv`` [layer, kv_head, pos, d_head])
     - ``z``: [layer, head, pos, d_head] — each head's weighted sum of values (pattern @ v),
       as the output projection received it (after any ablation)
     - ``scores``: [layer, head, query_pos, key_pos] — q·k * that layer's attn_scale,
@@ -97,11 +99,10 @@ class Trace:
     resid: np.ndarray
     attn_in: np.ndarray
     q: np.ndarray
-    k: np.ndarray
-    v: np.ndarray
+    k_kv: np.ndarray
+    v_kv: np.ndarray
     z: np.ndarray
     attn_out: np.ndarray
-    resid_mid: np.ndarray
     mlp_in: np.ndarray
     mlp_pre: np.ndarray
     mlp_gate: np.ndarray | None
@@ -114,6 +115,27 @@ class Trace:
     from_cache: bool = False
 
     # ------------------------------------------------------------------ derived per layer
+    @cached_property
+    def k(self) -> PerLayer:
+        """[layer, head, pos, d_head]: the keys each query head reads (kv head h // group)."""
+        return self._per_query_head(self.k_kv)
+
+    @cached_property
+    def v(self) -> PerLayer:
+        """[layer, head, pos, d_head]: the values each query head reads."""
+        return self._per_query_head(self.v_kv)
+
+    def _per_query_head(self, a: np.ndarray) -> PerLayer:
+        L, n_kv, P, d = a.shape
+        group = self.info["n_head"] // n_kv
+        return PerLayer(L, (n_kv * group, P, d), a.dtype, lambda i: np.repeat(a[i], group, axis=0))
+
+    @cached_property
+    def resid_mid(self) -> np.ndarray:
+        """[layer, pos, d_model]: resid[layer] + attn_out[layer] — the same fp32 addition the
+        model does, so the same bits as the second norm's input."""
+        return self.resid[:-1] + self.attn_out
+
     @cached_property
     def scores(self) -> PerLayer:
         """[layer, head, query_pos, key_pos]: q·k times the layer's attn_scale; -inf where

@@ -73,6 +73,8 @@ def test_mlp_and_attention_input_match_hf_forward(model_dir):
         assert t.mlp_gate is None
     for name in fields:
         close(getattr(t, name), torch.stack([g[name] for g in got]))
+    # resid_mid is derived (resid + attn_out): the very bits the model's second norm received
+    np.testing.assert_array_equal(t.resid_mid, torch.stack([g["resid_mid"] for g in got]).numpy())
     assert t.mlp_pre.shape == (L, t.n_pos, d_mlp) and t.mlp_out.shape == (L, t.n_pos, t.info["d_model"])
     close(t.logits, r.logits[0])
 
@@ -258,7 +260,8 @@ def test_scores_pattern_head_out_are_derived_per_layer(model_dir):
 
     with safe_open(str(t.cache_path), framework="numpy") as f:
         stored = set(f.keys())
-    assert not stored & {"scores", "pattern", "head_out"} and "z" in stored
+    assert not stored & {"scores", "pattern", "head_out", "k", "v", "resid_mid"}
+    assert {"z", "k_kv", "v_kv"} <= stored
     L, H, P = t.info["n_layer"], t.info["n_head"], t.n_pos
     one = t.pattern[1]                                # computes layer 1 (and its scores) only
     assert one.shape == (H, P, P) and t.pattern.shape == (L, H, P, P)
