@@ -229,14 +229,20 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
     fam = families.get(family)
     info = fam.dims(model.config)
     ids = encode(tok, prompt, info["n_ctx"])
-    parts = [fam.parts(b) for b in fam.blocks(model)]
-    check_memory(info, int(fam.embed(model).weight.shape[0]), parts[0].gate is not None, len(ids))
+    blocks = fam.blocks(model)
+    parts = [fam.parts(b) for b in blocks]
     n_layer = len(parts)
-    seen: dict[str, list[Any]] = {k: [None] * n_layer for k in (
-        "resid", "attn_in", "attn_kwargs", "z", "attn_out", "resid_mid", "mlp_in", "mlp_pre",
-        "mlp_gate", "mlp_act", "mlp_out")}
-    last: dict[str, Any] = {}
-    hooks = []
+    check_memory(info, int(fam.embed(model).weight.shape[0]), parts[0].gate is not None, len(ids))
+    # Each hooked tensor is copied into its slot of one preallocated [layer, ...] buffer as
+    # the forward pass goes, so the model's own activations are freed layer by layer and
+    # nothing is stacked (or held twice) at the end.
+    bufs: dict[str, Any] = {}
+    attn_kwargs: list[Any] = [None] * n_layer
+
+    def put(name: str, i: int, x: Any, n: int = n_layer) -> None:
+        if name not in bufs:
+            bufs[name] = torch.empty((n, *x.shape), dtype=x.dtype, device=x.device)
+        bufs[name][i].copy_(x)
 
     def first(args, kwargs, name="hidden_states"):
         return args[0] if args else kwargs[name]
@@ -248,109 +254,97 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
         y = edit(site, i, x[0])
         return x if y is None else y[None]
 
+    hooks = []
     for i, p in enumerate(parts):
         def on_block_in(_m, args, kwargs, i=i):
-            seen["resid"][i] = first(args, kwargs)[0]
+            put("resid", i, first(args, kwargs)[0], n_layer + 1)
 
         def on_attn_in(_m, args, kwargs, i=i):
-            seen["attn_in"][i] = first(args, kwargs)[0]
-            seen["attn_kwargs"][i] = kwargs
+            put("attn_in", i, first(args, kwargs)[0])
+            attn_kwargs[i] = kwargs
 
         def on_z(_m, args, i=i):
             z = changed("z", i, args[0])
-            seen["z"][i] = z[0]
+            put("z", i, z[0].view(z.shape[1], info["n_head"], info["d_head"]).transpose(0, 1))
             return None if z is args[0] else (z, *args[1:])
 
         def on_attn_out(_m, _args, out, i=i):
             a = out[0] if isinstance(out, tuple) else out
             b = changed("attn_out", i, a)
-            seen["attn_out"][i] = b[0]
+            put("attn_out", i, b[0])
             if b is a:
                 return None
             return (b, *out[1:]) if isinstance(out, tuple) else b
 
-        def on_ln2(_m, args, out, i=i):
-            seen["resid_mid"][i], seen["mlp_in"][i] = args[0][0], out[0]
-
         def on_act(_m, args, i=i):
             x = changed("mlp_act", i, args[0])
-            seen["mlp_act"][i] = x[0]
+            put("mlp_act", i, x[0])
             return None if x is args[0] else (x, *args[1:])
 
         def on_mlp_out(_m, _args, out, i=i):
             y = changed("mlp_out", i, out)
-            seen["mlp_out"][i] = y[0]
+            put("mlp_out", i, y[0])
             return None if y is out else y
 
         def keep(name, i=i):
-            def hook(_m, _args, out):
-                seen[name][i] = out[0]
-            return hook
+            return lambda _m, _args, out: put(name, i, out[0])
 
-        hooks += [p.attn.register_forward_pre_hook(on_attn_in, with_kwargs=True),
+        hooks += [blocks[i].register_forward_pre_hook(on_block_in, with_kwargs=True),
+                  p.attn.register_forward_pre_hook(on_attn_in, with_kwargs=True),
                   p.o_proj.register_forward_pre_hook(on_z),
                   p.attn.register_forward_hook(on_attn_out),
-                  p.ln2.register_forward_hook(on_ln2),
+                  p.ln2.register_forward_hook(keep("mlp_in")),
                   p.up.register_forward_hook(keep("mlp_pre")),
                   p.down.register_forward_pre_hook(on_act),
                   p.mlp.register_forward_hook(on_mlp_out)]
-        hooks.append(fam.blocks(model)[i].register_forward_pre_hook(on_block_in, with_kwargs=True))
         if p.gate is not None:
             hooks.append(p.gate.register_forward_hook(keep("mlp_gate")))
 
-    def keep_last(name):
+    def keep_whole(name, slot=None):
         def hook(_m, _args, out):
-            last[name] = (out[0] if isinstance(out, tuple) else out)[0]
+            x = (out[0] if isinstance(out, tuple) else out)[0]
+            if slot is None:
+                bufs[name] = x
+            else:
+                put(name, slot, x, n_layer + 1)
         return hook
 
-    hooks += [fam.embed(model).register_forward_hook(keep_last("embed")),
-              fam.blocks(model)[-1].register_forward_hook(keep_last("resid_final")),
-              fam.final_norm(model).register_forward_hook(keep_last("final"))]
+    hooks += [fam.embed(model).register_forward_hook(keep_whole("embed")),
+              blocks[-1].register_forward_hook(keep_whole("resid", n_layer)),
+              fam.final_norm(model).register_forward_hook(keep_whole("final"))]
     if fam.pos_embed(model) is not None:
-        hooks.append(fam.pos_embed(model).register_forward_hook(keep_last("pos_embed")))
+        hooks.append(fam.pos_embed(model).register_forward_hook(keep_whole("pos_embed")))
     try:
         with torch.inference_mode():
             x = torch.tensor([ids], device=device)
-            res = model(x, use_cache=False)
-            arrays = _compute(fam, parts, info, x[0], seen, last, res.logits[0])
+            bufs["logits"] = model(x, use_cache=False).logits[0]
+            bufs["token_ids"] = x[0]
+            _qkv(fam, parts, info, bufs, attn_kwargs)
+            arrays = to_host(bufs)
     finally:
         for h in hooks:
             h.remove()
     return arrays, ids
 
 
-def _compute(fam, parts, info, ids, seen, last, logits) -> dict[str, np.ndarray]:
-    """Stack the hooked tensors and derive q, k, v per layer (k, v per key/value head; the
-    Trace derives the rest on access: :class:`tensors.Trace`)."""
+def _qkv(fam, parts, info, bufs, attn_kwargs) -> None:
+    """q [layer, head, pos, d_head] and k, v [layer, kv_head, pos, d_head], recomputed from
+    attn_in with each layer's own projections and rotation (the Trace derives the rest)."""
     import torch
 
     n_head, n_kv, d_head = info["n_head"], info["n_kv_head"], info["d_head"]
-    pos = ids.shape[0]
-    Q, K, V = [], [], []
-    for x, kwargs, p in zip(seen["attn_in"], seen["attn_kwargs"], parts):
-        q, k, v = fam.qkv(p.attn, x)
+    L, pos = bufs["attn_in"].shape[:2]
+    x0 = bufs["attn_in"]
+    bufs["q"] = torch.empty((L, n_head, pos, d_head), dtype=x0.dtype, device=x0.device)
+    bufs["k_kv"] = torch.empty((L, n_kv, pos, d_head), dtype=x0.dtype, device=x0.device)
+    bufs["v_kv"] = torch.empty_like(bufs["k_kv"])
+    for i, (p, kwargs) in enumerate(zip(parts, attn_kwargs)):
+        q, k, v = fam.qkv(p.attn, x0[i])
         q = q.view(pos, n_head, d_head).transpose(0, 1)                   # [head, pos, d_head]
         k = k.view(pos, n_kv, d_head).transpose(0, 1)                     # [kv_head, pos, d_head]
-        v = v.view(pos, n_kv, d_head).transpose(0, 1)
         q, k = fam.rotate(q, k, kwargs)                                   # RoPE (or nothing)
-        Q.append(q)
-        K.append(k)
-        V.append(v)
-    z = torch.stack(seen["z"]).view(len(parts), pos, n_head, d_head).transpose(1, 2)
-    dev = {
-        "token_ids": ids, "embed": last["embed"],
-        "resid": torch.stack([*seen["resid"], last["resid_final"]]),
-        "attn_in": torch.stack(seen["attn_in"]),
-        "q": torch.stack(Q), "k_kv": torch.stack(K), "v_kv": torch.stack(V), "z": z,
-        "attn_out": torch.stack(seen["attn_out"]),
-        **{name: torch.stack(seen[name]) for name in ("mlp_in", "mlp_pre", "mlp_act", "mlp_out")},
-        "final": last["final"], "logits": logits,
-    }
-    if "pos_embed" in last:
-        dev["pos_embed"] = last["pos_embed"]
-    if seen["mlp_gate"][0] is not None:
-        dev["mlp_gate"] = torch.stack(seen["mlp_gate"])
-    return to_host(dev)
+        bufs["q"][i], bufs["k_kv"][i] = q, k
+        bufs["v_kv"][i] = v.view(pos, n_kv, d_head).transpose(0, 1)
 
 
 def to_host(tensors: dict[str, Any], pinned: bool | None = None) -> dict[str, np.ndarray]:
