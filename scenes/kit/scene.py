@@ -9,6 +9,7 @@ from typing import Any, Callable
 from scenes.base import GPTScene as _BaseScene, clear, light  # noqa: F401  (re-exported)
 from tensors import exit_on_user_error
 from scenes.theme import THEME
+from scenes.kit.ledger import LedgerMixin
 
 
 def beat(needs: tuple[str, ...] | list[str] = ()) -> Callable:
@@ -19,7 +20,7 @@ def beat(needs: tuple[str, ...] | list[str] = ()) -> Callable:
     return deco
 
 
-class GPTScene(_BaseScene):
+class GPTScene(LedgerMixin, _BaseScene):
     def need(self, name: str) -> Any:
         if not hasattr(self, name):
             getattr(self, f"build_{name}")()
@@ -33,6 +34,7 @@ class GPTScene(_BaseScene):
             self.prepare()
             for name in self.beats:
                 method = getattr(self, name)
+                self._current_beat = f"{type(self).__name__}.{name}"
                 for n in getattr(method, "needs", ()):
                     self.need(n)
                 method()
