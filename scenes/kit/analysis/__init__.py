@@ -1,0 +1,1 @@
+"""Pure-numpy analyses the scenes draw (no torch, no manim)."""
