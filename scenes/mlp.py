@@ -25,7 +25,7 @@ import re
 from typing import Any, ClassVar, Literal, Sequence
 
 import numpy as np
-from manim import (DL, DOWN, LEFT, RIGHT, UL, UP, Arrow, Axes, Circle, Create, FadeIn, FadeOut, Dot,
+from manim import (DL, DOWN, LEFT, FadeTransform, RIGHT, UL, UP, Arrow, Axes, Circle, Create, FadeIn, FadeOut, Dot,
                    GrowFromPoint, LaggedStart, Line, Rectangle, ReplacementTransform,
                    SurroundingRectangle, Transform, TransformFromCopy, VGroup, Write, config)
 
@@ -150,6 +150,9 @@ class MLPScene(FastText, GPTScene):
         self.contrib, self.b_contrib = neuron_contributions(t, self.attr, self.L)
         self.top = top_neurons(self.contrib, self.k)
         self.p0 = t.probs(self.pos)
+        # decimals for logit pushes: two, more when even the largest is small (random models)
+        big = max(float(np.abs(self.contrib[self.top]).max()), float(np.abs(self.attr.mlp).max()))
+        self.dg = 2 + min(2, max(0, -int(np.floor(np.log10(max(big, 1e-9))))))
 
     def changed_trace(self) -> Any:
         """The Trace of the same prompt with the intervention applied (cached by tensors)."""
@@ -395,13 +398,16 @@ class MLPScene(FastText, GPTScene):
                  n=self.k, d_mlp=self.d_mlp, ans=self.ans)
         # the diagram's parts become this step's labels: stream → x, norm → the arrow, …
         self.play(FadeOut(d.others), ReplacementTransform(d.stream, v.xc),
-                  ReplacementTransform(d.norm, v.arrow), run_time=1.0)
+                  FadeTransform(d.norm, v.arrow), run_time=1.0)
         self.play(TransformFromCopy(v.xc.entries, v.xhc.entries), FadeIn(v.xhc.brackets),
                   FadeIn(v.xhc.label), FadeIn(v.xhc.dots), FadeIn(v.xhc.len_text), run_time=0.9)
         heads = v.heads
-        self.play(ReplacementTransform(d.projs, VGroup(*heads[1:-1])),
-                  ReplacementTransform(d.act, heads[-1]), FadeOut(d.down), FadeIn(heads[0]),
-                  run_time=0.9)
+        # each box glides to its column and becomes its header (up → "up", gate → "gate", …)
+        pairs = [(d.projs[0], heads[2] if self.gated else heads[1]), (d.act, heads[-1])]
+        if self.gated:
+            pairs.append((d.projs[1], heads[1]))
+        self.play(*[FadeTransform(box_, head) for box_, head in pairs], FadeOut(d.down),
+                  FadeIn(heads[0]), run_time=0.9)
         pre = "gate and up" if self.gated else "pre"
         W = "W_gate and W_in" if self.gated else "W_in"
         act = f"{ACT_TEX[self.act_name]}(gate) × up" if self.gated else ACT_TEX[self.act_name]
@@ -461,14 +467,15 @@ class MLPScene(FastText, GPTScene):
             c = float(self.contrib[i])
             wc = writes[r] - writes[r].mean() if a.centred else writes[r]
             self.equation("dot", f"push of neuron {i}", shown=c, a=wc, b=a.direction)
-            pushes.add(num_text(fmt(c), NUM, THEME.positive if c >= 0 else THEME.negative)
+            pushes.add(num_text(fmt(c, self.dg), NUM, THEME.positive if c >= 0 else THEME.negative)
                        .move_to([hx, ys[r], 0]))
         top_sum = float(self.contrib[idx].sum())
         self.equation("sum", "these neurons' pushes", shown=top_sum, terms=self.contrib[idx])
         self.equation("sum", "the layer's MLP push", shown=float(a.mlp[L]),
                       terms=np.concatenate([self.contrib, [self.b_contrib]]))
-        s1 = num_text(f"these {len(idx)}: {fmt(top_sum)}", LABEL, THEME.text)
-        s2 = self.mk(f"all {self.d_mlp:,} + b_out: {fmt(float(a.mlp[L]))}", LABEL, THEME.highlight)
+        s1 = num_text(f"these {len(idx)}: {fmt(top_sum, self.dg)}", LABEL, THEME.text)
+        s2 = self.mk(f"all {self.d_mlp:,} + b_out: {fmt(float(a.mlp[L]), self.dg)}", LABEL,
+                     THEME.highlight)
         sums = VGroup(s1, s2).arrange(DOWN, buff=0.15, aligned_edge=RIGHT)
         sums.next_to(pushes, DOWN, buff=0.35).to_edge(RIGHT, buff=0.4)
         g = VGroup(ids, acts, times, M, more, out_lab, out_cells, out_dots, head, pushes, sums)
@@ -514,7 +521,7 @@ class MLPScene(FastText, GPTScene):
         n = self.trace.info["n_layer"]
         vals = np.concatenate([np.r_[a.embed, a.attn, a.mlp, 0.0] for a in (attr, *span)])
         lo, hi = float(vals.min()), float(vals.max())
-        unit = (top - bottom - 0.95) / max(hi - lo, 1e-9)   # the legend sits above the bars
+        unit = (top - bottom - 1.25) / max(hi - lo, 1e-9)   # legend and a value label above
         y0 = bottom + 0.4 + (-lo) * unit
         slot = (x1 - x0) / (n + 1)
         bw = min(0.42 * slot, 0.3)
@@ -550,9 +557,9 @@ class MLPScene(FastText, GPTScene):
     def chart_value(self, ch: VGroup, v: float) -> Any:
         """The chosen layer's MLP bar's value, above (or below) it, inside the frame."""
         best = ch.mlp[self.L]
-        val = num_text(fmt(v), NUM, THEME.highlight)
+        val = num_text(fmt(v, self.dg), NUM, THEME.highlight)
         if v >= 0:
-            val.next_to(best, UP, 0.08)
+            val.next_to(best, UP, 0.16)
         else:  # beside the bar's end (above the axis there may be the attention bar)
             val.next_to(best, RIGHT, 0.08).align_to(best, DOWN)
         right = config.frame_width / 2 - 0.15
