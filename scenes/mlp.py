@@ -62,25 +62,23 @@ def sub_markup(s: str) -> str:
     return _SUB.sub(r"\1<sub>\2</sub>", s)
 
 
-def wrap_lines(s: str, fits: Any, max_lines: int = 2) -> list[str]:
-    """``s`` split at spaces into at most ``max_lines`` lines that each ``fits(line)``,
-    as balanced as possible; a single line when it fits. (The last resort — nothing fits —
-    returns the most balanced split; the caller then scales.)
+def wrap_lines(s: str, fits: Any) -> list[str]:
+    """``s`` as one line if it ``fits``, else split at a space into the two most balanced
+    lines that both fit (a few measurements: splits are tried from the middle out). When
+    none fits, the most balanced split (the caller then scales).
 
     >>> wrap_lines("a bb ccc", lambda t: len(t) <= 5)
     ['a bb', 'ccc']
     """
-    if fits(s) or max_lines < 2:
+    if fits(s):
         return [s]
     words = s.split(" ")
-    best = None
-    for i in range(1, len(words)):
-        a, b = " ".join(words[:i]), " ".join(words[i:])
-        cand = [a] + wrap_lines(b, fits, max_lines - 1)
-        score = (not all(fits(x) for x in cand), max(len(x) for x in cand))
-        if best is None or score < best[0]:
-            best = (score, cand)
-    return best[1] if best else [s]
+    pairs = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
+    pairs.sort(key=lambda ab: abs(len(ab[0]) - len(ab[1])))
+    for a, b in pairs:
+        if fits(a) and fits(b):
+            return [a, b]
+    return list(pairs[0]) if pairs else [s]
 
 
 class MLPScene(FastText, GPTScene):

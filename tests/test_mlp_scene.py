@@ -10,7 +10,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from manim import tempconfig
+from manim import config, tempconfig
 
 import tensors
 from scenes.kit import ledger
@@ -27,11 +27,20 @@ BEATS = list(MLPScene.beats)
 
 
 def _render(cls, tmp_path):
-    """Every beat, every frame drawn (not written) at 5 fps; returns the scene."""
+    """Every beat, every frame drawn (not written) at 5 fps; returns the scene. At the end of
+    each beat every text on screen must lie inside the frame (``scene.outside`` lists any)."""
+    def end_beat(self, name):
+        w, h = config.frame_width / 2, config.frame_height / 2
+        for m in self.get_top_level_mobjects():
+            for t in m.get_family():
+                if getattr(t, "text", None) and len(t.points) and (
+                        abs(t.get_x()) + t.width / 2 > w + 1e-3 or abs(t.get_y()) + t.height / 2 > h + 1e-3):
+                    self.outside.append((name, t.text))
     with tempconfig({"media_dir": str(tmp_path / "media"), "quality": "low_quality",
                      "dry_run": True, "frame_rate": 5}):
-        scene = cls()
+        scene = type(cls.__name__, (cls,), {"end_beat": end_beat, "outside": []})()
         scene.render()
+    assert not scene.outside, scene.outside
     return scene
 
 
