@@ -5,17 +5,18 @@ family module, :mod:`tensors.families`, says which module plays which role). The
 what each module really received or returned:
 
 - the block's input (the residual stream, ``resid``), its first norm's output (``attn_in``),
-  the attention output (``attn_out``) and the heads' concatenated values entering the output
-  projection (z, from which ``head_out`` = z_h @ W_O[h]);
+  the attention output (``attn_out``) and the heads' weighted values entering the output
+  projection (``z``, from which ``head_out`` = z_h @ W_O[h]);
 - the second norm's input (``resid_mid``) and output (``mlp_in``), the up and gate
   projections' outputs (``mlp_pre``, ``mlp_gate``), the down projection's input
   (``mlp_act``) and the MLP's output (``mlp_out``);
 - the token and position embeddings and the final norm's output.
 
-q, k, v, the scores and the pattern are recomputed from ``attn_in`` with the module's own
-projections (and the RoPE (cos, sin) it was given), so they are exactly what the model
-computed; the tests check all of it against the model's own ``hidden_states``,
-``attentions`` and ``logits``.
+q, k and v are recomputed from ``attn_in`` with the module's own projections (and the RoPE
+(cos, sin) it was given), so they are exactly what the model computed; the scores, the
+pattern and each head's output are derived from q, k and z per layer when a scene asks
+(:class:`tensors.Trace`). The tests check all of it against the model's own
+``hidden_states``, ``attentions`` and ``logits``.
 
 An :class:`tensors.ablation.Ablations` may change the run (zero or mean ablation of neurons,
 heads, whole attention or MLP blocks): the hooks then return the changed tensor, and every
@@ -26,6 +27,7 @@ All tensors stay on the device until the end and are copied to the host in one t
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 import numpy as np
@@ -41,6 +43,8 @@ def model_info(model: Any, family: str) -> dict[str, Any]:
     Per-layer facts are in ``info["layers"][i]``: ``norm1``/``norm2`` (type, eps, bias),
     ``attn_scale``, ``mlp`` ("SwiGLU", "GELU" …), ``act`` (the activation function's name).
     The top-level ``norm``, ``mlp``, ``attn_scale`` are those of the final norm and layer 0.
+    ``positional``: "learned" (a position-embedding module), "rope" (a rotary module; its
+    type, theta, rotated dims and scaling in ``info["rope"]``) or "none".
     """
     fam = families.get(family)
     dims = fam.dims(model.config)
@@ -57,16 +61,24 @@ def model_info(model: Any, family: str) -> dict[str, Any]:
         layers.append({"norm1": families.norm_facts(p.ln1), "norm2": families.norm_facts(p.ln2),
                        "attn_scale": float(p.attn.scaling), "mlp": mlp, "act": act})
     final = families.norm_facts(fam.final_norm(model))
+    rotary = next((m for m in model.modules() if "rotary" in type(m).__name__.lower()), None)
+    rope = None
     if fam.pos_embed(model) is not None:
         positional = "learned"
-    elif any("rotary" in type(m).__name__.lower() for m in model.modules()):
+    elif rotary is not None:
         positional = "rope"
+        cfg = model.config
+        params = getattr(cfg, "rope_parameters", None) or {}
+        rope = {"type": str(getattr(rotary, "rope_type", params.get("rope_type", "default"))),
+                "theta": float(params.get("rope_theta", getattr(cfg, "rope_theta", 10000.0))),
+                "dims": 2 * int(rotary.inv_freq.numel()),
+                "attention_scaling": float(getattr(rotary, "attention_scaling", 1.0))}
     else:
         positional = "none"
     return {
         "family": family, "architecture": type(model).__name__, **dims,
         "vocab_size": int(W_E.shape[0]), "tied_embeddings": W_U.data_ptr() == W_E.data_ptr(),
-        "positional": positional, "norm": final["type"], "final_norm": final,
+        "positional": positional, "rope": rope, "norm": final["type"], "final_norm": final,
         "mlp": layers[0]["mlp"], "attn_scale": layers[0]["attn_scale"], "layers": layers,
         "n_params": int(sum(p.numel() for p in model.parameters())),
         "param_counts": param_counts(model, family),
@@ -145,6 +157,59 @@ def encode(tok: Any, prompt: str, n_ctx: int) -> list[int]:
     return ids
 
 
+def capture_bytes(dims: dict[str, int], vocab: int, gated: bool, n_pos: int) -> int:
+    """Bytes a capture of ``n_pos`` tokens holds at its peak (estimate, fp32): every hooked
+    array (linear in n_pos) plus one layer's attention weights in the model's own eager
+    attention, [head, pos, pos] twice (quadratic)."""
+    L, d, H, kv, dh, m = (dims[k] for k in ("n_layer", "d_model", "n_head", "n_kv_head",
+                                             "d_head", "d_mlp"))
+    per_token = ((L + 1) * d + 7 * L * d      # resid; attn_in, attn_out, resid_mid, mlp_in, mlp_out, embed/final
+                 + 2 * L * H * dh + 2 * L * kv * dh   # q, z; k, v
+                 + (3 if gated else 2) * L * m        # mlp_pre (+ gate), mlp_act
+                 + vocab)                             # logits
+    return 4 * (per_token * n_pos + 2 * H * n_pos * n_pos)
+
+
+def memory_budget() -> int:
+    """Bytes a capture may use: ``$GPT_SCENES_MEMORY_MB``, else half of this machine's RAM."""
+    env = os.environ.get("GPT_SCENES_MEMORY_MB")
+    if env:
+        try:
+            mb = float(env)
+        except ValueError:
+            mb = float("nan")
+        if not mb > 0 or mb == float("inf"):
+            raise UserError(f"GPT_SCENES_MEMORY_MB={env!r} must be a positive number of megabytes, "
+                            "e.g. 4096")
+        return int(mb * 2 ** 20)
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def check_memory(dims: dict[str, int], vocab: int, gated: bool, n_pos: int) -> None:
+    """One-line UserError, before any work, when the capture would not fit the budget."""
+    budget = memory_budget()
+    need = capture_bytes(dims, vocab, gated, n_pos)
+    if need <= budget:
+        return
+    lo, hi = 0, n_pos                     # the longest prompt that fits: lo fits, hi does not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if capture_bytes(dims, vocab, gated, mid) <= budget else (lo, mid)
+    fit = lo
+    source = "GPT_SCENES_MEMORY_MB" if os.environ.get("GPT_SCENES_MEMORY_MB") else \
+        "half of this machine's memory; set GPT_SCENES_MEMORY_MB to change it"
+    raise UserError(f"the prompt is {n_pos} tokens; capturing it needs about {_size(need)} of "
+                    f"memory, more than the budget of {_size(budget)} ({source}); "
+                    f"at most {fit} tokens fit — shorten the prompt")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2 ** 30:.1f} GB" if n >= 2 ** 30 else f"{n / 2 ** 20:.1f} MB"
+
+
 #: Where an intervention can change the run: the tensor a hook sees there.
 #: z [pos, n_head*d_head] (o_proj's input), attn_out [pos, d_model], mlp_act [pos, d_mlp]
 #: (down projection's input), mlp_out [pos, d_model].
@@ -165,6 +230,7 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
     info = fam.dims(model.config)
     ids = encode(tok, prompt, info["n_ctx"])
     parts = [fam.parts(b) for b in fam.blocks(model)]
+    check_memory(info, int(fam.embed(model).weight.shape[0]), parts[0].gate is not None, len(ids))
     n_layer = len(parts)
     seen: dict[str, list[Any]] = {k: [None] * n_layer for k in (
         "resid", "attn_in", "attn_kwargs", "z", "attn_out", "resid_mid", "mlp_in", "mlp_pre",
@@ -254,39 +320,30 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
 
 
 def _compute(fam, parts, info, ids, seen, last, logits) -> dict[str, np.ndarray]:
-    """Stack the hooked tensors and derive q/k/v, scores, pattern, head_out per layer."""
+    """Stack the hooked tensors and derive q, k, v per layer (k, v per key/value head; the
+    Trace derives the rest on access: :class:`tensors.Trace`)."""
     import torch
 
     n_head, n_kv, d_head = info["n_head"], info["n_kv_head"], info["d_head"]
-    group = n_head // n_kv
     pos = ids.shape[0]
-    causal = torch.ones(pos, pos, dtype=torch.bool, device=ids.device).tril()
-    Q, K, V, S, P, HO = [], [], [], [], [], []
-    for x, kwargs, z, p in zip(seen["attn_in"], seen["attn_kwargs"], seen["z"], parts):
+    Q, K, V = [], [], []
+    for x, kwargs, p in zip(seen["attn_in"], seen["attn_kwargs"], parts):
         q, k, v = fam.qkv(p.attn, x)
         q = q.view(pos, n_head, d_head).transpose(0, 1)                   # [head, pos, d_head]
         k = k.view(pos, n_kv, d_head).transpose(0, 1)                     # [kv_head, pos, d_head]
         v = v.view(pos, n_kv, d_head).transpose(0, 1)
         q, k = fam.rotate(q, k, kwargs)                                   # RoPE (or nothing)
-        # grouped-query attention: query head h reads key/value head h // group
-        k = k.repeat_interleave(group, dim=0)                             # [head, pos, d_head]
-        v = v.repeat_interleave(group, dim=0)
-        scores = (q @ k.transpose(-1, -2)) * p.attn.scaling               # scaled q·k
-        scores = scores.masked_fill(~causal, float("-inf"))               # causal mask
-        pattern = torch.softmax(scores, dim=-1)                           # the model's softmax
-        W_O = fam.linear(p.o_proj)[0].reshape(n_head, d_head, -1)         # [head, d_head, d_model]
-        head_out = torch.einsum("phd,hdm->hpm", z.view(pos, n_head, d_head), W_O)
-        for lst, t in ((Q, q), (K, k), (V, v), (S, scores), (P, pattern), (HO, head_out)):
-            lst.append(t)
+        Q.append(q)
+        K.append(k)
+        V.append(v)
+    z = torch.stack(seen["z"]).view(len(parts), pos, n_head, d_head).transpose(1, 2)
     dev = {
         "token_ids": ids, "embed": last["embed"],
         "resid": torch.stack([*seen["resid"], last["resid_final"]]),
         "attn_in": torch.stack(seen["attn_in"]),
-        "q": torch.stack(Q), "k": torch.stack(K), "v": torch.stack(V),
-        "scores": torch.stack(S), "pattern": torch.stack(P), "head_out": torch.stack(HO),
+        "q": torch.stack(Q), "k_kv": torch.stack(K), "v_kv": torch.stack(V), "z": z,
         "attn_out": torch.stack(seen["attn_out"]),
-        **{name: torch.stack(seen[name]) for name in (
-            "resid_mid", "mlp_in", "mlp_pre", "mlp_act", "mlp_out")},
+        **{name: torch.stack(seen[name]) for name in ("mlp_in", "mlp_pre", "mlp_act", "mlp_out")},
         "final": last["final"], "logits": logits,
     }
     if "pos_embed" in last:

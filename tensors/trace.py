@@ -21,21 +21,26 @@ import json
 import os
 import tempfile
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from . import models
+from . import ablation, models
+from .ablation import Ablation
+from .lazy import PerLayer
 from .errors import UserError, note
 from .sampling import softmax
 from .weights import Weights, save_weights, weights_path
 
 #: Bump when what is captured (or how) changes: old cache entries are then recomputed.
-CAPTURE_VERSION = 2
-ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "attn_in", "q", "k", "v", "scores",
-                "pattern", "head_out", "attn_out", "resid_mid", "mlp_in", "mlp_pre", "mlp_gate",
-                "mlp_act", "mlp_out", "final", "logits")
+CAPTURE_VERSION = 4
+#: What a Trace stores (and the cache holds); k, v (per query head), resid_mid, scores,
+#: pattern and head_out are derived from these on access.
+ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "attn_in", "q", "k_kv", "v_kv", "z",
+                "attn_out", "mlp_in", "mlp_pre", "mlp_gate", "mlp_act", "mlp_out", "final",
+                "logits")
 #: Arrays a model may not have (learned positions; a gated MLP).
 OPTIONAL_FIELDS = ("pos_embed", "mlp_gate")
 
@@ -56,10 +61,18 @@ class Trace:
     - ``q``, ``k``, ``v``: [layer, head, pos, d_head] — q and k exactly as they enter the
       dot product (after the rotary rotation for RoPE); for grouped-query models k and v
       are expanded to the query heads: head h reads kv head ``h // (n_head // n_kv_head)``
-    - ``scores``: [layer, head, query_pos, key_pos] — q·k * attn_scale, masked cells = -inf
+      (stored once per key/value head: ``k_kv``, ``v_kv`` [layer, kv_head, pos, d_head])
+    - ``z``: [layer, head, pos, d_head] — each head's weighted sum of values (pattern @ v),
+      as the output projection received it (after any ablation)
+    - ``scores``: [layer, head, query_pos, key_pos] — q·k * that layer's attn_scale,
+      masked cells = -inf
     - ``pattern``: [layer, head, query_pos, key_pos] — softmax of scores over key_pos
     - ``head_out``: [layer, head, pos, d_model] — each head's write into the residual stream
       (z @ W_O, without the output bias ``b_O``, which is added once per layer)
+
+      These three are derived per layer on access from q, k, z and W_O (each a
+      :class:`tensors.lazy.PerLayer`: ``t.pattern[layer]`` computes that layer only,
+      ``np.asarray(t.pattern)`` all of them), so memory grows with one layer, not all.
     - ``attn_out``: [layer, pos, d_model] — the attention block's output = sum of heads + b_O
     - ``resid_mid``: [layer, pos, d_model] — ``resid[layer] + attn_out[layer]`` (between
       attention and MLP)
@@ -86,13 +99,10 @@ class Trace:
     resid: np.ndarray
     attn_in: np.ndarray
     q: np.ndarray
-    k: np.ndarray
-    v: np.ndarray
-    scores: np.ndarray
-    pattern: np.ndarray
-    head_out: np.ndarray
+    k_kv: np.ndarray
+    v_kv: np.ndarray
+    z: np.ndarray
     attn_out: np.ndarray
-    resid_mid: np.ndarray
     mlp_in: np.ndarray
     mlp_pre: np.ndarray
     mlp_gate: np.ndarray | None
@@ -103,6 +113,54 @@ class Trace:
     info: dict[str, Any]
     cache_path: Path | None = None
     from_cache: bool = False
+
+    # ------------------------------------------------------------------ derived per layer
+    @cached_property
+    def k(self) -> PerLayer:
+        """[layer, head, pos, d_head]: the keys each query head reads (kv head h // group)."""
+        return self._per_query_head(self.k_kv)
+
+    @cached_property
+    def v(self) -> PerLayer:
+        """[layer, head, pos, d_head]: the values each query head reads."""
+        return self._per_query_head(self.v_kv)
+
+    def _per_query_head(self, a: np.ndarray) -> PerLayer:
+        L, n_kv, P, d = a.shape
+        group = self.info["n_head"] // n_kv
+        return PerLayer(L, (n_kv * group, P, d), a.dtype, lambda i: np.repeat(a[i], group, axis=0))
+
+    @cached_property
+    def resid_mid(self) -> np.ndarray:
+        """[layer, pos, d_model]: resid[layer] + attn_out[layer] — the same fp32 addition the
+        model does, so the same bits as the second norm's input."""
+        return self.resid[:-1] + self.attn_out
+
+    @cached_property
+    def scores(self) -> PerLayer:
+        """[layer, head, query_pos, key_pos]: q·k times the layer's attn_scale; -inf where
+        the causal mask hides the key."""
+        L, H, P, _ = self.q.shape
+        mask = np.triu(np.ones((P, P), dtype=bool), 1)
+
+        def layer(i: int) -> np.ndarray:
+            s = (self.q[i] @ self.k[i].transpose(0, 2, 1)) * np.float32(self.info["layers"][i]["attn_scale"])
+            s[:, mask] = -np.inf
+            return s
+        return PerLayer(L, (H, P, P), np.float32, layer)
+
+    @cached_property
+    def pattern(self) -> PerLayer:
+        """[layer, head, query_pos, key_pos]: softmax of the scores over key_pos (rows sum to 1)."""
+        L, H, P, _ = self.q.shape
+        return PerLayer(L, (H, P, P), np.float32, lambda i: softmax(self.scores[i]))
+
+    @cached_property
+    def head_out(self) -> PerLayer:
+        """[layer, head, pos, d_model]: z @ W_O per head (b_O is added once, in attn_out)."""
+        L, H, P, _ = self.z.shape
+        return PerLayer(L, (H, P, self.info["d_model"]), np.float32,
+                        lambda i: np.einsum("hpd,hdm->hpm", self.z[i], self.weights.get("W_O", i)))
 
     # ------------------------------------------------------------------ small conveniences
     @property
@@ -157,7 +215,7 @@ class Trace:
         if isinstance(rows, slice):
             return self.weights.get(name, rows)
         rows = np.asarray(rows, dtype=np.int64)
-        return self.weights.W_E[rows] if name == "W_E" else self.weights.W_U[rows]
+        return getattr(self.weights, name)[rows]
 
     def block(self, name: str, layer: int, head: int | None = None,
               rows: slice = slice(None), cols: slice = slice(None)) -> np.ndarray:
@@ -229,6 +287,21 @@ class Trace:
         x = x * w
         return x + b if b is not None else x
 
+    def norm_stats(self, x: np.ndarray, which: str = "final", layer: int | None = None) -> dict[str, Any]:
+        """The statistics the norm ``which`` computes for one vector x [d_model]:
+        ``type``, ``eps``, ``mean`` (subtracted by LayerNorm only), ``std`` (LayerNorm:
+        sqrt(var)), ``rms`` (sqrt(mean(x²))), and ``scale`` = the factor it really multiplies
+        by: 1 / sqrt(var + eps) (LayerNorm) or 1 / sqrt(mean(x²) + eps) (RMSNorm), so that
+        ``apply_norm(x) = (x - mean·[LayerNorm]) * scale * w (+ b)``."""
+        facts = self.info["final_norm"] if which == "final" else \
+            self.info["layers"][layer]["norm1" if which == "ln1" else "norm2"]
+        x = np.asarray(x, dtype=np.float64)
+        mean, var, ms = float(x.mean()), float(x.var()), float((x * x).mean())
+        layer_norm = facts["type"] == "LayerNorm"
+        return {"type": facts["type"], "eps": facts["eps"], "mean": mean,
+                "std": var ** 0.5, "rms": ms ** 0.5,
+                "scale": 1.0 / ((var if layer_norm else ms) + facts["eps"]) ** 0.5}
+
     def lens_logits(self, layer: int) -> np.ndarray:
         """The logit lens: the final norm and unembedding applied to ``resid[layer]``.
 
@@ -268,7 +341,8 @@ class Trace:
         return [(int(i), s, float(cos[i])) for i, s in zip(idx, self.token_strs(idx))]
 
     def logits_of(self, vec: np.ndarray) -> np.ndarray:
-        """Logits the unembedding gives any vector: ``vec @ W_U.T`` [vocab] (no final norm)."""
+        """Logits the unembedding gives any vector: vec [d_model] -> ``vec @ W_U.T`` [vocab]
+        (no final norm; W_U is stored tokens-as-rows, see :mod:`tensors.weights`)."""
         return self.weights.W_U @ np.asarray(vec, dtype=np.float32)
 
     # ------------------------------------------------------------------ tokenizer access
@@ -407,17 +481,26 @@ def load_trace(path: Path) -> Trace:
 
 # ====================================================================== the entry point
 def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str | None = None,
-          use_cache: bool = True, quiet: bool = False) -> Trace:
+          use_cache: bool = True, quiet: bool = False,
+          ablate: Ablation | Sequence[Ablation] | None = None) -> Trace:
     """Run ``prompt`` through ``model`` (see :func:`tensors.models.resolve`) and capture a Trace.
 
     A second call with the same model, weights and prompt loads from the cache without
-    loading the model. ``device``: None picks cuda > mps > cpu.
+    loading the model. ``device``: None picks cuda > mps > cpu. ``ablate``: run with
+    neurons, heads or whole blocks knocked out (:class:`tensors.ablation.Ablation`); the
+    Trace is then that of the changed run, cached under its own key, and
+    ``info["ablations"]`` lists what was changed (``[]`` for a plain run).
+
+    >>> t = trace("The Colosseum is in the city of", "smollm2",
+    ...           ablate=[Ablation("mlp", layer=3)])              # doctest: +SKIP
     """
     if not isinstance(prompt, str) or not prompt.strip():
         raise UserError("the prompt is empty; pass some text, e.g. --prompt 'The capital of France is'")
+    ablations = ablation.normalise(ablate)
     ref = models.resolve(model, quiet=quiet)
     fp = models.fingerprint(ref.path)
-    path = cache_dir() / f"{cache_key(ref.key, fp, prompt)}.safetensors" if use_cache else None
+    suffix = f"-ablate-{ablation.key_of(ablations)}" if ablations else ""
+    path = cache_dir() / f"{cache_key(ref.key, fp, prompt)}{suffix}.safetensors" if use_cache else None
     if path is not None and path.exists():
         try:
             return load_trace(path)
@@ -425,12 +508,18 @@ def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str 
             note(f"cache entry {path.name} is stale or corrupt ({e}); recomputing")
     t0 = time.perf_counter()
     mdl, tok, dev = models.load(ref, device)
-    from .capture import model_info, readable_tokens, run_capture
+    from .capture import encode, model_info, readable_tokens, run_capture
 
-    arrays, ids = run_capture(mdl, tok, ref.family, prompt, dev)
     info = model_info(mdl, ref.family)
+    edit = None
+    if ablations:
+        n_pos = len(encode(tok, prompt, info["n_ctx"]))
+        ablation.check(ablations, info, n_pos, ref.name)
+        edit = ablation.make_edit(ablations, info["d_head"])
+    arrays, ids = run_capture(mdl, tok, ref.family, prompt, dev, edit)
     info.update(name=ref.name, model_key=ref.key, model_path=str(ref.path), fingerprint=fp,
-                device=dev, bundled=ref.bundled)
+                device=dev, bundled=ref.bundled, quantization=_quantization(ref),
+                ablations=[a.to_json() for a in ablations])
     t = Trace(prompt=prompt, tokens=readable_tokens(tok, ids), info=info,
               **{f: arrays.get(f) for f in ARRAY_FIELDS})
     _ensure_weights(mdl, ref, fp)
@@ -443,6 +532,24 @@ def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str 
     if not quiet:
         note(f"captured {t.n_pos} tokens on {dev} in {time.perf_counter() - t0:.2f} s")
     return t
+
+
+def _quantization(ref: models.ModelRef) -> str | None:
+    """How the weights were stored before we loaded them, when not plain floats:
+    the model folder's ``config.json`` key ``gpt_scenes_quantization`` (written at fetch
+    time), else, for the bundled model, its GGUF file's quantisation type; None otherwise."""
+    try:
+        cfg = json.loads((ref.path / "config.json").read_text())
+    except (OSError, ValueError):
+        cfg = {}
+    if cfg.get("gpt_scenes_quantization"):
+        return str(cfg["gpt_scenes_quantization"])
+    if ref.bundled:  # e.g. "SmolLM2-135M-Instruct.Q4_1.gguf" -> "Q4_1"
+        qtype = Path(models.BUNDLED["gguf_member"]).suffixes[-2].lstrip(".")
+        return f"{qtype} GGUF (4-bit), dequantised to fp32" if qtype.startswith("Q4") else \
+            f"{qtype} GGUF, dequantised to fp32"
+    qc = cfg.get("quantization_config")
+    return str(qc.get("quant_method", "quantized")) if isinstance(qc, dict) else None
 
 
 def _ensure_weights(model: Any, ref: models.ModelRef, fp: str) -> None:
