@@ -36,12 +36,7 @@ from scenes.kit.analysis.mlp import (ACT_TEX, ACTIVATIONS, activation, attribute
 from scenes.output_pieces import Bars, FastText, box, token_label  # kit: at merge
 from scenes.theme import THEME, fmt, pct
 from scenes.vocab import TokenBoxes, VectorColumn, WeightMatrix, flat_text, num_text
-from tensors import UserError, trace
-
-try:  # interventions land in tensors on branch wt-tensors
-    from tensors import Ablation
-except ImportError:  # pragma: no cover
-    Ablation = None
+from tensors import Ablation, UserError, trace
 
 __all__ = ["MLPScene", "wrap_lines", "sub_markup"]
 
@@ -154,9 +149,6 @@ class MLPScene(FastText, GPTScene):
 
     def changed_trace(self) -> Any:
         """The Trace of the same prompt with the intervention applied (cached by tensors)."""
-        if Ablation is None:
-            raise UserError("this tensors version has no interventions (tensors.Ablation); "
-                            "update gpt-scenes, or leave beat_ablate out of beats")
         kw = {"index": tuple(self.top)} if self.ablate == "neurons" else {}
         self.ablation = Ablation(self.ablate, layer=self.L, kind=self.ablation_kind, **kw)
         return trace(self.prompt, self.model, device=self.device, ablate=[self.ablation])

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from manim import config, tempconfig
 
-import tensors
 from scenes.kit import ledger
 from scenes.kit.analysis.mlp import (ACTIVATIONS, activation, attribute, neuron_contributions,
                                      resolve_answer, top_neurons)
@@ -21,8 +20,6 @@ from tensors import UserError, trace
 
 pytestmark = pytest.mark.usefixtures("shared_traces")
 
-HAS_ABLATION = hasattr(tensors, "Ablation")
-needs_ablation = pytest.mark.skipif(not HAS_ABLATION, reason="tensors has no interventions yet")
 BEATS = list(MLPScene.beats)
 
 
@@ -60,20 +57,16 @@ def _ledger_holds(scene, at_least: int):
 # ---------------------------------------------------------------- renders (bundled model)
 @pytest.mark.parametrize("name", BEATS)
 def test_each_beat_alone(tmp_path, name):
-    if name == "beat_ablate" and not HAS_ABLATION:
-        pytest.skip("tensors has no interventions yet")
     scene = _render(_scene(beats=(name,)), tmp_path)
     _ledger_holds(scene, 1)
     assert scene.renderer.time > 3
 
 
-@needs_ablation
 def test_all_beats_reversed(tmp_path):
     scene = _render(_scene(beats=tuple(reversed(BEATS))), tmp_path)
     _ledger_holds(scene, 15)
 
 
-@needs_ablation
 def test_default_order_shows_the_trace(tmp_path):
     """The numbers on screen are the Trace's; the intervention's are the changed run's."""
     scene = _render(MLPScene, tmp_path)
@@ -95,8 +88,7 @@ def test_default_order_shows_the_trace(tmp_path):
 @pytest.mark.parametrize("fixture", ["tiny_gpt2_dir", "tiny_llama_dir"])
 def test_other_families_all_beats_and_reversed(tmp_path, request, fixture):
     model = request.getfixturevalue(fixture)
-    beats = BEATS if HAS_ABLATION else [b for b in BEATS if b != "beat_ablate"]
-    for order in (beats, beats[::-1]):
+    for order in (BEATS, BEATS[::-1]):
         scene = _render(_scene(model, beats=tuple(order)), tmp_path)
         _ledger_holds(scene, 10)
     kinds = {e.kind for e in scene.ledger}
