@@ -41,7 +41,7 @@ from tensors import Ablation, UserError, trace
 __all__ = ["MLPScene", "wrap_lines", "sub_markup"]
 
 NUM = 22      # numbers in vectors/tables (digits ≈ 28 px at 1080p)
-LABEL = 24    # labels and notes (x-height ≈ 19–20 px)
+LABEL = 25    # labels and notes (x-height ≈ 20 px at 1080p)
 
 
 _SUB = re.compile(r"(?<![A-Za-z])([A-Za-z])_([A-Za-z0-9]+)")
@@ -102,8 +102,8 @@ class MLPScene(FastText, GPTScene):
         "block": "After attention, every block has an MLP: it reads the stream through a norm, "
                  "widens it to {d_mlp:,} neurons, and adds its output back to the stream.",
         "vector": "Layer {layer}, position {pos} (“{tok}”): the real vector, normed, then "
-                  "{n} of the {d_mlp:,} neurons — the {n} that push “{ans}” up the most.",
-        "act": "Each neuron: {pre} = x̂ · its column of {W} (one dot product), then {act}.",
+                  "{n} of the {d_mlp:,} neurons: the {n} with the largest direct push on “{ans}”.",
+        "act": "Each neuron: {pre} = x̂ · its column of {W}{bias} (one dot product), then {act}.",
         "rows": "Each neuron adds its activation × its row of W_out ({d_model} numbers). "
                 "Summed over all {d_mlp:,} neurons (+ bias): the MLP's output.",
         "push": "Through the final norm and W_U, each row pushes “{ans}”'s logit directly "
@@ -115,6 +115,7 @@ class MLPScene(FastText, GPTScene):
         "ablate": "Now run the same prompt again with {what}, and compare the real "
                   "probabilities.",
         "after": "“{ans}”: {p0} → {p1}. Now most likely: “{top}” ({ptop}).",
+        "after_same": "“{ans}”: {p0} → {p1}. Still the most likely token.",
     }
 
     # ------------------------------------------------------------------ data and knobs
@@ -308,7 +309,8 @@ class MLPScene(FastText, GPTScene):
         xhc.move_to([-3.55, 0, 0]).align_to([0, y0, 0], UP)
         arr = Arrow([xc.get_right()[0], xc.get_y(), 0], [xhc.get_left()[0], xc.get_y(), 0],
                     buff=0.1, color=THEME.dim, stroke_width=3)
-        nlab = self.text(self.norm2["type"], size=LABEL, color=THEME.dim).next_to(arr, UP, 0.08)
+        nlab = self.text(self.norm2["type"], size=LABEL, color=THEME.dim)   # above, between the columns
+        nlab.move_to([arr.get_x(), xc.label.get_y(), 0])
         idx = self.top
         pre = np.asarray(t.mlp_pre[L, p, idx], np.float64)
         actv = np.asarray(t.mlp_act[L, p, idx], np.float64)
@@ -401,7 +403,8 @@ class MLPScene(FastText, GPTScene):
         pre = "gate and up" if self.gated else "pre"
         W = "W_gate and W_in" if self.gated else "W_in"
         act = f"{ACT_TEX[self.act_name]}(gate) × up" if self.gated else ACT_TEX[self.act_name]
-        self.cap("act", pre=pre, W=W, act=act)
+        bias = " + its bias" if self.trace.weights.is_real("b_in") else ""
+        self.cap("act", pre=pre, W=W, act=act, bias=bias)
         self.play(FadeIn(v.id_cells, lag_ratio=0.2),
                   LaggedStart(*[TransformFromCopy(v.xhc.entries, c) for c in v.in_cells],
                               lag_ratio=0.25), run_time=1.6)
@@ -528,12 +531,12 @@ class MLPScene(FastText, GPTScene):
         attn = VGroup(*[bar(x - bw / 2 - 0.01, float(v), THEME.key) for x, v in zip(xs, attr.attn)])
         mlp = VGroup(*[bar(x + bw / 2 + 0.01, float(v), THEME.accent) for x, v in zip(xs, attr.mlp)])
         axis = Line([x0 - 0.1, y0, 0], [x1 + 0.1, y0, 0], color=THEME.dim, stroke_width=2)
-        ticks = VGroup(num_text("emb", 20, THEME.dim).move_to([x0 + slot * 0.5, bottom + 0.1, 0]))
+        ticks = VGroup(num_text("emb", LABEL, THEME.dim).move_to([x0 + slot * 0.5, bottom + 0.1, 0]))
         step = next(s for s in (1, 2, 5, 10, 20, 50) if s * slot >= 0.8)
         for i in range(n):
             if (i % step == 0 and (i or slot >= 0.6)) or i == n - 1:
                 ticks.add(num_text(str(i), 20, THEME.dim).move_to([xs[i], bottom + 0.1, 0]))
-        ticks.add(self.text("layer", size=20, color=THEME.dim).next_to(ticks, RIGHT, buff=0.15))
+        ticks.add(self.text("layer", size=LABEL, color=THEME.dim).next_to(ticks, RIGHT, buff=0.15))
         leg = VGroup()
         for c, s in ((THEME.key, "attention output"), (THEME.accent, "MLP output")):
             leg.add(VGroup(Rectangle(width=0.3, height=0.22, stroke_width=0, fill_color=c,
@@ -640,7 +643,8 @@ class MLPScene(FastText, GPTScene):
                   *[Transform(b, c) for b, c in zip(ch.bars, changed.bars)], run_time=1.4)
         finish(self)
         new_top = int(np.argmax(p1))
-        self.cap("after", ans=self.ans, p0=pct(self.p0[self.answer_id]), p1=pct(p1[self.answer_id]),
+        same = new_top == self.answer_id == int(np.argmax(self.p0))
+        self.cap("after_same" if same else "after", ans=self.ans, p0=pct(self.p0[self.answer_id]), p1=pct(p1[self.answer_id]),
                  top=token_label(t2.token_strs([new_top])[0]), ptop=pct(p1[new_top]))
         lg = num_text(f"“{self.ans}” logit: {fmt(float(t.logits[self.pos, self.answer_id]), sign=False)}"
                       f" → {fmt(float(a2.logit), sign=False)}", LABEL, THEME.text)
