@@ -206,11 +206,16 @@ class MLPScene(FastText, GPTScene):
         t = self.trace
         title = self.text("The MLP block: where a fact lives", size=34).to_corner(UL, buff=0.35)
         tag = self.model_tag(f"layer {self.L}")
-        toks = TokenBoxes(t.tokens, font_size=LABEL, max_width=9.0)
-        toks.next_to(title, DOWN, buff=0.25).to_edge(LEFT, buff=0.45)
-        toks.highlight(self.pos)
         ans = self.text(f"→  “{self.ans}”  {pct(self.p0[self.answer_id])}", size=LABEL,
                         color=THEME.highlight)
+        room = config.frame_width - 0.9 - ans.width - 0.3
+        shown = list(t.tokens)   # one row: a long prompt shows its last tokens after "…"
+        toks = TokenBoxes(shown, font_size=LABEL, max_width=None)
+        while toks.width > room and len(shown) > 2:
+            shown = ["…"] + shown[2:]   # drop one more real token
+            toks = TokenBoxes(shown, font_size=LABEL, max_width=None)
+        toks.next_to(title, DOWN, buff=0.25).to_edge(LEFT, buff=0.45)
+        toks.highlight(len(shown) - 1)
         ans.next_to(toks, RIGHT, buff=0.3)
         self.header = VGroup(title, tag, toks, ans)
         self.content_top = toks.get_bottom()[1] - 0.3
@@ -608,7 +613,7 @@ class MLPScene(FastText, GPTScene):
         self.equation("sum", "Σ direct pushes (changed run)", shown=float(a2.logit), terms=a2.terms())
         top0 = [int(i) for i in np.argsort(-self.p0, kind="stable")[:4]]
         top1 = [int(i) for i in np.argsort(-p1, kind="stable")[:3]]
-        ids = list(dict.fromkeys([self.answer_id] + top0 + top1))[:6]
+        ids = list(dict.fromkeys([self.answer_id, top1[0]] + top0 + top1))[:5]
         labels = [token_label(s) for s in t.token_strs(ids)]
         self.cap("ablate", what=self.ablation_text())
         # the chart moves to the left half; the plain run's probabilities appear on the right
@@ -627,14 +632,16 @@ class MLPScene(FastText, GPTScene):
         self.play(FadeIn(labs), FadeIn(before), FadeIn(head), run_time=0.8)
         self.hold(0.5)
         spec = self.mk(self.ablation_text(), LABEL, THEME.negative)
-        spec.move_to([0, -1.55, 0])
+        y_spec = min(ch.get_bottom()[1], probs.get_bottom()[1]) - 0.45
+        spec.move_to([0, y_spec, 0])
         if spec.width > config.frame_width - 0.8:  # very long neuron lists: two lines
             spec = VGroup(*[self.mk(x, LABEL, THEME.negative) for x in wrap_lines(
                 self.ablation_text(), lambda s: self.mk(s, LABEL).width < config.frame_width - 0.8)]
-            ).arrange(DOWN, buff=0.1).move_to([0, -1.55, 0])
+            ).arrange(DOWN, buff=0.1).move_to([0, y_spec - 0.15, 0])
         self.play(FadeIn(spec, shift=0.1 * DOWN), run_time=0.6)
         ghosts = VGroup(*[b.copy().set_fill(opacity=0).set_stroke(THEME.dim, 1.5) for b in before.bars])
         self.add(ghosts)
+        self.bring_to_back(ghosts)   # under the new bars and their percentages
         changed = self.make_chart(a2, top, -1.0, -6.4, -0.9, span=(self.attr,))
         val2 = self.chart_value(changed, float(a2.mlp[self.L]))
         anims, finish = before.retarget([float(p1[i]) for i in ids])
