@@ -21,59 +21,27 @@ recorded in the ledger.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar, Literal, Sequence
 
 import numpy as np
 from manim import (DL, DOWN, LEFT, FadeTransform, RIGHT, UL, UP, Arrow, Axes, Circle, Create, FadeIn, FadeOut, Dot,
-                   GrowFromPoint, LaggedStart, Line, Rectangle, ReplacementTransform,
+                   GrowFromPoint, LaggedStart, Line, ReplacementTransform,
                    SurroundingRectangle, Transform, TransformFromCopy, VGroup, Write, config)
 
 from scenes.kit.scene import GPTScene, beat
+from scenes.kit.mlp_pieces import caption_lines, layer_chart, markup_box, sub_markup
 from scenes.kit.analysis.mlp import (ACT_TEX, ACTIVATIONS, activation, attribute, check_count,
                                      mlp_param_parts, neuron_contributions, resolve_answer,
                                      resolve_layer, top_neurons)
-from scenes.output_pieces import Bars, FastText, box, token_label  # kit: at merge
+from scenes.output_pieces import Bars, FastText, token_label  # kit: at merge
 from scenes.theme import THEME, fmt, pct
 from scenes.vocab import TokenBoxes, VectorColumn, WeightMatrix, flat_text, num_text
 from tensors import Ablation, UserError, trace
 
-__all__ = ["MLPScene", "wrap_lines", "sub_markup"]
+__all__ = ["MLPScene"]
 
 NUM = 22      # numbers in vectors/tables (digits ≈ 28 px at 1080p)
 LABEL = 25    # labels and notes (x-height ≈ 20 px at 1080p)
-
-
-_SUB = re.compile(r"(?<![A-Za-z])([A-Za-z])_([A-Za-z0-9]+)")
-
-
-def sub_markup(s: str) -> str:
-    """Plain text → Pango markup: escaped, and one-letter names with a subscript.
-
-    >>> sub_markup("W_out & b_in, mlp_out")
-    'W<sub>out</sub> &amp; b<sub>in</sub>, mlp_out'
-    """
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _SUB.sub(r"\1<sub>\2</sub>", s)
-
-
-def wrap_lines(s: str, fits: Any) -> list[str]:
-    """``s`` as one line if it ``fits``, else split at a space into the two most balanced
-    lines that both fit (a few measurements: splits are tried from the middle out). When
-    none fits, the most balanced split (the caller then scales).
-
-    >>> wrap_lines("a bb ccc", lambda t: len(t) <= 5)
-    ['a bb', 'ccc']
-    """
-    if fits(s):
-        return [s]
-    words = s.split(" ")
-    pairs = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
-    pairs.sort(key=lambda ab: abs(len(ab[0]) - len(ab[1])))
-    for a, b in pairs:
-        if fits(a) and fits(b):
-            return [a, b]
-    return list(pairs[0]) if pairs else [s]
 
 
 class MLPScene(FastText, GPTScene):
@@ -105,7 +73,7 @@ class MLPScene(FastText, GPTScene):
                   "{n} of the {d_mlp:,} neurons: the {n} with the largest direct push on “{ans}”.",
         "act": "Each neuron: {pre} = x̂ · its column of {W}{bias} (one dot product), then {act}.",
         "rows": "Each neuron adds its activation × its row of W_out ({d_model} numbers). "
-                "Summed over all {d_mlp:,} neurons (+ bias): the MLP's output.",
+                "Summed over all {d_mlp:,} neurons{bias}: the MLP's output.",
         "push": "Through the final norm and W_U, each row pushes “{ans}”'s logit directly "
                 "(the norm's divisor frozen at its real value for this position).",
         "layers": "Every layer's attention and MLP write into the stream. Their direct pushes "
@@ -157,14 +125,7 @@ class MLPScene(FastText, GPTScene):
     # ------------------------------------------------------------------ small helpers
     def caption_mobject(self, s: str) -> Any:
         """A caption at one size; too long for one line → two lines (never shrunk)."""
-        max_w = config.frame_width - 1.0
-        fits = lambda line: self.mk(line, THEME.caption_size).width <= max_w
-        lines = [self.mk(x, THEME.caption_size) for x in wrap_lines(s, fits)]
-        cap = VGroup(*lines).arrange(DOWN, buff=0.12)
-        if cap.width > max_w:  # a single word longer than the frame: nothing else to do
-            cap.scale_to_fit_width(max_w)
-        cap.text = s
-        return cap.to_edge(DOWN, buff=0.3)
+        return caption_lines(s, THEME.caption_size, config.frame_width - 1.0).to_edge(DOWN, buff=0.3)
 
     def mk(self, s: str, size: float = LABEL, color: str | None = None) -> Any:
         """Plain text drawn with real subscripts (``W_out`` → W with subscript out)."""
@@ -189,14 +150,6 @@ class MLPScene(FastText, GPTScene):
         gone = [m for m in self.mobjects if id(m) not in keep_all]
         if gone:
             self.play(*[FadeOut(m) for m in gone], run_time=0.4)
-
-    def box(self, markup: str, width: float, color: str) -> VGroup:
-        """:func:`scenes.output_pieces.box` with a Pango-markup label (real subscripts)."""
-        b = box("", width, 0.7, color, LABEL)
-        b.remove(b.label)
-        b.label = flat_text(markup, LABEL, THEME.text, markup=True).move_to(b.rect)
-        b.add(b.label)
-        return b
 
     def hold(self, f: float = 1.0) -> None:
         self.wait(self.pause * f)
@@ -230,14 +183,14 @@ class MLPScene(FastText, GPTScene):
                        stroke_width=6, max_tip_length_to_length_ratio=0.02)
         s_lab = self.text(f"residual stream, layer {L} (attention already added)", size=LABEL,
                           color=THEME.dim).next_to(stream, DOWN, buff=0.12).to_edge(LEFT, buff=0.5)
-        norm = box(self.norm2["type"], 1.9, 0.7, THEME.dim, LABEL)
+        norm = markup_box(sub_markup(self.norm2["type"]), 1.9, THEME.dim)
         act_txt = f"{ACT_TEX[self.act_name]}(gate) ⊙ up" if self.gated else ACT_TEX[self.act_name]
-        act = box(act_txt, 2.6 if self.gated else 1.6, 0.7, THEME.highlight, LABEL)
-        up = self.box("W<sub>in</sub>  (up)", 2.2, THEME.positive)
-        down = self.box("W<sub>out</sub>  (down)", 2.4, THEME.positive)
+        act = markup_box(sub_markup(act_txt), 2.9 if self.gated else 1.6, THEME.highlight)
+        up = markup_box("W<sub>in</sub>  (up)", 2.2, THEME.positive)
+        down = markup_box("W<sub>out</sub>  (down)", 2.4, THEME.positive)
         projs = VGroup(up)
         if self.gated:
-            gate = self.box("W<sub>gate</sub>  (gate)", 2.2, THEME.positive)
+            gate = markup_box("W<sub>gate</sub>  (gate)", 2.2, THEME.positive)
             projs = VGroup(up, gate).arrange(DOWN, buff=0.75)
         row = VGroup(norm, projs, act, down).arrange(RIGHT, buff=0.75).move_to([0.25, y_mid, 0])
         shapes = VGroup()
@@ -368,10 +321,10 @@ class MLPScene(FastText, GPTScene):
                         for z in gate])
         xt = int(np.floor(hi))  # a few real coordinates on the axes
         yt = int(np.floor(max(f(lo), f(hi))))
-        zl.add(num_text("0", 20, THEME.dim).next_to(ax.c2p(0, 0), DL, buff=0.06),
-               num_text(str(xt), 20, THEME.dim).next_to(ax.c2p(xt, 0), DOWN, buff=0.08),
+        zl.add(num_text("0", NUM, THEME.dim).next_to(ax.c2p(0, 0), DL, buff=0.06),
+               num_text(str(xt), NUM, THEME.dim).next_to(ax.c2p(xt, 0), DOWN, buff=0.08),
                Line(ax.c2p(xt, 0) + 0.06 * DOWN, ax.c2p(xt, 0) + 0.06 * UP, color=THEME.dim),
-               num_text(str(yt), 20, THEME.dim).next_to(ax.c2p(0, yt), LEFT, buff=0.08),
+               num_text(str(yt), NUM, THEME.dim).next_to(ax.c2p(0, yt), LEFT, buff=0.08),
                Line(ax.c2p(0, yt) + 0.06 * LEFT, ax.c2p(0, yt) + 0.06 * RIGHT, color=THEME.dim))
         g = VGroup(xc, arr, nlab, xhc, head_t, rows, ax, curve, fname, zl, dots)
         g.xc, g.xhc, g.heads, g.rows, g.plot, g.dots = xc, xhc, head_t, rows, VGroup(ax, curve, fname, zl), dots
@@ -446,7 +399,8 @@ class MLPScene(FastText, GPTScene):
         ids = VGroup(*[num_text(f"#{i}", NUM, THEME.text).move_to([-6.4, y, 0]) for i, y in zip(idx, ys)])
         times = VGroup(*[num_text("×", NUM, THEME.dim).next_to(M.brackets, LEFT, 0.15).set_y(y)
                          for y in ys])
-        more = self.mk(f"+ the other {self.d_mlp - len(idx):,} neurons' rows, + b_out", LABEL,
+        b_txt = " + b_out" if t.weights.is_real("b_out") else ""   # only a bias the model has
+        more = self.mk(f"+ the other {self.d_mlp - len(idx):,} neurons' rows{b_txt}", LABEL,
                        THEME.dim)
         more.next_to(M, DOWN, buff=0.12).align_to(M.brackets, LEFT)
         out_cells = VGroup(*[num_text(fmt(float(out[c]), sign=False), NUM, THEME.text)
@@ -472,7 +426,7 @@ class MLPScene(FastText, GPTScene):
         self.equation("sum", "the layer's MLP push", shown=float(a.mlp[L]),
                       terms=np.concatenate([self.contrib, [self.b_contrib]]))
         s1 = num_text(f"these {len(idx)}: {fmt(top_sum, self.dg)}", LABEL, THEME.text)
-        s2 = self.mk(f"all {self.d_mlp:,} + b_out: {fmt(float(a.mlp[L]), self.dg)}", LABEL,
+        s2 = self.mk(f"all {self.d_mlp:,}{b_txt}: {fmt(float(a.mlp[L]), self.dg)}", LABEL,
                      THEME.highlight)
         sums = VGroup(s1, s2).arrange(DOWN, buff=0.15, aligned_edge=RIGHT)
         sums.next_to(pushes, DOWN, buff=0.35).to_edge(RIGHT, buff=0.4)
@@ -491,7 +445,8 @@ class MLPScene(FastText, GPTScene):
         v = self.neuron_table
         self.stage(v)
         g = self.make_rows(v.act_cells)
-        self.cap("rows", d_model=self.d_model, d_mlp=self.d_mlp)
+        self.cap("rows", d_model=self.d_model, d_mlp=self.d_mlp,
+                 bias=" (+ its bias)" if self.trace.weights.is_real("b_out") else "")
         others = [m for m in v if m not in (v.rows,)]
         self.play(*[FadeOut(m) for m in others], FadeOut(v.in_cells),
                   ReplacementTransform(v.act_cells, g.acts), ReplacementTransform(v.id_cells, g.ids),
@@ -514,43 +469,7 @@ class MLPScene(FastText, GPTScene):
     # ------------------------------------------------------------------ beat 4
     def make_chart(self, attr: Any, top: float, bottom: float = -2.45, x0: float = -6.0,
                    x1: float = 6.0, span: Sequence[Any] = ()) -> VGroup:
-        """Bars per layer (attention, MLP) of ``attr``'s direct pushes; the vertical scale
-        fits every attribution in ``span`` (so two runs' charts compare)."""
-        n = self.trace.info["n_layer"]
-        vals = np.concatenate([np.r_[a.embed, a.attn, a.mlp, 0.0] for a in (attr, *span)])
-        lo, hi = float(vals.min()), float(vals.max())
-        unit = (top - bottom - 1.25) / max(hi - lo, 1e-9)   # legend and a value label above
-        y0 = bottom + 0.4 + (-lo) * unit
-        slot = (x1 - x0) / (n + 1)
-        bw = min(0.42 * slot, 0.3)
-
-        def bar(x: float, v: float, color: str) -> Rectangle:
-            h = max(abs(v) * unit, 0.004)
-            r = Rectangle(width=bw, height=h, stroke_width=0, fill_color=color, fill_opacity=0.9)
-            r.move_to([x, y0 + np.sign(v) * h / 2, 0])
-            r.value = float(v)
-            return r
-
-        xs = [x0 + slot * (i + 1.5) for i in range(n)]
-        emb = bar(x0 + slot * 0.5, attr.embed, THEME.dim)
-        attn = VGroup(*[bar(x - bw / 2 - 0.01, float(v), THEME.key) for x, v in zip(xs, attr.attn)])
-        mlp = VGroup(*[bar(x + bw / 2 + 0.01, float(v), THEME.accent) for x, v in zip(xs, attr.mlp)])
-        axis = Line([x0 - 0.1, y0, 0], [x1 + 0.1, y0, 0], color=THEME.dim, stroke_width=2)
-        ticks = VGroup(num_text("emb", LABEL, THEME.dim).move_to([x0 + slot * 0.5, bottom + 0.1, 0]))
-        step = next(s for s in (1, 2, 5, 10, 20, 50) if s * slot >= 0.8)
-        for i in range(n):
-            if (i % step == 0 and (i or slot >= 0.6)) or i == n - 1:
-                ticks.add(num_text(str(i), 20, THEME.dim).move_to([xs[i], bottom + 0.1, 0]))
-        ticks.add(self.text("layer", size=LABEL, color=THEME.dim).next_to(ticks, RIGHT, buff=0.15))
-        leg = VGroup()
-        for c, s in ((THEME.key, "attention output"), (THEME.accent, "MLP output")):
-            leg.add(VGroup(Rectangle(width=0.3, height=0.22, stroke_width=0, fill_color=c,
-                                     fill_opacity=0.9), self.text(s, size=LABEL)).arrange(RIGHT, buff=0.12))
-        leg.arrange(RIGHT, buff=0.5).move_to([x0, top, 0], aligned_edge=UL)
-        g = VGroup(axis, emb, attn, mlp, ticks, leg)
-        g.axis, g.emb, g.attn, g.mlp, g.ticks, g.leg, g.y0 = axis, emb, attn, mlp, ticks, leg, y0
-        g.bars = [emb, *attn, *mlp]
-        return g
+        return layer_chart(attr, top, bottom, x0, x1, span, NUM, LABEL)
 
     def chart_value(self, ch: VGroup, v: float) -> Any:
         """The chosen layer's MLP bar's value, above (or below) it, inside the frame."""
@@ -581,8 +500,10 @@ class MLPScene(FastText, GPTScene):
         bias = f" + the final norm's bias term ({fmt(a.bias)})" if norm["bias"] else ""
         eq = num_text(f"sum of all {len(a.terms()) - 1} bars{bias} = {fmt(logit, sign=False)} = "
                       f"“{self.ans}”'s logit", LABEL, THEME.text)
-        note = self.mk(f"through the final {norm['type']} (its divisor frozen at the real "
-                       f"{fmt(1.0 / a.scale, sign=False)}), then W_U", LABEL, THEME.dim)
+        how = "centred, divisor" if a.centred else "divisor"
+        note = caption_lines(f"via the final {norm['type']} ({how} frozen at the real "
+                             f"{fmt(1.0 / a.scale, sign=False)}) and W_U", LABEL,
+                             config.frame_width - 0.6, THEME.dim)
         top = VGroup(eq, note).arrange(DOWN, buff=0.12).move_to([0, self.content_top - 0.35, 0])
         best = ch.mlp[self.L]
         mark = SurroundingRectangle(best, color=THEME.highlight, buff=0.05)
@@ -631,13 +552,8 @@ class MLPScene(FastText, GPTScene):
         head = self.text("plain run", size=LABEL, color=THEME.dim).next_to(probs, UP, 0.2)
         self.play(FadeIn(labs), FadeIn(before), FadeIn(head), run_time=0.8)
         self.hold(0.5)
-        spec = self.mk(self.ablation_text(), LABEL, THEME.negative)
-        y_spec = min(ch.get_bottom()[1], probs.get_bottom()[1]) - 0.45
-        spec.move_to([0, y_spec, 0])
-        if spec.width > config.frame_width - 0.8:  # very long neuron lists: two lines
-            spec = VGroup(*[self.mk(x, LABEL, THEME.negative) for x in wrap_lines(
-                self.ablation_text(), lambda s: self.mk(s, LABEL).width < config.frame_width - 0.8)]
-            ).arrange(DOWN, buff=0.1).move_to([0, y_spec - 0.15, 0])
+        spec = caption_lines(self.ablation_text(), LABEL, config.frame_width - 0.8, THEME.negative)
+        spec.next_to([0, min(ch.get_bottom()[1], probs.get_bottom()[1]) - 0.25, 0], DOWN, 0)
         self.play(FadeIn(spec, shift=0.1 * DOWN), run_time=0.6)
         ghosts = VGroup(*[b.copy().set_fill(opacity=0).set_stroke(THEME.dim, 1.5) for b in before.bars])
         self.add(ghosts)
@@ -660,11 +576,14 @@ class MLPScene(FastText, GPTScene):
         self.hold(2.0)
 
     def ablation_text(self) -> str:
-        a = self.ablation
+        """What the changed run changed, in words (the Ablation the run was made with)."""
+        a, n = self.ablation, self.trace.n_pos
+        mean = f"mean over this prompt's {n} positions"
         if a.target == "neurons":
-            what = f"neuron{'s' if len(a.index) > 1 else ''} " + ", ".join(f"#{i}" for i in self.top)
+            many = len(a.index) > 1
+            what = f"neuron{'s' if many else ''} " + ", ".join(f"#{i}" for i in self.top)
+            how = "set to 0" if a.kind == "zero" else f"{'each ' if many else ''}set to its {mean}"
         else:
-            what = "whole MLP"
-        how = "set to 0" if a.kind == "zero" else \
-            f"set to its mean over this prompt's {self.trace.n_pos} positions"
+            what = "whole MLP output"
+            how = "set to 0" if a.kind == "zero" else f"set to its {mean}"
         return f"layer {a.layer}'s {what} {how}, at every position"

@@ -15,7 +15,8 @@ from manim import config, tempconfig
 from scenes.kit import ledger
 from scenes.kit.analysis.mlp import (ACTIVATIONS, activation, attribute, neuron_contributions,
                                      resolve_answer, top_neurons)
-from scenes.mlp import MLPScene, wrap_lines
+from scenes.kit.mlp_pieces import wrap_lines
+from scenes.mlp import MLPScene
 from tensors import UserError, trace
 
 pytestmark = pytest.mark.usefixtures("shared_traces")
