@@ -76,8 +76,8 @@ class MLPScene(FastText, GPTScene):
                 "Summed over all {d_mlp:,} neurons{bias}: the MLP's output.",
         "push": "Through the final norm and W_U, each row pushes “{ans}”'s logit directly "
                 "(the norm's divisor frozen at its real value for this position).",
-        "layers": "Every layer's attention and MLP write into the stream. Their direct pushes "
-                  "on “{ans}”'s logit add up to the real logit, {logit}.",
+        "layers": "Every layer's attention and MLP write into the stream. With the embedding's"
+                  "{bias}, their direct pushes on “{ans}”'s logit add up to the real logit, {logit}.",
         "layers_note": "“Direct” leaves out what a write does through later layers, which read "
                        "it. The largest MLP push: layer {best}.",
         "ablate": "Now run the same prompt again with {what}, and compare the real "
@@ -508,7 +508,8 @@ class MLPScene(FastText, GPTScene):
         best = ch.mlp[self.L]
         mark = SurroundingRectangle(best, color=THEME.highlight, buff=0.05)
         val = self.chart_value(ch, float(a.mlp[self.L]))
-        self.cap("layers", ans=self.ans, logit=fmt(logit, sign=False))
+        self.cap("layers", ans=self.ans, logit=fmt(logit, sign=False),
+                 bias=" and the final norm's bias" if norm["bias"] else "")
         self.play(FadeIn(ch.axis), FadeIn(ch.ticks), FadeIn(ch.leg), FadeIn(note), run_time=0.7)
         self.play(LaggedStart(*[GrowFromPoint(b, [b.get_x(), ch.y0, 0]) for b in ch.bars
                                 if b is not best], lag_ratio=0.03), run_time=2.2)
@@ -567,12 +568,13 @@ class MLPScene(FastText, GPTScene):
         finish(self)
         new_top = int(np.argmax(p1))
         same = new_top == self.answer_id == int(np.argmax(self.p0))
-        self.cap("after_same" if same else "after", ans=self.ans, p0=pct(self.p0[self.answer_id]), p1=pct(p1[self.answer_id]),
+        self.cap("after_same" if same else "after", ans=self.ans, p0=pct(self.p0[self.answer_id]),
+                 p1=pct(p1[self.answer_id]),
                  top=token_label(t2.token_strs([new_top])[0]), ptop=pct(p1[new_top]))
         lg = num_text(f"“{self.ans}” logit: {fmt(float(t.logits[self.pos, self.answer_id]), sign=False)}"
                       f" → {fmt(float(a2.logit), sign=False)}", LABEL, THEME.text)
         self.play(FadeIn(lg.next_to(spec, DOWN, buff=0.25)), run_time=0.6)
-        self.changed = t2
+        self.changed, self.prob_bars = t2, (ids, before)   # what is on screen, for tests
         self.hold(2.0)
 
     def ablation_text(self) -> str:

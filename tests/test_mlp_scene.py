@@ -82,6 +82,10 @@ def test_default_order_shows_the_trace(tmp_path):
     t2 = scene.changed
     assert t2.info.get("ablations") and not np.array_equal(t2.logits, t.logits)
     assert t2.probs(p)[scene.answer_id] < t.probs(p)[scene.answer_id]
+    ids, bars = scene.prob_bars                                    # the bars show the changed run
+    np.testing.assert_allclose(bars.values, t2.probs(p)[ids])
+    assert int(np.argmax(t2.probs(p))) in ids                      # the new top is on screen
+    assert t2.info["ablations"][0]["index"] == sorted(top)
     assert scene.renderer.time > 40
 
 
@@ -97,6 +101,16 @@ def test_other_families_all_beats_and_reversed(tmp_path, request, fixture):
         assert "layernorm" in kinds and not scene.gated            # GELU, LayerNorm
     else:
         assert "rmsnorm" in kinds and scene.gated                  # SwiGLU, RMSNorm
+
+
+def test_whole_mlp_mean_ablation(tmp_path, tiny_gpt2_dir):
+    """ablate = "mlp", ablation_kind = "mean": the changed run is that intervention."""
+    scene = _render(_scene(tiny_gpt2_dir, beats=("beat_ablate",), ablate="mlp",
+                           ablation_kind="mean"), tmp_path)
+    _ledger_holds(scene, 3)
+    ab = scene.changed.info["ablations"]
+    assert [(a["target"], a["kind"], a["layer"]) for a in ab] == [("mlp", "mean", scene.L)]
+    assert "whole MLP output set to its mean" in scene.ablation_text()
 
 
 # ---------------------------------------------------------------- the analysis
