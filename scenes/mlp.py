@@ -79,7 +79,7 @@ class MLPScene(FastText, GPTScene):
         "layers": "Every layer's attention and MLP write into the stream. With the embedding's"
                   "{bias}, their direct pushes on “{ans}”'s logit add up to the real logit, {logit}.",
         "layers_note": "“Direct” leaves out what a write does through later layers, which read "
-                       "it. The largest MLP push: layer {best}.",
+                       "it. Largest pushes: the MLP of layer {best}, attention of layer {best_attn}.",
         "ablate": "Now run the same prompt again with {what}, and compare the real "
                   "probabilities.",
         "after": "“{ans}”: {p0} → {p1}. Now most likely: “{top}” ({ptop}).",
@@ -471,12 +471,17 @@ class MLPScene(FastText, GPTScene):
                    x1: float = 6.0, span: Sequence[Any] = ()) -> VGroup:
         return layer_chart(attr, top, bottom, x0, x1, span, NUM, LABEL)
 
-    def chart_value(self, ch: VGroup, v: float) -> Any:
-        """The chosen layer's MLP bar's value, above (or below) it, inside the frame."""
-        best = ch.mlp[self.L]
+    def chart_value(self, ch: VGroup, v: float, corner: bool = False) -> Any:
+        """The chosen layer's MLP bar's value: above the layer's taller bar (or beside a
+        negative one), inside the frame; ``corner``: "MLP L: v" at the chart's top right."""
+        best, att = ch.mlp[self.L], ch.attn[self.L]
+        if corner:
+            val = num_text(f"MLP {self.L}: {fmt(v, self.dg)}", NUM, THEME.highlight)
+            return val.move_to(ch.ticks[-1].get_right() * RIGHT + (ch.leg.get_bottom()[1] - 0.3) * UP,
+                               aligned_edge=RIGHT)
         val = num_text(fmt(v, self.dg), NUM, THEME.highlight)
         if v >= 0:
-            val.next_to(best, UP, 0.16)
+            val.next_to([best.get_x(), max(best.get_top()[1], att.get_top()[1]), 0], UP, 0.16)
         else:  # beside the bar's end (above the axis there may be the attention bar)
             val.next_to(best, RIGHT, 0.08).align_to(best, DOWN)
         right = config.frame_width / 2 - 0.15
@@ -515,10 +520,15 @@ class MLPScene(FastText, GPTScene):
                                 if b is not best], lag_ratio=0.03), run_time=2.2)
         self.play(GrowFromPoint(best, [best.get_x(), ch.y0, 0]),
                   ReplacementTransform(self.layer_total, val), run_time=1.0)
-        self.play(Create(mark), FadeIn(eq), run_time=0.7)
+        la = int(np.argmax(a.attn))   # the largest attention push, labelled too
+        val_a = num_text(fmt(float(a.attn[la]), self.dg), NUM, THEME.key)
+        val_a.next_to(ch.attn[la], UP if a.attn[la] >= 0 else DOWN, 0.12)
+        if val_a.get_right()[0] > val.get_left()[0] - 0.1 and abs(val_a.get_y() - val.get_y()) < 0.35:
+            val_a.shift((val.get_left()[0] - 0.1 - val_a.get_right()[0]) * RIGHT)   # side by side
+        self.play(Create(mark), FadeIn(eq), FadeIn(val_a), run_time=0.7)
         self.hold(1.0)
-        self.cap("layers_note", best=int(np.argmax(a.mlp)))
-        self.layer_chart = VGroup(ch, val, mark, top)
+        self.cap("layers_note", best=int(np.argmax(a.mlp)), best_attn=la)
+        self.layer_chart = VGroup(ch, val, mark, top, val_a)
         self.layer_chart.ch = ch
         self.hold(1.2)
 
@@ -541,7 +551,7 @@ class MLPScene(FastText, GPTScene):
         # the chart moves to the left half; the plain run's probabilities appear on the right
         top = self.content_top - 0.5
         half = self.make_chart(self.attr, top, -1.0, -6.4, -0.9, span=(a2,))
-        val = self.chart_value(half, float(self.attr.mlp[self.L]))
+        val = self.chart_value(half, float(self.attr.mlp[self.L]), corner=True)
         self.play(Transform(ch, half), Transform(chart[1], val), FadeOut(chart[2:]), run_time=1.0)
         before = Bars(labels, [float(self.p0[i]) for i in ids], max_bar_width=2.6,
                       bar_height=0.3, row_buff=0.16, font_size=NUM, highlight=0)
@@ -560,12 +570,16 @@ class MLPScene(FastText, GPTScene):
         self.add(ghosts)
         self.bring_to_back(ghosts)   # under the new bars and their percentages
         changed = self.make_chart(a2, top, -1.0, -6.4, -0.9, span=(self.attr,))
-        val2 = self.chart_value(changed, float(a2.mlp[self.L]))
+        val2 = self.chart_value(changed, float(a2.mlp[self.L]), corner=True)
         anims, finish = before.retarget([float(p1[i]) for i in ids])
         head2 = self.text("changed run (outline: plain run)", size=LABEL, color=THEME.negative)
         self.play(*anims, Transform(head, head2.move_to(head)), Transform(chart[1], val2),
                   *[Transform(b, c) for b, c in zip(ch.bars, changed.bars)], run_time=1.4)
         finish(self)
+        moves = [p.animate.next_to(g, RIGHT, buff=0.12) for p, g, b in
+                 zip(before.pct_texts, ghosts, before.bars) if g.get_right()[0] > b.get_right()[0]]
+        if moves:  # a percentage inside the plain run's outline moves out of it
+            self.play(*moves, run_time=0.3)
         new_top = int(np.argmax(p1))
         same = new_top == self.answer_id == int(np.argmax(self.p0))
         self.cap("after_same" if same else "after", ans=self.ans, p0=pct(self.p0[self.answer_id]),
