@@ -29,7 +29,7 @@ from manim import (DL, DOWN, LEFT, FadeTransform, RIGHT, UL, UP, Arrow, Axes, Ci
                    SurroundingRectangle, Transform, TransformFromCopy, VGroup, Write, config)
 
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.mlp_pieces import caption_lines, layer_chart, markup_box, sub_markup
+from scenes.kit.mlp_pieces import caption_lines, chart_value, layer_chart, markup_box, sub_markup
 from scenes.kit.analysis.mlp import (ACT_TEX, ACTIVATIONS, activation, attribute, check_count,
                                      mlp_param_parts, neuron_contributions, resolve_answer,
                                      resolve_layer, top_neurons)
@@ -472,20 +472,7 @@ class MLPScene(FastText, GPTScene):
         return layer_chart(attr, top, bottom, x0, x1, span, NUM, LABEL)
 
     def chart_value(self, ch: VGroup, v: float, corner: bool = False) -> Any:
-        """The chosen layer's MLP bar's value: above the layer's taller bar (or beside a
-        negative one), inside the frame; ``corner``: "MLP L: v" at the chart's top right."""
-        best, att = ch.mlp[self.L], ch.attn[self.L]
-        if corner:
-            val = num_text(f"MLP {self.L}: {fmt(v, self.dg)}", NUM, THEME.highlight)
-            return val.move_to(ch.ticks[-1].get_right() * RIGHT + (ch.leg.get_bottom()[1] - 0.3) * UP,
-                               aligned_edge=RIGHT)
-        val = num_text(fmt(v, self.dg), NUM, THEME.highlight)
-        if v >= 0:
-            val.next_to([best.get_x(), max(best.get_top()[1], att.get_top()[1]), 0], UP, 0.16)
-        else:  # beside the bar's end (above the axis there may be the attention bar)
-            val.next_to(best, RIGHT, 0.08).align_to(best, DOWN)
-        right = config.frame_width / 2 - 0.15
-        return val.shift(min(0.0, right - val.get_right()[0]) * RIGHT)
+        return chart_value(ch, self.L, fmt(v, self.dg), v >= 0, corner, NUM)
 
     def build_layer_chart(self) -> None:
         ch = self.make_chart(self.attr, self.content_top - 1.05)

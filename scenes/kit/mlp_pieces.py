@@ -10,13 +10,13 @@ import re
 from typing import Any, Sequence
 
 import numpy as np
-from manim import DOWN, RIGHT, UL, Line, Rectangle, VGroup
+from manim import DOWN, RIGHT, UL, UP, Line, Rectangle, VGroup, config
 
 from scenes.output_pieces import box
 from scenes.theme import THEME
 from scenes.vocab import flat_text, num_text
 
-__all__ = ["sub_markup", "wrap_lines", "caption_lines", "markup_box", "layer_chart"]
+__all__ = ["sub_markup", "wrap_lines", "caption_lines", "markup_box", "layer_chart", "chart_value"]
 
 _SUB = re.compile(r"(?<![A-Za-z])([A-Za-z])_([A-Za-z0-9]+)")
 
@@ -110,3 +110,22 @@ def layer_chart(attr: Any, top: float, bottom: float = -2.45, x0: float = -6.0, 
     g.axis, g.emb, g.attn, g.mlp, g.ticks, g.leg, g.y0 = axis, emb, attn, mlp, ticks, leg, y0
     g.bars = [emb, *attn, *mlp]
     return g
+
+
+def chart_value(ch: VGroup, layer: int, text: str, positive: bool, corner: bool = False,
+                size: float = 22) -> Any:
+    """Layer ``layer``'s MLP bar value ``text`` on a :func:`layer_chart`: above the layer's
+    taller bar (or beside a negative one), inside the frame; ``corner``: "MLP L: value" at
+    the chart's top right, under the legend (for a narrow chart)."""
+    best, att = ch.mlp[layer], ch.attn[layer]
+    if corner:
+        val = num_text(f"MLP {layer}: {text}", size, THEME.highlight)
+        return val.move_to(ch.ticks[-1].get_right() * RIGHT + (ch.leg.get_bottom()[1] - 0.3) * UP,
+                           aligned_edge=RIGHT)
+    val = num_text(text, size, THEME.highlight)
+    if positive:
+        val.next_to([best.get_x(), max(best.get_top()[1], att.get_top()[1]), 0], UP, 0.16)
+    else:  # beside the bar's end (above the axis there may be the attention bar)
+        val.next_to(best, RIGHT, 0.08).align_to(best, DOWN)
+    right = config.frame_width / 2 - 0.15
+    return val.shift(min(0.0, right - val.get_right()[0]) * RIGHT)
