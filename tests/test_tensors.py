@@ -333,3 +333,138 @@ def test_fast_tokenizer_matches_transformers(which, tiny_gpt2_dir, tiny_llama_di
     assert fast.convert_ids_to_tokens(ids) == ref.convert_ids_to_tokens(ids)
     # generation stops on these: at least every special id transformers knows, eos included
     assert set(ref.all_special_ids) <= set(fast.all_special_ids) and ref.eos_token_id in fast.all_special_ids
+
+
+# ====================================================================== the MLP (issue 13)
+def hf_block_io(model_dir: Path, prompt: str):
+    """Per layer, what the Hugging Face model's own modules received and returned (named
+    here by hand, independently of tensors.families): ln1 out, ln2 in/out, up (and gate)
+    out, down in, MLP out; plus hidden_states and logits."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    m = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,
+                                             attn_implementation="eager").eval()
+    if hasattr(m, "transformer"):
+        mods = [dict(ln1=b.ln_1, ln2=b.ln_2, up=b.mlp.c_fc, down=b.mlp.c_proj, mlp=b.mlp)
+                for b in m.transformer.h]
+    else:
+        mods = [dict(ln1=b.input_layernorm, ln2=b.post_attention_layernorm, up=b.mlp.up_proj,
+                     gate=b.mlp.gate_proj, down=b.mlp.down_proj, mlp=b.mlp) for b in m.model.layers]
+    got = [dict() for _ in mods]
+    hooks = []
+    for i, d in enumerate(mods):
+        def out_hook(key, i=i):
+            return lambda _m, a, o: got[i].__setitem__(key, o[0].clone())
+
+        def in_hook(key, i=i):
+            return lambda _m, a, o: got[i].__setitem__(key, a[0][0].clone())
+
+        hooks += [d["ln1"].register_forward_hook(out_hook("attn_in")),
+                  d["ln2"].register_forward_hook(in_hook("resid_mid")),
+                  d["ln2"].register_forward_hook(out_hook("mlp_in")),
+                  d["up"].register_forward_hook(out_hook("mlp_pre")),
+                  d["down"].register_forward_hook(in_hook("mlp_act")),
+                  d["mlp"].register_forward_hook(out_hook("mlp_out"))]
+        if "gate" in d:
+            hooks.append(d["gate"].register_forward_hook(out_hook("mlp_gate")))
+    try:
+        with torch.no_grad():
+            ids = tok(PROMPT if prompt is None else prompt, return_tensors="pt")["input_ids"]
+            r = m(ids, output_hidden_states=True)
+    finally:
+        for h in hooks:
+            h.remove()
+    return m, got, r
+
+
+def test_mlp_and_attention_input_match_hf_forward(model_dir):
+    t = trace(PROMPT, str(model_dir))
+    m, got, r = hf_block_io(model_dir, PROMPT)
+    L, d_mlp = t.info["n_layer"], t.info["d_mlp"]
+    fields = ["attn_in", "resid_mid", "mlp_in", "mlp_pre", "mlp_act", "mlp_out"]
+    if t.info["family"] == "llama":
+        fields.append("mlp_gate")
+    else:
+        assert t.mlp_gate is None
+    for name in fields:
+        close(getattr(t, name), torch.stack([g[name] for g in got]))
+    assert t.mlp_pre.shape == (L, t.n_pos, d_mlp) and t.mlp_out.shape == (L, t.n_pos, t.info["d_model"])
+    close(t.logits, r.logits[0])
+
+
+def test_residual_and_mlp_identities(model_dir):
+    t = trace(PROMPT, str(model_dir))
+    L = t.info["n_layer"]
+    close(t.resid_mid, t.resid[:L] + t.attn_out)              # resid_mid = resid + attn_out
+    close(t.resid[1:], t.resid_mid + t.mlp_out)               # resid_next = resid_mid + mlp_out
+    for layer in range(L):
+        W_out, b_out = t.W_out(layer), t.block("b_out", layer)
+        close(t.mlp_out[layer], t.mlp_act[layer] @ W_out + b_out, 1e-5)
+        close(t.mlp_pre[layer], t.mlp_in[layer] @ t.W_in(layer) + t.block("b_in", layer), 1e-5)
+        if t.mlp_gate is not None:
+            close(t.mlp_gate[layer], t.mlp_in[layer] @ t.W_gate(layer) + t.block("b_gate", layer), 1e-5)
+        # the norms, recomputed from the stored gains/biases and the eps read from the model
+        close(t.attn_in[layer], t.apply_norm(t.resid[layer], "ln1", layer), 1e-5)
+        close(t.mlp_in[layer], t.apply_norm(t.resid_mid[layer], "ln2", layer), 1e-5)
+    # the biases and gains really are random here, so these checks can fail
+    assert np.abs(t.block("b_out", 0)).min() > 0 and np.abs(t.block("ln2.w", 0) - 1).max() > 0.1
+    # neuron queries: columns of W_in/W_gate, rows of W_out, any order
+    picks = [7, 2, t.info["d_mlp"] - 1]
+    close(t.W_in(1, picks), t.W_in(1)[:, picks], 0)
+    close(t.W_out(1, picks), t.W_out(1)[picks], 0)
+    close(t.W_in(1, slice(3, 9)), t.W_in(1)[:, 3:9], 0)
+    # one position's MLP output = the sum of every neuron's W_out row times its activation
+    contrib = t.mlp_act[1, -1][:, None] * t.W_out(1)                  # [d_mlp, d_model]
+    close(contrib.sum(0) + t.block("b_out", 1), t.mlp_out[1, -1], 1e-5)
+    if t.mlp_gate is None:
+        with pytest.raises(UserError, match="no gated MLP"):
+            t.W_gate(0)
+    else:
+        close(t.W_gate(1, picks), t.W_gate(1)[:, picks], 0)
+        # SwiGLU: act = SiLU(gate) * up
+        g = t.mlp_gate.astype(np.float64)
+        close(t.mlp_act, g / (1 + np.exp(-g)) * t.mlp_pre, 1e-5)
+
+
+def test_lens_logits(model_dir):
+    t = trace(PROMPT, str(model_dir))
+    L = t.info["n_layer"]
+    close(t.lens_logits(L), t.logits, 1e-4)    # after the last block: the model's own logits
+    close(t.final, t.apply_norm(t.resid[L]), 1e-5)
+    lens0 = t.lens_logits(0)
+    assert lens0.shape == t.logits.shape and not np.allclose(lens0, t.logits, atol=1e-2)
+    close(lens0[-1], t.logits_of(t.apply_norm(t.resid[0, -1])), 1e-4)
+    with pytest.raises(UserError, match=r"lens layer 9 is out of range; use 0\.\." + str(L)):
+        t.lens_logits(9)
+
+
+def test_param_counts_sum_to_the_real_model(model_dir):
+    from transformers import AutoModelForCausalLM
+
+    t = trace(PROMPT, str(model_dir))
+    m = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    real = sum(p.numel() for p in m.parameters())   # shared (tied) tensors once
+    pc = t.param_counts()
+    assert sum(pc.values()) == real == t.info["n_params"] and "other" not in pc
+    d, V, L = t.info["d_model"], t.info["vocab_size"], t.info["n_layer"]
+    assert pc["embed"] == V * d
+    assert pc["unembed"] == (0 if t.info["tied_embeddings"] else V * d)
+    assert sum(t.param_counts(i)["mlp"] for i in range(L)) == pc["mlp"]
+    # the MLP's count is its real matrices and biases
+    n_mats = 3 if t.mlp_gate is not None else 2
+    assert t.param_counts(0)["mlp"] == n_mats * d * t.info["d_mlp"] + \
+        sum(int(t.weights.is_real(b)) * t.block(b, 0).size for b in ("b_in", "b_gate", "b_out")
+            if b in t.weights.names)
+
+
+def test_bundled_model_mlp_and_counts():
+    t = trace("The Colosseum is in the city of", "smollm2")
+    i = t.info
+    assert (i["d_mlp"], i["mlp"], i["norm"]) == (1536, "SwiGLU", "RMSNorm")
+    assert all(l["act"] == "silu" and l["norm1"]["type"] == "RMSNorm" for l in i["layers"])
+    pc = t.param_counts()
+    assert pc["unembed"] == 0 and sum(pc.values()) == i["n_params"]
+    assert not t.weights.is_real("b_in") and not t.weights.is_real("b_Q")
+    close(t.lens_logits(i["n_layer"]), t.logits, 1e-3)
+    close(t.resid[1:], t.resid_mid + t.mlp_out, 1e-4)
