@@ -27,7 +27,7 @@ from scenes.kit.analysis.kvcache import StepCost, cache_numbers, max_cache_diff
 from scenes.kit.analysis.lens import softmax_rows
 from scenes.kit.analysis.text import sub_markup, wrap2
 from scenes.kit.scene import GPTScene, beat
-from scenes.output_pieces import FastText, token_label
+from scenes.output_pieces import FastText, mass_text, token_label
 from scenes.theme import THEME
 from scenes.vocab import TokenBoxes, WeightMatrix, flat_text, num_text, number_str
 from tensors import UserError
@@ -160,8 +160,13 @@ class KVCacheScene(FastText, GPTScene):
             if r.get_right()[0] > 6.9:
                 raise UserError("the prompt is too long to draw here; use a shorter prompt "
                                 "(about 8 tokens)")
-        self.runs_g = VGroup(lab1, r1, lab2, r2)
-        self.runs_g.r1, self.runs_g.r2 = r1, r2
+        p = float(t1.probs(-1)[self.next_id])
+        why = self.text(f"← run 1's most likely next token ({mass_text(p)})", size=20,
+                        color=THEME.accent).next_to(r2, RIGHT, buff=0.25)
+        if why.get_right()[0] > 6.9:
+            why = VGroup()
+        self.runs_g = VGroup(lab1, r1, lab2, r2, why)
+        self.runs_g.r1, self.runs_g.r2, self.runs_g.why = r1, r2, why
         self.add(self.tag, self.title, self.runs_g)
 
     def matrix(self, M: np.ndarray, n_rows: int, name: str, scale: float,
@@ -196,7 +201,7 @@ class KVCacheScene(FastText, GPTScene):
         self.play(FadeIn(g[0]), FadeIn(g.r1), run_time=0.5)
         self.play(FadeIn(g[2]), ReplacementTransform(g.r1.copy(), VGroup(*g.r2.boxes[:self.n])),
                   run_time=0.6)
-        self.play(FadeIn(g.r2.boxes[self.n], shift=0.2 * LEFT), run_time=0.5)
+        self.play(FadeIn(g.r2.boxes[self.n], shift=0.2 * LEFT), FadeIn(g.why), run_time=0.5)
         self.remove(*g.r2.boxes)
         self.add(g.r2)
         self.wait_read()

@@ -21,7 +21,7 @@ import math
 from typing import ClassVar
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, Create, Dot, FadeIn, FadeOut, LaggedStart, Line,
+from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, Create, Dot, FadeIn, FadeOut, LaggedStart, Line,
                    ReplacementTransform, RoundedRectangle, SurroundingRectangle, VGroup,
                    VMobject)
 
@@ -57,7 +57,10 @@ class LogitLensScene(FastText, GPTScene):
     captions: ClassVar[dict[str, str]] = {
         "idea": "The logit lens: read the residual stream after any block with the model's own "
                 "final norm and unembedding.",
-        "idea2": "What would {model} predict if it stopped after that block?",
+        "idea2": "What would {model} predict if it stopped after that block? One cell, worked "
+                 "through:",
+        "self": "Row 0 reads the embedding itself: with W_U = W_E (tied), {k} of {n} tokens "
+                "predict themselves.",
         "grid": "Each column: the text up to that token. Each cell: the lens's top guess for "
                 "the next token, and its probability.",
         "rows_some": "{n_rows} of the {n_all} layers shown: {layers}.",
@@ -219,15 +222,62 @@ class LogitLensScene(FastText, GPTScene):
         self.wait_read()
         self.show_caption(self.caption_text("idea2", model=self.info["name"]))
         self.play(FadeIn(self.header, shift=0.1 * DOWN), FadeIn(self.header_note), run_time=0.5)
-        self.wait_read()
+        pipe = self.pipeline()
+        self.pipe = pipe
+        for i, b in enumerate(pipe.boxes):
+            anims = [FadeIn(b, shift=0.15 * RIGHT)]
+            if i:
+                anims.append(FadeIn(pipe.arrows[i - 1]))
+            self.play(*anims, run_time=0.45)
+        self.remove(*pipe.get_family())
+        self.add(pipe)
+        self.wait_read(1.5)
+
+    def pipeline(self) -> VGroup:
+        """One cell of the lens worked through: x → final norm → · W_Uᵀ → softmax, with
+        its real numbers (a middle row of the grid, the last position)."""
+        t = self.trace
+        L = self.layers[len(self.layers) // 2]
+        p = t.n_pos - 1
+        self.record_lens(L, [p])
+        x = np.asarray(t.resid[L, p], np.float64)
+        xn = np.asarray(t.apply_norm(t.resid[L, p]), np.float64)
+        z = self.lens[L, p]
+        top = int(self.top[L, p])
+        tok = token_label(t.token_strs([top])[0])
+        specs = [(f"x {self.row_name(L)}", f"at “{token_label(t.tokens[p])}”: ‖x‖ = {np.linalg.norm(x):,.1f}"),
+                 (f"final {self.info['final_norm']['type']}", f"‖x̂‖ = {np.linalg.norm(xn):,.1f}"),
+                 ("· W_Uᵀ", f"{z.shape[-1]:,} logits, top {float(z[top]):.2f}"),
+                 ("softmax", f"top: “{tok}” {mass_text(float(self.p_top[L, p]))}")]
+        boxes = VGroup()
+        for a, b in specs:
+            ta = self.text(a, size=22)
+            tb = num_text(b, 18, THEME.dim) if "_" not in b else self.text(b, size=18, color=THEME.dim)
+            txt = VGroup(ta, tb).arrange(DOWN, buff=0.1)
+            r = RoundedRectangle(width=txt.width + 0.4, height=1.0, corner_radius=0.1,
+                                 stroke_width=2, stroke_color=THEME.dim, fill_color=THEME.dim,
+                                 fill_opacity=0.12)
+            boxes.add(VGroup(r, txt.move_to(r)))
+        boxes.arrange(RIGHT, buff=0.45).move_to([0.4, -0.2, 0])
+        arrows = VGroup(*[Arrow(a.get_right(), b.get_left(), buff=0.05, stroke_width=2.5,
+                                tip_length=0.14, color=THEME.dim)
+                          for a, b in zip(boxes, boxes[1:])])
+        g = VGroup(boxes, arrows)
+        g.boxes, g.arrows, g.layer = boxes, arrows, L
+        return g
 
     @beat(needs=("header",))
     def beat_grid(self) -> None:
         self.make_rows()
         self.show_caption(self.caption_text("grid"))
         first = self.rows[0]
+        gone = [FadeOut(self.pipe)] if getattr(self, "pipe", None) in self.mobjects else []
         self.play(*[ReplacementTransform(b.copy(), c) for b, c in zip(self.header.boxes, first.cells)],
-                  FadeIn(first.name), run_time=0.8)
+                  FadeIn(first.name), *gone, run_time=0.8)
+        t = self.trace
+        if t.weights.tied:
+            k = sum(int(self.top[0, p]) == int(t.token_ids[p]) for p in self.cols)
+            self.show_caption(self.caption_text("self", k=k, n=len(self.cols)))
         self.wait_read(0.5)
         if len(self.layers) < self.n_all:
             self.show_caption(self.caption_text("rows_some", n_rows=len(self.layers),

@@ -24,11 +24,12 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, GrowFromEdge,
                    Rectangle, ReplacementTransform, RoundedRectangle, SurroundingRectangle,
                    VGroup)
 
-from scenes.kit.analysis.stack import TOTAL_KEYS, Part, human, param_parts, total_of, write_norms
+from scenes.kit.analysis.stack import (TOTAL_KEYS, Part, human, param_parts, sig3, total_of,
+                                       write_norms)
 from scenes.kit.analysis.text import sub_markup, wrap2
 from scenes.kit.scene import GPTScene, beat
 from scenes.output_pieces import FastText, token_label
-from scenes.theme import THEME, fmt
+from scenes.theme import THEME
 from scenes.vocab import flat_text, num_text, shape_str
 from tensors import UserError
 
@@ -70,8 +71,8 @@ class TransformerScene(FastText, GPTScene):
         "residual": "The residual stream runs through every block; each block adds its "
                     "attention and MLP outputs to it.",
         "bars": "Bars: the size ‖·‖ of each write at “{tok}” (position {pos}), from this run.",
-        "scale": "For scale: published shapes of larger models. Same blocks, far wider and "
-                 "deeper.",
+        "scale": "For scale: published shapes of larger GPTs — a stack like this one, far "
+                 "wider and deeper.",
     }
 
     # ------------------------------------------------------------------ data
@@ -184,11 +185,13 @@ class TransformerScene(FastText, GPTScene):
                                   stroke_width=2, color=THEME.highlight) for s in (embed, unemb)])
             mats.add(VGroup(r, lab, links))
         else:
+            top, bot = embed.get_top()[1], unemb.get_bottom()[1]
+            half = (top - bot) / 2 - 0.1
             for s, name in ((embed, "W_E"), (unemb, "W_U")):
-                r = RoundedRectangle(width=0.62, height=1.6, corner_radius=0.1, stroke_width=2,
+                r = RoundedRectangle(width=0.62, height=half, corner_radius=0.1, stroke_width=2,
                                      stroke_color=THEME.highlight, fill_color=THEME.highlight,
                                      fill_opacity=0.1)
-                r.move_to([xm, s.get_y() - 0.6 if name == "W_E" else s.get_y() + 0.6, 0])
+                r.move_to([xm, top - half / 2 if name == "W_E" else bot + half / 2, 0])
                 lab = self.text(f"{name} · {shape_str(V, d)}", size=20).rotate(np.pi / 2).move_to(r)
                 link = Line([xm + 0.31, s.get_y(), 0], [x0, s.get_y(), 0], stroke_width=2,
                             color=THEME.highlight)
@@ -245,6 +248,7 @@ class TransformerScene(FastText, GPTScene):
             "other": "other",
         }
         x_lab, x_brk, x_cnt = -0.6, 2.15, 6.95
+        self.breakdown_text: dict[str, str] = {}
         rows = VGroup()
         y = 2.33
         for p in self.parts:
@@ -257,6 +261,12 @@ class TransformerScene(FastText, GPTScene):
                 brk_s = p.breakdown()
             brk = (self.text(brk_s, 18, THEME.dim) if "_" in brk_s else num_text(brk_s, 18, THEME.dim))
             brk.move_to([x_brk, y, 0], aligned_edge=LEFT)
+            cnt_w = num_text(f"{p.count:,}", 20).width
+            if brk.get_right()[0] > x_cnt - cnt_w - 0.25 and p.terms:   # too long: say less
+                n_mat = sum(len(t.factors) > 1 for t in p.terms)
+                brk = num_text(f"{n_mat} matrices + biases" if n_mat < len(p.terms)
+                               else f"{n_mat} matrices", 18, THEME.dim)
+                brk.move_to([x_brk, y, 0], aligned_edge=LEFT)
             cnt = num_text(f"{p.count:,}", 20).move_to([x_cnt, y, 0], aligned_edge=RIGHT)
             if p.key in TOTAL_KEYS:
                 cnt.set_color(THEME.text)
@@ -264,6 +274,7 @@ class TransformerScene(FastText, GPTScene):
                 VGroup(lab, cnt).set_opacity(0.75)
             row = VGroup(lab, brk, cnt)
             row.part, row.lab, row.brk, row.cnt = p, lab, brk, cnt
+            self.breakdown_text[p.key] = brk.text
             rows.add(row)
             y -= 0.5 if p.key != "norms" else 0.62
         rule = Line([x_lab, y + 0.22, 0], [x_cnt, y + 0.22, 0], stroke_width=1.5, color=THEME.dim)
@@ -294,7 +305,7 @@ class TransformerScene(FastText, GPTScene):
                 self.equation("product", term.shape_str(), shown=term.size,
                               factors=list(term.factors))
             if p.terms:
-                self.equation("total", p.breakdown(), shown=p.count,
+                self.equation("total", self.breakdown_text.get(p.key, p.breakdown()), shown=p.count,
                               parts=[term.size for term in p.terms])
         self.equation("total", "total", shown=self.total,
                       parts=[p.count for p in self.parts if p.key in TOTAL_KEYS])
@@ -372,7 +383,7 @@ class TransformerScene(FastText, GPTScene):
             L = len(g.rows)
             pick = range(L) if g.rows[0].height >= 0.3 else sorted({int(np.argmax(W[:, j])), L - 1})
             for i in pick:
-                t = num_text(fmt(W[i, j], 1, sign=False), 18, THEME.text)
+                t = num_text(sig3(float(W[i, j])), 18, THEME.text)
                 t.next_to(col[i], RIGHT, buff=0.08)
                 t.value = float(W[i, j])
                 labels.add(t)
@@ -381,7 +392,7 @@ class TransformerScene(FastText, GPTScene):
         t = self.trace
         xn = np.linalg.norm(np.asarray(t.resid[:, self.pos], np.float64), axis=-1)
         self.resid_norms = xn
-        stream = self.text(f"‖x‖ itself: {xn[0]:,.1f} after the embedding, {xn[-1]:,.1f} after "
+        stream = self.text(f"‖x‖ itself: {sig3(xn[0])} after the embedding, {sig3(xn[-1])} after "
                            f"block {len(xn) - 2}", size=20, color=THEME.dim)
         stream.move_to([x_cols[0], g.final.get_y(), 0], aligned_edge=LEFT)
         labels.add(stream)

@@ -56,10 +56,21 @@ class Part:
     per_block: bool = False
 
     def breakdown(self) -> str:
-        """Matrices grouped by shape: ``'2 × 576×576 + 2 × 576×192'``."""
-        groups = Counter(t.shape_str() for t in self.terms)
-        order = list(dict.fromkeys(t.shape_str() for t in self.terms))
-        return " + ".join(s if groups[s] == 1 else f"{groups[s]} × {s}" for s in order)
+        """Matrices grouped by shape: ``'2 × 576×576 + 2 × 576×192'``; next to matrices,
+        the vectors (biases) are summed: ``'4 × 64×64 + 256 biases'``.
+
+        >>> Part("x", 0, [Term("W", (4, 4)), Term("b", (4,)), Term("c", (2,))]).breakdown()
+        '4×4 + 6 biases'
+        """
+        mats = [t for t in self.terms if len(t.factors) > 1]
+        vecs = [t for t in self.terms if len(t.factors) == 1]
+        shown = mats or vecs
+        groups = Counter(t.shape_str() for t in shown)
+        order = list(dict.fromkeys(t.shape_str() for t in shown))
+        out = " + ".join(s if groups[s] == 1 else f"{groups[s]} × {s}" for s in order)
+        if mats and vecs:
+            out += f" + {sum(t.size for t in vecs):,} biases"
+        return out
 
 
 #: Stored tensors of each part, per block (layer axis dropped), in display order.
@@ -156,6 +167,18 @@ def write_norms(attn_out: np.ndarray, mlp_out: np.ndarray, pos: int = -1) -> np.
     a = np.linalg.norm(np.asarray(attn_out[:, pos], np.float64), axis=-1)
     m = np.linalg.norm(np.asarray(mlp_out[:, pos], np.float64), axis=-1)
     return np.stack([a, m], axis=-1)
+
+
+def sig3(x: float) -> str:
+    """A measured size as printed: three significant digits, at least one decimal.
+
+    >>> sig3(194.63), sig3(0.031234), sig3(2.0), sig3(619.2)
+    ('194.6', '0.0312', '2.00', '619.2')
+    """
+    if x == 0 or not math.isfinite(x):
+        return f"{x:.1f}"
+    d = max(1, 2 - int(math.floor(math.log10(abs(x)))))
+    return f"{x:,.{d}f}"
 
 
 def human(n: float) -> str:
