@@ -20,8 +20,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, Line, ReplacementTransform,
-                   SurroundingRectangle, Transform, VGroup)
+from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, FadeTransform, Line,
+                   ReplacementTransform,
+                   SurroundingRectangle, VGroup)
 
 from scenes.kit.analysis.kvcache import StepCost, cache_numbers, max_cache_diff
 from scenes.kit.analysis.lens import softmax_rows
@@ -242,13 +243,19 @@ class KVCacheScene(FastText, GPTScene):
         self.wait_read(1.2)
         vs = self.kv_pair("v")
         self.show_caption(self.caption_text("values"))
-        self.play(*[Transform(a, b) for a, b in ((ks.left.m, vs.left.m), (ks.right.m, vs.right.m),
-                                                 (ks.left.title, vs.left.title),
-                                                 (ks.right.title, vs.right.title),
-                                                 (ks.note, vs.note))], run_time=0.9)
+        swap = [ks.left.m, ks.right.m, ks.left.title, ks.right.title, ks.note]
+        into = [vs.left.m, vs.right.m, vs.left.title, vs.right.title, vs.note]
+        self.play(*[FadeOut(a) for a in swap], *[FadeIn(b) for b in into], run_time=0.9)
         self.wait_read(1.2)
         self.kv_shown = {"k": ks, "v": vs}
-        self.same_g = ks
+        # what is on screen now: the values, with the labels and marks of the keys' frame
+        left, right = VGroup(vs.left.m, ks.left.labs, vs.left.title), \
+            VGroup(vs.right.m, ks.right.labs, vs.right.title)
+        right.m, right.labs, right.title = vs.right.m, ks.right.labs, vs.right.title
+        same = VGroup(left, right, ks.eqs, ks.new, vs.note)
+        same.left, same.right, same.eqs, same.new, same.note = left, right, ks.eqs, ks.new, vs.note
+        settle(self, same)
+        self.same_g = same
 
     @beat(needs=("runs_g",))
     def beat_step(self) -> None:
@@ -271,7 +278,7 @@ class KVCacheScene(FastText, GPTScene):
         self.show_caption(self.caption_text("step", tok=tok))
         anims = [FadeIn(kg.labs), FadeIn(kg.title)]
         if hasattr(self, "same_g"):
-            anims.append(ReplacementTransform(self.same_g.right.m, kg.m))
+            anims.append(FadeTransform(self.same_g.right.m, kg.m))
             anims += [FadeOut(self.same_g.right.labs), FadeOut(self.same_g.right.title),
                       FadeOut(self.same_g.new)]
         else:
@@ -291,7 +298,7 @@ class KVCacheScene(FastText, GPTScene):
         self.equation("matmul", "q · k_j", shown=raw, x=t2.q[L, H, n], W=K.T)
         self.equation("scale", f"× {scale:g}", shown=scores, a=raw, s=scale)
         self.equation("softmax", "softmax", shown=pattern, z=scores)
-        x0, y0 = 1.0, 0.15
+        x0, y0 = 1.15, 0.15
         pitch = min(0.95, (6.85 - x0 - 0.45) / (n + 1))
         labels = ["q · k_j  (j = 0 … %d)" % n, f"× {scale:g}", "softmax: the attention weights"]
         rows = VGroup()
@@ -311,9 +318,9 @@ class KVCacheScene(FastText, GPTScene):
         qlab = VGroup(qlab, qvals)
         self.show_caption(self.caption_text("scores", n=n + 1, scale=scale, tok=tok))
         self.play(FadeIn(qlab), FadeIn(rows[0], shift=0.1 * RIGHT), run_time=0.7)
-        self.play(ReplacementTransform(rows[0][0].copy(), rows[1][0]), FadeIn(rows[1][1]),
+        self.play(FadeTransform(rows[0][0].copy(), rows[1][0]), FadeIn(rows[1][1]),
                   run_time=0.6)
-        self.play(ReplacementTransform(rows[1][0].copy(), rows[2][0]), FadeIn(rows[2][1]),
+        self.play(FadeTransform(rows[1][0].copy(), rows[2][0]), FadeIn(rows[2][1]),
                   run_time=0.6)
         sums = self.text(f"sums to {float(np.sum(pattern)):.4f}", size=20, color=THEME.dim)
         sums.next_to(rows[2], DOWN, buff=0.2).align_to(rows[2], LEFT)

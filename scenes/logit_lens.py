@@ -22,10 +22,10 @@ from typing import ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, Create, Dot, FadeIn, FadeOut, LaggedStart, Line,
-                   ReplacementTransform, RoundedRectangle, SurroundingRectangle, VGroup,
+                   FadeTransform, RoundedRectangle, SurroundingRectangle, VGroup,
                    VMobject)
 
-from scenes.kit.analysis.lens import (first_layer_on_top, layer_list, ranks, shown_layers,
+from scenes.kit.analysis.lens import (first_layer_on_top, lens_all, layer_list, ranks, shown_layers,
                                       softmax_rows, top_ids)
 from scenes.kit.analysis.text import sub_markup, wrap2
 from scenes.kit.scene import GPTScene, beat
@@ -63,10 +63,11 @@ class LogitLensScene(FastText, GPTScene):
                 "predict themselves.",
         "grid": "Each column: the text up to that token. Each cell: the lens's top guess for "
                 "the next token, and its probability.",
-        "rows_some": "{n_rows} of the {n_all} layers shown: {layers}.",
+        "rows_some": "{n_rows} of {n_all} rows shown: the embedding, then after blocks {blocks}.",
         "last": "After the last block the lens is the model's own prediction: the final norm "
                 "and unembedding are exactly what it applies.",
-        "curve": "At the last position, “{ans}” after every one of the {n_all} layers: its "
+        "curve": "At the last position, “{ans}” after the embedding and every one of the {n_layer} "
+                 "blocks: its "
                  "probability, and its rank among {vocab:,} tokens.",
         "settles": "“{ans}” is the top guess from {where} on.",
         "only_last": "“{ans}” becomes the top guess only after the last block.",
@@ -85,8 +86,7 @@ class LogitLensScene(FastText, GPTScene):
             raise UserError(f"pause = {self.pause!r}: choose 0 to 10 seconds")
         N = info["n_layer"]
         self.n_all = N + 1
-        # the lens at every layer: [layer+1, pos, vocab]
-        self.lens = np.stack([t.lens_logits(L) for L in range(N + 1)])
+        self.lens = lens_all(t)                                        # [layer+1, pos, vocab]
         self.top = top_ids(self.lens)                                  # [layer+1, pos]
         self.p_top = np.take_along_axis(softmax_rows(self.lens), self.top[..., None], -1)[..., 0]
         if self.answer is None:
@@ -272,7 +272,7 @@ class LogitLensScene(FastText, GPTScene):
         self.show_caption(self.caption_text("grid"))
         first = self.rows[0]
         gone = [FadeOut(self.pipe)] if getattr(self, "pipe", None) in self.mobjects else []
-        self.play(*[ReplacementTransform(b.copy(), c) for b, c in zip(self.header.boxes, first.cells)],
+        self.play(*[FadeTransform(b.copy(), c) for b, c in zip(self.header.boxes, first.cells)],
                   FadeIn(first.name), *gone, run_time=0.8)
         t = self.trace
         if t.weights.tied:
@@ -281,9 +281,10 @@ class LogitLensScene(FastText, GPTScene):
         self.wait_read(0.5)
         if len(self.layers) < self.n_all:
             self.show_caption(self.caption_text("rows_some", n_rows=len(self.layers),
-                                                n_all=self.n_all, layers=layer_list(self.layers)))
+                                                n_all=self.n_all,
+                                                blocks=layer_list([L - 1 for L in self.layers if L])))
         for prev, row in zip(self.rows, self.rows[1:]):
-            self.play(ReplacementTransform(prev.cells.copy(), row.cells), FadeIn(row.name),
+            self.play(FadeTransform(prev.cells.copy(), row.cells), FadeIn(row.name),
                       run_time=0.45)
         self.wait_read(0.5)
         self.show_caption(self.caption_text("last"))
@@ -311,7 +312,7 @@ class LogitLensScene(FastText, GPTScene):
         others += [b for i, b in enumerate(self.header.boxes) if i != j]
         shift = (self.x_left + self.cell_w / 2) - self.col_x[j]
         keep = VGroup(*[r.cells[j] for r in self.rows], self.header.boxes[j])
-        self.show_caption(self.caption_text("curve", ans=ans, n_all=self.n_all,
+        self.show_caption(self.caption_text("curve", ans=ans, n_layer=self.n_all - 1,
                                             vocab=self.info["vocab_size"]))
         self.play(*[FadeOut(m) for m in others], FadeOut(self.header_note),
                   keep.animate.shift(shift * RIGHT), run_time=0.8)

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, GrowFromEdge, Line, LaggedStart,
-                   Rectangle, ReplacementTransform, RoundedRectangle, SurroundingRectangle,
+                   FadeTransform, Rectangle, RoundedRectangle, SurroundingRectangle,
                    VGroup)
 
 from scenes.kit.analysis.stack import (TOTAL_KEYS, Part, human, param_parts, sig3, total_of,
@@ -57,8 +57,8 @@ class TransformerScene(FastText, GPTScene):
     pause: ClassVar[float] = 1.6
 
     captions: ClassVar[dict[str, str]] = {
-        "stack": "{model} as it is: an embedding, {n_layer} blocks of attention ({n_head} heads) "
-                 "and MLP, each after a norm, then a final norm and the unembedding.",
+        "stack": "{model}: an embedding, {n_layer} blocks (a norm, attention with {n_head} heads, "
+                 "a norm, an MLP), a final norm, the unembedding.",
         "tied": "W_E is used twice: its rows embed the tokens, and the same matrix scores "
                 "every token at the end (tied weights).",
         "untied": "W_E embeds the tokens; a separate matrix W_U scores every token at the end.",
@@ -341,7 +341,7 @@ class TransformerScene(FastText, GPTScene):
                     "blocks", n_layer=info["n_layer"], share=f"{100 * row.part.count / self.total:.0f}%"))
                 per = [r.cnt for r in table.rows if r.part.per_block]
                 self.play(FadeIn(row.lab), FadeIn(hl),
-                          *[ReplacementTransform(c.copy(), row.brk) for c in per], run_time=0.8)
+                          *[FadeTransform(c.copy(), row.brk) for c in per], run_time=0.8)
                 self.play(FadeIn(row.cnt), run_time=0.4)
             else:
                 self.play(FadeIn(row, shift=0.1 * LEFT), FadeIn(hl), run_time=0.5)
@@ -351,7 +351,7 @@ class TransformerScene(FastText, GPTScene):
                                             total=int(info["n_params"])))
         sums = [r.cnt for r in table.rows if r.part.key in TOTAL_KEYS]
         self.play(FadeIn(table.rule), FadeIn(table.tot_lab),
-                  *[ReplacementTransform(c.copy(), table.total) for c in sums], run_time=0.9)
+                  *[FadeTransform(c.copy(), table.total) for c in sums], run_time=0.9)
         self.play(FadeIn(table.check, shift=0.1 * UP), run_time=0.5)
         self.remove(*table.rows)
         self.add(table)
@@ -411,7 +411,7 @@ class TransformerScene(FastText, GPTScene):
             rest = [table.rows, table.rule, table.tot_lab, table.check]
             self.remove(table)
             self.add(*rest, table.total)
-            anims = [FadeOut(m) for m in rest] + [ReplacementTransform(table.total, summary)]
+            anims = [FadeOut(m) for m in rest] + [FadeTransform(table.total, summary)]
         else:
             anims = [FadeIn(summary)]
         self.show_caption(self.caption_text("residual"))
@@ -486,7 +486,7 @@ class TransformerScene(FastText, GPTScene):
                   run_time=0.7)
         src = getattr(self, "summary", None)
         if src is not None and src in self.mobjects:
-            self.play(ReplacementTransform(src.copy(), note.mine), FadeIn(note[3]), run_time=0.7)
+            self.play(FadeTransform(src.copy(), note.mine), FadeIn(note[3]), run_time=0.7)
         else:
             self.play(FadeIn(note.mine), FadeIn(note[3]), run_time=0.5)
         self.wait_read(2.0)

@@ -135,6 +135,9 @@ def test_lens_after_the_last_block_is_the_logits(request, which):
     N = t.info["n_layer"]
     z = t.lens_logits(N)
     assert np.abs(z - t.logits).max() <= 1e-4 * np.abs(t.logits).max() + 1e-4
+    for L in (0, N // 2, N):   # the scene's one-matmul lens is the Trace's query, layer by layer
+        np.testing.assert_allclose(s.lens[L], t.lens_logits(L), rtol=1e-5,
+                                   atol=1e-5 * float(np.abs(s.lens[L]).max()))
     last = s.rows[-1]
     assert last.layer == N and s.layers[0] == 0
     assert [c.token_id for c in last.cells] == [int(np.argmax(t.logits[p])) for p in s.cols]

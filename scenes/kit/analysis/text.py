@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 
-def wrap2(s: str, limit: int = 86) -> str:
+def wrap2(s: str, limit: int = 78) -> str:
     """``s`` unchanged when it has at most ``limit`` characters or already holds a line
     break; else split at the space that makes the longer of the two lines shortest."""
     if len(s) <= limit or "\n" in s or " " not in s:
