@@ -67,6 +67,7 @@ KINDS: dict[str, Callable[..., Any]] = {
     "lookup": lambda W, rows: np.asarray(W)[np.asarray(rows)],
     "total": lambda parts: np.sum(np.asarray(parts, np.int64)),
     "activation": _activation,  # act(x) or act(x) * up (gated MLPs); fn = the model's name
+    "product": lambda factors: np.prod(np.asarray(factors, np.int64)),
 }
 
 
@@ -92,7 +93,7 @@ def error(e: Equation) -> float:
     s = np.asarray(e.shown, np.float64)
     if r.shape != s.shape:
         return float("inf")
-    if e.kind == "total":
+    if e.kind in ("total", "product"):
         return float(np.max(np.abs(r - s)))
     fin = np.isfinite(s)
     if not np.array_equal(fin, np.isfinite(r)):
