@@ -20,17 +20,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, FadeTransform, Line,
-                   ReplacementTransform,
-                   SurroundingRectangle, VGroup)
+from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, FadeTransform,
+                   ReplacementTransform, SurroundingRectangle, VGroup)
 
 from scenes.kit.analysis.kvcache import StepCost, cache_numbers, max_cache_diff
-from scenes.kit.analysis.lens import softmax_rows
-from scenes.kit.analysis.text import sub_markup, wrap2
 from scenes.kit.scene import GPTScene, beat
-from scenes.output_pieces import FastText, mass_text, token_label
-from scenes.theme import THEME
-from scenes.vocab import TokenBoxes, WeightMatrix, flat_text, num_text, number_str
+from scenes.kit.pieces import TokenBoxes, WeightMatrix
+from scenes.kit.text import num_text, number_str, token_label
+from scenes.kit.theme import THEME, mass_text
 from tensors import UserError
 
 #: Per-layer weight matrices a token goes through (one multiply-add per entry).
@@ -53,7 +50,9 @@ def settle(scene, group) -> None:
     scene.add(group)
 
 
-class KVCacheScene(FastText, GPTScene):
+class KVCacheScene(GPTScene):
+    _subscripts = True
+    _wrap_captions = True
     config_section = "kv_cache"
     beats = ("beat_runs", "beat_same", "beat_step", "beat_cost")
 
@@ -132,17 +131,6 @@ class KVCacheScene(FastText, GPTScene):
         self.cost = StepCost(n_layer=info["n_layer"], proj=self.proj, n_head=info["n_head"],
                              d_head=info["d_head"], unembed=int(V) * int(d))
         self.tag = self.model_tag(f"layer {self.L}", f"head {self.H}")
-
-    def text(self, s: str, size: float | None = None, color=None, **kw):
-        """Text as one flat path; ``W_Q``, ``d_head`` get real subscripts."""
-        return flat_text(sub_markup(s), size or THEME.text_size, color or THEME.text, markup=True)
-
-    def caption_mobject(self, s: str):
-        return super().caption_mobject(wrap2(s))
-
-    def wait_read(self, k: float = 1.0) -> None:
-        if self.pause * k > 0:
-            self.wait(self.pause * k)
 
     # ------------------------------------------------------------------ pieces
     def build_runs_g(self) -> None:

@@ -21,17 +21,15 @@ import math
 from typing import ClassVar
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, Create, Dot, FadeIn, FadeOut, LaggedStart, Line,
-                   FadeTransform, RoundedRectangle, SurroundingRectangle, VGroup,
-                   VMobject)
+from manim import (DOWN, LEFT, RIGHT, UL, Arrow, Create, Dot, FadeIn, FadeOut, FadeTransform,
+                   LaggedStart, Line, RoundedRectangle, VGroup, VMobject)
 
 from scenes.kit.analysis.lens import (first_layer_on_top, lens_all, layer_list, ranks, shown_layers,
                                       softmax_rows, top_ids)
-from scenes.kit.analysis.text import sub_markup, wrap2
 from scenes.kit.scene import GPTScene, beat
-from scenes.output_pieces import FastText, mass_text, token_label
-from scenes.theme import THEME
-from scenes.vocab import TokenBoxes, flat_text, num_text
+from scenes.kit.pieces import TokenBoxes
+from scenes.kit.text import num_text, token_label
+from scenes.kit.theme import THEME, mass_text
 from tensors import UserError
 
 
@@ -40,7 +38,9 @@ def _short(label: str, max_chars: int) -> str:
     return label if len(label) <= max_chars else label[:max_chars - 1] + "…"
 
 
-class LogitLensScene(FastText, GPTScene):
+class LogitLensScene(GPTScene):
+    _subscripts = True
+    _wrap_captions = True
     config_section = "logit_lens"
     beats = ("beat_idea", "beat_grid", "beat_curve")
 
@@ -106,17 +106,6 @@ class LogitLensScene(FastText, GPTScene):
         n = t.n_pos
         self.cols = list(range(max(0, n - self.max_positions), n))
         self.tag = self.model_tag()
-
-    def text(self, s: str, size: float | None = None, color=None, **kw):
-        """Text as one flat path; ``W_U``, ``x_ℓ`` get real subscripts."""
-        return flat_text(sub_markup(s), size or THEME.text_size, color or THEME.text, markup=True)
-
-    def caption_mobject(self, s: str):
-        return super().caption_mobject(wrap2(s))
-
-    def wait_read(self, k: float = 1.0) -> None:
-        if self.pause * k > 0:
-            self.wait(self.pause * k)
 
     def row_name(self, L: int) -> str:
         return "embedding" if L == 0 else f"after block {L - 1}"

@@ -29,13 +29,13 @@ from manim import (DL, DOWN, LEFT, FadeTransform, RIGHT, UL, UP, Arrow, Axes, Ci
                    SurroundingRectangle, Transform, TransformFromCopy, VGroup, Write, config)
 
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.mlp_pieces import caption_lines, chart_value, layer_chart, markup_box, sub_markup
+from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix
+from scenes.kit.pieces.mlp import chart_value, layer_chart, markup_box
 from scenes.kit.analysis.mlp import (ACT_TEX, ACTIVATIONS, activation, attribute, check_count,
                                      mlp_param_parts, neuron_contributions, resolve_answer,
                                      resolve_layer, top_neurons)
-from scenes.output_pieces import Bars, FastText, token_label  # kit: at merge
-from scenes.theme import THEME, fmt, pct
-from scenes.vocab import TokenBoxes, VectorColumn, WeightMatrix, flat_text, num_text
+from scenes.kit.text import markup, num_text, token_label, wrapped_text
+from scenes.kit.theme import THEME, fmt, pct
 from tensors import Ablation, UserError, trace
 
 __all__ = ["MLPScene"]
@@ -44,11 +44,13 @@ NUM = 22      # numbers in vectors/tables (digits ≈ 28 px at 1080p)
 LABEL = 25    # labels and notes (x-height ≈ 20 px at 1080p)
 
 
-class MLPScene(FastText, GPTScene):
+class MLPScene(GPTScene):
     """The MLP block of one layer and the answer's logit, layer by layer (see module doc)."""
 
     prompt: ClassVar[str] = "The Colosseum is in the city of"
     config_section: ClassVar[str] = "mlp"
+    _subscripts = True
+    _wrap_captions = True
     #: The answer token (one token of the model's vocabulary, e.g. " Rome"), or "auto" for
     #: the model's most likely next token.
     answer: ClassVar[str] = "auto"
@@ -123,24 +125,6 @@ class MLPScene(FastText, GPTScene):
         return trace(self.prompt, self.model, device=self.device, ablate=[self.ablation])
 
     # ------------------------------------------------------------------ small helpers
-    def caption_mobject(self, s: str) -> Any:
-        """A caption at one size; too long for one line → two lines (never shrunk)."""
-        return caption_lines(s, THEME.caption_size, config.frame_width - 1.0).to_edge(DOWN, buff=0.3)
-
-    def mk(self, s: str, size: float = LABEL, color: str | None = None) -> Any:
-        """Plain text drawn with real subscripts (``W_out`` → W with subscript out)."""
-        return flat_text(sub_markup(s), size, color or THEME.text, markup=True)
-
-    def show_caption(self, s: str, run_time: float = 0.6) -> Any:
-        """The old caption goes out, then the new one comes in (never both at once)."""
-        old = getattr(self, "_caption", None)
-        cap = self.caption_mobject(s)
-        if old is not None and old in self.mobjects:
-            self.play(FadeOut(old), run_time=run_time / 2)
-        self.play(FadeIn(cap, shift=0.1 * UP), run_time=run_time / 2)
-        self._caption = cap
-        return cap
-
     def cap(self, key: str, **kw: Any) -> Any:
         return self.show_caption(self.caption_text(key, **kw))
 
@@ -150,9 +134,6 @@ class MLPScene(FastText, GPTScene):
         gone = [m for m in self.mobjects if id(m) not in keep_all]
         if gone:
             self.play(*[FadeOut(m) for m in gone], run_time=0.4)
-
-    def hold(self, f: float = 1.0) -> None:
-        self.wait(self.pause * f)
 
     # ------------------------------------------------------------------ header (every beat)
     def build_header(self) -> None:
@@ -183,9 +164,9 @@ class MLPScene(FastText, GPTScene):
                        stroke_width=6, max_tip_length_to_length_ratio=0.02)
         s_lab = self.text(f"residual stream, layer {L} (attention already added)", size=LABEL,
                           color=THEME.dim).next_to(stream, DOWN, buff=0.12).to_edge(LEFT, buff=0.5)
-        norm = markup_box(sub_markup(self.norm2["type"]), 1.9, THEME.dim)
+        norm = markup_box(markup(self.norm2["type"]), 1.9, THEME.dim)
         act_txt = f"{ACT_TEX[self.act_name]}(gate) ⊙ up" if self.gated else ACT_TEX[self.act_name]
-        act = markup_box(sub_markup(act_txt), 2.9 if self.gated else 1.6, THEME.highlight)
+        act = markup_box(markup(act_txt), 2.9 if self.gated else 1.6, THEME.highlight)
         up = markup_box("W<sub>in</sub>  (up)", 2.2, THEME.positive)
         down = markup_box("W<sub>out</sub>  (down)", 2.4, THEME.positive)
         projs = VGroup(up)
@@ -246,7 +227,7 @@ class MLPScene(FastText, GPTScene):
         self.play(FadeIn(g[6]), run_time=0.5)
         self.play(Write(g.facts), run_time=1.2)
         self.diagram = g
-        self.hold(1.5)
+        self.wait_read(1.5)
 
     # ------------------------------------------------------------------ beat 2
     def make_vector(self) -> VGroup:
@@ -280,12 +261,12 @@ class MLPScene(FastText, GPTScene):
             b_g = np.asarray(w.get("b_gate", L), np.float64)[idx]
             self.equation("matmul", "gate = x̂·W_gate + b_gate", shown=gate, x=xh,
                           W=t.W_gate(L, idx), b=b_g)
-            self.equation("activation", "SiLU(gate) ⊙ up", shown=actv, x=gate, fn=self.act_name, up=pre)
+            self.equation("activation", "SiLU(gate) ⊙ up", shown=actv, x=gate, name=self.act_name, up=pre)
             heads += ["gate", "up", f"{ACT_TEX[self.act_name]}(gate)·up"]
             cols = [gate, pre, actv]
         else:
             gate = pre
-            self.equation("activation", "GELU(pre)", shown=actv, x=pre, fn=self.act_name)
+            self.equation("activation", "GELU(pre)", shown=actv, x=pre, name=self.act_name)
             heads += ["pre", f"{ACT_TEX[self.act_name]}(pre)"]
             cols = [pre, actv]
         col_x = [-1.95, -0.75, 0.45, 1.85][:len(heads)]
@@ -374,7 +355,7 @@ class MLPScene(FastText, GPTScene):
         self.play(LaggedStart(*[TransformFromCopy(dot, c) for dot, c in zip(v.dots, v.act_cells)],
                               lag_ratio=0.2), run_time=1.2)
         self.neuron_table = v
-        self.hold(1.5)
+        self.wait_read(1.5)
 
     # ------------------------------------------------------------------ beat 3
     def make_rows(self, act_cells: VGroup) -> VGroup:
@@ -390,7 +371,7 @@ class MLPScene(FastText, GPTScene):
         M = WeightMatrix(np.asarray(W_full[idx, :n], np.float64), (self.d_mlp, self.d_model),
                          font_size=NUM, truncated_rows=True, show_shape=False)
         M.shift([-3.7 - M.brackets.get_left()[0], y0 - 0.55 - M.get_top()[1], 0])
-        M.label = self.mk(f"rows of W_out  ({self.d_mlp:,} × {self.d_model:,})", LABEL)
+        M.label = self.text(f"rows of W_out  ({self.d_mlp:,} × {self.d_model:,})", LABEL)
         M.label.next_to(M.brackets, UP, buff=0.15)
         M.add(M.label)
         ys = [M.entry(r, 0).get_y() for r in range(len(idx))]
@@ -400,7 +381,7 @@ class MLPScene(FastText, GPTScene):
         times = VGroup(*[num_text("×", NUM, THEME.dim).next_to(M.brackets, LEFT, 0.15).set_y(y)
                          for y in ys])
         b_txt = " + b_out" if t.weights.is_real("b_out") else ""   # only a bias the model has
-        more = self.mk(f"+ the other {self.d_mlp - len(idx):,} neurons' rows{b_txt}", LABEL,
+        more = self.text(f"+ the other {self.d_mlp - len(idx):,} neurons' rows{b_txt}", LABEL,
                        THEME.dim)
         more.next_to(M, DOWN, buff=0.12).align_to(M.brackets, LEFT)
         out_cells = VGroup(*[num_text(fmt(float(out[c]), sign=False), NUM, THEME.text)
@@ -426,7 +407,7 @@ class MLPScene(FastText, GPTScene):
         self.equation("sum", "the layer's MLP push", shown=float(a.mlp[L]),
                       terms=np.concatenate([self.contrib, [self.b_contrib]]))
         s1 = num_text(f"these {len(idx)}: {fmt(top_sum, self.dg)}", LABEL, THEME.text)
-        s2 = self.mk(f"all {self.d_mlp:,}{b_txt}: {fmt(float(a.mlp[L]), self.dg)}", LABEL,
+        s2 = self.text(f"all {self.d_mlp:,}{b_txt}: {fmt(float(a.mlp[L]), self.dg)}", LABEL,
                      THEME.highlight)
         sums = VGroup(s1, s2).arrange(DOWN, buff=0.15, aligned_edge=RIGHT)
         sums.next_to(pushes, DOWN, buff=0.35).to_edge(RIGHT, buff=0.4)
@@ -456,7 +437,7 @@ class MLPScene(FastText, GPTScene):
         self.play(LaggedStart(*[TransformFromCopy(g.M.col(c), g.out[1][c])
                                 for c in range(len(g.out[1]))], lag_ratio=0.15),
                   FadeIn(g.out[0]), FadeIn(g.out[2]), run_time=1.4)
-        self.hold(0.7)
+        self.wait_read(0.7)
         self.cap("push", ans=self.ans)
         self.play(FadeIn(g.push[0]), LaggedStart(*[TransformFromCopy(row, c) for row, c in
                                                   zip(g.M.rows, g.push[1])], lag_ratio=0.2),
@@ -464,7 +445,7 @@ class MLPScene(FastText, GPTScene):
         self.play(FadeIn(g.sums), run_time=0.6)
         self.play(FadeIn(g.layer_total, shift=0.1 * DOWN), run_time=0.6)
         self.rows_view, self.layer_total = g, g.layer_total
-        self.hold(1.2)
+        self.wait_read(1.2)
 
     # ------------------------------------------------------------------ beat 4
     def make_chart(self, attr: Any, top: float, bottom: float = -2.45, x0: float = -6.0,
@@ -493,7 +474,7 @@ class MLPScene(FastText, GPTScene):
         eq = num_text(f"sum of all {len(a.terms()) - 1} bars{bias} = {fmt(logit, sign=False)} = "
                       f"“{self.ans}”'s logit", LABEL, THEME.text)
         how = "centred, divisor" if a.centred else "divisor"
-        note = caption_lines(f"via the final {norm['type']} ({how} frozen at the real "
+        note = wrapped_text(f"via the final {norm['type']} ({how} frozen at the real "
                              f"{fmt(1.0 / a.scale, sign=False)}) and W_U", LABEL,
                              config.frame_width - 0.6, THEME.dim)
         top = VGroup(eq, note).arrange(DOWN, buff=0.12).move_to([0, self.content_top - 0.35, 0])
@@ -513,11 +494,11 @@ class MLPScene(FastText, GPTScene):
         if val_a.get_right()[0] > val.get_left()[0] - 0.1 and abs(val_a.get_y() - val.get_y()) < 0.35:
             val_a.shift((val.get_left()[0] - 0.1 - val_a.get_right()[0]) * RIGHT)   # side by side
         self.play(Create(mark), FadeIn(eq), FadeIn(val_a), run_time=0.7)
-        self.hold(1.0)
+        self.wait_read(1.0)
         self.cap("layers_note", best=int(np.argmax(a.mlp)), best_attn=la)
         self.layer_chart = VGroup(ch, val, mark, top, val_a)
         self.layer_chart.ch = ch
-        self.hold(1.2)
+        self.wait_read(1.2)
 
     # ------------------------------------------------------------------ beat 5
     @beat(needs=("header", "layer_chart"))
@@ -549,8 +530,8 @@ class MLPScene(FastText, GPTScene):
         probs.shift([1.9 - labs.get_left()[0], top - 0.55 - before.get_top()[1], 0])
         head = self.text("plain run", size=LABEL, color=THEME.dim).next_to(probs, UP, 0.2)
         self.play(FadeIn(labs), FadeIn(before), FadeIn(head), run_time=0.8)
-        self.hold(0.5)
-        spec = caption_lines(self.ablation_text(), LABEL, config.frame_width - 0.8, THEME.negative)
+        self.wait_read(0.5)
+        spec = wrapped_text(self.ablation_text(), LABEL, config.frame_width - 0.8, THEME.negative)
         spec.next_to([0, min(ch.get_bottom()[1], probs.get_bottom()[1]) - 0.25, 0], DOWN, 0)
         self.play(FadeIn(spec, shift=0.1 * DOWN), run_time=0.6)
         ghosts = VGroup(*[b.copy().set_fill(opacity=0).set_stroke(THEME.dim, 1.5) for b in before.bars])
@@ -576,7 +557,7 @@ class MLPScene(FastText, GPTScene):
                       f" → {fmt(float(a2.logit), sign=False)}", LABEL, THEME.text)
         self.play(FadeIn(lg.next_to(spec, DOWN, buff=0.25)), run_time=0.6)
         self.changed, self.prob_bars = t2, (ids, before)   # what is on screen, for tests
-        self.hold(2.0)
+        self.wait_read(2.0)
 
     def ablation_text(self) -> str:
         """What the changed run changed, in words (the Ablation the run was made with)."""

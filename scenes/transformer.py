@@ -26,11 +26,9 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, GrowFromEdge,
 
 from scenes.kit.analysis.stack import (TOTAL_KEYS, Part, human, param_parts, sig3, total_of,
                                        write_norms)
-from scenes.kit.analysis.text import sub_markup, wrap2
 from scenes.kit.scene import GPTScene, beat
-from scenes.output_pieces import FastText, token_label
-from scenes.theme import THEME
-from scenes.vocab import flat_text, num_text, shape_str
+from scenes.kit.text import num_text, shape_str, token_label
+from scenes.kit.theme import THEME
 from tensors import UserError
 
 #: Published shapes (not runs): GPT-2 — Radford et al. 2019, Table 2 (parameters, layers,
@@ -47,7 +45,9 @@ PUBLISHED_SOURCES = ("GPT-2: Radford et al. 2019, Table 2 (heads: the released c
 SEGMENTS = (("norm1", 0.25), ("attn", 2.05), ("norm2", 0.25), ("mlp", 1.75))
 
 
-class TransformerScene(FastText, GPTScene):
+class TransformerScene(GPTScene):
+    _subscripts = True
+    _wrap_captions = True
     config_section = "transformer"
     beats = ("beat_stack", "beat_counts", "beat_residual", "beat_scale")
 
@@ -99,17 +99,6 @@ class TransformerScene(FastText, GPTScene):
         self.total = total_of(self.parts)
         self.writes = write_norms(t.attn_out, t.mlp_out, self.pos)      # [layer, 2]
         self.tag = self.model_tag()
-
-    def text(self, s: str, size: float | None = None, color=None, **kw):
-        """Text as one flat path; ``W_E``, ``d_model`` get real subscripts."""
-        return flat_text(sub_markup(s), size or THEME.text_size, color or THEME.text, markup=True)
-
-    def caption_mobject(self, s: str):
-        return super().caption_mobject(wrap2(s))
-
-    def wait_read(self, k: float = 1.0) -> None:
-        if self.pause * k > 0:
-            self.wait(self.pause * k)
 
     # ------------------------------------------------------------------ the stack drawing
     def build_stack_g(self) -> None:

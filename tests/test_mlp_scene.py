@@ -15,7 +15,7 @@ from manim import config, tempconfig
 from scenes.kit import ledger
 from scenes.kit.analysis.mlp import (ACTIVATIONS, activation, attribute, neuron_contributions,
                                      resolve_answer, top_neurons)
-from scenes.kit.mlp_pieces import wrap_lines
+from scenes.kit.text import two_lines
 from scenes.mlp import MLPScene
 from tensors import UserError, trace
 
@@ -146,9 +146,9 @@ def test_activations_match_torch(name):
 
 def test_caption_wraps_never_shrinks():
     fits = lambda s: len(s) <= 20
-    assert wrap_lines("one two three four five six seven", fits) == \
+    assert two_lines("one two three four five six seven", fits) == \
         ["one two three four", "five six seven"]
-    assert wrap_lines("short", fits) == ["short"]
+    assert two_lines("short", fits) == ["short"]
 
 
 # ---------------------------------------------------------------- bad knobs

@@ -20,6 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .analysis.mlp import activation  # the MLP nonlinearities, by the model's name
+
 
 def _softmax(z: np.ndarray, T: float = 1.0) -> np.ndarray:
     z = np.asarray(z, np.float64) / float(T)
@@ -45,12 +47,6 @@ def _cosine(a, b):
     return a @ b / (np.linalg.norm(a) * np.linalg.norm(b))
 
 
-def _activation(x, fn, up=None):
-    from scenes.kit.analysis.mlp import activation  # the MLP nonlinearities, by the model's name
-
-    return activation(x, fn, up)
-
-
 #: kind -> how its result follows from its operands (names are the keyword operands).
 KINDS: dict[str, Callable[..., Any]] = {
     "matmul": lambda x, W, b=None: np.asarray(x, np.float64) @ W + (0.0 if b is None else b),
@@ -66,7 +62,7 @@ KINDS: dict[str, Callable[..., Any]] = {
     "cosine": _cosine,
     "lookup": lambda W, rows: np.asarray(W)[np.asarray(rows)],
     "total": lambda parts: np.sum(np.asarray(parts, np.int64)),
-    "activation": _activation,  # act(x) or act(x) * up (gated MLPs); fn = the model's name
+    "activation": activation,  # act(x) or act(x) * up (gated MLPs); name = the model's
     "product": lambda factors: np.prod(np.asarray(factors, np.int64)),
 }
 

@@ -36,7 +36,7 @@ from tensors import Trace, exit_on_user_error, trace
 from .course.apply import apply_course_config
 from .course.knobs import SceneKnobs, beat, beat_needs
 from .ledger import LedgerMixin
-from .text import flat_text, markup
+from .text import flat_text, markup, wrapped_text
 from .theme import THEME, theme_saved
 
 __all__ = ["GPTScene", "beat", "clear", "ENCODER_PRESET", "use_fast_encoder", "render_isolated"]
@@ -88,6 +88,10 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
     _no_cache: ClassVar[bool] = False
     #: (not a knob) ``W_Q``, ``d_head`` in :meth:`text` get real subscripts.
     _subscripts: ClassVar[bool] = False
+    #: (not a knob) a caption too long for one line wraps to two (never shrinks), and a new
+    #: caption comes in only after the old one has gone (issue 12's rule, until every scene
+    #: follows it).
+    _wrap_captions: ClassVar[bool] = False
 
     trace: Trace
 
@@ -191,9 +195,13 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         return self.captions[key].format(**fmt)
 
     def caption_mobject(self, s: str) -> VMobject:
-        """The caption ``s`` as drawn: at the bottom edge, scaled to fit the frame's width."""
-        cap = self.text(s, size=THEME.caption_size)
+        """The caption ``s`` as drawn: at the bottom edge, scaled to fit the frame's width
+        (with ``_wrap_captions``: in two lines when too long for one, see
+        :func:`scenes.kit.text.wrapped_text`)."""
         max_w = config.frame_width - 1.0
+        if self._wrap_captions:
+            return wrapped_text(s, THEME.caption_size, max_w).to_edge(DOWN, buff=0.3)
+        cap = self.text(s, size=THEME.caption_size)
         if cap.width > max_w:
             cap.scale_to_fit_width(max_w)
         cap.text = s
@@ -203,12 +211,24 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         """Replace the bottom caption with ``s`` (see :meth:`caption_mobject`)."""
         old = getattr(self, "_caption", None)
         cap = self.caption_mobject(s)
+        if self._wrap_captions:  # out, then in: never two sentences at once
+            if old is not None and old in self.mobjects:
+                self.play(FadeOut(old), run_time=run_time / 2)
+            self.play(FadeIn(cap, shift=0.1 * UP), run_time=run_time / 2)
+            self._caption = cap
+            return cap
         anims = [FadeIn(cap, shift=0.1 * UP)]
         if old is not None:
             anims.append(FadeOut(old))
         self.play(*anims, run_time=run_time)
         self._caption = cap
         return cap
+
+    def wait_read(self, k: float = 1.0) -> None:
+        """A reading pause of ``k`` × the scene's ``pause`` knob (none when it is 0)."""
+        seconds = float(getattr(self, "pause", 0) or 0) * k
+        if seconds > 0:
+            self.wait(seconds)
 
     def model_tag(self, *extra: str) -> VMobject:
         """Top-right tag naming the model (read from the trace) and e.g. layer/head."""

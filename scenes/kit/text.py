@@ -24,13 +24,13 @@ from typing import Any
 
 import manimpango
 import numpy as np
-from manim import ORIGIN, MarkupText, Text, VGroup, VMobject, config
+from manim import DOWN, ORIGIN, MarkupText, Text, VGroup, VMobject, config
 from manim.mobject.text.text_mobject import START_X, START_Y, TEXT2SVG_ADJUSTMENT_FACTOR
 
 from .theme import THEME, fmt
 
 __all__ = ["flat_text", "num_text", "label_text", "markup", "flatten", "visible_token",
-           "token_label", "displayable", "number_str", "shape_str"]
+           "token_label", "displayable", "number_str", "shape_str", "two_lines", "wrapped_text"]
 
 _TEXT_CACHE: dict[tuple, VMobject] = {}
 
@@ -261,13 +261,46 @@ def token_label(s: str) -> str:
     return marker + body
 
 
-_SUB = re.compile(r"(?<![A-Za-z])([A-Za-z])_([A-Za-z0-9]+)")
+_SUB = re.compile(r"(?<![A-Za-z])([A-Za-z])_([A-Za-z0-9ℓ]+)")
 
 
 def markup(s: str) -> str:
-    """Plain text → Pango markup: escaped, and ``W_Q`` / ``d_head`` with subscripts."""
+    """Plain text → Pango markup: escaped, and ``W_Q`` / ``d_head`` / ``x_ℓ`` with
+    subscripts (a one-letter name only: ``mlp_out`` stays as it is)."""
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _SUB.sub(r"\1<sub>\2</sub>", s)
+
+
+def two_lines(s: str, fits: Any) -> list[str]:
+    """``s`` as one line if ``fits(s)``, else split at a space into the two most balanced
+    lines that both fit (splits tried from the middle out); when none fits, the most
+    balanced split (the caller then scales).
+
+    >>> two_lines("a bb ccc", lambda t: len(t) <= 5)
+    ['a bb', 'ccc']
+    """
+    if fits(s):
+        return [s]
+    words = s.split(" ")
+    pairs = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
+    pairs.sort(key=lambda ab: abs(len(ab[0]) - len(ab[1])))
+    for a, b in pairs:
+        if fits(a) and fits(b):
+            return [a, b]
+    return list(pairs[0]) if pairs else [s]
+
+
+def wrapped_text(s: str, size: float, max_width: float, color=None) -> VMobject:
+    """``s`` (subscripts as in :func:`markup`) at ``size`` in one line, or two centred lines
+    when one is wider than ``max_width`` (see :func:`two_lines`): the size is kept; scaled
+    down only when a single word is wider. ``.text`` is ``s``."""
+    mk = lambda x: flat_text(markup(x), size, color or THEME.text, markup=True)  # noqa: E731
+    lines = [mk(x) for x in two_lines(s, lambda x: mk(x).width <= max_width)]
+    out = lines[0] if len(lines) == 1 else VGroup(*lines).arrange(DOWN, buff=0.12)
+    if out.width > max_width:
+        out.scale_to_fit_width(max_width)
+    out.text = s
+    return out
 
 
 def flatten(mob: Any) -> Any:

@@ -8,5 +8,4 @@ computed from a Trace's arrays and the model's shapes, so it can be doctested.
 - :mod:`.stack` — parameter counts per component; the size of each block's writes;
 - :mod:`.lens` — the logit lens: top token, probability and rank per layer and position;
 - :mod:`.kvcache` — keys/values of two runs compared; multiply-adds per generation step.
-- :mod:`.text` — caption wrapping (two lines instead of a smaller font).
 """

@@ -1,66 +1,21 @@
-"""Pieces of the MLP scene (:mod:`scenes.mlp`): text with real subscripts, captions that wrap
-to two lines instead of shrinking, and the per-layer chart of direct logit pushes.
-
->>> sub_markup("W_out & b_in, mlp_out")
-'W<sub>out</sub> &amp; b<sub>in</sub>, mlp_out'
-"""
+"""Pieces of the MLP scene (:mod:`scenes.mlp`): a pipeline box with a subscripted label, and
+the per-layer chart of direct logit pushes (its bars keep their real values on ``.value``)."""
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
 
 import numpy as np
 from manim import DOWN, RIGHT, UL, UP, Line, Rectangle, VGroup, config
 
-from scenes.output_pieces import box
-from scenes.theme import THEME
-from scenes.vocab import flat_text, num_text
+from ..text import flat_text, num_text
+from ..theme import THEME
+from .diagrams import box
 
-__all__ = ["sub_markup", "wrap_lines", "caption_lines", "markup_box", "layer_chart", "chart_value"]
-
-_SUB = re.compile(r"(?<![A-Za-z])([A-Za-z])_([A-Za-z0-9]+)")
-
-
-def sub_markup(s: str) -> str:
-    """Plain text → Pango markup: escaped, and one-letter names with a subscript
-    (``W_out`` → W with subscript out; ``mlp_out`` stays as it is)."""
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _SUB.sub(r"\1<sub>\2</sub>", s)
-
-
-def wrap_lines(s: str, fits: Any) -> list[str]:
-    """``s`` as one line if it ``fits``, else split at a space into the two most balanced
-    lines that both fit (a few measurements: splits are tried from the middle out). When
-    none fits, the most balanced split (the caller then scales).
-
-    >>> wrap_lines("a bb ccc", lambda t: len(t) <= 5)
-    ['a bb', 'ccc']
-    """
-    if fits(s):
-        return [s]
-    words = s.split(" ")
-    pairs = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
-    pairs.sort(key=lambda ab: abs(len(ab[0]) - len(ab[1])))
-    for a, b in pairs:
-        if fits(a) and fits(b):
-            return [a, b]
-    return list(pairs[0]) if pairs else [s]
-
-
-def caption_lines(s: str, size: float, max_w: float, color: str | None = None) -> VGroup:
-    """Caption ``s`` (subscripts as in :func:`sub_markup`) in one or two centred lines at
-    ``size``, each at most ``max_w`` wide; scaled down only if one word is wider than that."""
-    mk = lambda x: flat_text(sub_markup(x), size, color or THEME.text, markup=True)
-    lines = [mk(x) for x in wrap_lines(s, lambda x: mk(x).width <= max_w)]
-    cap = VGroup(*lines).arrange(DOWN, buff=0.12)
-    if cap.width > max_w:
-        cap.scale_to_fit_width(max_w)
-    cap.text = s
-    return cap
+__all__ = ["markup_box", "layer_chart", "chart_value"]
 
 
 def markup_box(markup: str, width: float, color: str, size: float = 25) -> VGroup:
-    """:func:`scenes.output_pieces.box` (0.7 high) with a Pango-markup label (real subscripts)."""
+    """:func:`scenes.kit.pieces.diagrams.box` (0.7 high) with a Pango-markup label (real subscripts)."""
     b = box("", width, 0.7, color, size)
     b.remove(b.label)
     b.label = flat_text(markup, size, THEME.text, markup=True).move_to(b.rect)
