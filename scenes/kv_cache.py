@@ -17,13 +17,14 @@ Section ``[kv_cache]``.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, FadeTransform,
                    ReplacementTransform, SurroundingRectangle, VGroup)
 
 from scenes.kit.analysis.kvcache import StepCost, cache_numbers, max_cache_diff
+from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import TokenBoxes, WeightMatrix
 from scenes.kit.text import num_text, number_str, token_label
@@ -61,11 +62,11 @@ class KVCacheScene(GPTScene):
     #: Query head whose keys and values are drawn (it reads kv head head // group size).
     head: ClassVar[int] = 0
     #: Numbers of each key/value row drawn (of d_head; 2 to 5).
-    entries: ClassVar[int] = 4
+    entries: ClassVar[Annotated[int, Range(2, 5)]] = 4
     #: The long context of the cost table, in tokens (None = the model's maximum, n_ctx).
     long_context: ClassVar[int | None] = None
     #: Seconds of reading pause after each step.
-    pause: ClassVar[float] = 1.6
+    pause: ClassVar[Annotated[float, Range(0, 60)]] = 1.6
 
     captions: ClassVar[dict[str, str]] = {
         "runs": "Two real runs of {model}: the prompt, and the prompt with its next token "
@@ -85,16 +86,22 @@ class KVCacheScene(GPTScene):
     }
 
     # ------------------------------------------------------------------ data
+    @classmethod
+    def model_problem(cls, t: Any, get: Any) -> tuple[str, str] | None:
+        """(knob, what is allowed) for a ``layer`` or ``head`` this model lacks, or None."""
+        info = t.info
+        for knob, n in (("layer", info["n_layer"]), ("head", info["n_head"])):
+            v = get(knob)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not -n <= v < n:
+                return knob, f"must be 0 to {n - 1}: {info['name']} has {n} {knob}s"
+        return None
+
     def prepare(self) -> None:
         t1 = self.trace
         info = self.info = t1.info
-        for name, lo, hi in (("entries", 2, 5),):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-                raise UserError(f"{name} = {v!r}: choose {lo} to {hi}")
-        if not isinstance(self.pause, (int, float)) or not 0 <= self.pause <= 10:
-            raise UserError(f"pause = {self.pause!r}: choose 0 to 10 seconds")
-        t1.check_layer_head(self.layer, self.head)
+        problem = self.model_problem(t1, lambda k: getattr(self, k))
+        if problem:
+            raise UserError(f"{problem[0]} = {getattr(self, problem[0])!r} — {problem[1]}")
         self.L = int(self.layer) % info["n_layer"]
         self.H = int(self.head) % info["n_head"]
         self.kvh = t1.kv_head_of(self.H)

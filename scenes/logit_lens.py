@@ -18,7 +18,7 @@ Section ``[logit_lens]``.
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, Arrow, Create, Dot, FadeIn, FadeOut, FadeTransform,
@@ -26,6 +26,8 @@ from manim import (DOWN, LEFT, RIGHT, UL, Arrow, Create, Dot, FadeIn, FadeOut, F
 
 from scenes.kit.analysis.lens import (first_layer_on_top, lens_all, layer_list, ranks, shown_layers,
                                       softmax_rows, top_ids)
+from scenes.kit.analysis.mlp import resolve_answer
+from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import TokenBoxes
 from scenes.kit.text import num_text, token_label
@@ -45,14 +47,14 @@ class LogitLensScene(GPTScene):
     beats = ("beat_idea", "beat_grid", "beat_curve")
 
     #: Rows of the grid (layers shown, evenly spaced, always the first and the last; 3 to 12).
-    max_rows: ClassVar[int] = 11
+    max_rows: ClassVar[Annotated[int, Range(3, 12)]] = 11
     #: Columns of the grid: the last positions of the prompt (1 to 6).
-    max_positions: ClassVar[int] = 6
+    max_positions: ClassVar[Annotated[int, Range(1, 6)]] = 6
     #: The token whose probability and rank are followed (one token of the vocabulary,
     #: e.g. " Paris"); None = the model's own top next token after the prompt.
     answer: ClassVar[str | None] = None
     #: Seconds of reading pause after each step.
-    pause: ClassVar[float] = 1.6
+    pause: ClassVar[Annotated[float, Range(0, 60)]] = 1.6
 
     captions: ClassVar[dict[str, str]] = {
         "idea": "The logit lens: read the residual stream after any block with the model's own "
@@ -75,29 +77,25 @@ class LogitLensScene(GPTScene):
     }
 
     # ------------------------------------------------------------------ data
+    @classmethod
+    def model_problem(cls, t: Any, get: Any) -> tuple[str, str] | None:
+        """(``"answer"``, what is allowed) when the answer is not one token of the model's
+        vocabulary (the rule of :func:`resolve_answer`), or None."""
+        try:
+            resolve_answer(t, get("answer") or "auto")
+        except UserError as e:
+            return "answer", str(e)
+        return None
+
     def prepare(self) -> None:
         t = self.trace
         info = self.info = t.info
-        for name, lo, hi in (("max_rows", 3, 12), ("max_positions", 1, 6)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-                raise UserError(f"{name} = {v!r}: choose {lo} to {hi}")
-        if not isinstance(self.pause, (int, float)) or not 0 <= self.pause <= 10:
-            raise UserError(f"pause = {self.pause!r}: choose 0 to 10 seconds")
         N = info["n_layer"]
         self.n_all = N + 1
         self.lens = lens_all(t)                                        # [layer+1, pos, vocab]
         self.top = top_ids(self.lens)                                  # [layer+1, pos]
         self.p_top = np.take_along_axis(softmax_rows(self.lens), self.top[..., None], -1)[..., 0]
-        if self.answer is None:
-            self.answer_id = int(np.argmax(t.logits[-1]))
-        else:
-            ids = t.encode(self.answer) if isinstance(self.answer, str) else []
-            if len(ids) != 1:
-                raise UserError(f"answer = {self.answer!r} is not one token of {info['name']}'s "
-                                f"vocabulary (it is {len(ids)} tokens); give a single token, "
-                                f"e.g. ' Paris', or None")
-            self.answer_id = int(ids[0])
+        self.answer_id = resolve_answer(t, self.answer or "auto")      # "auto": the top next token
         self.answer_str = t.token_strs([self.answer_id])[0]
         last = self.lens[:, -1]                                        # [layer+1, vocab]
         self.p_answer = softmax_rows(last)[:, self.answer_id]

@@ -21,13 +21,14 @@ recorded in the ledger.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, Sequence
+from typing import Annotated, Any, ClassVar, Literal, Sequence
 
 import numpy as np
 from manim import (DL, DOWN, LEFT, FadeTransform, RIGHT, UL, UP, Arrow, Axes, Circle, Create, FadeIn, FadeOut, Dot,
                    GrowFromPoint, LaggedStart, Line, ReplacementTransform,
                    SurroundingRectangle, Transform, TransformFromCopy, VGroup, Write, config)
 
+from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix
 from scenes.kit.pieces.mlp import chart_value, layer_chart, markup_box
@@ -57,15 +58,15 @@ class MLPScene(GPTScene):
     #: The MLP's layer; unset = the layer whose MLP adds the most to the answer's logit directly.
     layer: ClassVar[int | None] = None
     #: How many of that layer's neurons are shown and knocked out (1–6).
-    n_neurons: ClassVar[int] = 5
+    n_neurons: ClassVar[Annotated[int, Range(1, 6)]] = 5
     #: What the intervention knocks out: the top neurons, or the layer's whole MLP.
     ablate: ClassVar[Literal["neurons", "mlp"]] = "neurons"
     #: "zero" sets it to 0; "mean" to its mean over this prompt's positions.
     ablation_kind: ClassVar[Literal["zero", "mean"]] = "zero"
     #: Leading entries shown of each d_model-long vector.
-    entries: ClassVar[int] = 6
+    entries: ClassVar[Annotated[int, Range(2, 8)]] = 6
     #: Seconds of reading pause after each step.
-    pause: ClassVar[float] = 2.0
+    pause: ClassVar[Annotated[float, Range(0, 60)]] = 2.0
     beats: ClassVar[Sequence[str]] = ("beat_block", "beat_vector", "beat_rows", "beat_layers",
                                       "beat_ablate")
     captions: ClassVar[dict[str, str]] = {
@@ -89,6 +90,20 @@ class MLPScene(GPTScene):
     }
 
     # ------------------------------------------------------------------ data and knobs
+    @classmethod
+    def model_problem(cls, t: Any, get: Any) -> tuple[str, str] | None:
+        """(knob, what is allowed) for a ``layer`` this model lacks or an ``answer`` that is
+        not one of its tokens (the rules :func:`resolve_layer` / :func:`resolve_answer` apply
+        in :meth:`prepare`), or None."""
+        for knob, check in (("layer", lambda: get("layer") is not None and
+                             resolve_layer(t, get("layer"), None)),
+                            ("answer", lambda: resolve_answer(t, get("answer") or "auto"))):
+            try:
+                check()
+            except UserError as e:
+                return knob, str(e)
+        return None
+
     def prepare(self) -> None:
         t = self.trace
         info = t.info
@@ -99,12 +114,6 @@ class MLPScene(GPTScene):
         self.attr = attribute(t, self.answer_id, self.pos)
         self.L = resolve_layer(t, self.layer, self.attr)
         self.k = check_count(self.n_neurons, self.d_mlp)
-        if not isinstance(self.entries, int) or not 2 <= self.entries <= 8:
-            raise UserError(f"entries = {self.entries!r}: choose 2 to 8")
-        if self.ablate not in ("neurons", "mlp"):
-            raise UserError(f"ablate = {self.ablate!r}: choose 'neurons' or 'mlp'")
-        if self.ablation_kind not in ("zero", "mean"):
-            raise UserError(f"ablation_kind = {self.ablation_kind!r}: choose 'zero' or 'mean'")
         lay = info["layers"][self.L]
         self.act_name, self.norm2 = lay["act"], lay["norm2"]
         if self.act_name not in ACTIVATIONS:

@@ -17,7 +17,7 @@ Knobs: ``prompt``, ``model``, ``position``, ``pause``. Section ``[transformer]``
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, GrowFromEdge, Line, LaggedStart,
@@ -26,6 +26,7 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, GrowFromEdge,
 
 from scenes.kit.analysis.stack import (TOTAL_KEYS, Part, human, param_parts, sig3, total_of,
                                        write_norms)
+from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import num_text, shape_str, token_label
 from scenes.kit.theme import THEME
@@ -54,7 +55,7 @@ class TransformerScene(GPTScene):
     #: Position whose attention and MLP writes are measured (negative counts from the end).
     position: ClassVar[int] = -1
     #: Seconds of reading pause after each step.
-    pause: ClassVar[float] = 1.6
+    pause: ClassVar[Annotated[float, Range(0, 60)]] = 1.6
 
     captions: ClassVar[dict[str, str]] = {
         "stack": "{model}: an embedding, {n_layer} blocks (a norm, attention with {n_head} heads, "
@@ -76,17 +77,21 @@ class TransformerScene(GPTScene):
     }
 
     # ------------------------------------------------------------------ data
+    @classmethod
+    def model_problem(cls, t: Any, get: Any) -> tuple[str, str] | None:
+        """(``"position"``, what is allowed) when the prompt has no such position, or None."""
+        p, n = get("position"), t.n_pos
+        if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not -n <= p < n:
+            return "position", f"must be 0 to {n - 1} (or -1 for the last): the prompt has {n} tokens"
+        return None
+
     def prepare(self) -> None:
         t = self.trace
         info = self.info = t.info
-        n = t.n_pos
-        if isinstance(self.position, bool) or not isinstance(self.position, (int, np.integer)) \
-                or not -n <= self.position < n:
-            raise UserError(f"position = {self.position!r} is out of range; the prompt has {n} "
-                            f"tokens, so use 0..{n - 1} (or -1 for the last)")
-        self.pos = int(self.position) % n
-        if not isinstance(self.pause, (int, float)) or not 0 <= self.pause <= 10:
-            raise UserError(f"pause = {self.pause!r}: choose 0 to 10 seconds")
+        problem = self.model_problem(t, lambda k: getattr(self, k))
+        if problem:
+            raise UserError(f"{problem[0]} = {getattr(self, problem[0])!r} — {problem[1]}")
+        self.pos = int(self.position) % t.n_pos
         w = t.weights
         self.tied = bool(w.tied)
         if self.tied != bool(info["tied_embeddings"]):

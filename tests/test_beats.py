@@ -42,8 +42,9 @@ def render(cls, beats, media, **cfg):
 
 def test_every_story_scene_is_found():
     assert not _ERRORS
-    assert list(SCENES) == ["tokenization", "embedding", "embedding_space", "attention",
-                            "softmax_temperature", "unembedding", "generation"]
+    assert list(SCENES) == ["tokenization", "embedding", "transformer", "embedding_space",
+                            "attention", "mlp", "logit_lens", "softmax_temperature",
+                            "unembedding", "generation", "kv_cache"]
 
 
 @pytest.mark.parametrize("scene_id", list(SCENES))

@@ -13,6 +13,7 @@ import pytest
 from manim import config, tempconfig
 
 from scenes.kit import ledger
+from scenes.kit.course.validate import validate_class_knobs
 from scenes.kit.analysis.mlp import (ACTIVATIONS, activation, attribute, neuron_contributions,
                                      resolve_answer, top_neurons)
 from scenes.kit.text import two_lines
@@ -155,16 +156,22 @@ def test_caption_wraps_never_shrinks():
 @pytest.mark.parametrize("knobs, match", [
     ({"answer": " Romeo and Juliet"}, r"answer .* is \d+ tokens"),
     ({"layer": 30}, r"layer 30 is out of range.*0\.\.29"),
-    ({"layer": "last"}, r"layer 'last' is out of range"),
-    ({"n_neurons": 0}, r"n_neurons = 0: choose 1 to 6"),
+    ({"layer": "last"}, r"layer = 'last' — must be an integer"),
+    ({"n_neurons": 0}, r"n_neurons = 0 — must be an integer from 1 to 6"),
     ({"n_neurons": 7}, r"n_neurons = 7"),
-    ({"ablate": "heads"}, r"ablate = 'heads': choose 'neurons' or 'mlp'"),
+    ({"entries": 9}, r"entries = 9 — must be an integer from 2 to 8"),
+    ({"ablate": "heads"}, r"ablate = 'heads' — must be one of 'neurons', 'mlp'"),
     ({"ablation_kind": "half"}, r"ablation_kind = 'half'"),
 ])
 def test_bad_knobs_are_user_errors(knobs, match):
-    scene = _scene(**knobs)()
-    scene.trace = trace(MLPScene.prompt, quiet=True)
+    """The class's values pass the course checks (ranges, choices) and then the model's."""
+    cls = _scene(**knobs)
     with pytest.raises(UserError, match=match):
+        validate_class_knobs(cls)
+        problem = cls.model_problem(trace(MLPScene.prompt, quiet=True), lambda k: getattr(cls, k))
+        assert problem and problem[0] in knobs
+        scene = cls()
+        scene.trace = trace(MLPScene.prompt, quiet=True)
         scene.prepare()
 
 

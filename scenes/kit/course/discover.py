@@ -20,8 +20,8 @@ from .knobs import is_scene_class
 from .validate import _err, scene_values, validate_class_knobs, validate_captions, validate_theme, validate_top
 
 #: The lecture's story order (scene ids = module stems); other scenes follow alphabetically.
-STORY_ORDER = ("tokenization", "embedding", "embedding_space", "attention",
-               "softmax_temperature", "unembedding", "generation")
+STORY_ORDER = ("tokenization", "embedding", "transformer", "embedding_space", "attention", "mlp",
+               "logit_lens", "softmax_temperature", "unembedding", "generation", "kv_cache")
 
 
 @dataclasses.dataclass
@@ -137,15 +137,25 @@ def _story_key(e: SceneEntry) -> tuple[int, str, int, str]:
 
 
 #: Knobs whose allowed values depend on the model or the prompt (checked against the trace).
-MODEL_KNOBS = ("layer", "head", "search_layers", "query")
+MODEL_KNOBS = ("layer", "head", "search_layers", "query", "position", "answer")
+
+
+def _story_default(cls: type, key: str) -> Any:
+    """``key``'s default in the story scene ``cls`` is or extends (None for other scenes)."""
+    for k in cls.__mro__:
+        if k.__module__.startswith("scenes.") and k.__module__.rsplit(".", 1)[-1] in STORY_ORDER:
+            return k.__dict__.get(key, getattr(k, key, None))
+    return None
 
 
 def check_against_model(course: Course, cls: type, values: dict[str, Any]) -> None:
     """Values of :data:`MODEL_KNOBS` the scene will use, checked against its model and
-    prompt (the scene's ``model_problem``) — only when one is set, so a course that sets
+    prompt (the scene's ``model_problem``) — only when one is set (by the course, or by a
+    course file's class to other than the story scene's default), so a course that sets
     none needs no model. Computes (and caches) the trace the render will read."""
     get = lambda k: values.get(k, getattr(cls, k, None))  # noqa: E731
-    if not any(get(k) is not None for k in MODEL_KNOBS if hasattr(cls, k)):
+    if not any(k in values or get(k) != _story_default(cls, k)
+               for k in MODEL_KNOBS if hasattr(cls, k)):
         return
     t = trace(get("prompt"), get("model"), device=get("device"), quiet=True)
     problem = cls.model_problem(t, get)
