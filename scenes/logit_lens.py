@@ -26,7 +26,7 @@ from manim import (DOWN, LEFT, RIGHT, UL, Arrow, Create, Dot, FadeIn, FadeOut, F
 
 from scenes.kit.analysis.lens import (first_layer_on_top, lens_all, layer_list, ranks, shown_layers,
                                       softmax_rows, top_ids)
-from scenes.kit.analysis.mlp import resolve_answer
+from scenes.kit.analysis.mlp import problem_of, resolve_answer
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import TokenBoxes
@@ -81,11 +81,8 @@ class LogitLensScene(GPTScene):
     def model_problem(cls, t: Any, get: Any) -> tuple[str, str] | None:
         """(``"answer"``, what is allowed) when the answer is not one token of the model's
         vocabulary (the rule of :func:`resolve_answer`), or None."""
-        try:
-            resolve_answer(t, get("answer") or "auto")
-        except UserError as e:
-            return "answer", str(e)
-        return None
+        what = problem_of(lambda: resolve_answer(t, get("answer") or "auto"), "answer", get("answer"))
+        return ("answer", what) if what else None
 
     def prepare(self) -> None:
         t = self.trace

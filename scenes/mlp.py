@@ -33,7 +33,7 @@ from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix
 from scenes.kit.pieces.mlp import chart_value, layer_chart, markup_box
 from scenes.kit.analysis.mlp import (ACT_TEX, ACTIVATIONS, activation, attribute, check_count,
-                                     mlp_param_parts, neuron_contributions, resolve_answer,
+                                     mlp_param_parts, neuron_contributions, problem_of, resolve_answer,
                                      resolve_layer, top_neurons)
 from scenes.kit.text import markup, num_text, token_label, wrapped_text
 from scenes.kit.theme import THEME, fmt, pct
@@ -98,10 +98,9 @@ class MLPScene(GPTScene):
         for knob, check in (("layer", lambda: get("layer") is not None and
                              resolve_layer(t, get("layer"), None)),
                             ("answer", lambda: resolve_answer(t, get("answer") or "auto"))):
-            try:
-                check()
-            except UserError as e:
-                return knob, str(e)
+            what = problem_of(check, knob, get(knob))
+            if what:
+                return knob, what
         return None
 
     def prepare(self) -> None:

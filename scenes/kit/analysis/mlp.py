@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -159,6 +159,24 @@ def resolve_layer(t: Any, layer: int | None, attr: Attribution) -> int:
         raise UserError(f"layer {layer!r} is out of range; {t.info['name']} has {n} layers, "
                         f"so use 0..{n - 1} (or leave it unset for the strongest MLP)")
     return int(layer) % n
+
+
+def problem_of(check: Callable[[], Any], knob: str, value: Any) -> str | None:
+    """What ``check()``'s UserError says about ``knob`` = ``value``, without repeating the
+    knob and value at its start (the course check names them), or None when it passes.
+
+    >>> problem_of(lambda: check_count(9, 4), "n_neurons", 9)
+    ': choose 1 to 4 neurons'
+    """
+    try:
+        check()
+    except UserError as e:
+        msg = str(e)
+        for prefix in (f"{knob} {value!r} ", f"{knob} = {value!r}"):
+            if msg.startswith(prefix):
+                return msg[len(prefix):].strip()
+        return msg
+    return None
 
 
 def check_count(n_neurons: Any, d_mlp: int, most: int = 6) -> int:
