@@ -55,7 +55,7 @@ class MLPScene(GPTScene):
     #: The answer token (one token of the model's vocabulary, e.g. " Rome"), or "auto" for
     #: the model's most likely next token.
     answer: ClassVar[str] = "auto"
-    #: The MLP's layer; unset = the layer whose MLP adds the most to the answer's logit directly.
+    #: The MLP's layer; None = the layer whose MLP adds the most to the answer's logit directly.
     layer: ClassVar[int | None] = None
     #: How many of that layer's neurons are shown and knocked out (1–6).
     n_neurons: ClassVar[Annotated[int, Range(1, 6)]] = 5
