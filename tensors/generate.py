@@ -200,18 +200,21 @@ def generate(prompt: str, model: str = "auto", steps: int = 6, temperature: floa
     Cached: the same (model weights, prompt, steps, T, seed, top_k, n_top) load from a JSON
     file in milliseconds.
     """
-    from . import models
-    from .trace import CAPTURE_VERSION, trace
+    from .extract import trace
+    from .resolve import fingerprint, resolve
+    from .trace import CAPTURE_VERSION
 
     T = check_temperature(temperature)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise UserError(f"steps {steps!r} must be a whole number ≥ 1, e.g. 6")
     g = rng(seed)
-    ref = models.resolve(model, quiet=True)
-    fp = models.fingerprint(ref.path)
+    ref = resolve(model, quiet=True)
+    fp = fingerprint(ref.path)
     key = json.dumps([GENERATE_VERSION, CAPTURE_VERSION, ref.key, fp, prompt, int(steps), T,
                       int(seed), top_k, int(n_top)], ensure_ascii=False)
-    path = _cache_dir() / f"gen-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+    folder = _cache_dir()
+    path = folder / f"gen-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json" if folder else None
+    use_cache = use_cache and path is not None
     if use_cache:
         cached = _read_json(path)
         if cached is not None:
@@ -273,8 +276,8 @@ def _from_json(d: dict[str, Any]) -> Generation:
 
 
 # ====================================================================== small JSON cache
-def _cache_dir() -> Path:
-    from .trace import cache_dir
+def _cache_dir() -> Path | None:
+    from .trace_cache import cache_dir
 
     return cache_dir()
 

@@ -7,28 +7,20 @@
 >>> t.top_next(3)                                             # doctest: +SKIP
 [(' Paris', 0.77...), (' the', 0.06...), (' London', 0.01...)]
 
-Cache: one safetensors file per (model key, weights fingerprint, prompt, capture version)
-under ``<home>/traces/``; the JSON metadata (tokens, info) lives in the safetensors header,
-together with a blake2b digest of the tensor bytes. Writes are atomic (temp file +
-``os.replace``). A file that fails to parse, has another capture version or a wrong digest is
-reported in one line and recomputed. No pickle anywhere.
+:func:`tensors.trace` (in :mod:`tensors.extract`) makes Traces; :mod:`tensors.trace_cache`
+stores them.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
-import tempfile
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from . import models
-from .errors import UserError, note
-from .weights import Weights, save_weights, weights_path
+from .weights import Weights
+from .weights_cache import open_weights
 
 #: Bump when what is captured (or how) changes: old cache entries are then recomputed.
 CAPTURE_VERSION = 1
@@ -110,12 +102,7 @@ class Trace:
     def weights(self) -> Weights:
         """The model's canonical matrices, memory-mapped (no model load). See tensors.weights."""
         if getattr(self, "_weights", None) is None:
-            p = weights_path(models.home(), self.info["fingerprint"])
-            if not p.exists():  # written at capture time; recreate if it was deleted
-                ref = models.resolve(self.info["model_path"], quiet=True)
-                model, _, _ = models.load(ref, self.info["device"])
-                _ensure_weights(model, ref, self.info["fingerprint"])
-            self._weights = Weights(p)
+            self._weights = open_weights(self.info)
         return self._weights
 
     def W_E(self, rows: Sequence[int] | slice | None = None) -> np.ndarray:
@@ -224,125 +211,3 @@ def load_tokenizer(model_path: str | os.PathLike) -> Any:
 
             _TOKENIZERS[key] = AutoTokenizer.from_pretrained(model_path)
     return _TOKENIZERS[key]
-
-
-# ====================================================================== cache
-def cache_dir() -> Path:
-    """``$GPT_SCENES_CACHE`` or ``<home>/traces``; falls back to a temp dir if not writable."""
-    d = Path(os.environ.get("GPT_SCENES_CACHE") or models.home() / "traces").expanduser()
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=d):
-            pass
-        return d
-    except OSError:
-        fallback = Path(tempfile.gettempdir()) / "gpt-scenes-traces"
-        fallback.mkdir(parents=True, exist_ok=True)
-        note(f"cache directory {d} is not writable; using {fallback} (set GPT_SCENES_CACHE to choose)")
-        return fallback
-
-
-def cache_key(model_key: str, fingerprint: str, prompt: str) -> str:
-    blob = json.dumps([model_key, fingerprint, prompt, CAPTURE_VERSION], ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def _digest(arrays: dict[str, np.ndarray]) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(name.encode() + str(a.shape).encode() + str(a.dtype).encode())
-        h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
-
-
-def save_trace(t: Trace, path: Path) -> None:
-    """Atomic write: the temp file is renamed into place only when complete."""
-    from safetensors.numpy import save_file
-
-    arrays = {f: np.ascontiguousarray(getattr(t, f)) for f in ARRAY_FIELDS if getattr(t, f) is not None}
-    meta = {"prompt": t.prompt, "tokens": t.tokens, "info": t.info,
-            "capture_version": CAPTURE_VERSION, "digest": _digest(arrays)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(arrays, tmp, metadata={"meta": json.dumps(meta, ensure_ascii=False)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def load_trace(path: Path) -> Trace:
-    """Load a cached trace; raises ValueError (with a reason) when the entry is unusable."""
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            meta = json.loads(f.metadata()["meta"])
-            arrays = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:
-        raise ValueError(f"unreadable ({type(e).__name__})") from None
-    if meta.get("capture_version") != CAPTURE_VERSION:
-        raise ValueError(f"capture version {meta.get('capture_version')} != {CAPTURE_VERSION}")
-    if _digest(arrays) != meta.get("digest"):
-        raise ValueError("content digest mismatch")
-    missing = [f for f in ARRAY_FIELDS if f != "pos_embed" and f not in arrays]
-    if missing:
-        raise ValueError(f"missing arrays {missing}")
-    fields = {f: arrays.get(f) for f in ARRAY_FIELDS}
-    return Trace(prompt=meta["prompt"], tokens=meta["tokens"], info=meta["info"],
-                 cache_path=path, from_cache=True, **fields)
-
-
-# ====================================================================== the entry point
-def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str | None = None,
-          use_cache: bool = True, quiet: bool = False) -> Trace:
-    """Run ``prompt`` through ``model`` (see :func:`tensors.models.resolve`) and capture a Trace.
-
-    A second call with the same model, weights and prompt loads from the cache without
-    loading the model. ``device``: None picks cuda > mps > cpu.
-    """
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise UserError("the prompt is empty; pass some text, e.g. --prompt 'The capital of France is'")
-    ref = models.resolve(model, quiet=quiet)
-    fp = models.fingerprint(ref.path)
-    path = cache_dir() / f"{cache_key(ref.key, fp, prompt)}.safetensors" if use_cache else None
-    if path is not None and path.exists():
-        try:
-            return load_trace(path)
-        except ValueError as e:
-            note(f"cache entry {path.name} is stale or corrupt ({e}); recomputing")
-    t0 = time.perf_counter()
-    mdl, tok, dev = models.load(ref, device)
-    from .capture import model_info, readable_tokens, run_capture
-
-    arrays, ids = run_capture(mdl, tok, ref.family, prompt, dev)
-    info = model_info(mdl, ref.family)
-    info.update(name=ref.name, model_key=ref.key, model_path=str(ref.path), fingerprint=fp,
-                device=dev, bundled=ref.bundled)
-    t = Trace(prompt=prompt, tokens=readable_tokens(tok, ids), info=info,
-              **{f: arrays.get(f) for f in ARRAY_FIELDS})
-    _ensure_weights(mdl, ref, fp)
-    if path is not None:
-        try:
-            save_trace(t, path)
-            t.cache_path = path
-        except OSError as e:
-            note(f"could not write the trace cache ({e.strerror}); continuing without it")
-    if not quiet:
-        note(f"captured {t.n_pos} tokens on {dev} in {time.perf_counter() - t0:.2f} s")
-    return t
-
-
-def _ensure_weights(model: Any, ref: models.ModelRef, fp: str) -> None:
-    p = weights_path(models.home(), fp)
-    if p.exists():
-        return
-    from .weights import extract_weights
-
-    try:
-        save_weights(p, extract_weights(model, ref.family), {"model_key": ref.key, "family": ref.family})
-    except OSError as e:
-        note(f"could not write the weights cache {p} ({e.strerror})")

@@ -1,9 +1,9 @@
 """Canonical weight matrices of a model, stored once per weights fingerprint, read by mmap.
 
 Scenes show rows of W_E, blocks of W_Q, the nearest tokens to a vector over the whole
-vocabulary… without loading the model: the first capture writes the matrices below to
-``<home>/weights/<fingerprint>.safetensors`` (atomic), and :class:`Weights` reads any slice
-lazily with ``safetensors.safe_open`` (numpy, memory-mapped).
+vocabulary… without loading the model: the first capture writes the matrices below to a
+checked file (:mod:`tensors.weights_cache`), and :class:`Weights` reads any slice lazily
+(memory-mapped, every byte digest-checked: :class:`tensors.store.CheckedFile`).
 
 Names and shapes (TransformerLens conventions, ``x @ W`` everywhere):
 
@@ -22,18 +22,13 @@ b_Q        [layer, head, d_head]  b_K/b_V [layer, kv_head, d_head]  b_O [layer, 
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
-
-def weights_path(home: Path, fingerprint: str) -> Path:
-    return home / "weights" / f"{fingerprint}.safetensors"
+from .store import CheckedFile
 
 
 def extract_weights(model: Any, family: str) -> dict[str, np.ndarray]:
@@ -89,40 +84,33 @@ def extract_weights(model: Any, family: str) -> dict[str, np.ndarray]:
     return out
 
 
-def save_weights(path: Path, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    """Write atomically: a temp file in the same folder, then ``os.replace``."""
-    from safetensors.numpy import save_file
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, tmp,
-                  metadata={"meta": json.dumps(meta)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 class Weights:
     """Lazy, memory-mapped access to a model's canonical matrices (see module docstring)."""
 
     def __init__(self, path: Path):
-        from safetensors import safe_open
-
+        """Open and check the cache file (:class:`tensors.store.CacheError` if unusable)."""
         self.path = path
-        self._f = safe_open(str(path), framework="numpy")
-        self.meta = json.loads(self._f.metadata()["meta"])
-        self.names = set(self._f.keys())
+        self._f: CheckedFile | None = CheckedFile(path)
+        self._f.check_all()
+        self.meta = self._f.meta
+        self.names = self._f.names
+        self._arrays: Mapping[str, np.ndarray] = {}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> "Weights":
+        """The same queries over matrices held in memory (when the cache is not writable)."""
+        w = cls.__new__(cls)
+        w.path, w._f, w.meta, w.names, w._arrays = None, None, {}, set(arrays), arrays
+        return w
 
     def get(self, name: str, index: Any = None) -> np.ndarray:
         """The whole tensor, or ``tensor[index]`` read lazily (index: int, slice or tuple)."""
         if name == "W_U" and "W_U" not in self.names:
             name = "W_E"  # tied: the unembedding IS the embedding matrix
-        if index is None:
-            return self._f.get_tensor(name)
-        return self._f.get_slice(name)[index]
+        if self._f is None:
+            a = self._arrays[name]
+            return a if index is None else a[index]
+        return self._f.get(name, index)
 
     @property
     def tied(self) -> bool:

@@ -1,0 +1,64 @@
+"""The weights cache: a model's canonical matrices (:mod:`tensors.weights`) in one checked
+safetensors file per weights fingerprint, ``<home>/weights/<fingerprint>.v2.safetensors``.
+
+Written by the first capture of a model; opened by :func:`open_weights` without loading
+the model. The file's header digest is checked on open (microseconds) and each MiB of
+tensor data the first time it is read (sha256, ~1.5 GB/s): a flipped bit anywhere is
+reported in one line and the file is rebuilt from the model, never shown. A file that
+cannot be written (read-only home, full disk, a file where the folder should be) is
+reported in one line; the matrices are then read from the loaded model instead.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import models
+from .errors import note
+from .resolve import ModelRef, resolve
+from .store import CacheError, home, write_checked
+from .weights import Weights, extract_weights
+
+
+def weights_path(fingerprint: str) -> Path:
+    """Where the matrices of the weights with this fingerprint are cached."""
+    return home() / "weights" / f"{fingerprint}.v2.safetensors"
+
+
+def ensure_weights(model: Any, ref: ModelRef, fingerprint: str) -> dict[str, Any] | None:
+    """Write the cache file for a loaded ``model`` unless a usable one exists.
+
+    Returns the extracted matrices when they could not be written (the caller keeps them
+    in memory), else None. A full disk raises :class:`~tensors.UserError`.
+    """
+    p = weights_path(fingerprint)
+    if p.exists():
+        try:
+            Weights(p)
+            return None
+        except CacheError as e:
+            note(f"weights cache {p.name} is damaged ({e}); rewriting it")
+    tensors = extract_weights(model, ref.family)
+    try:
+        write_checked(p, tensors, {"model_key": ref.key, "family": ref.family})
+    except OSError as e:
+        note(f"could not write the weights cache {p} ({e.strerror or type(e).__name__}); "
+             "reading the matrices from the model instead")
+        return tensors
+    return None
+
+
+def open_weights(info: dict[str, Any]) -> Weights:
+    """The :class:`Weights` of the model a Trace's ``info`` describes; the file is (re)made
+    from the model when missing or damaged. A damaged block found later while reading is
+    reported by :class:`Weights` itself."""
+    p = weights_path(info["fingerprint"])
+    try:
+        return Weights(p)
+    except CacheError as e:
+        if p.exists():
+            note(f"weights cache {p.name} is unusable ({e}); rebuilding it from the model")
+    ref = resolve(info["model_path"], quiet=True)
+    model, _, _ = models.load(ref, info.get("device"))
+    kept = ensure_weights(model, ref, info["fingerprint"])
+    return Weights(p) if kept is None else Weights.from_arrays(kept)
