@@ -2,8 +2,8 @@
 safetensors file per weights fingerprint, ``<home>/weights/<fingerprint>.v2.safetensors``.
 
 Written by the first capture of a model; opened by :func:`open_weights` without loading
-the model. The file's header digest is checked on open (microseconds) and each MiB of
-tensor data the first time it is read (sha256, ~1.5 GB/s): a flipped bit anywhere is
+the model. The whole file is checked (sha256 of the header and of every MiB of data) the
+first time a process opens it, and again only if it changes: a flipped bit anywhere is
 reported in one line and the file is rebuilt from the model, never shown. A file that
 cannot be written (read-only home, full disk, a file where the folder should be) is
 reported in one line; the matrices are then read from the loaded model instead.
@@ -25,6 +25,27 @@ def weights_path(fingerprint: str) -> Path:
     return home() / "weights" / f"{fingerprint}.v2.safetensors"
 
 
+_OPEN: dict[tuple[str, int, int, int], Weights] = {}
+
+
+def _stat_key(p: Path) -> tuple[str, int, int, int] | None:
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    return (str(p), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _open(p: Path) -> Weights:
+    """The checked :class:`Weights` of ``p``, checked once per process while the file is unchanged."""
+    key = _stat_key(p)
+    if key is None:
+        raise CacheError("missing")
+    if key not in _OPEN:
+        _OPEN[key] = Weights(p)
+    return _OPEN[key]
+
+
 def ensure_weights(model: Any, ref: ModelRef, fingerprint: str) -> dict[str, Any] | None:
     """Write the cache file for a loaded ``model`` unless a usable one exists.
 
@@ -34,10 +55,14 @@ def ensure_weights(model: Any, ref: ModelRef, fingerprint: str) -> dict[str, Any
     p = weights_path(fingerprint)
     if p.exists():
         try:
-            Weights(p)
+            _open(p)
             return None
         except CacheError as e:
             note(f"weights cache {p.name} is damaged ({e}); rewriting it")
+    return _write(model, ref, p)
+
+
+def _write(model: Any, ref: ModelRef, p: Path) -> dict[str, Any] | None:
     tensors = extract_weights(model, ref.family)
     try:
         write_checked(p, tensors, {"model_key": ref.key, "family": ref.family})
@@ -50,15 +75,14 @@ def ensure_weights(model: Any, ref: ModelRef, fingerprint: str) -> dict[str, Any
 
 def open_weights(info: dict[str, Any]) -> Weights:
     """The :class:`Weights` of the model a Trace's ``info`` describes; the file is (re)made
-    from the model when missing or damaged. A damaged block found later while reading is
-    reported by :class:`Weights` itself."""
+    from the model when missing or damaged (one note when damaged)."""
     p = weights_path(info["fingerprint"])
     try:
-        return Weights(p)
+        return _open(p)
     except CacheError as e:
         if p.exists():
-            note(f"weights cache {p.name} is unusable ({e}); rebuilding it from the model")
+            note(f"weights cache {p.name} is damaged ({e}); rebuilding it from the model")
     ref = resolve(info["model_path"], quiet=True)
-    model, _, _ = models.load(ref, info.get("device"))
-    kept = ensure_weights(model, ref, info["fingerprint"])
-    return Weights(p) if kept is None else Weights.from_arrays(kept)
+    model, _, _ = models.load(ref)
+    kept = _write(model, ref, p)
+    return _open(p) if kept is None else Weights.from_arrays(kept)
