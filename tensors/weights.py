@@ -88,10 +88,10 @@ class Weights:
     """Lazy, memory-mapped access to a model's canonical matrices (see module docstring)."""
 
     def __init__(self, path: Path):
-        """Open and check the cache file (:class:`tensors.store.CacheError` if unusable)."""
+        """Open the cache file; its header is checked now, each block of data when first
+        read (:class:`tensors.store.CacheError` if damaged)."""
         self.path = path
         self._f: CheckedFile | None = CheckedFile(path)
-        self._f.check_all()
         self.meta = self._f.meta
         self.names = self._f.names
         self._arrays: Mapping[str, np.ndarray] = {}

@@ -2,9 +2,10 @@
 safetensors file per weights fingerprint, ``<home>/weights/<fingerprint>.v2.safetensors``.
 
 Written by the first capture of a model; opened by :func:`open_weights` without loading
-the model. The whole file is checked (sha256 of the header and of every MiB of data) the
-first time a process opens it, and again only if it changes: a flipped bit anywhere is
-reported in one line and the file is rebuilt from the model, never shown. A file that
+the model. Opening checks the header's sha256 (under a millisecond); each MiB of data is
+checked the first time it is read. A flipped bit anywhere — found on open or in the
+middle of a read — is reported in one line and the file is rebuilt from the model; the
+damaged bytes are never returned. A file that
 cannot be written (read-only home, full disk, a file where the folder should be) is
 reported in one line; the matrices are then read from the loaded model instead.
 """
@@ -25,6 +26,21 @@ def weights_path(fingerprint: str) -> Path:
     return home() / "weights" / f"{fingerprint}.v2.safetensors"
 
 
+class _SelfRepairing(Weights):
+    """Weights whose reads rebuild the file from the model when a damaged block turns up."""
+
+    info: dict[str, Any]
+
+    def get(self, name: str, index: Any = None) -> Any:
+        try:
+            return super().get(name, index)
+        except CacheError as e:
+            note(f"weights cache {self.path.name} is damaged ({e}); rebuilding it from the model")
+            fresh = _rebuild(self.info)
+            self._f, self._arrays, self.names = fresh._f, fresh._arrays, fresh.names
+            return super().get(name, index)
+
+
 _OPEN: dict[tuple[str, int, int, int], Weights] = {}
 
 
@@ -36,13 +52,17 @@ def _stat_key(p: Path) -> tuple[str, int, int, int] | None:
     return (str(p), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def _open(p: Path) -> Weights:
-    """The checked :class:`Weights` of ``p``, checked once per process while the file is unchanged."""
+def _open(p: Path, info: dict[str, Any] | None = None) -> Weights:
+    """The :class:`Weights` of ``p``, one per process while the file is unchanged."""
     key = _stat_key(p)
     if key is None:
         raise CacheError("missing")
     if key not in _OPEN:
-        _OPEN[key] = Weights(p)
+        w = _SelfRepairing(p)
+        w.info = info or {}
+        _OPEN[key] = w
+    if info is not None:
+        _OPEN[key].info = info
     return _OPEN[key]
 
 
@@ -78,11 +98,16 @@ def open_weights(info: dict[str, Any]) -> Weights:
     from the model when missing or damaged (one note when damaged)."""
     p = weights_path(info["fingerprint"])
     try:
-        return _open(p)
+        return _open(p, info)
     except CacheError as e:
         if p.exists():
             note(f"weights cache {p.name} is damaged ({e}); rebuilding it from the model")
+    return _rebuild(info)
+
+
+def _rebuild(info: dict[str, Any]) -> Weights:
+    p = weights_path(info["fingerprint"])
     ref = resolve(info["model_path"], quiet=True)
     model, _, _ = models.load(ref)
     kept = _write(model, ref, p)
-    return _open(p) if kept is None else Weights.from_arrays(kept)
+    return _open(p, info) if kept is None else Weights.from_arrays(kept)
