@@ -185,7 +185,7 @@ def test_memory_budget_refuses_up_front_saying_how_many_tokens_fit(tiny_gpt2_dir
     from tensors.resolve import config_facts, resolve
 
     monkeypatch.setattr(models, "load", lambda *a, **k: pytest.fail("model loaded before the check"))
-    monkeypatch.setenv("GPT_SCENES_MEMORY_GB", "0.04")
+    monkeypatch.setenv("GPT_SCENES_MEMORY_GB", "0.54")
     code, lines = cli(["extract", "--prompt", "word " * 100, "--model", str(tiny_gpt2_dir)], capsys)
     assert code == 2 and len(lines) == 1 and "GPT_SCENES_MEMORY_GB" in lines[0], lines
     fit = int(lines[0].split("at most ")[1].split()[0])
