@@ -42,6 +42,8 @@ class _SelfRepairing(Weights):
 
 
 _OPEN: dict[tuple[str, int, int, int], Weights] = {}
+#: Matrices whose cache file could not be written (by its path), kept in memory for this process.
+_IN_MEMORY: dict[str, Weights] = {}
 
 
 def _stat_key(p: Path) -> tuple[str, int, int, int] | None:
@@ -73,6 +75,8 @@ def ensure_weights(model: Any, ref: ModelRef, fingerprint: str) -> dict[str, Any
     in memory), else None. A full disk raises :class:`~tensors.UserError`.
     """
     p = weights_path(fingerprint)
+    if str(p) in _IN_MEMORY:
+        return None
     if p.exists():
         try:
             _open(p)
@@ -88,7 +92,8 @@ def _write(model: Any, ref: ModelRef, p: Path) -> dict[str, Any] | None:
         write_checked(p, tensors, {"model_key": ref.key, "family": ref.family})
     except OSError as e:
         note(f"could not write the weights cache {p} ({e.strerror or type(e).__name__}); "
-             "reading the matrices from the model instead")
+             "keeping the matrices in memory instead")
+        _IN_MEMORY[str(p)] = Weights.from_arrays(tensors)
         return tensors
     return None
 
@@ -97,6 +102,8 @@ def open_weights(info: dict[str, Any]) -> Weights:
     """The :class:`Weights` of the model a Trace's ``info`` describes; the file is (re)made
     from the model when missing or damaged (one note when damaged)."""
     p = weights_path(info["fingerprint"])
+    if str(p) in _IN_MEMORY:
+        return _IN_MEMORY[str(p)]
     try:
         return _open(p, info)
     except CacheError as e:
@@ -110,4 +117,4 @@ def _rebuild(info: dict[str, Any]) -> Weights:
     ref = resolve(info["model_path"], quiet=True)
     model, _, _ = models.load(ref)
     kept = _write(model, ref, p)
-    return _open(p, info) if kept is None else Weights.from_arrays(kept)
+    return _open(p, info) if kept is None else _IN_MEMORY[str(p)]

@@ -105,8 +105,8 @@ def test_unwritable_weights_cache_is_bypassed(tiny_gpt2_dir, home, capsys):
     home.mkdir()
     (home / "weights").write_text("a file where the folder should be")
     t = trace(PROMPT, str(tiny_gpt2_dir))
-    one_note(capsys.readouterr().err, "could not write the weights cache")
     np.testing.assert_array_equal(t.W_E(t.token_ids), reference_W_E(tiny_gpt2_dir)[t.token_ids])
+    one_note(capsys.readouterr().err, "could not write the weights cache")
 
 
 def test_read_only_cache_is_bypassed(tiny_gpt2_dir, home, monkeypatch, capsys):
@@ -120,11 +120,11 @@ def test_read_only_cache_is_bypassed(tiny_gpt2_dir, home, monkeypatch, capsys):
 
     monkeypatch.setattr(store, "open", read_only, raising=False)
     t = trace(PROMPT, str(tiny_gpt2_dir))
+    np.testing.assert_array_equal(t.W_E(t.token_ids), reference_W_E(tiny_gpt2_dir)[t.token_ids])
     err = capsys.readouterr().err
     one_note(err, "could not write the weights cache")
     one_note(err, "could not write the trace cache")
     assert t.cache_path is None and not [p for p in home.rglob("*") if p.is_file()]
-    np.testing.assert_array_equal(t.W_E(t.token_ids), reference_W_E(tiny_gpt2_dir)[t.token_ids])
 
 
 def test_full_disk_is_one_line_exit_2_nothing_written(tiny_gpt2_dir, home, tmp_path, monkeypatch, capsys):
