@@ -27,7 +27,6 @@ All tensors stay on the device until the end and are copied to the host in one t
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Callable
 
 import numpy as np
@@ -146,70 +145,6 @@ def _byte_decoder() -> dict[str, int]:
     return {c: b for b, c in table.items()}
 
 
-def encode(tok: Any, prompt: str, n_ctx: int) -> list[int]:
-    """Token ids of ``prompt`` [pos]; UserError when empty or longer than the context."""
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise UserError("the prompt is empty; pass some text, e.g. --prompt 'The capital of France is'")
-    ids = tok(prompt)["input_ids"]
-    if len(ids) > n_ctx:
-        raise UserError(f"the prompt is {len(ids)} tokens but the model's context is {n_ctx}; "
-                        "shorten the prompt")
-    return ids
-
-
-def capture_bytes(dims: dict[str, int], vocab: int, gated: bool, n_pos: int) -> int:
-    """Bytes a capture of ``n_pos`` tokens holds at its peak (estimate, fp32): every hooked
-    array (linear in n_pos) plus one layer's attention weights in the model's own eager
-    attention, [head, pos, pos] twice (quadratic)."""
-    L, d, H, kv, dh, m = (dims[k] for k in ("n_layer", "d_model", "n_head", "n_kv_head",
-                                             "d_head", "d_mlp"))
-    per_token = ((L + 1) * d + 7 * L * d      # resid; attn_in, attn_out, resid_mid, mlp_in, mlp_out, embed/final
-                 + 2 * L * H * dh + 2 * L * kv * dh   # q, z; k, v
-                 + (3 if gated else 2) * L * m        # mlp_pre (+ gate), mlp_act
-                 + vocab)                             # logits
-    return 4 * (per_token * n_pos + 2 * H * n_pos * n_pos)
-
-
-def memory_budget() -> int:
-    """Bytes a capture may use: ``$GPT_SCENES_MEMORY_MB``, else half of this machine's RAM."""
-    env = os.environ.get("GPT_SCENES_MEMORY_MB")
-    if env:
-        try:
-            mb = float(env)
-        except ValueError:
-            mb = float("nan")
-        if not mb > 0 or mb == float("inf"):
-            raise UserError(f"GPT_SCENES_MEMORY_MB={env!r} must be a positive number of megabytes, "
-                            "e.g. 4096")
-        return int(mb * 2 ** 20)
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-    except (ValueError, OSError, AttributeError):
-        return 8 << 30
-
-
-def check_memory(dims: dict[str, int], vocab: int, gated: bool, n_pos: int) -> None:
-    """One-line UserError, before any work, when the capture would not fit the budget."""
-    budget = memory_budget()
-    need = capture_bytes(dims, vocab, gated, n_pos)
-    if need <= budget:
-        return
-    lo, hi = 0, n_pos                     # the longest prompt that fits: lo fits, hi does not
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if capture_bytes(dims, vocab, gated, mid) <= budget else (lo, mid)
-    fit = lo
-    source = "GPT_SCENES_MEMORY_MB" if os.environ.get("GPT_SCENES_MEMORY_MB") else \
-        "half of this machine's memory; set GPT_SCENES_MEMORY_MB to change it"
-    raise UserError(f"the prompt is {n_pos} tokens; capturing it needs about {_size(need)} of "
-                    f"memory, more than the budget of {_size(budget)} ({source}); "
-                    f"at most {fit} tokens fit — shorten the prompt")
-
-
-def _size(n: int) -> str:
-    return f"{n / 2 ** 30:.1f} GB" if n >= 2 ** 30 else f"{n / 2 ** 20:.1f} MB"
-
-
 #: Where an intervention can change the run: the tensor a hook sees there.
 #: z [pos, n_head*d_head] (o_proj's input), attn_out [pos, d_model], mlp_act [pos, d_mlp]
 #: (down projection's input), mlp_out [pos, d_model].
@@ -228,11 +163,10 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
 
     fam = families.get(family)
     info = fam.dims(model.config)
-    ids = encode(tok, prompt, info["n_ctx"])
+    ids = tok(prompt)["input_ids"]    # checked against the context and memory: tensors.budget
     blocks = fam.blocks(model)
     parts = [fam.parts(b) for b in blocks]
     n_layer = len(parts)
-    check_memory(info, int(fam.embed(model).weight.shape[0]), parts[0].gate is not None, len(ids))
     # Each hooked tensor is copied into its slot of one preallocated [layer, ...] buffer as
     # the forward pass goes, so the model's own activations are freed layer by layer and
     # nothing is stacked (or held twice) at the end.

@@ -7,32 +7,24 @@
 >>> t.top_next(3)                                             # doctest: +SKIP
 [(' Paris', 0.77...), (' the', 0.06...), (' London', 0.01...)]
 
-Cache: one safetensors file per (model key, weights fingerprint, prompt, capture version)
-under ``<home>/traces/``; the JSON metadata (tokens, info) lives in the safetensors header,
-together with a blake2b digest of the tensor bytes. Writes are atomic (temp file +
-``os.replace``). A file that fails to parse, has another capture version or a wrong digest is
-reported in one line and recomputed. No pickle anywhere.
+:func:`tensors.trace` (in :mod:`tensors.extract`) makes Traces; :mod:`tensors.trace_cache`
+stores them.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
-import tempfile
-import time
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from . import ablation, models
-from .ablation import Ablation
+from .errors import UserError
 from .lazy import PerLayer
-from .errors import UserError, note
 from .sampling import softmax
-from .weights import Weights, save_weights, weights_path
+from .weights import Weights
+from .weights_cache import open_weights
 
 #: Bump when what is captured (or how) changes: old cache entries are then recomputed.
 CAPTURE_VERSION = 4
@@ -192,12 +184,7 @@ class Trace:
     def weights(self) -> Weights:
         """The model's canonical matrices, memory-mapped (no model load). See tensors.weights."""
         if getattr(self, "_weights", None) is None:
-            p = weights_path(models.home(), self.info["fingerprint"])
-            if not p.exists():  # written at capture time; recreate if it was deleted
-                ref = models.resolve(self.info["model_path"], quiet=True)
-                model, _, _ = models.load(ref, self.info["device"])
-                _ensure_weights(model, ref, self.info["fingerprint"])
-            self._weights = Weights(p)
+            self._weights = open_weights(self.info)
         return self._weights
 
     def W_E(self, rows: Sequence[int] | slice | None = None) -> np.ndarray:
@@ -230,11 +217,8 @@ class Trace:
         if name in ("W_K", "W_V", "b_K", "b_V") and head is not None:
             head = self.kv_head_of(head)
         idx = (layer,) if head is None else (layer, head)
-        ndim = len(self.weights._f.get_slice(self._stored(name)).get_shape()) - len(idx)
+        ndim = len(self.weights.shape(name)) - len(idx)
         return self.weights.get(name, idx + (rows, cols)[:ndim])
-
-    def _stored(self, name: str) -> str:
-        return "W_E" if name == "W_U" and self.weights.tied else name
 
     # ------------------------------------------------------------------ MLP weights
     def W_in(self, layer: int, neurons: Sequence[int] | slice | None = None) -> np.ndarray:
@@ -407,160 +391,3 @@ def load_tokenizer(model_path: str | os.PathLike) -> Any:
 
             _TOKENIZERS[key] = AutoTokenizer.from_pretrained(model_path)
     return _TOKENIZERS[key]
-
-
-# ====================================================================== cache
-def cache_dir() -> Path:
-    """``$GPT_SCENES_CACHE`` or ``<home>/traces``; falls back to a temp dir if not writable."""
-    d = Path(os.environ.get("GPT_SCENES_CACHE") or models.home() / "traces").expanduser()
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=d):
-            pass
-        return d
-    except OSError:
-        fallback = Path(tempfile.gettempdir()) / "gpt-scenes-traces"
-        fallback.mkdir(parents=True, exist_ok=True)
-        note(f"cache directory {d} is not writable; using {fallback} (set GPT_SCENES_CACHE to choose)")
-        return fallback
-
-
-def cache_key(model_key: str, fingerprint: str, prompt: str) -> str:
-    blob = json.dumps([model_key, fingerprint, prompt, CAPTURE_VERSION], ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def _digest(arrays: dict[str, np.ndarray]) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(name.encode() + str(a.shape).encode() + str(a.dtype).encode())
-        h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
-
-
-def save_trace(t: Trace, path: Path) -> None:
-    """Atomic write: the temp file is renamed into place only when complete."""
-    from safetensors.numpy import save_file
-
-    arrays = {f: np.ascontiguousarray(getattr(t, f)) for f in ARRAY_FIELDS if getattr(t, f) is not None}
-    meta = {"prompt": t.prompt, "tokens": t.tokens, "info": t.info,
-            "capture_version": CAPTURE_VERSION, "digest": _digest(arrays)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(arrays, tmp, metadata={"meta": json.dumps(meta, ensure_ascii=False)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def load_trace(path: Path) -> Trace:
-    """Load a cached trace; raises ValueError (with a reason) when the entry is unusable."""
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            meta = json.loads(f.metadata()["meta"])
-            arrays = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:
-        raise ValueError(f"unreadable ({type(e).__name__})") from None
-    if meta.get("capture_version") != CAPTURE_VERSION:
-        raise ValueError(f"capture version {meta.get('capture_version')} != {CAPTURE_VERSION}")
-    if _digest(arrays) != meta.get("digest"):
-        raise ValueError("content digest mismatch")
-    missing = [f for f in ARRAY_FIELDS if f not in OPTIONAL_FIELDS and f not in arrays]
-    if missing:
-        raise ValueError(f"missing arrays {missing}")
-    fields = {f: arrays.get(f) for f in ARRAY_FIELDS}
-    return Trace(prompt=meta["prompt"], tokens=meta["tokens"], info=meta["info"],
-                 cache_path=path, from_cache=True, **fields)
-
-
-# ====================================================================== the entry point
-def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str | None = None,
-          use_cache: bool = True, quiet: bool = False,
-          ablate: Ablation | Sequence[Ablation] | None = None) -> Trace:
-    """Run ``prompt`` through ``model`` (see :func:`tensors.models.resolve`) and capture a Trace.
-
-    A second call with the same model, weights and prompt loads from the cache without
-    loading the model. ``device``: None picks cuda > mps > cpu. ``ablate``: run with
-    neurons, heads or whole blocks knocked out (:class:`tensors.ablation.Ablation`); the
-    Trace is then that of the changed run, cached under its own key, and
-    ``info["ablations"]`` lists what was changed (``[]`` for a plain run).
-
-    >>> t = trace("The Colosseum is in the city of", "smollm2",
-    ...           ablate=[Ablation("mlp", layer=3)])              # doctest: +SKIP
-    """
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise UserError("the prompt is empty; pass some text, e.g. --prompt 'The capital of France is'")
-    ablations = ablation.normalise(ablate)
-    ref = models.resolve(model, quiet=quiet)
-    fp = models.fingerprint(ref.path)
-    suffix = f"-ablate-{ablation.key_of(ablations)}" if ablations else ""
-    path = cache_dir() / f"{cache_key(ref.key, fp, prompt)}{suffix}.safetensors" if use_cache else None
-    if path is not None and path.exists():
-        try:
-            return load_trace(path)
-        except ValueError as e:
-            note(f"cache entry {path.name} is stale or corrupt ({e}); recomputing")
-    t0 = time.perf_counter()
-    mdl, tok, dev = models.load(ref, device)
-    from .capture import encode, model_info, readable_tokens, run_capture
-
-    info = model_info(mdl, ref.family)
-    edit = None
-    if ablations:
-        n_pos = len(encode(tok, prompt, info["n_ctx"]))
-        ablation.check(ablations, info, n_pos, ref.name)
-        edit = ablation.make_edit(ablations, info["d_head"])
-    arrays, ids = run_capture(mdl, tok, ref.family, prompt, dev, edit)
-    info.update(name=ref.name, model_key=ref.key, model_path=str(ref.path), fingerprint=fp,
-                device=dev, bundled=ref.bundled, quantization=_quantization(ref),
-                ablations=[a.to_json() for a in ablations])
-    t = Trace(prompt=prompt, tokens=readable_tokens(tok, ids), info=info,
-              **{f: arrays.get(f) for f in ARRAY_FIELDS})
-    _ensure_weights(mdl, ref, fp)
-    if path is not None:
-        try:
-            save_trace(t, path)
-            t.cache_path = path
-        except OSError as e:
-            note(f"could not write the trace cache ({e.strerror}); continuing without it")
-    if not quiet:
-        note(f"captured {t.n_pos} tokens on {dev} in {time.perf_counter() - t0:.2f} s")
-    return t
-
-
-def _quantization(ref: models.ModelRef) -> str | None:
-    """How the weights were stored before we loaded them, when not plain floats:
-    the model folder's ``config.json`` key ``gpt_scenes_quantization`` (written at fetch
-    time), else, for the bundled model, its GGUF file's quantisation type; None otherwise."""
-    try:
-        cfg = json.loads((ref.path / "config.json").read_text())
-    except (OSError, ValueError):
-        cfg = {}
-    if cfg.get("gpt_scenes_quantization"):
-        return str(cfg["gpt_scenes_quantization"])
-    if ref.bundled:  # e.g. "SmolLM2-135M-Instruct.Q4_1.gguf" -> "Q4_1"
-        qtype = Path(models.BUNDLED["gguf_member"]).suffixes[-2].lstrip(".")
-        return f"{qtype} GGUF (4-bit), dequantised to fp32" if qtype.startswith("Q4") else \
-            f"{qtype} GGUF, dequantised to fp32"
-    qc = cfg.get("quantization_config")
-    return str(qc.get("quant_method", "quantized")) if isinstance(qc, dict) else None
-
-
-def _ensure_weights(model: Any, ref: models.ModelRef, fp: str) -> None:
-    p = weights_path(models.home(), fp)
-    if p.exists():
-        return
-    from .weights import extract_weights
-
-    try:
-        arrays, zero_filled = extract_weights(model, ref.family)
-        save_weights(p, arrays, {"model_key": ref.key, "family": ref.family,
-                                 "zero_filled": zero_filled})
-    except OSError as e:
-        note(f"could not write the weights cache {p} ({e.strerror})")

@@ -7,6 +7,7 @@ file branches on the family's name.
 Contract of a family module (see :mod:`tensors.families.gpt2`, :mod:`tensors.families.llama`):
 
 - ``dims(config) -> dict``: n_layer, n_head, n_kv_head, d_model, d_head, d_mlp, n_ctx
+- ``GATED``: whether the MLP has a gate projection (known from the config alone)
 - ``blocks(model) -> list[Module]``: the transformer blocks, in order
 - ``parts(block) -> BlockParts``: the block's modules (norms, attention, MLP, projections)
 - ``embed(model)``, ``pos_embed(model) | None``, ``final_norm(model)``, ``unembed(model)``
