@@ -57,26 +57,31 @@ def _available() -> int:
 def capture_bytes(facts: Mapping[str, int], n: int) -> int:
     """Estimated peak bytes of capturing ``n`` tokens (fp32), beyond the runtime and weights.
 
-    ``facts``: n_layer, n_head, n_kv_head, d_model, d_head, d_mlp, vocab_size, gated
+    ``facts``: n_layer, n_head, n_kv_head, d_model, d_head, d_mlp, vocab_size
     (:func:`tensors.resolve.config_facts`). What :mod:`tensors.capture` keeps per token
     (resid [layer+1, pos, d_model]; attn_in, attn_out, mlp_in, mlp_out [layer, pos, d_model];
-    q, z [layer, head, pos, d_head]; k, v [layer, kv_head, pos, d_head]; mlp_pre (+ mlp_gate),
-    mlp_act [layer, pos, d_mlp]; embed, final [pos, d_model]; logits [pos, vocab]) plus the
-    forward pass's own per-layer work: the eager attention's [head, pos, pos] weights (×3:
-    scores, softmax, dropout view) and a few [pos, d_mlp] / [pos, d_model] temporaries.
-    The derived arrays (scores, pattern, head_out) are not kept (:mod:`tensors.lazy`).
+    q, z [layer, head, pos, d_head]; k, v [layer, kv_head, pos, d_head]; embed, final
+    (, pos_embed) [pos, d_model]) plus :func:`transient_bytes`. The derived arrays (scores, pattern,
+    head_out, mlp_pre/gate/act, logits but the last row) are not kept (:mod:`tensors.lazy`).
 
-    Calibrated against the peak RSS of real captures (``scripts/bench.py --memory``):
-    see :data:`RUNTIME_BYTES` and the figures in the README notes.
+    Calibrated against the peak RSS of real captures of the bundled model on the CPU
+    (``scripts/bench.py --memory``; :data:`RUNTIME_BYTES` + weights + this, estimated /
+    measured): 64 tokens 1.01 / 0.93 GB, 256: 1.16 / 1.07, 512: 1.42 / 1.29,
+    1024: 2.13 / 1.84 (the eager attention's quadratic term dominates beyond ~1,000).
     """
-    L, H, kv, d, dh, m = (int(facts[k]) for k in ("n_layer", "n_head", "n_kv_head", "d_model",
-                                                  "d_head", "d_mlp"))
-    per_token = ((L + 1) * d + 4 * L * d + 2 * d       # resid; attn_in, attn_out, mlp_in, mlp_out; embed, final
-                 + 2 * L * H * dh + 2 * L * kv * dh    # q, z; k, v
-                 + (3 if facts.get("gated") else 2) * L * m  # mlp_pre (+ gate), mlp_act
-                 + int(facts["vocab_size"]))           # logits
-    transient = 3 * H * n * n + 4 * n * m + 4 * n * d
-    return F32 * (per_token * n + transient)
+    L, H, kv, d, dh = (int(facts[k]) for k in ("n_layer", "n_head", "n_kv_head", "d_model", "d_head"))
+    per_token = ((L + 1) * d + 4 * L * d + 3 * d       # resid; attn_in, attn_out, mlp_in, mlp_out; embed, pos_embed, final
+                 + 2 * L * H * dh + 2 * L * kv * dh)   # q, z; k, v
+    return F32 * per_token * n + transient_bytes(facts, n)
+
+
+def transient_bytes(facts: Mapping[str, int], n: int) -> int:
+    """The forward pass's own working memory at its peak, for one layer at a time: the eager
+    attention's [head, pos, pos] weights (×3: scores, softmax, the dropout view), the MLP's
+    [pos, d_mlp] intermediates (×4) and [pos, d_model] temporaries (×4); plus the last
+    position's logits (×2)."""
+    H, d, m, V = (int(facts[k]) for k in ("n_head", "d_model", "d_mlp", "vocab_size"))
+    return F32 * (3 * H * n * n + 4 * n * m + 4 * n * d + 2 * V)
 
 
 def max_tokens(facts: Mapping[str, int], budget: int, weights_bytes: int) -> int:

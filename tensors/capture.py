@@ -7,9 +7,11 @@ what each module really received or returned:
 - the block's input (the residual stream, ``resid``), its first norm's output (``attn_in``),
   the attention output (``attn_out``) and the heads' weighted values entering the output
   projection (``z``, from which ``head_out`` = z_h @ W_O[h]);
-- the second norm's input (``resid_mid``) and output (``mlp_in``), the up and gate
-  projections' outputs (``mlp_pre``, ``mlp_gate``), the down projection's input
-  (``mlp_act``) and the MLP's output (``mlp_out``);
+- the second norm's output (``mlp_in``) and the MLP's output (``mlp_out``); the MLP's
+  [pos, d_mlp] arrays (``mlp_pre``, ``mlp_gate``, ``mlp_act``) are derived from ``mlp_in``
+  per layer by the Trace (the hook on the down projection only applies ablations);
+- the logits of the last position only (``logits_to_keep=1``: the model computes no
+  others); the Trace derives the other rows as ``final @ W_U.T`` on access;
 - the token and position embeddings and the final norm's output.
 
 q, k and v are recomputed from ``attn_in`` with the module's own projections (and the RoPE
@@ -78,7 +80,8 @@ def model_info(model: Any, family: str) -> dict[str, Any]:
         "family": family, "architecture": type(model).__name__, **dims,
         "vocab_size": int(W_E.shape[0]), "tied_embeddings": W_U.data_ptr() == W_E.data_ptr(),
         "positional": positional, "rope": rope, "norm": final["type"], "final_norm": final,
-        "mlp": layers[0]["mlp"], "attn_scale": layers[0]["attn_scale"], "layers": layers,
+        "mlp": layers[0]["mlp"], "gated_mlp": fam.GATED, "attn_scale": layers[0]["attn_scale"],
+        "layers": layers,
         "n_params": int(sum(p.numel() for p in model.parameters())),
         "param_counts": param_counts(model, family),
     }
@@ -210,9 +213,8 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
                 return None
             return (b, *out[1:]) if isinstance(out, tuple) else b
 
-        def on_act(_m, args, i=i):
+        def on_act(_m, args, i=i):          # edits only: the Trace derives mlp_pre/gate/act
             x = changed("mlp_act", i, args[0])
-            put("mlp_act", i, x[0])
             return None if x is args[0] else (x, *args[1:])
 
         def on_mlp_out(_m, _args, out, i=i):
@@ -228,11 +230,9 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
                   p.o_proj.register_forward_pre_hook(on_z),
                   p.attn.register_forward_hook(on_attn_out),
                   p.ln2.register_forward_hook(keep("mlp_in")),
-                  p.up.register_forward_hook(keep("mlp_pre")),
-                  p.down.register_forward_pre_hook(on_act),
                   p.mlp.register_forward_hook(on_mlp_out)]
-        if p.gate is not None:
-            hooks.append(p.gate.register_forward_hook(keep("mlp_gate")))
+        if edit is not None:
+            hooks.append(p.down.register_forward_pre_hook(on_act))
 
     def keep_whole(name, slot=None):
         def hook(_m, _args, out):
@@ -251,7 +251,7 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
     try:
         with torch.inference_mode():
             x = torch.tensor([ids], device=device)
-            bufs["logits"] = model(x, use_cache=False).logits[0]
+            bufs["logits_last"] = model(x, use_cache=False, logits_to_keep=1).logits[0, -1]
             bufs["token_ids"] = x[0]
             _qkv(fam, parts, info, bufs, attn_kwargs)
             arrays = to_host(bufs)

@@ -301,6 +301,9 @@ class CheckedFile:
     def shape(self, name: str) -> tuple[int, ...]:
         return self._specs[name][1]
 
+    def dtype(self, name: str) -> np.dtype:
+        return np.dtype(self._specs[name][0])
+
     def _data(self) -> np.ndarray:
         if self._mm is None:
             self._mm = np.memmap(self.path, dtype=np.uint8, mode="r", offset=self._offset,

@@ -27,14 +27,14 @@ from .weights import Weights
 from .weights_cache import open_weights
 
 #: Bump when what is captured (or how) changes: old cache entries are then recomputed.
-CAPTURE_VERSION = 4
+CAPTURE_VERSION = 5
 #: What a Trace stores (and the cache holds); k, v (per query head), resid_mid, scores,
-#: pattern and head_out are derived from these on access.
+#: pattern, head_out, the MLP's mlp_pre, mlp_gate, mlp_act and the logits of every position
+#: but the last are derived from these (and the weights) on access.
 ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "attn_in", "q", "k_kv", "v_kv", "z",
-                "attn_out", "mlp_in", "mlp_pre", "mlp_gate", "mlp_act", "mlp_out", "final",
-                "logits")
-#: Arrays a model may not have (learned positions; a gated MLP).
-OPTIONAL_FIELDS = ("pos_embed", "mlp_gate")
+                "attn_out", "mlp_in", "mlp_out", "final", "logits_last")
+#: Arrays a model may not have (learned positions).
+OPTIONAL_FIELDS = ("pos_embed",)
 
 
 @dataclasses.dataclass
@@ -70,7 +70,9 @@ class Trace:
       attention and MLP)
     - ``mlp_in``: [layer, pos, d_model] — the block's second norm applied to ``resid_mid``
     - ``mlp_pre``: [layer, pos, d_mlp] — ``mlp_in @ W_in + b_in`` (GPT-2: c_fc, before
-      GELU; Llama: up_proj)
+      GELU; Llama: up_proj). This and the next two are derived per layer on access from
+      ``mlp_in`` and the model's weights with the model's own activation and any ablation
+      of the run (equal to the hooked values within 1e-5; the tests check it)
     - ``mlp_gate``: [layer, pos, d_mlp] — Llama: ``mlp_in @ W_gate`` (gate_proj, before SiLU);
       None for a model without a gated MLP
     - ``mlp_act``: [layer, pos, d_mlp] — the down projection's input: GELU(mlp_pre) or
@@ -78,7 +80,9 @@ class Trace:
     - ``mlp_out``: [layer, pos, d_model] — ``mlp_act @ W_out + b_out``; ``resid[layer+1] =
       resid_mid + mlp_out``
     - ``final``: [pos, d_model] — after the final norm
-    - ``logits``: [pos, vocab] — ``final @ W_U.T``
+    - ``logits``: [pos, vocab] — ``final @ W_U.T``; the last row is the model's own
+      (``logits_last`` [vocab], stored), the others are computed per position on access
+      (equal to the model's within 1e-5 on the test models; the tests check it)
     - ``info``: dict of model facts read from the model (see :func:`tensors.capture.model_info`)
       plus ``name``, ``model_key``, ``model_path``, ``fingerprint``, ``device``, ``prompt``.
     """
@@ -96,12 +100,9 @@ class Trace:
     z: np.ndarray
     attn_out: np.ndarray
     mlp_in: np.ndarray
-    mlp_pre: np.ndarray
-    mlp_gate: np.ndarray | None
-    mlp_act: np.ndarray
     mlp_out: np.ndarray
     final: np.ndarray
-    logits: np.ndarray
+    logits_last: np.ndarray
     info: dict[str, Any]
     cache_path: Path | None = None
     from_cache: bool = False
@@ -123,10 +124,67 @@ class Trace:
         return PerLayer(L, (n_kv * group, P, d), a.dtype, lambda i: np.repeat(a[i], group, axis=0))
 
     @cached_property
-    def resid_mid(self) -> np.ndarray:
+    def resid_mid(self) -> PerLayer:
         """[layer, pos, d_model]: resid[layer] + attn_out[layer] — the same fp32 addition the
         model does, so the same bits as the second norm's input."""
-        return self.resid[:-1] + self.attn_out
+        L, P, d = self.attn_out.shape
+        return PerLayer(L, (P, d), np.float32, lambda i: self.resid[i] + self.attn_out[i])
+
+    # ------------------------------------------------------------------ the MLP, per layer
+    @cached_property
+    def mlp_pre(self) -> PerLayer:
+        """[layer, pos, d_mlp]: mlp_in @ W_in + b_in (up_proj / c_fc)."""
+        return self._mlp_array("mlp_pre")
+
+    @cached_property
+    def mlp_gate(self) -> PerLayer | None:
+        """[layer, pos, d_mlp]: mlp_in @ W_gate + b_gate (before the activation); None
+        without a gated MLP."""
+        return self._mlp_array("mlp_gate") if self.info.get("gated_mlp") else None
+
+    @cached_property
+    def mlp_act(self) -> PerLayer:
+        """[layer, pos, d_mlp]: the down projection's input, act(mlp_pre) or
+        act(mlp_gate) * mlp_pre, with the run's neuron ablations applied."""
+        return self._mlp_array("mlp_act")
+
+    @cached_property
+    def logits(self) -> PerLayer:
+        """[pos, vocab]: the last row is the model's own; row p < last is final[p] @ W_U.T."""
+        P, V = self.final.shape[0], self.logits_last.shape[-1]
+
+        def row(p: int) -> np.ndarray:
+            return self.logits_last if p == P - 1 else self.weights.W_U @ np.asarray(self.final[p])
+
+        def whole() -> np.ndarray:
+            out = np.asarray(self.final[:-1]) @ self.weights.W_U.T
+            return np.concatenate([out, self.logits_last[None]])
+        return PerLayer(P, (V,), np.float32, row, whole)
+
+    def _mlp_array(self, name: str) -> PerLayer:
+        L, P, _ = self.mlp_in.shape
+        return PerLayer(L, (P, self.info["d_mlp"]), np.float32, lambda i: self._mlp_layer(i)[name])
+
+    def _mlp_layer(self, i: int) -> dict[str, np.ndarray]:
+        """Layer i's MLP recomputed from mlp_in (what the hooks saw the model compute)."""
+        done = self.__dict__.setdefault("_mlp_done", {})
+        if i not in done:
+            from . import ablation
+            from .families import activation
+
+            w, x = self.weights, np.asarray(self.mlp_in[i])
+            abl, d_head = ablation.from_info(self.info), self.info["d_head"]
+            act = activation(self.info["layers"][i]["act"])
+            out = {"mlp_pre": x @ w.get("W_in", i) + w.get("b_in", i)}
+            if self.info.get("gated_mlp"):
+                out["mlp_gate"] = x @ w.get("W_gate", i) + w.get("b_gate", i)
+                a = act(out["mlp_gate"]) * out["mlp_pre"]
+            else:
+                a = act(out["mlp_pre"])
+            out["mlp_act"] = ablation.apply(abl, "mlp_act", i, a, d_head)
+            done.clear()                               # one layer at a time (PerLayer keeps more)
+            done[i] = out
+        return done[i]
 
     @cached_property
     def scores(self) -> PerLayer:

@@ -12,15 +12,18 @@ relative to it, so moving ``GPT_SCENES_HOME`` keeps every entry valid. No pickle
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .errors import note
+from .lazy import PerLayer
 from .store import FORMAT, CacheError, CheckedFile, from_home, home, remove_stale_temps, to_home, write_checked
 from .trace import ARRAY_FIELDS, CAPTURE_VERSION, OPTIONAL_FIELDS, Trace
 
@@ -76,9 +79,19 @@ def save_trace(t: Trace, path: Path) -> None:
                                  "capture_version": CAPTURE_VERSION})
 
 
+#: Arrays at least this big are read per first-axis index (a layer, or a position's logits)
+#: on access instead of when the trace is loaded.
+LAZY_BYTES = 1 << 20
+
+
 def load_trace(path: Path) -> Trace:
     """The cached trace in ``path``; :class:`CacheError` (a ValueError, with the reason)
-    when the entry is unusable, FileNotFoundError when there is none."""
+    when the entry is unusable, FileNotFoundError when there is none.
+
+    Opening checks the header (a few ms). Arrays of :data:`LAZY_BYTES` or more are
+    :class:`~tensors.lazy.PerLayer` views read per layer (per position for ``logits``) when a
+    scene asks, each MiB block digest-checked when first read; a damaged block found then
+    is noted in one line and the whole trace is recomputed (never a wrong number)."""
     if not Path(path).exists():
         raise FileNotFoundError(path)
     f = CheckedFile(path)
@@ -89,11 +102,49 @@ def load_trace(path: Path) -> Trace:
     if missing:
         raise CacheError(f"missing arrays {missing}")
     try:
-        fields: dict[str, np.ndarray | None] = {n: f.get(n) if n in f.names else None for n in ARRAY_FIELDS}
         info = {**meta["info"], "model_path": str(from_home(meta["info"]["model_path"]))}
+        reader = _Reader(f, meta["prompt"], info)
+        fields: dict[str, Any] = {n: reader.array(n) if n in f.names else None for n in ARRAY_FIELDS}
         return Trace(prompt=meta["prompt"], tokens=meta["tokens"], info=info,
                      cache_path=Path(path), from_cache=True, **fields)
     except OSError as e:
         raise CacheError(f"unreadable ({e.strerror or type(e).__name__})") from None
     except (KeyError, TypeError) as e:
         raise CacheError(f"metadata lacks {e}") from None
+
+
+class _Reader:
+    """Reads one cache file's arrays; the first damaged block found recomputes the trace
+    (one note) and every later read is served from the fresh one."""
+
+    def __init__(self, f: CheckedFile, prompt: str, info: dict[str, Any]):
+        self.f, self.prompt, self.info = f, prompt, info
+        self.fresh: Trace | None = None
+
+    def array(self, name: str) -> Any:
+        shape = self.f.shape(name)
+        if len(shape) < 2 or 4 * int(np.prod(shape)) < LAZY_BYTES:
+            return self.f.get(name)                 # small: read (and checked) now
+        return PerLayer(shape[0], shape[1:], self.f.dtype(name), lambda i: self.part(name, i))
+
+    def part(self, name: str, i: int) -> np.ndarray:
+        if self.fresh is None:
+            try:
+                return self.f.get(name, i)
+            except CacheError as e:
+                note(f"cache entry {self.f.path.name} is stale or corrupt ({e}); recomputing")
+                self.fresh = _recompute(self.f.path, self.prompt, self.info)
+        return np.asarray(getattr(self.fresh, name)[i])
+
+
+def _recompute(path: Path, prompt: str, info: dict[str, Any]) -> Trace:
+    """The trace ``info`` describes, computed again (the damaged file removed first)."""
+    from . import ablation
+    from .extract import trace
+
+    with contextlib.suppress(OSError):
+        Path(path).unlink()
+    key = info.get("model_key", "")
+    spec = ("smollm2" if key.startswith("bundled:") else key[3:] if key.startswith("hf:")
+            else info["model_path"])
+    return trace(prompt, spec, quiet=True, ablate=ablation.from_info(info))
