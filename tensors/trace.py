@@ -7,33 +7,34 @@
 >>> t.top_next(3)                                             # doctest: +SKIP
 [(' Paris', 0.77...), (' the', 0.06...), (' London', 0.01...)]
 
-Cache: one safetensors file per (model key, weights fingerprint, prompt, capture version)
-under ``<home>/traces/``; the JSON metadata (tokens, info) lives in the safetensors header,
-together with a blake2b digest of the tensor bytes. Writes are atomic (temp file +
-``os.replace``). A file that fails to parse, has another capture version or a wrong digest is
-reported in one line and recomputed. No pickle anywhere.
+:func:`tensors.trace` (in :mod:`tensors.extract`) makes Traces; :mod:`tensors.trace_cache`
+stores them.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
-import tempfile
-import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from . import models
-from .errors import UserError, note
-from .weights import Weights, save_weights, weights_path
+from .errors import UserError
+from .lazy import PerLayer
+from .sampling import softmax
+from .weights import Weights
+from .weights_cache import open_weights
 
 #: Bump when what is captured (or how) changes: old cache entries are then recomputed.
-CAPTURE_VERSION = 1
-ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "q", "k", "v", "scores", "pattern",
-                "head_out", "attn_out", "final", "logits")
+CAPTURE_VERSION = 5
+#: What a Trace stores (and the cache holds); k, v (per query head), resid_mid, scores,
+#: pattern, head_out, the MLP's mlp_pre, mlp_gate, mlp_act and the logits of every position
+#: but the last are derived from these (and the weights) on access.
+ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "attn_in", "q", "k_kv", "v_kv", "z",
+                "attn_out", "mlp_in", "mlp_out", "final", "logits_last")
+#: Arrays a model may not have (learned positions).
+OPTIONAL_FIELDS = ("pos_embed",)
 
 
 @dataclasses.dataclass
@@ -44,17 +45,44 @@ class Trace:
     - ``token_ids``: [pos] int
     - ``embed``: [pos, d_model] — rows of W_E for the tokens (a lookup, not a matmul)
     - ``pos_embed``: [pos, d_model] learned positions (GPT-2), or None (RoPE models)
-    - ``resid``: [layer+1, pos, d_model] — residual stream before block 0 and after each block
+    - ``resid``: [layer+1, pos, d_model] — the residual stream: ``resid[i]`` is what block i
+      really receives (hooked; ``resid[0]`` = embed (+ pos_embed)), ``resid[n_layer]`` the
+      last block's output, before the final norm
+    - ``attn_in``: [layer, pos, d_model] — the block's first norm applied to ``resid[layer]``
+      (what q, k, v read)
     - ``q``, ``k``, ``v``: [layer, head, pos, d_head] — q and k exactly as they enter the
       dot product (after the rotary rotation for RoPE); for grouped-query models k and v
       are expanded to the query heads: head h reads kv head ``h // (n_head // n_kv_head)``
-    - ``scores``: [layer, head, query_pos, key_pos] — q·k * attn_scale, masked cells = -inf
+      (stored once per key/value head: ``k_kv``, ``v_kv`` [layer, kv_head, pos, d_head])
+    - ``z``: [layer, head, pos, d_head] — each head's weighted sum of values (pattern @ v),
+      as the output projection received it (after any ablation)
+    - ``scores``: [layer, head, query_pos, key_pos] — q·k * that layer's attn_scale,
+      masked cells = -inf
     - ``pattern``: [layer, head, query_pos, key_pos] — softmax of scores over key_pos
     - ``head_out``: [layer, head, pos, d_model] — each head's write into the residual stream
       (z @ W_O, without the output bias ``b_O``, which is added once per layer)
+
+      These three are derived per layer on access from q, k, z and W_O (each a
+      :class:`tensors.lazy.PerLayer`: ``t.pattern[layer]`` computes that layer only,
+      ``np.asarray(t.pattern)`` all of them), so memory grows with one layer, not all.
     - ``attn_out``: [layer, pos, d_model] — the attention block's output = sum of heads + b_O
+    - ``resid_mid``: [layer, pos, d_model] — ``resid[layer] + attn_out[layer]`` (between
+      attention and MLP)
+    - ``mlp_in``: [layer, pos, d_model] — the block's second norm applied to ``resid_mid``
+    - ``mlp_pre``: [layer, pos, d_mlp] — ``mlp_in @ W_in + b_in`` (GPT-2: c_fc, before
+      GELU; Llama: up_proj). This and the next two are derived per layer on access from
+      ``mlp_in`` and the model's weights with the model's own activation and any ablation
+      of the run (equal to the hooked values within 1e-5; the tests check it)
+    - ``mlp_gate``: [layer, pos, d_mlp] — Llama: ``mlp_in @ W_gate`` (gate_proj, before SiLU);
+      None for a model without a gated MLP
+    - ``mlp_act``: [layer, pos, d_mlp] — the down projection's input: GELU(mlp_pre) or
+      SiLU(mlp_gate) * mlp_pre (one value per neuron)
+    - ``mlp_out``: [layer, pos, d_model] — ``mlp_act @ W_out + b_out``; ``resid[layer+1] =
+      resid_mid + mlp_out``
     - ``final``: [pos, d_model] — after the final norm
-    - ``logits``: [pos, vocab] — ``final @ W_U.T``
+    - ``logits``: [pos, vocab] — ``final @ W_U.T``; the last row is the model's own
+      (``logits_last`` [vocab], stored), the others are computed per position on access
+      (equal to the model's within 1e-5 on the test models; the tests check it)
     - ``info``: dict of model facts read from the model (see :func:`tensors.capture.model_info`)
       plus ``name``, ``model_key``, ``model_path``, ``fingerprint``, ``device``, ``prompt``.
     """
@@ -65,18 +93,124 @@ class Trace:
     embed: np.ndarray
     pos_embed: np.ndarray | None
     resid: np.ndarray
+    attn_in: np.ndarray
     q: np.ndarray
-    k: np.ndarray
-    v: np.ndarray
-    scores: np.ndarray
-    pattern: np.ndarray
-    head_out: np.ndarray
+    k_kv: np.ndarray
+    v_kv: np.ndarray
+    z: np.ndarray
     attn_out: np.ndarray
+    mlp_in: np.ndarray
+    mlp_out: np.ndarray
     final: np.ndarray
-    logits: np.ndarray
+    logits_last: np.ndarray
     info: dict[str, Any]
     cache_path: Path | None = None
     from_cache: bool = False
+
+    # ------------------------------------------------------------------ derived per layer
+    @cached_property
+    def k(self) -> PerLayer:
+        """[layer, head, pos, d_head]: the keys each query head reads (kv head h // group)."""
+        return self._per_query_head(self.k_kv)
+
+    @cached_property
+    def v(self) -> PerLayer:
+        """[layer, head, pos, d_head]: the values each query head reads."""
+        return self._per_query_head(self.v_kv)
+
+    def _per_query_head(self, a: np.ndarray) -> PerLayer:
+        L, n_kv, P, d = a.shape
+        group = self.info["n_head"] // n_kv
+        return PerLayer(L, (n_kv * group, P, d), a.dtype, lambda i: np.repeat(a[i], group, axis=0))
+
+    @cached_property
+    def resid_mid(self) -> PerLayer:
+        """[layer, pos, d_model]: resid[layer] + attn_out[layer] — the same fp32 addition the
+        model does, so the same bits as the second norm's input."""
+        L, P, d = self.attn_out.shape
+        return PerLayer(L, (P, d), np.float32, lambda i: self.resid[i] + self.attn_out[i])
+
+    # ------------------------------------------------------------------ the MLP, per layer
+    @cached_property
+    def mlp_pre(self) -> PerLayer:
+        """[layer, pos, d_mlp]: mlp_in @ W_in + b_in (up_proj / c_fc)."""
+        return self._mlp_array("mlp_pre")
+
+    @cached_property
+    def mlp_gate(self) -> PerLayer | None:
+        """[layer, pos, d_mlp]: mlp_in @ W_gate + b_gate (before the activation); None
+        without a gated MLP."""
+        return self._mlp_array("mlp_gate") if self.info.get("gated_mlp") else None
+
+    @cached_property
+    def mlp_act(self) -> PerLayer:
+        """[layer, pos, d_mlp]: the down projection's input, act(mlp_pre) or
+        act(mlp_gate) * mlp_pre, with the run's neuron ablations applied."""
+        return self._mlp_array("mlp_act")
+
+    @cached_property
+    def logits(self) -> PerLayer:
+        """[pos, vocab]: the last row is the model's own; row p < last is final[p] @ W_U.T."""
+        P, V = self.final.shape[0], self.logits_last.shape[-1]
+
+        def row(p: int) -> np.ndarray:
+            return self.logits_last if p == P - 1 else self.weights.W_U @ np.asarray(self.final[p])
+
+        def whole() -> np.ndarray:
+            out = np.asarray(self.final[:-1]) @ self.weights.W_U.T
+            return np.concatenate([out, self.logits_last[None]])
+        return PerLayer(P, (V,), np.float32, row, whole)
+
+    def _mlp_array(self, name: str) -> PerLayer:
+        L, P, _ = self.mlp_in.shape
+        return PerLayer(L, (P, self.info["d_mlp"]), np.float32, lambda i: self._mlp_layer(i)[name])
+
+    def _mlp_layer(self, i: int) -> dict[str, np.ndarray]:
+        """Layer i's MLP recomputed from mlp_in (what the hooks saw the model compute)."""
+        done = self.__dict__.setdefault("_mlp_done", {})
+        if i not in done:
+            from . import ablation
+            from .families import activation
+
+            w, x = self.weights, np.asarray(self.mlp_in[i])
+            abl, d_head = ablation.from_info(self.info), self.info["d_head"]
+            act = activation(self.info["layers"][i]["act"])
+            out = {"mlp_pre": x @ w.get("W_in", i) + w.get("b_in", i)}
+            if self.info.get("gated_mlp"):
+                out["mlp_gate"] = x @ w.get("W_gate", i) + w.get("b_gate", i)
+                a = act(out["mlp_gate"]) * out["mlp_pre"]
+            else:
+                a = act(out["mlp_pre"])
+            out["mlp_act"] = ablation.apply(abl, "mlp_act", i, a, d_head)
+            done.clear()                               # one layer at a time (PerLayer keeps more)
+            done[i] = out
+        return done[i]
+
+    @cached_property
+    def scores(self) -> PerLayer:
+        """[layer, head, query_pos, key_pos]: q·k times the layer's attn_scale; -inf where
+        the causal mask hides the key."""
+        L, H, P, _ = self.q.shape
+        hide = np.triu(np.full((P, P), -np.inf, dtype=np.float32), 1)    # 0 on and below the diagonal
+
+        def layer(i: int) -> np.ndarray:
+            s = (self.q[i] @ self.k[i].transpose(0, 2, 1)) * np.float32(self.info["layers"][i]["attn_scale"])
+            s += hide
+            return s
+        return PerLayer(L, (H, P, P), np.float32, layer)
+
+    @cached_property
+    def pattern(self) -> PerLayer:
+        """[layer, head, query_pos, key_pos]: softmax of the scores over key_pos (rows sum to 1)."""
+        L, H, P, _ = self.q.shape
+        return PerLayer(L, (H, P, P), np.float32, lambda i: softmax(self.scores[i], dtype=np.float32))
+
+    @cached_property
+    def head_out(self) -> PerLayer:
+        """[layer, head, pos, d_model]: z @ W_O per head (b_O is added once, in attn_out)."""
+        L, H, P, _ = self.z.shape
+        return PerLayer(L, (H, P, self.info["d_model"]), np.float32,
+                        lambda i: np.einsum("hpd,hdm->hpm", self.z[i], self.weights.get("W_O", i)))
 
     # ------------------------------------------------------------------ small conveniences
     @property
@@ -85,9 +219,7 @@ class Trace:
 
     def probs(self, pos: int = -1, temperature: float = 1.0) -> np.ndarray:
         """Next-token distribution at ``pos``: softmax(logits[pos] / T), [vocab] float64."""
-        from .capture import softmax_np
-
-        return softmax_np(self.logits[pos], temperature)
+        return softmax(self.logits[pos], temperature)
 
     def top_next(self, k: int = 5, pos: int = -1, temperature: float = 1.0) -> list[tuple[str, float]]:
         """The k most likely next tokens after position ``pos``: [(token, prob), …]."""
@@ -110,12 +242,7 @@ class Trace:
     def weights(self) -> Weights:
         """The model's canonical matrices, memory-mapped (no model load). See tensors.weights."""
         if getattr(self, "_weights", None) is None:
-            p = weights_path(models.home(), self.info["fingerprint"])
-            if not p.exists():  # written at capture time; recreate if it was deleted
-                ref = models.resolve(self.info["model_path"], quiet=True)
-                model, _, _ = models.load(ref, self.info["device"])
-                _ensure_weights(model, ref, self.info["fingerprint"])
-            self._weights = Weights(p)
+            self._weights = open_weights(self.info)
         return self._weights
 
     def W_E(self, rows: Sequence[int] | slice | None = None) -> np.ndarray:
@@ -133,19 +260,116 @@ class Trace:
         if isinstance(rows, slice):
             return self.weights.get(name, rows)
         rows = np.asarray(rows, dtype=np.int64)
-        return self.weights.W_E[rows] if name == "W_E" else self.weights.W_U[rows]
+        return getattr(self.weights, name)[rows]
 
     def block(self, name: str, layer: int, head: int | None = None,
               rows: slice = slice(None), cols: slice = slice(None)) -> np.ndarray:
-        """A block of a per-layer matrix, e.g. ``block("W_Q", 3, 5, slice(0, 8), slice(0, 6))``.
+        """A block of a per-layer weight (names and shapes in :mod:`tensors.weights`).
 
-        W_Q [d_model, d_head] for (layer, head); W_K/W_V use the kv head the query head reads.
+        ``block("W_Q", 3, 5, slice(0, 8), slice(0, 6))`` -> W_Q[3, 5, 0:8, 0:6];
+        ``block("b_Q", 3, 5)`` -> b_Q[3, 5] [d_head]; ``block("W_in", 2)`` -> [d_model, d_mlp];
+        ``block("ln1.w", 0)`` -> [d_model]. W_K/W_V/b_K/b_V use the kv head the query head reads.
+        ``rows``/``cols`` apply to the dimensions after layer (and head), as many as there are.
         """
         self.check_layer_head(layer, head)
         if name in ("W_K", "W_V", "b_K", "b_V") and head is not None:
             head = self.kv_head_of(head)
         idx = (layer,) if head is None else (layer, head)
-        return self.weights.get(name, idx + (rows, cols))
+        ndim = len(self.weights.shape(name)) - len(idx)
+        return self.weights.get(name, idx + (rows, cols)[:ndim])
+
+    # ------------------------------------------------------------------ MLP weights
+    def W_in(self, layer: int, neurons: Sequence[int] | slice | None = None) -> np.ndarray:
+        """Input directions of MLP neurons (columns of W_in): [d_model, len(neurons)]
+        (all d_mlp when None); ``mlp_pre[layer] = mlp_in[layer] @ W_in(layer) + b_in``."""
+        return self._mlp_cols("W_in", layer, neurons)
+
+    def W_gate(self, layer: int, neurons: Sequence[int] | slice | None = None) -> np.ndarray:
+        """Gate directions (columns of W_gate), [d_model, len(neurons)]; gated MLPs only."""
+        if self.mlp_gate is None:
+            raise UserError(f"{self.info.get('name', 'this model')} has no gated MLP (its MLP is "
+                            f"{self.info['mlp']}); use W_in")
+        return self._mlp_cols("W_gate", layer, neurons)
+
+    def W_out(self, layer: int, neurons: Sequence[int] | slice | None = None) -> np.ndarray:
+        """Output directions of MLP neurons (rows of W_out): [len(neurons), d_model];
+        neuron n adds ``mlp_act[layer, pos, n] * W_out(layer)[n]`` to the residual stream."""
+        self.check_layer_head(layer)
+        if neurons is None or isinstance(neurons, slice):
+            return self.weights.get("W_out", (layer, neurons or slice(None), slice(None)))
+        return self.weights.get("W_out", layer)[np.asarray(neurons, dtype=np.int64)]
+
+    def _mlp_cols(self, name: str, layer: int, neurons: Any) -> np.ndarray:
+        self.check_layer_head(layer)
+        if neurons is None or isinstance(neurons, slice):
+            return self.weights.get(name, (layer, slice(None), neurons or slice(None)))
+        return self.weights.get(name, layer)[:, np.asarray(neurons, dtype=np.int64)]
+
+    # ------------------------------------------------------------------ norms, lens, counts
+    def apply_norm(self, x: np.ndarray, which: str = "final", layer: int | None = None) -> np.ndarray:
+        """The model's norm ``which`` ("ln1", "ln2" of ``layer``, or "final") applied to
+        x [..., d_model] -> [..., d_model], with its real type, eps, gain and bias (numpy, fp32).
+
+        RMSNorm: x / sqrt(mean(x²) + eps) * w;  LayerNorm: (x - μ) / sqrt(σ² + eps) * w + b.
+        """
+        if which == "final":
+            facts, w, b = self.info["final_norm"], self.weights.get("ln_f.w"), None
+            if facts["bias"]:
+                b = self.weights.get("ln_f.b")
+        elif which in ("ln1", "ln2"):
+            self.check_layer_head(layer)
+            facts = self.info["layers"][layer]["norm1" if which == "ln1" else "norm2"]
+            w, b = self.block(f"{which}.w", layer), self.block(f"{which}.b", layer)
+        else:
+            raise ValueError(f"which must be 'ln1', 'ln2' or 'final', not {which!r}")
+        x = np.asarray(x, dtype=np.float32)
+        if facts["type"] == "LayerNorm":
+            x = x - x.mean(-1, keepdims=True)
+        x = x / np.sqrt((x * x).mean(-1, keepdims=True) + np.float32(facts["eps"]))
+        x = x * w
+        return x + b if b is not None else x
+
+    def norm_stats(self, x: np.ndarray, which: str = "final", layer: int | None = None) -> dict[str, Any]:
+        """The statistics the norm ``which`` computes for one vector x [d_model]:
+        ``type``, ``eps``, ``mean`` (subtracted by LayerNorm only), ``std`` (LayerNorm:
+        sqrt(var)), ``rms`` (sqrt(mean(x²))), and ``scale`` = the factor it really multiplies
+        by: 1 / sqrt(var + eps) (LayerNorm) or 1 / sqrt(mean(x²) + eps) (RMSNorm), so that
+        ``apply_norm(x) = (x - mean·[LayerNorm]) * scale * w (+ b)``."""
+        facts = self.info["final_norm"] if which == "final" else \
+            self.info["layers"][layer]["norm1" if which == "ln1" else "norm2"]
+        x = np.asarray(x, dtype=np.float64)
+        mean, var, ms = float(x.mean()), float(x.var()), float((x * x).mean())
+        layer_norm = facts["type"] == "LayerNorm"
+        return {"type": facts["type"], "eps": facts["eps"], "mean": mean,
+                "std": var ** 0.5, "rms": ms ** 0.5,
+                "scale": 1.0 / ((var if layer_norm else ms) + facts["eps"]) ** 0.5}
+
+    def lens_logits(self, layer: int) -> np.ndarray:
+        """The logit lens: the final norm and unembedding applied to ``resid[layer]``.
+
+        layer: 0..n_layer (0 = before block 0; n_layer = after the last block, which gives
+        the model's own ``logits``) -> [pos, vocab] float32.
+        """
+        n = self.info["n_layer"]
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -n - 1 <= layer <= n:
+            raise UserError(f"lens layer {layer!r} is out of range; use 0..{n} (0 = the embedding, "
+                            f"{n} = after the last block)")
+        return self.apply_norm(self.resid[layer]) @ self.weights.W_U.T
+
+    def param_counts(self, layer: int | None = None) -> dict[str, int]:
+        """Parameters per component, counted from the model's tensors at capture time.
+
+        layer None: ``{"embed", "pos_embed" (learned positions only), "ln1", "attn", "ln2",
+        "mlp" (summed over layers), "ln_final", "unembed" (0 when tied to W_E)}``; the values
+        sum to ``info["n_params"]`` (= sum(p.numel()) of the model, a tied matrix once).
+        layer i: ``{"ln1", "attn", "ln2", "mlp"}`` of block i.
+        """
+        pc = self.info["param_counts"]
+        per_layer = ("ln1", "attn", "ln2", "mlp")
+        if layer is not None:
+            self.check_layer_head(layer)
+            return {k: int(pc[k][layer]) for k in per_layer}
+        return {k: int(sum(v)) if k in per_layer else int(v) for k, v in pc.items()}
 
     def nearest(self, vec: np.ndarray, k: int = 10, exclude: Sequence[int] = ()) -> list[tuple[int, str, float]]:
         """The k tokens whose embedding rows are closest to ``vec`` by cosine, over the whole
@@ -159,7 +383,8 @@ class Trace:
         return [(int(i), s, float(cos[i])) for i, s in zip(idx, self.token_strs(idx))]
 
     def logits_of(self, vec: np.ndarray) -> np.ndarray:
-        """Logits the unembedding gives any vector: ``vec @ W_U.T`` [vocab] (no final norm)."""
+        """Logits the unembedding gives any vector: vec [d_model] -> ``vec @ W_U.T`` [vocab]
+        (no final norm; W_U is stored tokens-as-rows, see :mod:`tensors.weights`)."""
         return self.weights.W_U @ np.asarray(vec, dtype=np.float32)
 
     # ------------------------------------------------------------------ tokenizer access
@@ -224,125 +449,3 @@ def load_tokenizer(model_path: str | os.PathLike) -> Any:
 
             _TOKENIZERS[key] = AutoTokenizer.from_pretrained(model_path)
     return _TOKENIZERS[key]
-
-
-# ====================================================================== cache
-def cache_dir() -> Path:
-    """``$GPT_SCENES_CACHE`` or ``<home>/traces``; falls back to a temp dir if not writable."""
-    d = Path(os.environ.get("GPT_SCENES_CACHE") or models.home() / "traces").expanduser()
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=d):
-            pass
-        return d
-    except OSError:
-        fallback = Path(tempfile.gettempdir()) / "gpt-scenes-traces"
-        fallback.mkdir(parents=True, exist_ok=True)
-        note(f"cache directory {d} is not writable; using {fallback} (set GPT_SCENES_CACHE to choose)")
-        return fallback
-
-
-def cache_key(model_key: str, fingerprint: str, prompt: str) -> str:
-    blob = json.dumps([model_key, fingerprint, prompt, CAPTURE_VERSION], ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def _digest(arrays: dict[str, np.ndarray]) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(name.encode() + str(a.shape).encode() + str(a.dtype).encode())
-        h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
-
-
-def save_trace(t: Trace, path: Path) -> None:
-    """Atomic write: the temp file is renamed into place only when complete."""
-    from safetensors.numpy import save_file
-
-    arrays = {f: np.ascontiguousarray(getattr(t, f)) for f in ARRAY_FIELDS if getattr(t, f) is not None}
-    meta = {"prompt": t.prompt, "tokens": t.tokens, "info": t.info,
-            "capture_version": CAPTURE_VERSION, "digest": _digest(arrays)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(arrays, tmp, metadata={"meta": json.dumps(meta, ensure_ascii=False)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def load_trace(path: Path) -> Trace:
-    """Load a cached trace; raises ValueError (with a reason) when the entry is unusable."""
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            meta = json.loads(f.metadata()["meta"])
-            arrays = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:
-        raise ValueError(f"unreadable ({type(e).__name__})") from None
-    if meta.get("capture_version") != CAPTURE_VERSION:
-        raise ValueError(f"capture version {meta.get('capture_version')} != {CAPTURE_VERSION}")
-    if _digest(arrays) != meta.get("digest"):
-        raise ValueError("content digest mismatch")
-    missing = [f for f in ARRAY_FIELDS if f != "pos_embed" and f not in arrays]
-    if missing:
-        raise ValueError(f"missing arrays {missing}")
-    fields = {f: arrays.get(f) for f in ARRAY_FIELDS}
-    return Trace(prompt=meta["prompt"], tokens=meta["tokens"], info=meta["info"],
-                 cache_path=path, from_cache=True, **fields)
-
-
-# ====================================================================== the entry point
-def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str | None = None,
-          use_cache: bool = True, quiet: bool = False) -> Trace:
-    """Run ``prompt`` through ``model`` (see :func:`tensors.models.resolve`) and capture a Trace.
-
-    A second call with the same model, weights and prompt loads from the cache without
-    loading the model. ``device``: None picks cuda > mps > cpu.
-    """
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise UserError("the prompt is empty; pass some text, e.g. --prompt 'The capital of France is'")
-    ref = models.resolve(model, quiet=quiet)
-    fp = models.fingerprint(ref.path)
-    path = cache_dir() / f"{cache_key(ref.key, fp, prompt)}.safetensors" if use_cache else None
-    if path is not None and path.exists():
-        try:
-            return load_trace(path)
-        except ValueError as e:
-            note(f"cache entry {path.name} is stale or corrupt ({e}); recomputing")
-    t0 = time.perf_counter()
-    mdl, tok, dev = models.load(ref, device)
-    from .capture import model_info, readable_tokens, run_capture
-
-    arrays, ids = run_capture(mdl, tok, ref.family, prompt, dev)
-    info = model_info(mdl, ref.family)
-    info.update(name=ref.name, model_key=ref.key, model_path=str(ref.path), fingerprint=fp,
-                device=dev, bundled=ref.bundled)
-    t = Trace(prompt=prompt, tokens=readable_tokens(tok, ids), info=info,
-              **{f: arrays.get(f) for f in ARRAY_FIELDS})
-    _ensure_weights(mdl, ref, fp)
-    if path is not None:
-        try:
-            save_trace(t, path)
-            t.cache_path = path
-        except OSError as e:
-            note(f"could not write the trace cache ({e.strerror}); continuing without it")
-    if not quiet:
-        note(f"captured {t.n_pos} tokens on {dev} in {time.perf_counter() - t0:.2f} s")
-    return t
-
-
-def _ensure_weights(model: Any, ref: models.ModelRef, fp: str) -> None:
-    p = weights_path(models.home(), fp)
-    if p.exists():
-        return
-    from .weights import extract_weights
-
-    try:
-        save_weights(p, extract_weights(model, ref.family), {"model_key": ref.key, "family": ref.family})
-    except OSError as e:
-        note(f"could not write the weights cache {p} ({e.strerror})")
