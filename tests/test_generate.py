@@ -148,7 +148,7 @@ def test_generation_is_reproducible_and_cached(tiny_gpt2_dir, monkeypatch):
     # the same seed again comes from the cache: no trace (no model) is needed
     import sys
 
-    monkeypatch.setattr(sys.modules["tensors.trace"], "trace",
+    monkeypatch.setattr(sys.modules["tensors.extract"], "trace",
                         lambda *a, **k: pytest.fail("generate re-ran the model"))
     b = generate("Hello there, my friend", model=model, steps=3, temperature=2.0, seed=11)
     assert a == b

@@ -150,7 +150,7 @@ def test_real_run_of_a_tiny_course_with_every_output(tmp_path, tiny_gpt2_dir):
             "--out", str(out), timeout=600, cwd=tmp_path, env={"GPT_SCENES_COURSE": ""})
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
     # the course's prompt reached TinyScene; TinyTwo sets its own in code
-    from tensors.trace import load_trace
+    from tensors.trace_cache import load_trace
 
     prompts = {load_trace(p).prompt for p in Path(os.environ["GPT_SCENES_CACHE"]).glob("*.safetensors")}
     assert prompts == {"one two three four five", "The capital of France is"}

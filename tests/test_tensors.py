@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from tensors import UserError, trace
-from tensors import models
-from tensors.trace import load_trace
+from tensors import device, fetch, models, resolve
+from tensors.trace_cache import load_trace
 
 ATOL = 1e-5
 PROMPT = "a fluffy blue creature roamed the verdant forest"
@@ -130,7 +130,7 @@ def test_tying_is_read_from_the_model(tiny_gpt2_dir, tiny_llama_dir):
 def test_weight_blocks_reproduce_q(tiny_gpt2_dir, tiny_llama_dir):
     # GPT-2: q = ln_1(resid) @ W_Q + b_Q; check the stored W_Q/b_Q through the model's own ln_1
     t = trace(PROMPT, str(tiny_gpt2_dir))
-    m, _, _ = models.load(models.resolve(str(tiny_gpt2_dir), quiet=True), "cpu")
+    m, _, _ = models.load(resolve.resolve(str(tiny_gpt2_dir), quiet=True), "cpu")
     with torch.no_grad():
         x = m.transformer.h[1].ln_1(torch.from_numpy(t.resid[1])).numpy()
     q = x @ t.block("W_Q", 1, 2) + t.weights.get("b_Q", (1, 2))
@@ -167,13 +167,18 @@ def test_corrupt_or_stale_cache_is_recomputed(tiny_gpt2_dir, capsys):
     data = bytearray(path.read_bytes())
     data[-8:] = b"\x00\x01\x02\x03\x04\x05\x06\x07"  # flip bytes inside the tensor data
     path.write_bytes(bytes(data))
+    from tensors.store import CheckedFile
+
     with pytest.raises(ValueError, match="digest"):
-        load_trace(path)
-    t2 = trace(PROMPT, str(tiny_gpt2_dir))
+        CheckedFile(path).check_all()
+    capsys.readouterr()
+    t2 = trace(PROMPT, str(tiny_gpt2_dir))     # the header is fine: arrays are read on access
+    for f in ("z", "logits", "resid", "q"):    # the damaged block is found, noted once, recomputed
+        close(getattr(t2, f), getattr(t1, f), 0)
     err = capsys.readouterr().err
     assert "stale or corrupt" in err and len([l for l in err.splitlines() if "corrupt" in l]) == 1
-    assert not t2.from_cache
-    close(t2.logits, t1.logits, 0)
+    CheckedFile(path).check_all()              # rewritten whole
+    close(trace(PROMPT, str(tiny_gpt2_dir)).z, t1.z, 0)
     path.write_bytes(b"not a safetensors file")
     t3 = trace(PROMPT, str(tiny_gpt2_dir))
     close(t3.logits, t1.logits, 0)
@@ -292,10 +297,10 @@ def test_cli_info(tiny_llama_dir):
 
 
 def test_device_choice():
-    assert models.pick_device() in ("cpu", "cuda", "mps")
+    assert device.pick_device() in ("cpu", "cuda", "mps")
     if not torch.cuda.is_available():
         with pytest.raises(UserError, match="CUDA is not available"):
-            models.pick_device("cuda")
+            device.pick_device("cuda")
 
 
 def test_bundled_model_facts():
@@ -334,7 +339,7 @@ def test_fast_tokenizer_matches_transformers(which, tiny_gpt2_dir, tiny_llama_di
 
     from tensors.trace import FastTokenizer, load_tokenizer
 
-    d = {"bundled": models.bundled_dir(), "gpt2": tiny_gpt2_dir, "llama": tiny_llama_dir}[which]
+    d = {"bundled": fetch.bundled_dir(), "gpt2": tiny_gpt2_dir, "llama": tiny_llama_dir}[which]
     fast, ref = load_tokenizer(d), AutoTokenizer.from_pretrained(d)
     assert isinstance(fast, FastTokenizer) and load_tokenizer(d) is fast
     for s in [" king", "tokenization", "Hello, world!\n  ok", " naïve café 東京", "I 💙 GPTs 🦊!"]:

@@ -24,7 +24,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from tensors import UserError
+from tensors import UserError, home
 
 VERSION = "6.0.1"
 #: sha256 of ``reveal.js-6.0.1.tgz`` as served by the npm registry (its sha512 "integrity"
@@ -35,11 +35,6 @@ FOLDER = f"reveal.js-{VERSION}"
 #: What manim-slides' template loads (relative to the reveal.js package root).
 NEEDED = ("dist/reveal.css", "dist/reveal.js", "dist/theme/black.css", "dist/plugin/notes.js",
           "dist/plugin/markdown.js", "dist/plugin/highlight/zenburn.css")
-
-
-def home() -> Path:
-    env = os.environ.get("GPT_SCENES_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "gpt-scenes"
 
 
 def reveal_dir() -> Path:

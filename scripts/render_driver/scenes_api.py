@@ -32,9 +32,8 @@ def warm_traces(course: Any, entries: list, names: list[str]) -> list[tuple[str,
     [('traces', PosixPath('/root/.cache/gpt-scenes/traces/3f…c1.safetensors')), ('weights', …)]
     """
     from tensors import trace
-    from tensors.models import home
-    from tensors.trace import cache_dir
-    from tensors.weights import weights_path
+    from tensors.trace_cache import cache_dir
+    from tensors.weights_cache import weights_path
 
     _warm(course, entries, names)
     files: list[tuple[str, Path]] = []
@@ -43,16 +42,17 @@ def warm_traces(course: Any, entries: list, names: list[str]) -> list[tuple[str,
         get = lambda k, d=None: values.get(k, getattr(e.cls, k, d))  # noqa: E731
         t = trace(get("prompt"), get("model", "auto"), device=get("device"), quiet=True)
         for kind, p in (("traces", getattr(t, "cache_path", None)),
-                        ("weights", weights_path(home(), t.info["fingerprint"]))):
+                        ("weights", weights_path(t.info["fingerprint"]))):
             if p is not None and Path(p).is_file() and (kind, Path(p)) not in files:
                 files.append((kind, Path(p)))
-    files += [("traces", p) for p in sorted(cache_dir().glob("gen-*.json"))]
+    d = cache_dir()  # None: the trace cache is off
+    files += [("traces", p) for p in sorted(d.glob("gen-*.json"))] if d is not None else []
     return files
 
 
 def cache_dirs() -> dict[str, Path]:
     """Where this machine keeps each kind of cache file (see :func:`warm_traces`)."""
-    from tensors.models import home
-    from tensors.trace import cache_dir
+    from tensors import home
+    from tensors.trace_cache import cache_dir
 
     return {"traces": cache_dir(), "weights": home() / "weights"}

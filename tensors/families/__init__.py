@@ -7,6 +7,7 @@ file branches on the family's name.
 Contract of a family module (see :mod:`tensors.families.gpt2`, :mod:`tensors.families.llama`):
 
 - ``dims(config) -> dict``: n_layer, n_head, n_kv_head, d_model, d_head, d_mlp, n_ctx
+- ``GATED``: whether the MLP has a gate projection (known from the config alone)
 - ``blocks(model) -> list[Module]``: the transformer blocks, in order
 - ``parts(block) -> BlockParts``: the block's modules (norms, attention, MLP, projections)
 - ``embed(model)``, ``pos_embed(model) | None``, ``final_norm(model)``, ``unembed(model)``
@@ -86,3 +87,35 @@ def act_name(act: Any) -> str:
     if isinstance(act, torch.nn.GELU):
         return "gelu_new" if act.approximate == "tanh" else "gelu"
     return names.get(name, name)
+
+
+def activation(name: str):
+    """The activation function ``name`` (:func:`act_name`) in numpy, float32 in and out,
+    with the formula transformers uses, for arrays the Trace derives per layer.
+
+    >>> import numpy as np
+    >>> activation("relu")(np.array([-1.0, 2.0], np.float32)).tolist()
+    [0.0, 2.0]
+    """
+    import numpy as np
+
+    f32 = np.float32
+
+    def gelu(x):
+        from scipy.special import erf
+
+        return (f32(0.5) * x * (f32(1) + erf(x / f32(np.sqrt(2.0))))).astype(f32)
+
+    fns = {
+        "silu": lambda x: x / (f32(1) + np.exp(-x)),
+        "relu": lambda x: np.maximum(x, f32(0)),
+        "gelu": gelu,
+        "gelu_new": lambda x: f32(0.5) * x * (f32(1) + np.tanh(
+            f32(np.sqrt(2.0 / np.pi)) * (x + f32(0.044715) * x * x * x))),
+        "gelu_fast": lambda x: f32(0.5) * x * (f32(1) + np.tanh(
+            x * f32(0.7978845608) * (f32(1) + f32(0.044715) * x * x))),
+        "gelu_quick": lambda x: x / (f32(1) + np.exp(f32(-1.702) * x)),
+    }
+    if name not in fns:
+        raise ValueError(f"no numpy form of the activation {name!r}; known: {sorted(fns)}")
+    return fns[name]

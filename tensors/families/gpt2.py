@@ -10,6 +10,9 @@ from typing import Any
 
 from . import BlockParts
 
+#: The MLP has no gate projection.
+GATED = False
+
 
 def dims(cfg: Any) -> dict[str, int]:
     d_model, n_head = cfg.n_embd, cfg.n_head

@@ -12,6 +12,9 @@ from typing import Any
 
 from . import BlockParts
 
+#: The MLP is gated: down(act(gate(x)) * up(x)).
+GATED = True
+
 
 def dims(cfg: Any) -> dict[str, int]:
     d_model, n_head = cfg.hidden_size, cfg.num_attention_heads
