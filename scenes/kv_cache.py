@@ -130,7 +130,7 @@ class KVCacheScene(GPTScene):
         self.dk, self.dv = max_cache_diff(t1.k, t1.v, t2.k, t2.v)
         # the cost, from the stored weights' shapes
         w = t1.weights
-        shapes = {name: tuple(w._f.get_slice(name).get_shape()) for name in w.names}
+        shapes = {name: tuple(w.shape(name)) for name in w.names}
         per_layer = [int(np.prod(shapes[m][1:])) for m in PROJECTIONS if m in shapes]
         self.proj_sizes = per_layer
         self.proj = int(sum(per_layer))

@@ -97,7 +97,7 @@ class TransformerScene(GPTScene):
         if self.tied != bool(info["tied_embeddings"]):
             raise UserError("the weights cache disagrees with the model about tied embeddings; "
                             "delete the gpt-scenes weights cache and render again")
-        shapes = {name: tuple(w._f.get_slice(name).get_shape()) for name in w.names}
+        shapes = {name: tuple(w.shape(name)) for name in w.names}
         real = {name for name in w.names if w.is_real(name)}
         self.parts: list[Part] = param_parts(info["param_counts"], shapes, real,
                                              info["n_layer"], self.tied)

@@ -86,10 +86,10 @@ def test_in_order_every_equation_holds(request, cls, which):
 
 # ---------------------------------------------------------------------- the stack
 def _loaded_numel(model: str) -> int:
-    from tensors import models
+    from tensors.models import load
+    from tensors.resolve import resolve
 
-    ref = models.resolve(model, quiet=True)
-    mdl, _, _ = models.load(ref, "cpu")
+    mdl, _, _ = load(resolve(model, quiet=True), "cpu")
     return int(sum(p.numel() for p in mdl.parameters()))
 
 

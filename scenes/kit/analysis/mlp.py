@@ -193,7 +193,7 @@ def mlp_param_parts(t: Any, layer: int) -> dict[str, int]:
     out = {}
     for name in ("W_in", "W_gate", "W_out", "b_in", "b_gate", "b_out"):
         if name in w.names and w.is_real(name):
-            shape = w._f.get_slice(name).get_shape()[1:]
+            shape = w.shape(name)[1:]
             out[name] = int(np.prod(shape))
     return out
 
