@@ -339,6 +339,17 @@ STORY_BAD = [
     ("[attention]\nsearch_layers = [1, 30]\n", r"search_layers = \[1, 30\] — must be layers 0 to 29"),
     ('[attention]\nprompt = "one two"\nquery = 5\n',
      r"\[attention\] query = 5 — must be a position 0 to 1: the prompt has 2 tokens"),
+    # the whole-model and MLP scenes
+    ("[mlp]\nn_neurons = 7\n", r"\[mlp\] n_neurons = 7 — must be an integer from 1 to 6"),
+    ("[logit_lens]\nmax_rows = 2\n", r"\[logit_lens\] max_rows = 2 — must be an integer from 3 to 12"),
+    ("[kv_cache]\nentries = 1\n", r"\[kv_cache\] entries = 1 — must be an integer from 2 to 5"),
+    ("[mlp]\nlayer = 30\n", r"\[mlp\] layer = 30 — .* has 30 layers, so use 0\.\.29"),
+    ('[mlp]\nanswer = " Romeo and Juliet"\n',
+     r"\[mlp\] answer = ' Romeo and Juliet' — is 3 tokens .* it must be one token"),
+    ('[logit_lens]\nanswer = "x y z"\n', r"\[logit_lens\] answer = 'x y z' — is 3 tokens"),
+    ("[kv_cache]\nhead = 9\n", r"\[kv_cache\] head = 9 — must be 0 to 8: .* has 9 heads"),
+    ("[transformer]\nposition = 5\n",
+     r"\[transformer\] position = 5 — must be 0 to 4 \(or -1 for the last\): the prompt has 5 tokens"),
 ]
 
 
