@@ -27,7 +27,12 @@ from manim import ORIGIN, MarkupText, Text, VGroup, VMobject
 from .theme import THEME, fmt
 
 __all__ = ["flat_text", "num_text", "label_text", "markup", "flatten", "visible_token",
-           "token_label", "displayable", "number_str", "shape_str"]
+           "token_label", "displayable", "number_str", "shape_str", "wrap_lines",
+           "SPACE_MARK", "logit_str", "font_size_of"]
+
+#: THE mark for a token's leading space, in boxes, tables, captions and bars alike
+#: (U+2423 OPEN BOX). Every scene gets it through :func:`visible_token` / :func:`token_label`.
+SPACE_MARK = "␣"
 
 _TEXT_CACHE: dict[tuple, VMobject] = {}
 
@@ -154,6 +159,7 @@ def flat_text(s: str, size: float | None = None, color=None, font: str | None = 
         _TEXT_CACHE[key] = tpl
     t = tpl.copy()
     t.text = s
+    _tag_size(t, key[1])
     # the colour is set on every copy: a theme changed since the template was cached
     # (another scene's course in the same process) must not carry over
     t.set_fill(color if color is not None else THEME.text, opacity=1)
@@ -213,8 +219,73 @@ def num_text(s: str, size: float | None = None, color=None, font: str | None = N
                 t.set_fill(color if color is not None else THEME.text, opacity=1)
                 t.move_to(ORIGIN)
                 t.text = s
+                _tag_size(t, size)
                 return t
     return flat_text(s, size, color, font)
+
+
+def _tag_size(t: VMobject, size: float) -> None:
+    """Remember the size a text was made at and its extent then, so :func:`font_size_of`
+    can tell the size it is drawn at after any scaling (the legibility check reads it)."""
+    t.font_size_made = float(size)
+    t.extent_made = (float(t.width), float(t.height))
+
+
+def font_size_of(t: VMobject) -> float | None:
+    """The font size a text made here is drawn at now (scaling and quarter turns included);
+    None for a mobject not made by :func:`flat_text` / :func:`num_text`.
+
+    >>> t = num_text("12", 20); _ = t.scale(0.5); round(font_size_of(t), 6)
+    10.0
+    """
+    made = getattr(t, "font_size_made", None)
+    if made is None:
+        return None
+    w0, h0 = t.extent_made
+    if w0 * h0 <= 0:
+        return made
+    return made * float(np.sqrt(max(t.width * t.height, 0.0) / (w0 * h0)))
+
+
+def wrap_lines(s: str, size: float, max_width: float, max_lines: int = 3) -> list[str]:
+    """``s`` cut at spaces into as few lines as fit ``max_width`` at ``size`` (never
+    shrunk), the lines as even as possible. A caption too long for one line takes two.
+
+    >>> wrap_lines("short", 26, 13.0)
+    ['short']
+    """
+    words = s.split(" ")
+    if flat_text(s, size).width <= max_width or len(words) == 1:
+        return [s]
+    for n in range(2, max_lines + 1):
+        best = None
+        # greedy from a target width of total/n, widened until n lines suffice
+        total = flat_text(s, size).width
+        for frac in np.linspace(1.0 / n, 1.0, 12):
+            lines, cur = [], []
+            for w in words:
+                trial = " ".join(cur + [w])
+                if cur and flat_text(trial, size).width > max(total * frac, 0) + 1e-9:
+                    lines.append(" ".join(cur))
+                    cur = [w]
+                else:
+                    cur.append(w)
+            lines.append(" ".join(cur))
+            if len(lines) <= n and all(flat_text(l, size).width <= max_width for l in lines):
+                best = lines
+                break
+        if best:
+            return best
+    raise ValueError(f"caption too long for {max_lines} lines at size {size}: {s!r}")
+
+
+def logit_str(z: float) -> str:
+    """How a logit is printed everywhere: two decimals, a minus sign only (no plus sign).
+
+    >>> logit_str(17.3712), logit_str(-2.5)
+    ('17.37', '−2.50')
+    """
+    return number_str(z, 2)
 
 
 def label_text(s: str, size: float, color=None) -> VMobject:
@@ -245,7 +316,8 @@ def shape_str(*dims: int) -> str:
 
 def visible_token(s: str) -> tuple[str, str]:
     """Split a token into (marker, text) so leading whitespace is visible on screen:
-    ``' fluffy'`` → ``('␣', 'fluffy')``; newlines become ``↵`` and tabs ``⇥``.
+    ``' fluffy'`` → ``('␣', 'fluffy')`` (:data:`SPACE_MARK`); newlines become ``↵`` and
+    tabs ``⇥``.
 
     >>> visible_token(' fluffy'), visible_token('ant'), visible_token('\\n')
     (('␣', 'fluffy'), ('', 'ant'), ('', '↵'))
@@ -254,8 +326,8 @@ def visible_token(s: str) -> tuple[str, str]:
     n = len(s) - len(s.lstrip(" "))
     body = s[n:]
     if not body:  # a token that is only spaces
-        return ("", "␣" * max(n, 1))
-    return ("␣" * n, body.replace(" ", "␣"))
+        return ("", SPACE_MARK * max(n, 1))
+    return (SPACE_MARK * n, body.replace(" ", SPACE_MARK))
 
 
 def token_label(s: str) -> str:
