@@ -145,17 +145,20 @@ def flat_text(s: str, size: float | None = None, color=None, font: str | None = 
     >>> t.text, len(t.submobjects)
     ('−0.42', 0)
     """
-    key = (s, round(float(size or THEME.small_size), 3), font or THEME.font, markup)
+    key = (s, round(float(size or THEME.small_size), 3), font or THEME.font, markup,
+           THEME.mono if SPACE_MARK in s else "")
     tpl = _TEXT_CACHE.get(key)
     if tpl is None:
         mk = s if markup else s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        # the space mark always in the mono face (the text faces draw U+2423 differently,
+        # some as a tie ‿): one mark on screen wherever it appears
+        mk = mk.replace(SPACE_MARK, f'<span font_family="{THEME.mono}">{SPACE_MARK}</span>')
         try:
             tpl = _pango_flat(mk, key[1], key[2])
         except Exception:  # pragma: no cover - fall back to manim's own Text
             tpl = None
         if tpl is None:
-            cls = MarkupText if markup else Text
-            tpl = flatten(cls(s, font=key[2], font_size=key[1]))
+            tpl = flatten(MarkupText(mk, font=key[2], font_size=key[1]))
         _TEXT_CACHE[key] = tpl
     t = tpl.copy()
     t.text = s
