@@ -29,7 +29,7 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, CurvedArrow, FadeIn, FadeOu
 
 from scenes.kit.pieces import ProbabilityBars, TokenBoxes, box, down_arrow
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.text import displayable, num_text, shape_str, token_label, wrap_lines
+from scenes.kit.text import displayable, flat_text, num_text, shape_str, token_label, wrap_lines
 from scenes.kit.theme import THEME, pct
 from tensors import UserError
 from tensors.generate import (Generation, Step, check_temperature, distribution, draw,
@@ -350,8 +350,16 @@ class GenerationScene(GPTScene):
         body = displayable(g.text.replace("\n", "↵"))
         size, width = 26.0, config.frame_width / 2 - self.bars_anchor.get_left()[0] - 0.4
         words = body.split(" ")
+        # the text's end, as many words as fill three lines (start from a tail that
+        # roughly fits, then drop words until it does)
+        per_char = flat_text("abcdefghij klmnopqrst", size).width / 21
+        keep = int(3 * width / per_char)
+        if len(body) > keep:
+            while len(" ".join(words)) > keep and len(words) > 1:
+                words = words[1:]
+            body = "… " + " ".join(words)
         shown = body
-        while True:   # the text's end, as many words as fill three lines
+        while True:
             try:
                 lines = wrap_lines(f"“{shown}”", size, width, 3)
                 break

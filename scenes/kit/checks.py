@@ -231,7 +231,15 @@ def _main(argv: list[str]) -> None:
     mod = importlib.import_module(f"scenes.{name}")
     classes = [c for c in vars(mod).values() if isinstance(c, type) and
                issubclass(c, GPTScene) and c is not GPTScene and c.__module__ == mod.__name__]
-    knobs = dict(a.split("=", 1) for a in rest)
+    import ast
+
+    def value(v: str) -> Any:
+        try:
+            return ast.literal_eval(v)
+        except (ValueError, SyntaxError):
+            return v
+
+    knobs = {k: value(v) for k, v in (a.split("=", 1) for a in rest)}
     for c in classes:
         for p in beat_stills(c, outdir, **knobs):
             print(p)

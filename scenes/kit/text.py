@@ -253,33 +253,41 @@ def font_size_of(t: VMobject) -> float | None:
 def wrap_lines(s: str, size: float, max_width: float, max_lines: int = 3) -> list[str]:
     """``s`` cut at spaces into as few lines as fit ``max_width`` at ``size`` (never
     shrunk), the lines as even as possible. A caption too long for one line takes two.
+    ValueError when ``max_lines`` lines are not enough.
 
     >>> wrap_lines("short", 26, 13.0)
     ['short']
     """
-    words = s.split(" ")
-    if flat_text(s, size).width <= max_width or len(words) == 1:
+    if flat_text(s, size).width <= max_width:
         return [s]
+    words = s.split(" ")
+    ws = [flat_text(w, size).width if w else 0.0 for w in words]   # one layout per word
+    sp = flat_text("a a", size).width - 2 * flat_text("a", size).width
+
+    def lines_for(target: float) -> list[list[int]]:
+        out, cur, x = [], [], 0.0
+        for i, w in enumerate(ws):
+            add = w + (sp if cur else 0.0)
+            if cur and x + add > target:
+                out.append(cur)
+                cur, x = [i], w
+            else:
+                cur.append(i)
+                x += add
+        out.append(cur)
+        return out
+
+    total = sum(ws) + sp * (len(ws) - 1)
     for n in range(2, max_lines + 1):
-        best = None
-        # greedy from a target width of total/n, widened until n lines suffice
-        total = flat_text(s, size).width
-        for frac in np.linspace(1.0 / n, 1.0, 12):
-            lines, cur = [], []
-            for w in words:
-                trial = " ".join(cur + [w])
-                if cur and flat_text(trial, size).width > max(total * frac, 0) + 1e-9:
-                    lines.append(" ".join(cur))
-                    cur = [w]
-                else:
-                    cur.append(w)
-            lines.append(" ".join(cur))
-            if len(lines) <= n and all(flat_text(l, size).width <= max_width for l in lines):
-                best = lines
-                break
-        if best:
-            return best
-    raise ValueError(f"caption too long for {max_lines} lines at size {size}: {s!r}")
+        for frac in np.linspace(1.0 / n, 1.0, 24):
+            target = min(total * frac, max_width)
+            idx = lines_for(target)
+            if len(idx) > n:
+                continue
+            lines = [" ".join(words[i] for i in line) for line in idx]
+            if all(flat_text(l, size).width <= max_width for l in lines):
+                return lines
+    raise ValueError(f"text too long for {max_lines} lines at size {size}: {s[:60]!r}…")
 
 
 def logit_str(z: float) -> str:
