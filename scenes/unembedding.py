@@ -302,17 +302,18 @@ class UnembeddingScene(GPTScene):
             lab.next_to(self.lgcol.brackets, LEFT, buff=0.25).match_y(e)
         bars.shift(self.lgcol.get_right() + 2.2 * RIGHT - bars.bars[0].get_left())
         bars.shift((self.lgcol.entries[0].get_y() - bars.bars[0].get_y()) * UP)
-        arrow = Arrow(self.lgcol.get_right() + 0.1 * RIGHT, bars.bars[0].get_left() + 0.1 * LEFT,
+        y = self.lgcol.brackets.get_y()
+        arrow = Arrow([self.lgcol.get_right()[0] + 0.1, y, 0],
+                      [bars.bars[0].get_left()[0] - 0.1, y, 0],
                       buff=0.1, color=THEME.dim, stroke_width=3)
-        arrow.set_y(self.lgcol.brackets.get_y())
         sm = num_text("softmax", 22, THEME.dim).next_to(arrow, UP, buff=0.08)
         rest = float(self.probs[self.others].sum())
         rest_bar = Bars(["all other tokens"], [rest], max_bar_width=3.2, bar_height=bh,
                         font_size=FS / 0.8, color=THEME.dim)
         rest_bar.shift(bars.bars[0].get_left() - rest_bar.bars[0].get_left())
-        rest_bar.shift((self.lgcol.get_bottom()[1] - 0.1 - rest_bar.bars[0].get_y()) * UP)
+        rest_bar.shift((self.lgcol.get_bottom()[1] - 0.3 - rest_bar.bars[0].get_y()) * UP)
         rest_lab = num_text(f"all other {self.vocab - self.top_k:,}", FS, THEME.dim)
-        rest_lab.next_to(rest_bar.bars[0], LEFT, buff=0.3)
+        rest_lab.match_y(rest_bar.bars[0]).align_to(labels, RIGHT)
         self.bars, self.rest_bar = bars, rest_bar
         self.equation("softmax", "p = softmax(logits)", shown=self.probs, z=self.logits)
         self.equation("sum", "all other tokens = Σ p_j (j not shown)", shown=rest,
