@@ -105,7 +105,7 @@ class GenerationScene(GPTScene):
                     f" + MLP ({info['mlp']})"),
             box("final norm + unembedding", w,
                 sub=f"{info['norm']}, W_U {shape_str(info['vocab_size'], info['d_model'])}"),
-            box(f"softmax, T = {self.T:g}", w, color=THEME.highlight,
+            box(f"softmax, T = {self.T:g}", w,
                 sub=f"{info['vocab_size']:,} probabilities" + (
                     f", top {self.top_k} kept" if self.top_k else "")),
             box(f"sample, seed {self.seed}", w, color=THEME.accent, sub="one token id"),
@@ -261,6 +261,7 @@ class GenerationScene(GPTScene):
         bars = strip = None
         for s, (u, p) in zip(g.steps, self.draws):
             first = s.index == 0
+            f = 1.0 if first else 0.6       # later steps: the same moves, quicker
             # the model's own tokens of the text it reads at this step
             if s.tokens != self.text_tb.tokens:
                 new_tb = self.text_boxes(s.tokens, n_prompt, appended=max(0, len(s.tokens) - n_prompt))
@@ -278,7 +279,7 @@ class GenerationScene(GPTScene):
             if strip is not None:
                 gone += [FadeOut(strip.ptr), FadeOut(strip.u_text)]
             anims = [FadeIn(lab)] if self.step_label is None else [Transform(self.step_label, lab)]
-            self.play(*anims, *gone, run_time=0.3)
+            self.play(*anims, *gone, run_time=0.3 * f)
             if self.step_label is None:
                 self.step_label = lab
             self.flow_in(0.5 if first else 0.35)
@@ -288,12 +289,12 @@ class GenerationScene(GPTScene):
             # bars grow out of the softmax box
             src = Arrow(out_box.get_right(), bars.bars.get_left() + 0.1 * LEFT, buff=0.1,
                         color=THEME.dim, stroke_width=2)
-            self.play(FadeIn(src), run_time=0.2)
+            self.play(FadeIn(src), run_time=0.2 * f)
             self.play(*[GrowFromEdge(b, LEFT) for b in bars.bars], FadeIn(bars.label_texts),
                       FadeIn(bars.pct_texts), *[FadeIn(m) for m in bars.submobjects[3:]],
-                      FadeOut(src), run_time=0.6)
+                      FadeOut(src), run_time=0.6 * f)
             self.play(FadeIn(strip.base), FadeIn(strip[2:]),
-                      *[GrowFromEdge(r, LEFT) for r in strip.segs], run_time=0.5)
+                      *[GrowFromEdge(r, LEFT) for r in strip.segs], run_time=0.5 * f)
             self.shown_bars.append(bars)
             self.shown_strips.append(strip)
             a, b = strip.slice
@@ -305,11 +306,11 @@ class GenerationScene(GPTScene):
                                                     p=pct(s.sampled_prob)))
             # the draw lands; only now the drawn token is coloured as sampled
             self.play(FadeIn(strip.ptr, shift=0.5 * DOWN), FadeIn(strip.u_text, shift=0.5 * DOWN),
-                      run_time=0.5)
+                      run_time=0.5 * f)
             row = bars.sampled_row
             self.play(strip.hit.animate.set_fill(THEME.accent, 1.0),
                       bars.bars[row].animate.set_fill(THEME.accent),
-                      bars.label_texts[row].animate.set_color(THEME.accent), run_time=0.4)
+                      bars.label_texts[row].animate.set_color(THEME.accent), run_time=0.4 * f)
             if first:
                 self.hold(minimum=0.5)
             if s.stop:
@@ -328,13 +329,13 @@ class GenerationScene(GPTScene):
                     for x, y in zip(old.boxes, new_tb.boxes))
             if same:  # earlier boxes stay where they are: only the new one appears
                 self.play(fly.animate.move_to(new_tb.boxes[-1]).set_opacity(0),
-                          FadeIn(new_tb.boxes[-1]), run_time=0.6)
+                          FadeIn(new_tb.boxes[-1]), run_time=0.6 * f)
                 self.remove(old, new_tb.boxes[-1], fly)
                 self.add(new_tb)
                 self.text_tb = new_tb
             else:
                 self.play(fly.animate.move_to(new_tb.boxes[-1]).set_opacity(0),
-                          FadeOut(old), FadeIn(new_tb), run_time=0.6)
+                          FadeOut(old), FadeIn(new_tb), run_time=0.6 * f)
                 self.remove(fly)
                 self.text_tb = new_tb
             self.shown_texts.append(grown)
