@@ -25,7 +25,7 @@ SCENES = ("tokenization", "softmax_temperature", "unembedding", "generation")
 #: the beat with the most on screen, per scene
 BUSIEST = {"tokenization": "beat_vocab", "softmax_temperature": "beat_sweep",
            "unembedding": "beat_unembed", "generation": "beat_steps",
-           "attention": "beat_pattern", "embedding": "beat_lookup",
+           "attention": "beat_softmax", "embedding": "beat_lookup",
            "embedding_space": "beat_analogy"}
 #: knobs that keep a check quick without changing the layout
 QUICK = {"generation": {"steps": 2}, "softmax_temperature": {"steps": 1}}
