@@ -55,7 +55,7 @@ class TokenBoxes(VGroup):
             txt = num_text(body, fs, color)
             m = None
             if marker:
-                m = num_text(marker, fs * 0.8, THEME.dim, font=THEME.mono)
+                m = num_text(marker, max(fs * 0.8, 16.0), THEME.dim, font=THEME.mono)
                 m.next_to(txt, LEFT, buff=0.02).align_to(txt, DOWN)
                 lab = VGroup(m, txt)
             else:
@@ -167,7 +167,7 @@ def token_text(s: str, size: float) -> VMobject:
     marker, body = visible_token(s)
     t = num_text(body, size, THEME.text)
     if marker:
-        m = num_text(marker, size * 0.8, THEME.dim, font=THEME.mono)
+        m = num_text(marker, max(size * 0.8, 16.0), THEME.dim, font=THEME.mono)
         m.next_to(t, LEFT, buff=0.02).align_to(t, DOWN)
         return VGroup(m, t)
     return t
