@@ -301,7 +301,7 @@ class GenerationScene(GPTScene):
             self.equation("sum", "start of the drawn token's slice = Σ p (ids before it)",
                           shown=a * float(np.sum(p)), terms=p[:s.sampled_id])
             if first:
-                self.show_caption(self.caption_text("draw", seed=self.seed,
+                self.show_caption(self.caption_text("draw", seed=self.seed, T=f"{self.T:g}",
                                                     tok=token_label(s.sampled),
                                                     p=pct(s.sampled_prob)))
             # the draw lands; only now the drawn token is coloured as sampled
