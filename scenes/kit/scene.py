@@ -29,16 +29,36 @@ from __future__ import annotations
 import contextlib
 from typing import Any, ClassVar, Iterator
 
-from manim import DOWN, UP, UR, FadeIn, FadeOut, Mobject, Scene, VMobject, config
+from manim import DOWN, UP, UR, FadeIn, FadeOut, Mobject, Scene, VGroup, VMobject, config
 
 from tensors import Trace, exit_on_user_error, trace
 
 from .course.apply import apply_course_config
 from .course.knobs import SceneKnobs, beat, beat_needs
-from .text import flat_text, markup
+from .ledger import LedgerMixin
+from .text import flat_text, markup, wrap_lines
 from .theme import THEME, theme_saved
 
-__all__ = ["GPTScene", "beat", "clear", "ENCODER_PRESET", "use_fast_encoder", "render_isolated"]
+__all__ = ["GPTScene", "beat", "clear", "ENCODER_PRESET", "use_fast_encoder", "render_isolated",
+           "read_time", "CAPTION_TOP"]
+
+#: Reading speed assumed for holds: a viewer reads about 3.5 words a second (a caption
+#: of 15 words is read in ~4.3 s); a hold is never longer than that.
+WORDS_PER_SECOND = 3.5
+
+
+def read_time(s: str) -> float:
+    """Seconds to read ``s`` once: ``0.6 + words / WORDS_PER_SECOND``.
+
+    >>> round(read_time("one two three four five six seven"), 2)
+    2.6
+    """
+    return 0.6 + len(s.split()) / WORDS_PER_SECOND
+
+
+#: y (frame units) above which the content of a beat stays: the two-line caption zone
+#: is below it (see :meth:`GPTScene.caption_mobject`).
+CAPTION_TOP = -2.75
 
 #: x264 preset for the mp4 segments unless the user passes ``--encoder-option preset=…``.
 #: 'ultrafast' encodes 1080p60 about 2.3× faster than x264's default 'medium' at the same
@@ -78,7 +98,7 @@ def render_isolated(scene: "GPTScene") -> Iterator[None]:
             config.disable_caching = saved
 
 
-class GPTScene(SceneKnobs, Scene):
+class GPTScene(LedgerMixin, SceneKnobs, Scene):
     """Base scene. Subclasses set ``beats`` and implement one method per beat."""
 
     #: (not a knob) manim's partial-movie cache hashes every mobject of every play(); for
@@ -110,6 +130,7 @@ class GPTScene(SceneKnobs, Scene):
     def run_beat(self, name: str) -> None:
         """Build what beat ``name`` needs and is not on screen, silently; run it; end it."""
         self.ensure(*beat_needs(type(self), name))
+        self._current_beat = f"{type(self).__name__}.{name}"
         getattr(self, name)()
         self.end_beat(name)
 
@@ -186,29 +207,47 @@ class GPTScene(SceneKnobs, Scene):
         return self.captions[key].format(**fmt)
 
     def caption_mobject(self, s: str) -> VMobject:
-        """The caption ``s`` as drawn: at the bottom edge, scaled to fit the frame's width."""
-        cap = self.text(s, size=THEME.caption_size)
-        max_w = config.frame_width - 1.0
-        if cap.width > max_w:
-            cap.scale_to_fit_width(max_w)
+        """The caption ``s`` as drawn: centred at the bottom edge in the one caption size;
+        too long for one line, it wraps to two (never shrinks)."""
+        lines = wrap_lines(s, THEME.caption_size, config.frame_width - 1.0)
+        parts = [self.text(l, size=THEME.caption_size) for l in lines]
+        cap = parts[0] if len(parts) == 1 else VGroup(*parts).arrange(DOWN, buff=0.14)
         cap.text = s
-        return cap.to_edge(DOWN, buff=0.35)
+        cap.lines = lines
+        return cap.to_edge(DOWN, buff=0.3)
 
     def show_caption(self, s: str, run_time: float = 0.6) -> VMobject:
-        """Replace the bottom caption with ``s`` (see :meth:`caption_mobject`)."""
+        """Replace the bottom caption with ``s``: the old one fades out first, then the new
+        one fades in (two sentences are never on screen together)."""
         old = getattr(self, "_caption", None)
         cap = self.caption_mobject(s)
-        anims = [FadeIn(cap, shift=0.1 * UP)]
-        if old is not None:
-            anims.append(FadeOut(old))
-        self.play(*anims, run_time=run_time)
+        if old is not None and old in self.mobjects:
+            self.play(FadeOut(old), run_time=run_time * 0.4)
+            self.play(FadeIn(cap, shift=0.1 * UP), run_time=run_time * 0.6)
+        else:
+            self.play(FadeIn(cap, shift=0.1 * UP), run_time=run_time)
         self._caption = cap
+        self._caption_since = float(self.renderer.time)
         return cap
 
+    def hold(self, minimum: float = 0.5, also: str = "") -> None:
+        """Wait until the caption (and ``also``, more text just shown) has had time to be
+        read — :func:`read_time` since the caption appeared — and at least ``minimum``."""
+        cap = getattr(self, "_caption", None)
+        need = read_time(getattr(cap, "text", "") or "") + (read_time(also) - 0.6 if also else 0)
+        seen = float(self.renderer.time) - getattr(self, "_caption_since", 0.0)
+        self.wait(max(minimum, need - seen))
+
     def model_tag(self, *extra: str) -> VMobject:
-        """Top-right tag naming the model (read from the trace) and e.g. layer/head."""
-        parts = [self.trace.info["name"], *extra]
-        tag = self.text("  ·  ".join(parts), size=THEME.small_size, color=THEME.dim)
+        """Top-right tag naming the model (read from the trace: its name, and "4-bit,
+        dequantised" when the weights were dequantised from a quantised file) and e.g.
+        layer/head."""
+        info = self.trace.info
+        name = info["name"]
+        if info.get("quantization"):
+            q = str(info["quantization"])
+            name += " (4-bit, dequantised)" if "4-bit" in q else f" ({q})"
+        tag = self.text("  ·  ".join([name, *extra]), size=THEME.small_size, color=THEME.dim)
         return tag.to_corner(UR, buff=0.3)
 
 

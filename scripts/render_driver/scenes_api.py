@@ -18,6 +18,10 @@ from scenes.kit.course.discover import STORY_ORDER, SceneEntry, check_course, di
 from scenes.kit.course.validate import scene_values
 from scenes.kit.slides import slides_name  # noqa: F401  (re-exported)
 
+__all__ = ["ENV_VAR", "SCENES_DIR", "STORY_ORDER", "Course", "SceneEntry", "check_course",
+           "discover", "find_config", "load_course", "select", "scene_values", "slides_name",
+           "SLIDES_FILE", "warm_traces", "cache_dirs"]
+
 #: The file that defines ``<Name>Slides`` classes for manim-slides.
 SLIDES_FILE: Path = Path(_slides.__file__).resolve()
 
