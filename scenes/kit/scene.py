@@ -35,6 +35,7 @@ from tensors import Trace, exit_on_user_error, trace
 
 from .course.apply import apply_course_config
 from .course.knobs import SceneKnobs, beat, beat_needs
+from .subtitles import CaptionTimeline
 from .text import flat_text, markup
 from .theme import THEME, theme_saved
 
@@ -102,10 +103,12 @@ class GPTScene(SceneKnobs, Scene):
         with exit_on_user_error("manim render"):
             apply_course_config(self)
             self.camera.background_color = THEME.background
+            self.narration_start()  # a bad voice fails before the model loads
             self.trace = self.load_trace()
             self.prepare()
             for name in self.beats:
                 self.run_beat(name)
+            self.narration_end()
 
     def run_beat(self, name: str) -> None:
         """Build what beat ``name`` needs and is not on screen, silently; run it; end it."""
@@ -153,11 +156,63 @@ class GPTScene(SceneKnobs, Scene):
     def end_beat(self, name: str) -> None:
         """Called after every beat: remember when it ended (video seconds), then a slide
         break when rendered with manim-slides."""
+        self.narration_wait()
         self.beat_times = getattr(self, "beat_times", {})
         self.beat_times[name] = float(self.renderer.time)
         next_slide = getattr(self, "next_slide", None)
         if callable(next_slide):
             next_slide()
+
+    # ------------------------------------------------------------------ subtitles and voice
+    # Issue 15. Every caption becomes a subtitle cue (Manim writes <scene>.srt next to the
+    # video) from when it appears until it is replaced or removed; with $GPT_SCENES_VOICE=1
+    # (./render.sh --voice, a course's [voice]) it is also spoken, and a beat lasts at least
+    # as long as its speech. Hooks: construct calls narration_start/narration_end, end_beat
+    # calls narration_wait, show_caption calls caption_event, remove notices the caption go.
+    def narration_start(self) -> None:
+        """Start the scene's subtitle timeline and, if narration is on, its narrator."""
+        from .voice import Narrator, voice_from_env
+
+        self._timeline = CaptionTimeline.for_scene(self)
+        voice = voice_from_env()  # a bad voice is a one-line UserError (exit 2)
+        self._narrator = Narrator(self, voice) if voice is not None else None
+        self._caption_leaving: Mobject | None = None
+
+    def caption_event(self, s: str) -> None:
+        """Caption ``s`` is about to appear (replacing ``self._caption``): finish the speech
+        before it, open its cue, speak it. Any show_caption override calls this first."""
+        if getattr(self, "_timeline", None) is None:
+            return
+        self.narration_wait()
+        self._caption_leaving = getattr(self, "_caption", None)
+        self._timeline.show(s)
+        if self._narrator is not None:
+            self._narrator.say(s)
+
+    def narration_wait(self) -> None:
+        """Wait until the narration so far has been spoken (no cut-off sentences)."""
+        if getattr(self, "_narrator", None) is not None:
+            self._narrator.finish()
+        cap = getattr(self, "_caption", None)
+        if getattr(self, "_timeline", None) is not None and cap is not None \
+                and cap is not self._caption_leaving and not self.is_shown(cap):
+            self._timeline.hide()  # the caption went some other way than remove()
+
+    def narration_end(self) -> None:
+        """End of the scene: the last speech finished, the soundtrack as long as the video,
+        the last cue closed."""
+        if getattr(self, "_narrator", None) is not None:
+            self._narrator.close()
+        if getattr(self, "_timeline", None) is not None:
+            self._timeline.end()
+
+    def remove(self, *mobjects: Mobject) -> "GPTScene":
+        super().remove(*mobjects)
+        cap = getattr(self, "_caption", None)
+        if getattr(self, "_timeline", None) is not None and cap is not None and \
+                cap is not self._caption_leaving and any(m is cap for m in mobjects):
+            self._timeline.hide()  # the caption faded out (FadeOut, clear) or was removed
+        return self
 
     # ------------------------------------------------------------------ shared state
     def make_tag(self) -> VMobject:
@@ -196,6 +251,7 @@ class GPTScene(SceneKnobs, Scene):
 
     def show_caption(self, s: str, run_time: float = 0.6) -> VMobject:
         """Replace the bottom caption with ``s`` (see :meth:`caption_mobject`)."""
+        self.caption_event(s)
         old = getattr(self, "_caption", None)
         cap = self.caption_mobject(s)
         anims = [FadeIn(cap, shift=0.1 * UP)]
