@@ -171,10 +171,13 @@ class GPTScene(SceneKnobs, Scene):
     # calls narration_wait, show_caption calls caption_event, remove notices the caption go.
     def narration_start(self) -> None:
         """Start the scene's subtitle timeline and, if narration is on, its narrator."""
-        from .voice import Narrator, voice_from_env
+        from .course.voice import scene_voice
+        from .voice import Narrator
 
         self._timeline = CaptionTimeline.for_scene(self)
-        voice = voice_from_env()  # a bad voice is a one-line UserError (exit 2)
+        # $GPT_SCENES_VOICE (./render.sh --voice) or the course's [voice]; a bad voice is a
+        # one-line UserError (exit 2)
+        voice = scene_voice(getattr(self, "_voice_settings", None))
         self._narrator = Narrator(self, voice) if voice is not None else None
         self._caption_leaving: Mobject | None = None
 
