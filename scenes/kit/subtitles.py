@@ -198,7 +198,8 @@ def concat_lecture(videos: Sequence[Path], dst: Path, titles: Sequence[str] | No
     durations = [video_duration(v) for v in videos]
     starts = [sum(durations[:i]) for i in range(len(videos))]
     with_audio = all(_has_audio(v) for v in videos)
-    manifest = "".join(f"file 'file:{v.resolve().as_posix()}'\noutpoint {d:.6f}\n"
+    # outpoint rounded down: a packet starting exactly at the end belongs to the next part
+    manifest = "".join(f"file 'file:{v.resolve().as_posix()}'\noutpoint {int(d * 1e6) / 1e6:.6f}\n"
                        for v, d in zip(videos, durations))
     tmp = dst.with_name(f"{dst.stem}.part{dst.suffix}")
     with av.open(io.BytesIO(manifest.encode()), format="concat", options={"safe": "0"}) as inp:
@@ -209,10 +210,13 @@ def concat_lecture(videos: Sequence[Path], dst: Path, titles: Sequence[str] | No
             if titles is not None:
                 out.set_chapters(_av_chapters(
                     [Chapter(s, s + d, t) for s, d, t in zip(starts, durations, titles)]))
+            last: dict[int, int] = {}
             for pkt in inp.demux(*streams):
-                if pkt.dts is None:
-                    continue
-                pkt.stream = omap[pkt.stream.index]
+                i = pkt.stream.index
+                if pkt.dts is None or (i in last and pkt.dts <= last[i]):
+                    continue  # the flush packet; an audio packet past a part's end (same time)
+                last[i] = pkt.dts
+                pkt.stream = omap[i]
                 out.mux(pkt)
         finally:
             out.close()

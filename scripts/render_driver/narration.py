@@ -63,8 +63,12 @@ def lecture(entries: list, rows: dict[str, Row], out: Path, vext: str) -> Path |
     if not done:
         return None
     dst = out / f"lecture{vext}"
-    starts = S.concat_lecture([rows[e.id].video for e in done], dst,
-                              titles=[chapter_title(e) for e in done])
+    try:
+        starts = S.concat_lecture([rows[e.id].video for e in done], dst,
+                                  titles=[chapter_title(e) for e in done])
+    except Exception as ex:  # noqa: BLE001 - one line, the scenes' videos are kept
+        say(f"lecture: FAILED to join ({type(ex).__name__}: {ex})")
+        return None
     cues = S.join_srt([(out / f"{e.id}.srt", t) for e, t in zip(done, starts)])
     S.write_subtitles(cues, out / "lecture")
     say(f"lecture {dst}: {len(done)} chapters ({', '.join(e.id for e in done)}), "
