@@ -264,9 +264,15 @@ def subtitle_font(size: int, family: str = "DejaVu Sans") -> "ImageFont.FreeType
 
 
 def burn_subtitles(video: Path, cues: Sequence[Cue], dst: Path, *, font_px: float = 0.045,
-                   top: bool = False, crf: int = 20, family: str = "DejaVu Sans") -> None:
+                   top: bool = False, cover: float = 0.0, crf: int = 20,
+                   family: str = "DejaVu Sans") -> None:
     """Re-encode ``video`` into ``dst`` with ``cues`` drawn on the frames (white on a dark box,
-    bottom or top); audio is copied. Font size is a fraction of the frame height."""
+    bottom or top); audio is copied. Font size is a fraction of the frame height.
+
+    ``cover`` (a fraction of the frame height): while a cue is drawn at the bottom, that band
+    is first filled with the frame's background colour (its corner pixel) — a GPTScene's own
+    caption sits there and says the same words, so the subtitle takes its place instead of
+    overlapping it."""
     import av
     from PIL import Image
 
@@ -299,6 +305,9 @@ def burn_subtitles(video: Path, cues: Sequence[Cue], dst: Path, *, font_px: floa
                             cache[text] = _subtitle_overlay(text, font, img.width)
                         ov = cache[text]
                         y = int(0.04 * img.height) if top else img.height - ov.height - int(0.04 * img.height)
+                        if cover > 0 and not top:
+                            band = max(int(cover * img.height), img.height - y)
+                            img.paste(img.getpixel((1, 1)), (0, img.height - band, img.width, img.height))
                         img.paste(ov, ((img.width - ov.width) // 2, y), ov)
                     nf = av.VideoFrame.from_image(img)
                     nf.pts, nf.time_base = frame.pts, frame.time_base

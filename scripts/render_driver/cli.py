@@ -83,8 +83,7 @@ def parser() -> _Parser:
                         "scene renders in one piece (not split)")
     p.add_argument("--burn-subtitles", action="store_true",
                    help="also <scene>.subtitled.mp4 (and lecture.subtitled.mp4): the subtitles "
-                        "drawn into the frames, at the top (the scene's own caption is at the "
-                        "bottom)")
+                        "drawn into the frames, in place of the scene's own caption (same words)")
     p.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="N",
                    help="parallel renders (default: the number of CPU cores; with --ray: "
                         "the cluster's CPUs)")

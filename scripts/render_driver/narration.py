@@ -12,8 +12,10 @@ and ``--burn-subtitles``.
   path's clock (:mod:`.exact_manim`), so its ``.srt`` is the whole scene's.
 - ``--lecture``: the videos stream-copied (audio too) with one mp4 chapter per scene;
   ``lecture.srt``/``.vtt``: each scene's cues shifted to where it starts.
-- ``--burn-subtitles``: ``<scene>.subtitled.mp4`` (and the lecture's), subtitles drawn at the
-  TOP of the frame — the scene's own caption is at the bottom edge and says the same words.
+- ``--burn-subtitles``: ``<scene>.subtitled.mp4`` (and the lecture's): each subtitle drawn in
+  the scene's caption band at the bottom, which is first filled with the background — the
+  scene's own caption says the same words there, so the subtitle replaces it. (Drawn at the
+  top instead, it covered the title and the top rows of the scenes: looked at.)
 """
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from .pool import Job, say
+
+#: The bottom band a GPTScene caption (one or two lines) occupies, as a fraction of the
+#: frame height; a burned subtitle blanks it and takes its place.
+CAPTION_BAND = 0.15
 from .summary import Row
 
 
@@ -88,13 +94,13 @@ def chapter_title(entry: Any) -> str:
 
 
 def burn(video: Path, srt: Path, row: Row | None) -> Path | None:
-    """``<name>.subtitled.mp4`` next to ``video``: the ``.srt`` cues drawn at the top."""
+    """``<name>.subtitled.mp4`` next to ``video``: the ``.srt`` cues drawn in the caption band."""
     from . import scenes_api as S
 
     dst = video.with_name(f"{video.stem}.subtitled.mp4")
     try:
         cues = S.parse_srt(srt.read_text(encoding="utf-8"))
-        S.burn_subtitles(video, cues, dst, top=True)
+        S.burn_subtitles(video, cues, dst, cover=CAPTION_BAND)
     except Exception as ex:  # noqa: BLE001 - reported in the summary
         msg = f"burn-subtitles: {type(ex).__name__}: {ex}"
         if row is not None:
