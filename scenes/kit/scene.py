@@ -230,6 +230,7 @@ class GPTScene(SceneKnobs, Scene):
         """Fade out those of ``mobs`` that are on screen (a beat before may not have run)."""
         on = [m for m in mobs if m is not None and self.is_shown(m)]
         if on:
+            _spoken_before_gone(self, on)
             self.play(*[FadeOut(m) for m in on], run_time=run_time)
 
     # ------------------------------------------------------------------ text
@@ -275,4 +276,12 @@ def clear(scene: Scene, *keep: Any, run_time: float = 0.5) -> None:
     """Fade out everything on screen except ``keep``."""
     gone = [m for m in scene.mobjects if m not in keep]
     if gone:
+        _spoken_before_gone(scene, gone)
         scene.play(*[FadeOut(m) for m in gone], run_time=run_time)
+
+
+def _spoken_before_gone(scene: Scene, gone: list[Any]) -> None:
+    """A caption being faded out is first spoken to its end (GPTScene narration)."""
+    cap = getattr(scene, "_caption", None)
+    if cap is not None and any(m is cap for m in gone) and hasattr(scene, "narration_wait"):
+        scene.narration_wait()
