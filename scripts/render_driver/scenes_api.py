@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scenes.kit import slides as _slides
 from scenes.kit.course.cli import _warm
 from scenes.kit.course.config import ENV_VAR, SCENES_DIR, Course, find_config, load_course  # noqa: F401
 from scenes.kit.course.discover import STORY_ORDER, SceneEntry, check_course, discover, select  # noqa: F401
@@ -22,8 +21,9 @@ from scenes.kit.revealjs import convert_options  # noqa: F401
 from scenes.kit.subtitles import (burn_subtitles, concat_lecture, join_srt, parse_srt,  # noqa: F401
                                   write_subtitles)
 
-#: The file that defines ``<Name>Slides`` classes for manim-slides.
-SLIDES_FILE: Path = Path(_slides.__file__).resolve()
+#: The file manim-slides loads: the ``<Name>Slides`` classes of scenes.kit.slides (which,
+#: with its relative imports, cannot be loaded by path itself).
+SLIDES_FILE: Path = Path(__file__).resolve().with_name("slides_entry.py")
 
 
 def warm_traces(course: Any, entries: list, names: list[str]) -> list[tuple[str, Path]]:
