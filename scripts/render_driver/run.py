@@ -132,8 +132,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"# subtitles: {out}/<scene>.srt and .vtt" + (", narrated (AAC audio)"
                                                               if voice.enabled else ""))
         if args.lecture:
-            print(f"# lecture: {' + '.join(e.id for e in todo)} -> {out / ('lecture' + vext)} "
-                  "(a chapter per scene) + lecture.srt/.vtt")
+            print("# lecture: a chapter per scene; its subtitles lecture.srt/.vtt")
+            print(f"# lecture: {' + '.join(e.id for e in todo)} -> {out / ('lecture' + vext)}")
         if args.burn_subtitles:
             print(f"# burn subtitles: {out}/<scene>.subtitled.mp4")
         if args.slides:
