@@ -152,6 +152,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.add_fixed_in_frame_mobjects(*mobs)
 
     def show_caption(self, s: str, run_time: float = 0.6):
+        self.caption_event(s)  # subtitles and voice (GPTScene)
         old = getattr(self, "_caption", None)
         cap = self.caption_mobject(s)
         self.fixed(cap)

@@ -36,6 +36,7 @@ from tensors import Trace, exit_on_user_error, trace
 from .course.apply import apply_course_config
 from .course.knobs import SceneKnobs, beat, beat_needs
 from .ledger import LedgerMixin
+from .subtitles import CaptionTimeline
 from .text import flat_text, markup, wrap_lines
 from .theme import THEME, theme_saved
 
@@ -122,10 +123,12 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         with exit_on_user_error("manim render"):
             apply_course_config(self)
             self.camera.background_color = THEME.background
+            self.narration_start()  # a bad voice fails before the model loads
             self.trace = self.load_trace()
             self.prepare()
             for name in self.beats:
                 self.run_beat(name)
+            self.narration_end()
 
     def run_beat(self, name: str) -> None:
         """Build what beat ``name`` needs and is not on screen, silently; run it; end it."""
@@ -174,11 +177,66 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
     def end_beat(self, name: str) -> None:
         """Called after every beat: remember when it ended (video seconds), then a slide
         break when rendered with manim-slides."""
+        self.narration_wait()
         self.beat_times = getattr(self, "beat_times", {})
         self.beat_times[name] = float(self.renderer.time)
         next_slide = getattr(self, "next_slide", None)
         if callable(next_slide):
             next_slide()
+
+    # ------------------------------------------------------------------ subtitles and voice
+    # Issue 15. Every caption becomes a subtitle cue (Manim writes <scene>.srt next to the
+    # video) from when it appears until it is replaced or removed; with $GPT_SCENES_VOICE=1
+    # (./render.sh --voice, a course's [voice]) it is also spoken, and a beat lasts at least
+    # as long as its speech. Hooks: construct calls narration_start/narration_end, end_beat
+    # calls narration_wait, show_caption calls caption_event, remove notices the caption go.
+    def narration_start(self) -> None:
+        """Start the scene's subtitle timeline and, if narration is on, its narrator."""
+        from .course.voice import scene_voice
+        from .voice import Narrator
+
+        self._timeline = CaptionTimeline.for_scene(self)
+        # $GPT_SCENES_VOICE (./render.sh --voice) or the course's [voice]; a bad voice is a
+        # one-line UserError (exit 2)
+        voice = scene_voice(getattr(self, "_voice_settings", None))
+        self._narrator = Narrator(self, voice) if voice is not None else None
+        self._caption_leaving: Mobject | None = None
+
+    def caption_event(self, s: str) -> None:
+        """Caption ``s`` is about to appear (replacing ``self._caption``): finish the speech
+        before it, open its cue, speak it. Any show_caption override calls this first."""
+        if getattr(self, "_timeline", None) is None:
+            return
+        self.narration_wait()
+        self._caption_leaving = getattr(self, "_caption", None)
+        self._timeline.show(s)
+        if self._narrator is not None:
+            self._narrator.say(s)
+
+    def narration_wait(self) -> None:
+        """Wait until the narration so far has been spoken (no cut-off sentences)."""
+        if getattr(self, "_narrator", None) is not None:
+            self._narrator.finish()
+        cap = getattr(self, "_caption", None)
+        if getattr(self, "_timeline", None) is not None and cap is not None \
+                and cap is not self._caption_leaving and not self.is_shown(cap):
+            self._timeline.hide()  # the caption went some other way than remove()
+
+    def narration_end(self) -> None:
+        """End of the scene: the last speech finished, the soundtrack as long as the video,
+        the last cue closed."""
+        if getattr(self, "_narrator", None) is not None:
+            self._narrator.close()
+        if getattr(self, "_timeline", None) is not None:
+            self._timeline.end()
+
+    def remove(self, *mobjects: Mobject) -> "GPTScene":
+        super().remove(*mobjects)
+        cap = getattr(self, "_caption", None)
+        if getattr(self, "_timeline", None) is not None and cap is not None and \
+                cap is not self._caption_leaving and any(m is cap for m in mobjects):
+            self._timeline.hide()  # the caption faded out (FadeOut, clear) or was removed
+        return self
 
     # ------------------------------------------------------------------ shared state
     def make_tag(self) -> VMobject:
@@ -193,6 +251,7 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         """Fade out those of ``mobs`` that are on screen (a beat before may not have run)."""
         on = [m for m in mobs if m is not None and self.is_shown(m)]
         if on:
+            _spoken_before_gone(self, on)
             self.play(*[FadeOut(m) for m in on], run_time=run_time)
 
     # ------------------------------------------------------------------ text
@@ -222,10 +281,11 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         old = getattr(self, "_caption", None)
         cap = self.caption_mobject(s)
         if old is not None and old in self.mobjects:
+            self.narration_wait()  # the old caption stays until it has been spoken
             self.play(FadeOut(old), run_time=run_time * 0.4)
-            self.play(FadeIn(cap, shift=0.1 * UP), run_time=run_time * 0.6)
-        else:
-            self.play(FadeIn(cap, shift=0.1 * UP), run_time=run_time)
+            run_time *= 0.6
+        self.caption_event(s)  # its subtitle cue starts as it fades in
+        self.play(FadeIn(cap, shift=0.1 * UP), run_time=run_time)
         self._caption = cap
         self._caption_since = float(self.renderer.time)
         return cap
@@ -255,4 +315,12 @@ def clear(scene: Scene, *keep: Any, run_time: float = 0.5) -> None:
     """Fade out everything on screen except ``keep``."""
     gone = [m for m in scene.mobjects if m not in keep]
     if gone:
+        _spoken_before_gone(scene, gone)
         scene.play(*[FadeOut(m) for m in gone], run_time=run_time)
+
+
+def _spoken_before_gone(scene: Scene, gone: list[Any]) -> None:
+    """A caption being faded out is first spoken to its end (GPTScene narration)."""
+    cap = getattr(scene, "_caption", None)
+    if cap is not None and any(m is cap for m in gone) and hasattr(scene, "narration_wait"):
+        scene.narration_wait()
