@@ -11,14 +11,7 @@ array([7042, 7042,  260,  260, 7042])
 >>> g.text                                                       # doctest: +SKIP
 'Once upon a time, there was a town called Erebus.'
 
-How a token is drawn (:func:`sample`)
-    The distribution is ``p = softmax(logits / T)`` over the whole vocabulary (float64), or,
-    with ``top_k``, over the k largest logits only (the others get probability 0 — the usual
-    top-k sampling). A ``numpy.random.Generator(PCG64(seed))`` draws ``u ~ U[0, 1)`` and the
-    token is the inverse CDF: the first id whose cumulative probability exceeds ``u``.
-    Same logits, T, top_k and seed → the same ids, on any machine. Temperature only changes
-    the distribution we sample from: the most likely token (:func:`greedy`, the argmax) is
-    the same for every T > 0. T ≤ 0 is a :class:`UserError`.
+How a token is drawn: :mod:`tensors.sampling` (the one softmax; seeded inverse-CDF draws).
 
 How text grows (:func:`generate`)
     Step i runs the model (through :func:`tensors.trace`, which caches every forward pass)
@@ -37,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -46,94 +38,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import UserError, note
+from .sampling import (check_temperature, check_top_k, distribution, draw, greedy,  # noqa: F401
+                       rng, sample)
 
 #: Bump when what :func:`generate` records (or how it samples) changes.
 GENERATE_VERSION = 1
-
-
-# ====================================================================== the distribution
-def check_temperature(temperature: Any) -> float:
-    """``temperature`` as a float, or a one-line UserError unless it is a positive number."""
-    try:
-        T = float(temperature)
-    except (TypeError, ValueError):
-        T = float("nan")
-    if not math.isfinite(T) or T <= 0:
-        raise UserError(f"temperature {temperature!r} must be a positive number, e.g. 0.7 "
-                        "(greedy decoding is the argmax, the limit T → 0)")
-    return T
-
-
-def check_top_k(top_k: Any, vocab: int) -> int | None:
-    if top_k is None:
-        return None
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k:
-        raise UserError(f"top_k {top_k!r} must be a whole number ≥ 1 (or None for the whole "
-                        "vocabulary), e.g. 40")
-    return int(min(top_k, vocab))
-
-
-def _logits_of(trace_or_logits: Any, pos: int = -1) -> np.ndarray:
-    if hasattr(trace_or_logits, "logits"):
-        return np.asarray(trace_or_logits.logits[pos], dtype=np.float64)
-    x = np.asarray(trace_or_logits, dtype=np.float64)
-    if x.ndim != 1:
-        raise ValueError(f"expected one row of logits [vocab], got shape {x.shape}")
-    return x
-
-
-def distribution(trace_or_logits: Any, temperature: float = 1.0, top_k: int | None = None,
-                 pos: int = -1) -> np.ndarray:
-    """The distribution :func:`sample` draws from: softmax(logits / T), restricted to the
-    ``top_k`` largest logits when given (renormalised). [vocab] float64, sums to 1."""
-    T = check_temperature(temperature)
-    z = _logits_of(trace_or_logits, pos) / T
-    k = check_top_k(top_k, z.shape[0])
-    if k is not None and k < z.shape[0]:
-        keep = np.argpartition(-z, k - 1)[:k]
-        masked = np.full_like(z, -np.inf)
-        masked[keep] = z[keep]
-        z = masked
-    z = z - z.max()
-    e = np.exp(z)
-    return e / e.sum()
-
-
-def greedy(trace_or_logits: Any, pos: int = -1) -> int:
-    """Greedy decoding: the argmax of the logits — the same token for every temperature."""
-    return int(np.argmax(_logits_of(trace_or_logits, pos)))
-
-
-def rng(seed: int) -> np.random.Generator:
-    """The generator every draw here uses: numpy's PCG64 seeded with ``seed``."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise UserError(f"seed {seed!r} must be a whole number ≥ 0, e.g. 0")
-    return np.random.Generator(np.random.PCG64(int(seed)))
-
-
-def _draw(p: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Inverse-CDF draw: for each u in [0, 1), the first id whose cumulative probability > u."""
-    cdf = np.cumsum(p)
-    ids = np.searchsorted(cdf, u * cdf[-1], side="right")
-    ids = np.minimum(ids, len(p) - 1)
-    # never return a zero-probability id (possible only through float rounding at an edge)
-    bad = p[ids] == 0
-    if bad.any():
-        nz = np.flatnonzero(p)
-        ids[bad] = nz[np.minimum(np.searchsorted(nz, ids[bad]), len(nz) - 1)]
-    return ids
-
-
-def sample(trace_or_logits: Any, temperature: float = 1.0, seed: int = 0, n: int = 1,
-           top_k: int | None = None, pos: int = -1) -> np.ndarray:
-    """``n`` token ids drawn independently from :func:`distribution` with seed ``seed``.
-
-    Reproducible: the same inputs give the same ids. ``trace_or_logits``: a Trace (its
-    logits at ``pos``) or one row of logits [vocab].
-    """
-    p = distribution(trace_or_logits, temperature, top_k, pos)
-    g = rng(seed)
-    return _draw(p, g.random(int(n))).astype(np.int64)
 
 
 # ====================================================================== readable tokens
@@ -141,11 +50,6 @@ def token_strs(t: Any, ids: Sequence[int]) -> list[str]:
     """Readable pieces for ``ids`` (:meth:`tensors.Trace.token_strs`: the model's
     tokenizer.json, read once per process, no torch)."""
     return t.token_strs([int(i) for i in ids])
-
-
-def tokenizer(t: Any) -> Any:
-    """The model's tokenizer (loaded once per process by :func:`tensors.trace.load_tokenizer`)."""
-    return t.tokenizer
 
 
 def top_tokens(t: Any, k: int = 10, temperature: float = 1.0, top_k: int | None = None,
@@ -222,7 +126,7 @@ def generate(prompt: str, model: str = "auto", steps: int = 6, temperature: floa
 
     t = trace(prompt, model, device=device, quiet=True)
     check_top_k(top_k, t.info["vocab_size"])
-    tok = tokenizer(t)
+    tok = t.tokenizer
     special = set(int(i) for i in getattr(tok, "all_special_ids", []) or [])
     ids = [int(i) for i in t.token_ids]          # prompt ids + every id appended so far
     n_prompt = len(ids)
@@ -232,7 +136,7 @@ def generate(prompt: str, model: str = "auto", steps: int = 6, temperature: floa
         if i > 0:
             t = trace(text, model, device=device, quiet=True)
         p = distribution(t, T, top_k)
-        sid = int(_draw(p, g.random(1))[0])
+        sid = int(draw(p, g.random(1))[0])
         top_ids = np.argsort(-p, kind="stable")[:n_top]
         strs = token_strs(t, [*top_ids, sid, greedy(t)])
         stop = sid in special
@@ -254,13 +158,8 @@ def generate(prompt: str, model: str = "auto", steps: int = 6, temperature: floa
                                                    "d_model", "vocab_size", "norm",
                                                    "tied_embeddings", "fingerprint")})
     if use_cache:
-        _write_json(path, _to_json(gen))
+        _write_json(path, dataclasses.asdict(gen))
     return gen
-
-
-def _to_json(g: Generation) -> dict[str, Any]:
-    d = dataclasses.asdict(g)
-    return d
 
 
 def _from_json(d: dict[str, Any]) -> Generation:

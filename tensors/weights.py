@@ -1,24 +1,39 @@
 """Canonical weight matrices of a model, stored once per weights fingerprint, read by mmap.
 
-Scenes show rows of W_E, blocks of W_Q, the nearest tokens to a vector over the whole
-vocabulary… without loading the model: the first capture writes the matrices below to
-``<home>/weights/<fingerprint>.safetensors`` (atomic), and :class:`Weights` reads any slice
-lazily with ``safetensors.safe_open`` (numpy, memory-mapped).
+Scenes show rows of W_E, blocks of W_Q, columns of W_out, the nearest tokens to a vector
+over the whole vocabulary… without loading the model: the first capture writes the matrices
+below to ``<home>/weights/<fingerprint>-v2.safetensors`` (atomic), and :class:`Weights`
+reads any slice lazily with ``safetensors.safe_open`` (numpy, memory-mapped).
 
-Names and shapes (TransformerLens conventions, ``x @ W`` everywhere):
+One layout for every family (:mod:`tensors.families` converts each family's own), with
+``x @ W + b`` everywhere for the projections (TransformerLens names):
 
-=========  ==========================================  =====================================
-name       shape                                       note
-=========  ==========================================  =====================================
-W_E        [vocab, d_model]                            token embedding (rows = tokens)
-W_U        [vocab, d_model]                            unembedding; absent when tied (= W_E)
-W_pos      [n_ctx, d_model]                            learned positions (GPT-2 only)
-ln_f.w     [d_model]  (+ ln_f.b for LayerNorm)         final norm
-W_Q        [layer, head, d_model, d_head]              q = x @ W_Q + b_Q
-W_K, W_V   [layer, kv_head, d_model, d_head]           shared by head // (head/kv_head) (GQA)
-W_O        [layer, head, d_head, d_model]              head_out = z @ W_O
-b_Q        [layer, head, d_head]  b_K/b_V [layer, kv_head, d_head]  b_O [layer, d_model]
-=========  ==========================================  =====================================
+===========  ====================================  ==========================================
+name         shape                                 meaning
+===========  ====================================  ==========================================
+W_E          [vocab, d_model]                      token embedding: embed = W_E[token_ids]
+                                                   (a lookup: one row per token)
+W_U          [vocab, d_model]                      unembedding rows, one per token:
+                                                   logits = x @ W_U.T; absent when tied (= W_E)
+W_pos        [n_ctx, d_model]                      learned positions (GPT-2 only), a lookup
+ln1.w, ln1.b [layer, d_model]                      the block's first norm (gain, bias)
+ln2.w, ln2.b [layer, d_model]                      the block's second norm (before the MLP)
+ln_f.w/.b    [d_model]                             final norm; ``.b`` only for LayerNorm
+W_Q          [layer, head, d_model, d_head]        q = x̂ @ W_Q + b_Q  (x̂ = ln1(x))
+W_K, W_V     [layer, kv_head, d_model, d_head]     shared by heads h with h // (head/kv_head)
+W_O          [layer, head, d_head, d_model]        head_out = z @ W_O
+b_Q          [layer, head, d_head]; b_K, b_V [layer, kv_head, d_head]; b_O [layer, d_model]
+W_in         [layer, d_model, d_mlp]               mlp_pre = ln2(x) @ W_in + b_in (up/c_fc)
+W_gate       [layer, d_model, d_mlp]               mlp_gate = ln2(x) @ W_gate + b_gate (gated MLPs)
+W_out        [layer, d_mlp, d_model]               mlp_out = mlp_act @ W_out + b_out (down/c_proj)
+b_in, b_gate [layer, d_mlp];  b_out [layer, d_model]
+===========  ====================================  ==========================================
+
+Norm biases and projection biases the model does not have are stored as zeros (a missing
+bias adds nothing) and listed in the file's ``meta["zero_filled"]``: a scene that says
+"+ b" can check it is a real parameter. ``W_U`` is the only matrix stored tokens-as-rows
+for a matrix that multiplies from the right: it IS W_E for tied models, so both are stored
+and queried the same way; ``Trace.lens_logits``/``logits_of`` apply ``x @ W_U.T``.
 """
 from __future__ import annotations
 
@@ -31,62 +46,74 @@ from typing import Any
 
 import numpy as np
 
+from . import families
+
+#: Bump when the layout or the set of stored matrices changes (the file name carries it).
+WEIGHTS_VERSION = 2
+
 
 def weights_path(home: Path, fingerprint: str) -> Path:
-    return home / "weights" / f"{fingerprint}.safetensors"
+    return home / "weights" / f"{fingerprint}-v{WEIGHTS_VERSION}.safetensors"
 
 
-def extract_weights(model: Any, family: str) -> dict[str, np.ndarray]:
-    """Read the canonical matrices out of a loaded Hugging Face model (fp32 numpy)."""
+def extract_weights(model: Any, family: str) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Read the canonical matrices (module docstring) out of a loaded Hugging Face model.
+
+    Returns (arrays as fp32 numpy, names of the biases/norm parameters the model lacks and
+    which were stored as zeros).
+    """
     import torch
 
-    cfg = model.config
+    fam = families.get(family)
+    d = fam.dims(model.config)
+    n_head, n_kv, d_head, d_model = d["n_head"], d["n_kv_head"], d["d_head"], d["d_model"]
+    zero_filled: set[str] = set()
 
     def np32(t: "torch.Tensor") -> np.ndarray:
         return t.detach().to("cpu", torch.float32).numpy().copy()
 
+    def bias(b: Any, shape: tuple[int, ...], name: str) -> "torch.Tensor":
+        if b is None:
+            zero_filled.add(name)
+            return torch.zeros(shape)
+        return b.detach().to("cpu").reshape(shape)
+
     out: dict[str, np.ndarray] = {}
-    W_E = model.get_input_embeddings().weight
-    W_U = model.get_output_embeddings().weight
+    W_E = fam.embed(model).weight
+    W_U = fam.unembed(model).weight
     out["W_E"] = np32(W_E)
     if W_U.data_ptr() != W_E.data_ptr():
         out["W_U"] = np32(W_U)
-    if family == "gpt2":
-        tr = model.transformer
-        n_head, d_model = cfg.n_head, cfg.n_embd
-        d_head = d_model // n_head
-        n_kv = n_head
-        out["W_pos"] = np32(tr.wpe.weight)
-        out["ln_f.w"], out["ln_f.b"] = np32(tr.ln_f.weight), np32(tr.ln_f.bias)
-        Q, K, V, O, bQ, bK, bV, bO = [], [], [], [], [], [], [], []
-        for blk in tr.h:
-            W = blk.attn.c_attn.weight  # Conv1D: [d_model, 3*d_model], y = x @ W + b
-            b = blk.attn.c_attn.bias
-            for i, (Ws, bs) in enumerate(((Q, bQ), (K, bK), (V, bV))):
-                Ws.append(W[:, i * d_model:(i + 1) * d_model].reshape(d_model, n_head, d_head).permute(1, 0, 2))
-                bs.append(b[i * d_model:(i + 1) * d_model].reshape(n_head, d_head))
-            O.append(blk.attn.c_proj.weight.reshape(n_head, d_head, d_model))
-            bO.append(blk.attn.c_proj.bias)
-    else:  # llama
-        m = model.model
-        n_head, n_kv = cfg.num_attention_heads, cfg.num_key_value_heads
-        d_model = cfg.hidden_size
-        d_head = getattr(cfg, "head_dim", None) or d_model // n_head
-        out["ln_f.w"] = np32(m.norm.weight)
-        Q, K, V, O, bQ, bK, bV, bO = [], [], [], [], [], [], [], []
-        for blk in m.layers:
-            a = blk.self_attn
-            for lin, nh, Ws, bs in ((a.q_proj, n_head, Q, bQ), (a.k_proj, n_kv, K, bK), (a.v_proj, n_kv, V, bV)):
-                # nn.Linear weight is [out, in]; y = x @ weight.T
-                Ws.append(lin.weight.T.reshape(d_model, nh, d_head).permute(1, 0, 2))
-                bs.append(lin.bias.reshape(nh, d_head) if lin.bias is not None
-                          else torch.zeros(nh, d_head))
-            O.append(a.o_proj.weight.T.reshape(n_head, d_head, d_model))
-            bO.append(a.o_proj.bias if a.o_proj.bias is not None else torch.zeros(d_model))
-    for name, parts in (("W_Q", Q), ("W_K", K), ("W_V", V), ("W_O", O),
-                        ("b_Q", bQ), ("b_K", bK), ("b_V", bV), ("b_O", bO)):
+    if fam.pos_embed(model) is not None:
+        out["W_pos"] = np32(fam.pos_embed(model).weight)
+    fn = fam.final_norm(model)
+    out["ln_f.w"] = np32(fn.weight)
+    if getattr(fn, "bias", None) is not None:
+        out["ln_f.b"] = np32(fn.bias)
+    stacks: dict[str, list[Any]] = {}
+
+    def put(name: str, t: Any) -> None:
+        stacks.setdefault(name, []).append(t.detach().to("cpu", torch.float32))
+
+    for blk in fam.blocks(model):
+        p = fam.parts(blk)
+        for ln, key in ((p.ln1, "ln1"), (p.ln2, "ln2")):
+            put(f"{key}.w", ln.weight)
+            put(f"{key}.b", bias(getattr(ln, "bias", None), (d_model,), f"{key}.b"))
+        for (W, b), nh, key in zip(fam.qkv_linear(p.attn), (n_head, n_kv, n_kv), "QKV"):
+            put(f"W_{key}", W.reshape(d_model, nh, d_head).permute(1, 0, 2))
+            put(f"b_{key}", bias(b, (nh, d_head), f"b_{key}"))
+        W, b = fam.linear(p.o_proj)
+        put("W_O", W.reshape(n_head, d_head, d_model))
+        put("b_O", bias(b, (d_model,), "b_O"))
+        mlp = (("in", p.up), ("out", p.down)) + ((("gate", p.gate),) if p.gate is not None else ())
+        for key, mod in mlp:
+            W, b = fam.linear(mod)
+            put(f"W_{key}", W)
+            put(f"b_{key}", bias(b, (W.shape[1],), f"b_{key}"))
+    for name, parts in stacks.items():
         out[name] = np32(torch.stack(parts))
-    return out
+    return out, sorted(zero_filled)
 
 
 def save_weights(path: Path, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
@@ -120,9 +147,15 @@ class Weights:
         """The whole tensor, or ``tensor[index]`` read lazily (index: int, slice or tuple)."""
         if name == "W_U" and "W_U" not in self.names:
             name = "W_E"  # tied: the unembedding IS the embedding matrix
+        if name not in self.names:
+            raise KeyError(f"{name!r} is not stored for this model; stored: {sorted(self.names)}")
         if index is None:
             return self._f.get_tensor(name)
         return self._f.get_slice(name)[index]
+
+    def is_real(self, name: str) -> bool:
+        """False for a bias or norm parameter the model does not have (stored as zeros)."""
+        return name in self.names and name not in self.meta.get("zero_filled", [])
 
     @property
     def tied(self) -> bool:
@@ -135,7 +168,7 @@ class Weights:
 
     @cached_property
     def W_U(self) -> np.ndarray:
-        """[vocab, d_model]; the same array object as W_E when embeddings are tied."""
+        """[vocab, d_model] (rows = tokens); the same array object as W_E when tied."""
         return self.W_E if self.tied else self.get("W_U")
 
     @cached_property

@@ -25,7 +25,27 @@ def gpt2_tok_dir() -> Path:
     return fetch_gpt2_tokenizer()
 
 
+def randomize_biases_and_norms(model, seed: int = 1) -> None:
+    """Give every bias and every norm gain/bias random non-zero values.
+
+    transformers initialises biases to 0 and norm gains to 1, so a model fresh from its
+    config cannot catch a forgotten bias, gain or norm; these values can (issue 10).
+    """
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            leaf = name.rsplit(".", 2)
+            is_norm = any(k in name for k in ("ln_", "norm", "layernorm"))
+            if leaf[-1] == "bias":
+                p.copy_(0.2 * torch.randn(p.shape, generator=g))
+            elif is_norm and leaf[-1] == "weight":
+                p.copy_(1.0 + 0.5 * torch.randn(p.shape, generator=g))
+
+
 def _save_model(model, tok, path: Path) -> Path:
+    randomize_biases_and_norms(model)
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return path
@@ -33,7 +53,8 @@ def _save_model(model, tok, path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_gpt2_dir(tmp_path_factory, gpt2_tok_dir) -> Path:
-    """A GPT-2-shaped model (random weights, seed 0) with the real GPT-2 tokenizer."""
+    """A GPT-2-shaped model (random weights, seed 0; random biases and LayerNorm gains and
+    biases) with the real GPT-2 tokenizer."""
     import torch
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
@@ -48,7 +69,8 @@ def tiny_gpt2_dir(tmp_path_factory, gpt2_tok_dir) -> Path:
 @pytest.fixture(scope="session")
 def tiny_llama_dir(tmp_path_factory) -> Path:
     """A Llama-shaped model with grouped-query attention (6 query heads, 2 kv heads),
-    RoPE, untied embeddings, q/k/v biases — and the bundled model's tokenizer."""
+    RoPE, untied embeddings, random q/k/v/o and MLP biases and random RMSNorm gains — and
+    the bundled model's tokenizer."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
     from tensors.models import bundled_dir
@@ -58,7 +80,7 @@ def tiny_llama_dir(tmp_path_factory) -> Path:
     cfg = LlamaConfig(num_hidden_layers=2, num_attention_heads=6, num_key_value_heads=2,
                       hidden_size=96, intermediate_size=192, vocab_size=len(tok),
                       max_position_embeddings=256, tie_word_embeddings=False,
-                      attention_bias=True, attn_implementation="eager")
+                      attention_bias=True, mlp_bias=True, attn_implementation="eager")
     model = LlamaForCausalLM(cfg).eval()
     return _save_model(model, tok, tmp_path_factory.mktemp("tiny-llama"))
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tensors import UserError, trace
-from tensors.capture import softmax_np
+from tensors.sampling import softmax as softmax_np
 from tensors.generate import (distribution, generate, greedy, sample, token_strs,
                               top_tokens)
 

@@ -34,8 +34,10 @@ def hf_reference(model_dir: Path, prompt: str):
     orig = mod.eager_attention_forward
 
     def spy(module, query, key, value, *a, **kw):
-        seen.append((query[0].clone(), key[0].clone(), value[0].clone()))
-        return orig(module, query, key, value, *a, **kw)
+        out = orig(module, query, key, value, *a, **kw)
+        # q, k, v [head, pos, d_head] as they entered; z [pos, head, d_head] as it left
+        seen.append((query[0].clone(), key[0].clone(), value[0].clone(), out[0][0].clone()))
+        return out
 
     attn_out = []
     attn_mods = [b.attn for b in m.transformer.h] if hasattr(m, "transformer") else \
@@ -75,10 +77,18 @@ def test_trace_matches_hf_forward(model_dir):
     close(t.attn_out, torch.stack(attn_out))
     # q and k exactly as they entered the model's dot product (after RoPE for Llama)
     group = H // t.info["n_kv_head"]
-    for layer, (q, k, v) in enumerate(seen):
+    d_head = t.info["d_head"]
+    for layer, (q, k, v, z) in enumerate(seen):
         close(t.q[layer], q)
         close(t.k[layer], k.repeat_interleave(group, dim=0))
         close(t.v[layer], v.repeat_interleave(group, dim=0))
+        # each head's write: its z times its rows of the model's output projection (by hand)
+        if hasattr(m, "transformer"):
+            W_O = m.transformer.h[layer].attn.c_proj.weight          # Conv1D [in, out]
+        else:
+            W_O = m.model.layers[layer].self_attn.o_proj.weight.T    # Linear [out, in] -> [in, out]
+        for h in range(H):
+            close(t.head_out[layer, h], (z[:, h] @ W_O[h * d_head:(h + 1) * d_head]).detach(), 1e-5)
     assert t.q.shape == (L, H, len(ids), t.info["d_head"])
 
 
@@ -295,6 +305,10 @@ def test_bundled_model_facts():
         ("llama", 30, 9, 3, 576, 49152)
     assert i["tied_embeddings"] and i["positional"] == "rope"
     assert t.top_next(1)[0][0] == " Paris"
+    # read from the model: 4-bit GGUF source, RoPE theta, per-layer norm eps
+    assert i["quantization"] == "Q4_1 GGUF (4-bit), dequantised to fp32"
+    assert i["rope"]["theta"] == 100000.0 and i["rope"]["dims"] == 64
+    assert all(l["norm1"]["type"] == "RMSNorm" and not l["norm1"]["bias"] for l in i["layers"])
 
 
 def test_flat_host_copy_packs_every_tensor_exactly(monkeypatch):

@@ -1,0 +1,97 @@
+"""Arrays [layer, ...] whose layers are computed on first access, from what the Trace stores.
+
+The attention scores and pattern grow with the square of the prompt and the heads' outputs
+with n_head × pos × d_model, per layer; a scene looks at one or two layers. So the Trace
+stores q, k, v and z and derives these per layer when asked (:class:`PerLayer`), keeping
+the last few layers computed. Indexing with a layer number computes that layer only:
+
+>>> calls = []
+>>> a = PerLayer(3, (2,), np.float32, lambda i: calls.append(i) or np.full(2, i, np.float32))
+>>> a[2], a.shape, calls
+(array([2., 2.], dtype=float32), (3, 2), [2])
+>>> a[1, 0], calls
+(np.float32(1.0), [2, 1])
+
+Anything else (a slice over layers, ``np.asarray(a)``, ``a.sum(-1)``, ``a * 2``) works on the
+whole array, built layer by layer (kept when at most :data:`KEEP_WHOLE_BYTES`).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Callable
+
+import numpy as np
+
+#: The whole array is kept after it was built once when it is at most this big.
+KEEP_WHOLE_BYTES = 64 << 20
+#: How many computed layers each array keeps.
+KEEP_LAYERS = 4
+
+
+class PerLayer(np.lib.mixins.NDArrayOperatorsMixin):
+    """A read-only array of shape [n_layer, *layer_shape] computed per layer by ``compute(i)``."""
+
+    def __init__(self, n_layer: int, layer_shape: tuple[int, ...], dtype: Any,
+                 compute: Callable[[int], np.ndarray]):
+        self.shape = (int(n_layer), *map(int, layer_shape))
+        self.dtype = np.dtype(dtype)
+        self._compute = compute
+        self._layers: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._whole: np.ndarray | None = None
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: int(np.prod(self.shape)))
+    nbytes = property(lambda self: self.size * self.dtype.itemsize)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def layer(self, i: int) -> np.ndarray:
+        """Layer i [*layer_shape] (negative counts from the end), computed once."""
+        n = self.shape[0]
+        if not -n <= i < n:
+            raise IndexError(f"layer {i} is out of range for {n} layers")
+        i %= n
+        if self._whole is not None:
+            return self._whole[i]
+        if i in self._layers:
+            self._layers.move_to_end(i)
+        else:
+            a = np.asarray(self._compute(i), dtype=self.dtype)
+            a.flags.writeable = False
+            self._layers[i] = a
+            while len(self._layers) > KEEP_LAYERS:
+                self._layers.popitem(last=False)
+        return self._layers[i]
+
+    def __getitem__(self, idx: Any) -> Any:
+        key = idx if isinstance(idx, tuple) else (idx,)
+        if key and isinstance(key[0], (int, np.integer)) and not isinstance(key[0], bool):
+            x = self.layer(int(key[0]))
+            return x[key[1:]] if len(key) > 1 else x
+        return np.asarray(self)[idx]
+
+    def __iter__(self):
+        return (self.layer(i) for i in range(len(self)))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        whole = self._whole
+        if whole is None:
+            whole = np.stack([self.layer(i) for i in range(len(self))]) if len(self) else \
+                np.empty(self.shape, self.dtype)
+            if whole.nbytes <= KEEP_WHOLE_BYTES:
+                whole.flags.writeable = False
+                self._whole = whole
+        return whole if dtype is None else whole.astype(dtype)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        inputs = tuple(np.asarray(x) if isinstance(x, PerLayer) else x for x in inputs)
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(np.asarray(self), name)      # .sum, .max, .mean, .astype, .T …
+
+    def __repr__(self) -> str:
+        return f"PerLayer(shape={self.shape}, dtype={self.dtype}, computed={sorted(self._layers)})"
