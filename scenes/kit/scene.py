@@ -35,6 +35,7 @@ from tensors import Trace, exit_on_user_error, trace
 
 from .course.apply import apply_course_config
 from .course.knobs import SceneKnobs, beat, beat_needs
+from .ledger import LedgerMixin
 from .text import flat_text, markup
 from .theme import THEME, theme_saved
 
@@ -78,8 +79,9 @@ def render_isolated(scene: "GPTScene") -> Iterator[None]:
             config.disable_caching = saved
 
 
-class GPTScene(SceneKnobs, Scene):
-    """Base scene. Subclasses set ``beats`` and implement one method per beat."""
+class GPTScene(LedgerMixin, SceneKnobs, Scene):
+    """Base scene. Subclasses set ``beats`` and implement one method per beat; a beat that
+    shows an equation records it with ``self.equation(...)`` (:mod:`scenes.kit.ledger`)."""
 
     #: (not a knob) manim's partial-movie cache hashes every mobject of every play(); for
     #: scenes of many numbers that costs more than rendering them. Off for this render only.
@@ -103,12 +105,15 @@ class GPTScene(SceneKnobs, Scene):
             apply_course_config(self)
             self.camera.background_color = THEME.background
             self.trace = self.load_trace()
+            self.ledger = []
+            self._current_beat = "prepare"
             self.prepare()
             for name in self.beats:
                 self.run_beat(name)
 
     def run_beat(self, name: str) -> None:
         """Build what beat ``name`` needs and is not on screen, silently; run it; end it."""
+        self._current_beat = name
         self.ensure(*beat_needs(type(self), name))
         getattr(self, name)()
         self.end_beat(name)
