@@ -19,7 +19,11 @@ from manim import DOWN, LEFT, ORIGIN, RIGHT, UP, Brace, SurroundingRectangle, Te
 from ..text import displayable, label_text, num_text, number_str, shape_str, visible_token
 from ..theme import THEME, digits_for, fmt, value_color
 
-__all__ = ["WeightMatrix", "VectorColumn", "EmbeddingMatrix", "column_plan", "brackets",
+#: The smallest font size a piece draws: digits 20.6 px tall at 1080p (the legibility floor
+#: of issue 12 is 20 px). Labels derived from a font size (row labels …) never go below it.
+MIN_SIZE = 16.0
+
+__all__ = ["MIN_SIZE", "WeightMatrix", "VectorColumn", "EmbeddingMatrix", "column_plan", "brackets",
            "scale_of"]
 
 
@@ -114,13 +118,13 @@ class WeightMatrix(VGroup):
         self.row_labels = VGroup()
         if row_labels is not None:
             for r, s in enumerate(row_labels[:nr]):
-                self.row_labels.add(num_text(s, fs * 0.85, THEME.dim).next_to(
+                self.row_labels.add(num_text(s, max(MIN_SIZE, fs * 0.85), THEME.dim).next_to(
                     self.brackets[0], LEFT, buff=0.15).set_y(-r * step_y))
             self.add(self.row_labels)
         self.col_labels = VGroup()
         if col_labels is not None:
             for c, s in enumerate(col_labels[:nc]):
-                self.col_labels.add(num_text(s, fs * 0.85, THEME.dim).next_to(
+                self.col_labels.add(num_text(s, max(MIN_SIZE, fs * 0.85), THEME.dim).next_to(
                     self.brackets, UP, buff=0.12).set_x(c * step_x))
             self.add(self.col_labels)
         self.brace = None
@@ -203,7 +207,7 @@ class VectorColumn(VGroup):
             self.add(self.label)
         self.len_text = None
         if show_len:
-            self.len_text = num_text(f"{self.full_len:,}", fs * 0.8, THEME.dim)
+            self.len_text = num_text(f"{self.full_len:,}", max(MIN_SIZE, fs * 0.8), THEME.dim)
             self.len_text.next_to(self.brackets, DOWN if label_dir is not DOWN else UP, buff=0.08)
             self.add(self.len_text)
         self.move_to(ORIGIN)
