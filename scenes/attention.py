@@ -231,7 +231,7 @@ class AttentionScene(Curtains, GPTScene):
         self.xmat.to_edge(LEFT, buff=0.4).set_y(0.3)
         self.add(self.xmat)
 
-    def build_xhat(self) -> None:
+    def build_xhat_mat(self) -> None:
         """X̂ on the left (what beat_norm ends with)."""
         self.clean_stage()
         self.xhat_mat = self._xhat_matrix()
@@ -241,7 +241,7 @@ class AttentionScene(Curtains, GPTScene):
         m = self._rows(self.xhat, self.entries, (self.n, self.d_model), "x̂")
         return m.to_edge(LEFT, buff=0.4).set_y(0.3)
 
-    def build_qk_mats(self) -> None:
+    def build_qmat(self) -> None:
         """Q and K (what beat_qk ends with)."""
         self.clean_stage()
         self.qmat, self.kmat = self._qk_mats(rotated=True)
@@ -550,9 +550,15 @@ class AttentionScene(Curtains, GPTScene):
             k.next_to(g.frame, RIGHT, buff=0.3).align_to(g.frame, UP)
         out.add(k)
         if not g.show_numbers:
-            rule = self._note(f"{self.n} tokens: cells coloured by value; numbers are printed\n"
-                              f"when they fit (here up to {self._max_numbers_fit()} tokens)")
-            rule.to_corner(UL, buff=0.35)
+            rule = self._para(f"{self.n} tokens: cells coloured by value; numbers are printed "
+                              f"when they fit (here up to {self._max_numbers_fit()} tokens)", 24,
+                              THEME.dim)
+            if k.get_left()[0] > g.frame.get_right()[0]:      # keys note beside the grid
+                rule.next_to(k, DOWN, buff=0.3).align_to(k, LEFT)
+            else:
+                rule.next_to(g.frame, RIGHT, buff=0.35).align_to(g.frame, UP)
+            rule.text = " ".join(m.text for m in rule)
+            self.shown["rule"] = rule.text
             out.add(rule)
         return out
 
@@ -577,7 +583,7 @@ class AttentionScene(Curtains, GPTScene):
         self.chrome_front()
         return g2
 
-    @beat(needs=("tag", "qk_mats"))
+    @beat(needs=("tag", "qmat"))
     def beat_dot_products(self) -> None:
         """4. The grid of q·k dot products (built from copies of q and k), then scaled."""
         t, L, H, Q = self.trace, self.L, self.H, self.Q
@@ -620,9 +626,11 @@ class AttentionScene(Curtains, GPTScene):
             cap = f"Multiplied by layer {L}'s attention scale {self.scale:.6g}"
         formula = self.text(st + (f"   (√{self.d_head} = {inv:g})" if st.startswith("÷") else ""),
                             size=30, color=THEME.highlight)
-        formula.next_to(g.frame, RIGHT, buff=0.35)
-        if formula.get_right()[0] > config.frame_width / 2 - 0.2:
-            formula.next_to(g.frame, DOWN, buff=0.1).align_to(g.frame, RIGHT)
+        beside = [m for m in notes[1:] if m.get_left()[0] > g.frame.get_right()[0]]
+        if beside:
+            formula.next_to(beside[-1], DOWN, buff=0.4).align_to(beside[-1], LEFT)
+        else:
+            formula.next_to(g.frame, RIGHT, buff=0.35)
         self.play(FadeIn(formula, shift=0.2 * LEFT), FadeOut(cell_rect), FadeOut(worked), run_time=0.4)
         self.show_caption(self.caption_text("scale", scale_text=cap, d_head=self.d_head))
         self.grid = self._grid_to(g, qk * self.scale, "scores", 2)
@@ -703,10 +711,9 @@ class AttentionScene(Curtains, GPTScene):
         whyt = self._para(why.replace("\n", " "), 36)
         whyt.next_to(g2.frame, RIGHT, buff=0.35).align_to(g2.frame, UP)
         worked.next_to(g2.frame, RIGHT, buff=0.35).align_to(g2.frame, UP)
-        fade_notes = [m for m in self.grid_notes[2:]] if len(self.grid_notes) > 2 else []
-        self.play(Create(row), FadeIn(worked), *[FadeOut(m) for m in fade_notes],
-                  FadeOut(self.grid_notes[1]), run_time=0.6)
-        self.grid_notes = self.grid_notes[:1]
+        side = list(self.grid_notes[1:])           # keys note and rule yield their place
+        self.play(Create(row), FadeIn(worked), *[FadeOut(m) for m in side], run_time=0.6)
+        self.grid_notes = VGroup(self.grid_notes[0])
         self._pause(1.6)
         self.play(FadeOut(worked), FadeIn(whyt), run_time=0.5)
         self.query_rect, self.why = row, whyt
@@ -745,6 +752,7 @@ class AttentionScene(Curtains, GPTScene):
         if hidden:
             omit = f"{len(keys)} of {Q + 1} keys shown; the sum is over all {Q + 1}"
         on = self._note(omit) if omit else VGroup()
+        self.shown["omission"] = omit
         if omit:
             on.next_to(vm, DOWN, buff=0.2).align_to(vm, LEFT)
             self.play(FadeIn(on), run_time=0.3)
@@ -870,13 +878,24 @@ class AttentionScene(Curtains, GPTScene):
         t, L, H, Q = self.trace, self.L, self.H, self.Q
         self.fresh()
         n = self.n
-        start = max(0, min(n - self.max_arc_tokens, Q - self.max_arc_tokens + 1))
-        pos = list(range(start, min(n, start + self.max_arc_tokens)))
+        # as many tokens as fit in one row at full size, ending at the attending one
+        # (then after it, if room): every arc reads left to right, nothing shrinks
+        widths = [TokenBoxes([s], font_size=32).width + 0.08 for s in t.tokens]
+        lo = hi = Q
+        room = config.frame_width - 0.8 - widths[Q]
+        while hi - lo + 1 < self.max_arc_tokens:
+            if lo > 0 and widths[lo - 1] <= room:
+                lo -= 1
+                room -= widths[lo]
+            elif hi < n - 1 and widths[hi + 1] <= room:
+                hi += 1
+                room -= widths[hi]
+            else:
+                break
+        start = lo
+        pos = list(range(lo, hi + 1))
         tb = TokenBoxes([t.tokens[p] for p in pos], font_size=32, show_positions=True,
                         position_offset=start, max_width=None)
-        if tb.width > 13.2:  # one row, so every arc reads left to right
-            tb.scale_to_fit_width(max(13.2, tb.width * 0.7))
-            tb.set_x(0)
         tb.move_to([0, -1.0, 0])
         qi = pos.index(Q)
         tb.highlight(qi)
@@ -885,17 +904,17 @@ class AttentionScene(Curtains, GPTScene):
         notes = VGroup()
         if start > 0:
             hidden = float(np.asarray(t.pattern[L][H][Q])[:start].sum())
-            notes.add(self._note(f"{len(pos)} of {n} tokens shown: positions 0–{start - 1} "
-                                 f"not shown get {pct(hidden)} of the weight").to_corner(UL, buff=0.35))
+            notes.add(self._note(f"{len(pos)} of {n} tokens fit in one row: positions 0–{start - 1} "
+                                 f"(not shown) get {pct(hidden)} of the weight"))
         (best, p_best), = t.top_next(1)
         pred = self._note(f"inputs: positions 0–{n - 1}  ·  the model's prediction for the next "
                           f"token is read at position {n - 1}: ‘{token_label(best)}’ {pct(p_best)}")
-        pred.next_to(tb, DOWN, buff=0.85)
         if pred.width > config.frame_width - 0.6:
             pred = self._note(f"inputs: positions 0–{n - 1}\nprediction at position {n - 1}: "
-                              f"‘{token_label(best)}’ {pct(p_best)}").next_to(tb, DOWN, buff=0.85)
+                              f"‘{token_label(best)}’ {pct(p_best)}")
         self.shown["prediction"] = (best, p_best)
         notes.add(pred)
+        notes.arrange(DOWN, buff=0.2).next_to(tb, DOWN, buff=0.85)
         self.reveal(tb, *notes, run_time=0.5)
         drawn = [a for a in arcs.arcs if a is not None]
         order = sorted(drawn, key=lambda a: -a.value)      # the heaviest arc first
