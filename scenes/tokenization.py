@@ -69,8 +69,9 @@ class TokenizationScene(GPTScene):
         self.vocab_size = int(t.info["vocab_size"])
         n_tok = len(t.tokenizer)
         top = min(self.vocab_size, n_tok) - 1
-        self.sample_ids = [int(i) for i in np.linspace(0, top, self.vocab_samples).round()]
-        self.sample_step = int(round(top / (self.vocab_samples - 1)))
+        # exactly evenly spaced, so "{step:,} ids apart" is true for every gap (issue 10)
+        self.sample_step = top // (self.vocab_samples - 1)
+        self.sample_ids = [k * self.sample_step for k in range(self.vocab_samples)]
         self.sample_strs = [displayable(s) for s in self.tok.token_strs(self.sample_ids)]
 
     # ------------------------------------------------------------------ beats
