@@ -535,13 +535,20 @@ class AttentionScene(Curtains, GPTScene):
                           show_numbers=n <= self.max_numbers, digits=digits,
                           font_size=MIN_SIZE, show_positions=True, label_size=MIN_SIZE)
         g.shift((-0.55 - g.frame.get_center()[0]) * RIGHT)
-        g.shift((-2.55 - g.frame.get_bottom()[1]) * UP)
+        if g.frame.height >= 3.0:
+            g.shift((-2.55 - g.frame.get_bottom()[1]) * UP)
+        else:                                   # a small grid sits higher: room for notes
+            g.shift((0.9 - g.frame.get_center()[1]) * UP)
         return g
 
     def _grid_notes(self, g: AttentionGrid) -> VGroup:
         q = self._note("queries (rows): the position that looks", color=THEME.query)
-        q.rotate(math.pi / 2)
-        q.next_to(VGroup(g.query_labels, g.query_positions), LEFT, buff=0.2).set_y(g.frame.get_center()[1])
+        if g.frame.height >= q.width:
+            q.rotate(math.pi / 2)
+            q.next_to(VGroup(g.query_labels, g.query_positions), LEFT, buff=0.2).set_y(g.frame.get_center()[1])
+        else:                                   # too short for the note on its side
+            q = self._para("queries (rows): the position that looks", 16, THEME.query)
+            q.next_to(VGroup(g.query_labels, g.query_positions), LEFT, buff=0.3).align_to(g.frame, UP)
         out = VGroup(q)
         k = self._note("keys (columns): the position looked at", color=THEME.key)
         k.next_to(VGroup(g.key_labels, g.key_positions), UP, buff=0.1)
@@ -697,7 +704,12 @@ class AttentionScene(Curtains, GPTScene):
         # the head-choice note (what was searched, what the course set)
         s = float(self.head_score_table[L, H])
         kind, count, where = self.choice
-        if kind == "rule":
+        if self.n < 4:
+            why = (f"The prompt has {self.n} token{'s' if self.n > 1 else ''}: too short for the "
+                   f"head rule (no query has a key other than the first, itself and the previous "
+                   f"one), so every score is 0 and head {H} of layer {L} is the first "
+                   f"{'set' if kind != 'rule' else 'searched'}.")
+        elif kind == "rule":
             why = (f"Why head {H} of layer {L}? {pct(s)} of its attention (queries 3–{self.n - 1})\n"
                    f"goes to earlier words other than the first, itself and the previous one:\n"
                    f"the most of the {count} heads searched (layers: {where}).")
@@ -914,11 +926,14 @@ class AttentionScene(Curtains, GPTScene):
                               f"‘{token_label(best)}’ {pct(p_best)}")
         self.shown["prediction"] = (best, p_best)
         notes.add(pred)
+        if all(a is None for a in arcs.arcs):
+            notes.add(self._note("every token shown gets under 1% of the weight: no arc is drawn"))
         notes.arrange(DOWN, buff=0.2).next_to(tb, DOWN, buff=0.85)
         self.reveal(tb, *notes, run_time=0.5)
         drawn = [a for a in arcs.arcs if a is not None]
         order = sorted(drawn, key=lambda a: -a.value)      # the heaviest arc first
-        self.play(LaggedStart(*[Create(a) for a in order], lag_ratio=0.15), run_time=1.2)
+        if order:
+            self.play(LaggedStart(*[Create(a) for a in order], lag_ratio=0.15), run_time=1.2)
         self.play(FadeIn(arcs.percent_labels), run_time=0.3)
         self.show_caption(self.caption_text("arcs", head=H, layer=L, tok=self._tok(Q), q=Q))
         self.shown["arcs"] = arcs
