@@ -23,8 +23,8 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, Create, FadeIn, FadeOut, FadeTransform, Group,
-                   LaggedStart, ReplacementTransform, SurroundingRectangle, Transform,
-                   TransformFromCopy, VGroup, VMobject, config)
+                   LaggedStart, ManimColor, Mobject, ReplacementTransform, SurroundingRectangle,
+                   Transform, TransformFromCopy, UpdateFromAlphaFunc, VGroup, VMobject, config)
 
 from scenes.kit.analysis.attention import head_scores, pick_query, select_head, shown_positions
 from scenes.kit.pieces import AttentionArcs, AttentionGrid, TokenBoxes, WeightMatrix
@@ -575,20 +575,70 @@ class AttentionScene(Curtains, GPTScene):
     def _grid_to(self, g: AttentionGrid, M: np.ndarray, mode: str, digits: int | None,
                  run_time: float = 0.9) -> AttentionGrid:
         """Turn grid g into the grid of M in place: the same cells change colour and their
-        numbers cross-fade (no blank frame). Returns the new grid (now on screen)."""
+        numbers cross-fade (no blank frame; one animation for all cells, so it stays cheap).
+        Returns the new grid (now on screen)."""
         g2 = self._grid(M, mode, digits)
-        if g.as_image or g2.as_image or len(g.cells) != len(g2.cells):
-            self.play(FadeOut(g), FadeIn(g2), run_time=run_time)
+        flat = (not g.as_image and not g2.as_image and len(g.cells) == len(g2.cells)
+                and all(not c.submobjects for c in g.cells) and all(not c.submobjects for c in g2.cells))
+        if not flat and (g.as_image or g2.as_image):
+            self.play(FadeOut(g.image if g.as_image else g.cells),
+                      FadeIn(g2.image if g2.as_image else g2.cells), run_time=run_time)
+        elif not flat:
+            self._fade([*g.cells, *g.numbers], [*g2.cells, *g2.numbers], run_time=run_time)
         else:
-            anims = [Transform(a, b) for a, b in zip(g.cells, g2.cells)]
-            nums = list(zip(g.numbers, g2.numbers)) if len(g.numbers) == len(g2.numbers) else []
-            anims += [FadeTransform(a, b) for a, b in nums if a.text != b.text]
-            if not nums:
-                anims += [FadeOut(g.numbers), FadeIn(g2.numbers)]
-            self.play(*anims, run_time=run_time)
+            a = np.array([c.get_fill_rgbas()[0] for c in g.cells])
+            b = np.array([c.get_fill_rgbas()[0] for c in g2.cells])
+
+            def recolour(cells: VGroup, alpha: float) -> None:
+                for c, rgba in zip(cells, a + (b - a) * alpha):
+                    c.set_fill(ManimColor.from_rgb(rgba[:3]), opacity=float(rgba[3]))
+
+            pairs = list(zip(g.numbers, g2.numbers)) if len(g.numbers) == len(g2.numbers) else []
+            old = VGroup(*[x for x, y in pairs if x.text != y.text]) if pairs else g.numbers
+            new = VGroup(*[y for x, y in pairs if x.text != y.text]) if pairs else g2.numbers
+            self._fade(list(old), list(new), run_time=run_time,
+                       extra=[UpdateFromAlphaFunc(g.cells, recolour)])
         self.settle(g, g2)
         self.chrome_front()
         return g2
+
+    @staticmethod
+    def _alphas(mobs: Sequence) -> list:
+        """Each mobject's drawn parts with their fill/stroke colours (to fade by alpha)."""
+        return [[(m, m.fill_rgbas.copy(), m.stroke_rgbas.copy())
+                 for m in mob.family_members_with_points()] for mob in mobs]
+
+    @staticmethod
+    def _set_alpha(parts: list, t: float) -> None:
+        for m, f, st in parts:
+            f2, s2 = f.copy(), st.copy()
+            f2[:, 3] *= t
+            s2[:, 3] *= t
+            m.fill_rgbas, m.stroke_rgbas = f2, s2
+
+    def _fade(self, out: Sequence = (), into: Sequence = (), run_time: float = 0.8,
+              each: float = 1.0, extra=()) -> None:
+        """Cross-fade in ONE animation (cheap for hundreds of glyphs): ``out`` fades away,
+        ``into`` fades in; with ``each`` < 1 the ``into`` items start one after another."""
+        po, pi = self._alphas(out), self._alphas(into)
+        n = len(pi)
+        for p in pi:
+            self._set_alpha(p, 0.0)
+        self.add(*into)
+
+        def step(_: Mobject, alpha: float) -> None:
+            for p in po:
+                self._set_alpha(p, 1.0 - alpha)
+            for i, p in enumerate(pi):
+                start = (1 - each) * i / max(n - 1, 1)
+                self._set_alpha(p, min(1.0, max(0.0, (alpha - start) / each)))
+
+        self.play(UpdateFromAlphaFunc(VGroup(), step), *extra, run_time=run_time)
+        for p in pi:
+            self._set_alpha(p, 1.0)
+        self.remove(*out)
+        for p in po:
+            self._set_alpha(p, 1.0)
 
     @beat(needs=("tag", "qmat"))
     def beat_dot_products(self) -> None:
@@ -601,13 +651,13 @@ class AttentionScene(Curtains, GPTScene):
         notes = self._grid_notes(g)
         qm, km = self.qmat, self.kmat
         # q rows fly to the grid's rows, k rows to its columns; cells appear row by row
-        self.play(ReplacementTransform(qm, VGroup(g.query_labels, g.query_positions)),
-                  ReplacementTransform(km, VGroup(g.key_labels, g.key_positions)),
-                  FadeIn(g.frame), run_time=1.0)
+        ql, kl = VGroup(g.query_labels, g.query_positions), VGroup(g.key_labels, g.key_positions)
+        self._fade((), [ql, kl, g.frame], run_time=1.0, extra=[
+            qm.animate.scale(0.35).move_to(ql).set_opacity(0),
+            km.animate.scale(0.35).rotate(math.pi / 2).move_to(kl).set_opacity(0)])
         cells = [VGroup(g.cell(i, j), *( [g.numbers[i * self.n + j]] if g.show_numbers else []))
                  for i in range(self.n) for j in range(self.n)] if not g.as_image else [g.image]
-        self.play(LaggedStart(*[FadeIn(c) for c in cells], lag_ratio=min(0.05, 3.0 / len(cells))),
-                  FadeIn(notes), run_time=1.4)
+        self._fade((), cells, run_time=1.4, each=0.3, extra=[FadeIn(notes)])
         self.settle(qm, km, g)
         self.qmat = self.kmat = None
         self.show_caption(self.caption_text("dots"))
@@ -739,11 +789,16 @@ class AttentionScene(Curtains, GPTScene):
         layer's real update of the residual stream."""
         t, L, H, Q = self.trace, self.L, self.H, self.Q
         info = t.info
-        self.fresh()
+        keys = [p for p in self.cols if p <= Q]
+        # the attending row's weights travel out of the pattern grid (when it is on screen)
+        g, carry = getattr(self, "grid", None), None
+        if g is not None and self.is_shown(g) and g.mode == "pattern" and g.show_numbers:
+            carry = VGroup(*[g.numbers[Q * g.n_k + p].copy() for p in keys])
+            self.add(carry)
+        self.fresh(*([carry] if carry is not None else []))
         self.grid = None
         w = np.asarray(t.pattern[L][H][Q], np.float64)
         V = np.asarray(t.v[L][H], np.float64)
-        keys = [p for p in self.cols if p <= Q]
         hidden = [p for p in range(Q + 1) if p not in keys]
         c = self.entries
         vm = self._rows(V, c, (self.n, self.d_head), "v", THEME.value, positions=keys)
@@ -757,7 +812,8 @@ class AttentionScene(Curtains, GPTScene):
         wl = self._note("weight", color=THEME.highlight).next_to(wts, UP, buff=0.15)
         self.show_caption(self.caption_text("values", tok=self._tok(Q), q=Q, nk=Q + 1,
                                             bv=" + b_V" if self.has_bias["b_V"] else ""))
-        self.play(FadeIn(vm), FadeIn(wts), FadeIn(wl), run_time=0.7)
+        self.play(FadeIn(vm), ReplacementTransform(carry, wts) if carry is not None else FadeIn(wts),
+                  FadeIn(wl), run_time=0.9)
         self.equation("matmul", "v = x̂·W_V + b_V", shown=V[keys], x=self.xhat[keys], W=self.W_Vf,
                       b=self.b_V)
         omit = ""
