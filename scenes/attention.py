@@ -605,12 +605,15 @@ class AttentionScene(Curtains, GPTScene):
     @staticmethod
     def _alphas(mobs: Sequence) -> list:
         """Each mobject's drawn parts with their fill/stroke colours (to fade by alpha)."""
-        return [[(m, m.fill_rgbas.copy(), m.stroke_rgbas.copy())
-                 for m in mob.family_members_with_points()] for mob in mobs]
+        return [[(m, m.fill_rgbas.copy(), m.stroke_rgbas.copy()) if isinstance(m, VMobject)
+                 else (m, None, None) for m in mob.family_members_with_points()] for mob in mobs]
 
     @staticmethod
     def _set_alpha(parts: list, t: float) -> None:
         for m, f, st in parts:
+            if f is None:                       # an image: its own opacity
+                m.set_opacity(t)
+                continue
             f2, s2 = f.copy(), st.copy()
             f2[:, 3] *= t
             s2[:, 3] *= t
