@@ -447,7 +447,7 @@ class AttentionScene(Curtains, GPTScene):
         qm.move_to(slot)
         bq = "+ b_Q" if self.has_bias["b_Q"] else ""
         bk = "+ b_K" if self.has_bias["b_K"] else ""
-        self.show_caption(self.caption_text("qk", head=H, d_head=self.d_head, bq=f" {bq}" if bq else "",
+        self.show_caption(self.caption_text("qk", head=H, layer=L, d_head=self.d_head, bq=f" {bq}" if bq else "",
                                             bk=f" {bk}" if bk else "",
                                             rope="; then RoPE" if self.rope else ""))
         self.play(FadeIn(WQ), run_time=0.5)
@@ -692,7 +692,7 @@ class AttentionScene(Curtains, GPTScene):
         else:
             formula.next_to(g.frame, RIGHT, buff=0.35)
         self.play(FadeIn(formula, shift=0.2 * LEFT), FadeOut(cell_rect), FadeOut(worked), run_time=0.4)
-        self.show_caption(self.caption_text("scale", scale_text=cap, d_head=self.d_head))
+        self.show_caption(self.caption_text("scale", scale_text=cap, d_head=self.d_head, sqrt=inv))
         self.grid = self._grid_to(g, qk * self.scale, "scores", 2)
         self.equation("scale", st, shown=qk * self.scale, a=qk, s=self.scale)
         self.grid_notes, self.formula = notes, formula
@@ -814,6 +814,7 @@ class AttentionScene(Curtains, GPTScene):
             wts.add(tx)
         wl = self._note("weight", color=THEME.highlight).next_to(wts, UP, buff=0.15)
         self.show_caption(self.caption_text("values", tok=self._tok(Q), q=Q, nk=Q + 1,
+                                            d_head=self.d_head, d_model=self.d_model,
                                             bv=" + b_V" if self.has_bias["b_V"] else ""))
         self.play(FadeIn(vm), ReplacementTransform(carry, wts) if carry is not None else FadeIn(wts),
                   FadeIn(wl), run_time=0.9)
