@@ -371,15 +371,12 @@ class AttentionScene(Curtains, GPTScene):
         self._pause(1.2)
         # every row becomes its normalised row, in place
         xh = self._xhat_matrix()
-        self.play(*[FadeTransform(a, c) for a, c in zip(self.xmat.entries, xh.entries)],
-                  FadeTransform(self.xmat.label, xh.label),
-                  *[FadeOut(m) for m in (self.xmat.body[1], self.xmat.brackets, self.xmat.brace,
-                                         self.xmat.shape_text, self.xmat.row_labels)],
-                  *[FadeIn(m) for m in (xh.ellipses, xh.brackets, xh.brace, xh.shape_text,
-                                        xh.row_labels)],
-                  rect.animate.become(SurroundingRectangle(VGroup(xh.row(r), xh.row_labels[r]),
-                                                           color=THEME.highlight, buff=0.05)),
-                  run_time=1.0)
+        self._fade([self.xmat.entries, self.xmat.label, self.xmat.body[1], self.xmat.brackets,
+                    self.xmat.brace, self.xmat.shape_text, self.xmat.row_labels],
+                   [xh.entries, xh.label, xh.ellipses, xh.brackets, xh.brace, xh.shape_text,
+                    xh.row_labels], run_time=1.0,
+                   extra=[rect.animate.become(SurroundingRectangle(
+                       VGroup(xh.row(r), xh.row_labels[r]), color=THEME.highlight, buff=0.05))])
         self.settle(self.xmat, xh)
         eq = ("layernorm" if ln else "rmsnorm")
         ops = dict(x=self.x[self.cols], g=g, eps=facts["eps"])
@@ -506,8 +503,7 @@ class AttentionScene(Curtains, GPTScene):
         if self.rope:
             qr, kr = self._qk_mats(rotated=True)
             self.show_caption(self.caption_text("rope"))
-            self.play(*[FadeTransform(a, c) for a, c in zip(qm.entries, qr.entries)],
-                      *[FadeTransform(a, c) for a, c in zip(km.entries, kr.entries)], run_time=0.9)
+            self._fade([qm.entries, km.entries], [qr.entries, kr.entries], run_time=0.9)
             self.settle(qm, qr)
             self.settle(km, kr)
             qm, km = qr, kr
