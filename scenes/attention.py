@@ -985,6 +985,9 @@ class AttentionScene(Curtains, GPTScene):
         if all(a is None for a in arcs.arcs):
             notes.add(self._note("every token shown gets under 1% of the weight: no arc is drawn"))
         notes.arrange(DOWN, buff=0.2).next_to(tb, DOWN, buff=0.85)
+        low = notes.get_bottom()[1] - (-config.frame_height / 2 + 1.25)   # the caption's room
+        if low < 0:                                  # many notes: everything moves up
+            VGroup(tb, arcs, notes).shift(-low * UP)
         self.reveal(tb, *notes, run_time=0.5)
         drawn = [a for a in arcs.arcs if a is not None]
         order = sorted(drawn, key=lambda a: -a.value)      # the heaviest arc first
