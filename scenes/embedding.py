@@ -138,12 +138,13 @@ class EmbeddingScene(GPTScene):
         self.W, self.W_name = m, name
         self.matrix = VGroup(m.group, name)
         share = f"{100 * self.share:.1f}%"
-        self.show_caption(self.caption_text("matrix", d_model=self.d_model, vocab=self.vocab,
-                                            params=self.params, share=share,
-                                            shape=f"{self.vocab:,} × {self.d_model}"))
+
         self.equation("total", f"{self.params:,} parameters in W_E", shown=self.params,
                       parts=[self.trace.param_counts()["embed"]])
         self.play(FadeIn(m.brackets), FadeIn(name), FadeIn(m.headers_group), run_time=0.7)
+        self.show_caption(self.caption_text("matrix", d_model=self.d_model, vocab=self.vocab,
+                                            params=self.params, share=share,
+                                            shape=f"{self.vocab:,} × {self.d_model}"))
         self.play(FadeIn(m.body, lag_ratio=0.05), run_time=1.0)
         self.play(FadeIn(m.brace_cols), FadeIn(m.cols_text), FadeIn(m.brace_rows),
                   FadeIn(m.rows_text), FadeIn(m.shape_text), run_time=0.6)

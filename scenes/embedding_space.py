@@ -397,20 +397,14 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         if not self.direction_results:
             return
         self.stop_ambient_camera_rotation()
-        keep = [m for m in (getattr(self, "_caption", None),) if m is not None]
+        keep = [m for m in (getattr(self, "_caption", None), getattr(self, "tag", None))
+                if m is not None]
         gone = [m for m in self.mobjects if m not in keep]
-        if gone:
-            self.play(*[FadeOut(m) for m in gone], run_time=0.5)
-            self.remove(*gone)
-        self.camera.screen_shift = np.zeros(3)
-        self.set_camera_orientation(phi=0, theta=-90 * DEGREES, zoom=1.0)
-        self.build_tag()
         for i, d in enumerate(self.direction_results):
-            if i:
-                self.play(FadeOut(self.direction_plot), run_time=0.5)
-            self._one_direction(d)
+            # the next title fades in while what was there fades out: never an empty stage
+            self._one_direction(d, gone if i == 0 else [self.direction_plot])
 
-    def _one_direction(self, d: Direction) -> None:
+    def _one_direction(self, d: Direction, gone: list) -> None:
         fs = THEME.small_size
         lab = (lambda w: token_label(self.src.label(self.src.key(w)))) if self.src.unit == "tokens" \
             else (lambda w: self.src.label(self.src.key(w)))
@@ -425,8 +419,14 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         if head.width > config.frame_width - 1:
             head.scale_to_fit_width(config.frame_width - 1)
         self.fixed(head)
+        self.play(FadeIn(head), *[FadeOut(m) for m in gone], run_time=0.6)
+        self.remove(*gone)
+        if self.camera.screen_shift.any() or self.camera.get_phi() != 0:
+            self.camera.screen_shift = np.zeros(3)
+            self.set_camera_orientation(phi=0, theta=-90 * DEGREES, zoom=1.0)
+        if not self.has("tag"):
+            self.build_tag()
         self.show_caption(self.caption_text("direction", name=d.name, pairs=pairs))
-        self.play(FadeIn(head), run_time=0.6)
         # a dumbbell row per held-out pair: from-word, to-word, arrow between, real scores
         scores = np.array([[s0, s1] for _, _, s0, s1 in d.tested])
         lo, hi = float(scores.min()), float(scores.max())
