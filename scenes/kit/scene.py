@@ -100,7 +100,8 @@ def render_isolated(scene: "GPTScene") -> Iterator[None]:
 
 
 class GPTScene(LedgerMixin, SceneKnobs, Scene):
-    """Base scene. Subclasses set ``beats`` and implement one method per beat."""
+    """Base scene. Subclasses set ``beats`` and implement one method per beat; a beat that
+    shows an equation records it with ``self.equation(...)`` (:mod:`scenes.kit.ledger`)."""
 
     #: (not a knob) manim's partial-movie cache hashes every mobject of every play(); for
     #: scenes of many numbers that costs more than rendering them. Off for this render only.
@@ -125,6 +126,8 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
             self.camera.background_color = THEME.background
             self.narration_start()  # a bad voice fails before the model loads
             self.trace = self.load_trace()
+            self.ledger = []
+            self._current_beat = "prepare"
             self.prepare()
             for name in self.beats:
                 self.run_beat(name)
@@ -132,8 +135,8 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
 
     def run_beat(self, name: str) -> None:
         """Build what beat ``name`` needs and is not on screen, silently; run it; end it."""
-        self.ensure(*beat_needs(type(self), name))
         self._current_beat = f"{type(self).__name__}.{name}"
+        self.ensure(*beat_needs(type(self), name))
         getattr(self, name)()
         self.end_beat(name)
 
