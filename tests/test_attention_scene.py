@@ -16,7 +16,6 @@ from manim import tempconfig
 from scenes.attention import AttentionScene
 from scenes.kit.analysis.attention import head_scores, pick_query, select_head
 from scenes.kit.text import number_str
-from scenes.kit.theme import pct
 from tensors import trace
 
 ROOT = Path(__file__).resolve().parents[1]
