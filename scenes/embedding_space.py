@@ -63,7 +63,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
     #: Radius (frame units) of the longest arrow in the 3D picture.
     radius: ClassVar[Annotated[float, Range(0, 3.5, above=True)]] = 2.6
     #: Camera turn rate (radians per second) while the picture is on screen.
-    turn_rate: ClassVar[Annotated[float, Range(-2, 2)]] = 0.12
+    turn_rate: ClassVar[Annotated[float, Range(-2, 2)]] = 0.04
 
     captions: ClassVar[dict[str, str]] = {
         "space": "{n} real token embeddings, {dim} numbers each, seen along their "
@@ -72,7 +72,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                      "along their 3 main directions.",
         "pca": "PCA of these {n} vectors: PC1–PC3 keep {pct} of their spread",
         "arith": "{expr}: real arithmetic, drawn in the same projection.",
-        "nearest": "In all {dim} dimensions, the nearest {unit} to {expr}, by cosine over all {size:,}.",
+        "nearest": "In all {dim} dimensions, the nearest {unit} to {expr}, by cosine over {over}.",
         "verdict_hit": "{exp} is nearest: rank {rank} of {size:,}.",
         "verdict_miss": "{exp} is not nearest: it is rank {rank:,} of {size:,} (cosine {cos}).",
         "verdict_inputs": "{exp} is rank {rank} of {size:,}: only the input {inputs} is nearer.",
@@ -152,16 +152,15 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.add_fixed_in_frame_mobjects(*mobs)
 
     def show_caption(self, s: str, run_time: float = 0.6):
+        self.caption_event(s)  # subtitles and voice (GPTScene)
         old = getattr(self, "_caption", None)
         cap = self.caption_mobject(s)
         self.fixed(cap)
         cap.set_opacity(0)
-        anims = [cap.animate.set_opacity(1)]
-        if old is not None:
-            anims.append(FadeOut(old))
-        self.play(*anims, run_time=run_time)
-        if old is not None:
+        if old is not None:                       # out, then in: never two sentences at once
+            self.play(FadeOut(old), run_time=run_time * 0.4)
             self.remove(old)
+        self.play(cap.animate.set_opacity(1), run_time=run_time * 0.6)
         self._caption = cap
         return cap
 
@@ -204,10 +203,40 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             lab.move_to(end + 0.28 * end / max(np.linalg.norm(end), 1e-6))
             self.arrows[key], self.labels[key] = a, lab
         self.axes = VGroup(axes, ax_labels)
+        self._declutter_labels()
         pct = f"{100 * self.pca.explained.sum():.0f}%"
         pca_note = self.text(self.caption_text("pca", n=len(self.keys), pct=pct),
                              size=THEME.small_size * 0.8, color=THEME.dim)
         self.pca_note = pca_note.to_corner(DL, buff=0.3).shift(0.75 * UP)
+
+    def _declutter_labels(self, step: float = 0.12, rounds: int = 40) -> None:
+        """Move word labels outward along their own arrow until, seen from the starting
+        camera, no two labels overlap and no label sits on another arrow's tip."""
+        keys = list(self.labels)
+        ends = {k: self.pca.coords[self.keys.index(k)] * self.plot_scale for k in keys}
+        dirs = {k: ends[k] / max(np.linalg.norm(ends[k]), 1e-6) for k in keys}
+        tips = self.camera.project_points(np.array([ends[k] for k in keys]))
+
+        def box(k):
+            c = self.camera.project_points(np.array([self.labels[k].get_center()]))[0]
+            w, h = self.labels[k].width / 2 + 0.06, self.labels[k].height / 2 + 0.05
+            return c, w, h
+
+        for _ in range(rounds):
+            moved = False
+            for i, a in enumerate(keys):
+                ca, wa, ha = box(a)
+                hit = any(abs(ca[0] - tips[j][0]) < wa and abs(ca[1] - tips[j][1]) < ha
+                          for j, b in enumerate(keys) if b != a)
+                for b in keys[:i]:
+                    cb, wb, hb = box(b)
+                    if abs(ca[0] - cb[0]) < wa + wb and abs(ca[1] - cb[1]) < ha + hb:
+                        hit = True
+                if hit:
+                    self.labels[a].shift(step * dirs[a])
+                    moved = True
+            if not moved:
+                break
 
     def _show_picture_frame(self) -> None:
         """Axes and notes on screen (the arrows and labels are the caller's)."""
@@ -259,26 +288,35 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         # b → c difference, then the same difference placed at a: real arithmetic.
         pa, pb, pc = (self.point(self.src.vec(k)) for k in an.keys)
         pr = self.point(an.vec)
-        diff = Arrow(pb, pc, buff=0, stroke_width=3, color=THEME.dim, tip_length=0.16,
+        diff = Arrow(pb, pc, buff=0, stroke_width=4, color=THEME.text, tip_length=0.16,
                      max_tip_length_to_length_ratio=0.15)
         moved = Arrow(pa, pr, buff=0, stroke_width=4, color=THEME.text, tip_length=0.18,
                       max_tip_length_to_length_ratio=0.15)
         result = Dot(pr, radius=0.07, color=THEME.text)
         rlab = num_text("?", THEME.text_size, THEME.text).move_to(pr + 0.3 * OUT)
         self.show_caption(self.caption_text("arith", expr=expr))
-        self.play(GrowArrow(diff), run_time=0.8)
-        self.play(diff.copy().animate.shift(pa - pb).set_color(THEME.text), run_time=1.0)
-        self.add(moved, result)
-        self.add_fixed_orientation_mobjects(rlab)
-        self.play(FadeIn(rlab), run_time=0.4)
-        self.arith = VGroup(diff, moved, result)
-        self.wait(1.0)
-        # the ranking over the whole vocabulary
+        self.equation("a-b+c", expr, shown=an.vec, a=self.src.vec(ka), b=self.src.vec(kb),
+                      c=self.src.vec(kc))
+        # the camera follows the arithmetic: the difference b → c, carried to a, the result
         self.stop_ambient_camera_rotation()
+        self.move_camera(frame_center=(pb + pc) / 2, zoom=1.3, added_anims=[GrowArrow(diff)],
+                         run_time=1.0)
+        carried = diff.copy()
+        self.move_camera(frame_center=(pa + pr) / 2,
+                         added_anims=[carried.animate.shift(pa - pb).set_color(THEME.text)],
+                         run_time=1.0)
+        self.add(moved, result)
+        self.remove(carried)
+        self.add_fixed_orientation_mobjects(rlab)
+        self.move_camera(frame_center=pr, zoom=1.5, added_anims=[FadeIn(rlab)], run_time=0.8)
+        self.arith = VGroup(diff, moved, result)
+        self.wait(0.8)
+        self.move_camera(frame_center=np.zeros(3), zoom=1.0, run_time=0.8)
+        # the ranking over the whole vocabulary
         table = self._nearest_table(an, expr)
         self.fixed(table)
         self.show_caption(self.caption_text("nearest", dim=self.src.dim, unit=self.src.unit,
-                                            expr=expr, size=an.size))
+                                            expr=expr, size=an.size, over=self._over(an)))
         self.play(FadeIn(table.head), run_time=0.4)
         self.play(*[FadeIn(r, shift=0.1 * LEFT) for r in table.rows], run_time=1.0)
         if an.expected_key is not None:
@@ -299,10 +337,17 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.wait(3.5)
         self.table = table
 
+    def _over(self, an: Analogy) -> str:
+        """What the ranking is over, as the screen says it: everything, or everything but the
+        three inputs when ``exclude_inputs`` removed them."""
+        if self.exclude_inputs:
+            return f"{an.size - len(set(an.keys)):,} {self.src.unit} (all {an.size:,} but the inputs)"
+        return f"all {an.size:,} {self.src.unit}"
+
     def _nearest_table(self, an: Analogy, expr: str) -> VGroup:
         fs = THEME.small_size
         head = VGroup(num_text(expr, fs * 1.1, THEME.text),
-                      num_text(f"nearest by cosine (all {an.size:,} {self.src.unit})",
+                      num_text(f"nearest by cosine ({self._over(an)})",
                                fs * 0.85, THEME.dim)).arrange(DOWN, buff=0.12)
         rows = VGroup()
         for rank, key, s, cos in an.top:
@@ -316,6 +361,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             row[2].value = cos
             row.rank, row.key = rank, key
             rows.add(row)
+            self.equation("cosine", f"cos({expr}, {lab})", shown=cos, a=an.vec, b=self.src.vec(key))
         if an.expected_key is not None and an.expected_rank > len(an.top):
             lab = token_label(self.src.label(an.expected_key)) if self.src.unit == "tokens" \
                 else self.src.label(an.expected_key)
@@ -324,6 +370,8 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                          num_text(fmt(an.expected_cos, 3, sign=False), fs, THEME.accent))
             row[2].value = an.expected_cos
             row.rank, row.key = an.expected_rank, an.expected_key
+            self.equation("cosine", f"cos({expr}, {lab})", shown=an.expected_cos, a=an.vec,
+                          b=self.src.vec(an.expected_key))
             gap = num_text("⋮", fs, THEME.dim)
             rows.add(VGroup(gap), row)
         y = 0.0
@@ -348,20 +396,14 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         if not self.direction_results:
             return
         self.stop_ambient_camera_rotation()
-        keep = [m for m in (getattr(self, "_caption", None),) if m is not None]
+        keep = [m for m in (getattr(self, "_caption", None), getattr(self, "tag", None))
+                if m is not None]
         gone = [m for m in self.mobjects if m not in keep]
-        if gone:
-            self.play(*[FadeOut(m) for m in gone], run_time=0.5)
-            self.remove(*gone)
-        self.camera.screen_shift = np.zeros(3)
-        self.set_camera_orientation(phi=0, theta=-90 * DEGREES, zoom=1.0)
-        self.build_tag()
         for i, d in enumerate(self.direction_results):
-            if i:
-                self.play(FadeOut(self.direction_plot), run_time=0.5)
-            self._one_direction(d)
+            # the next title fades in while what was there fades out: never an empty stage
+            self._one_direction(d, gone if i == 0 else [self.direction_plot])
 
-    def _one_direction(self, d: Direction) -> None:
+    def _one_direction(self, d: Direction, gone: list) -> None:
         fs = THEME.small_size
         lab = (lambda w: token_label(self.src.label(self.src.key(w)))) if self.src.unit == "tokens" \
             else (lambda w: self.src.label(self.src.key(w)))
@@ -376,8 +418,14 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         if head.width > config.frame_width - 1:
             head.scale_to_fit_width(config.frame_width - 1)
         self.fixed(head)
+        self.play(FadeIn(head), *[FadeOut(m) for m in gone], run_time=0.6)
+        self.remove(*gone)
+        if self.camera.screen_shift.any() or self.camera.get_phi() != 0:
+            self.camera.screen_shift = np.zeros(3)
+            self.set_camera_orientation(phi=0, theta=-90 * DEGREES, zoom=1.0)
+        if not self.has("tag"):
+            self.build_tag()
         self.show_caption(self.caption_text("direction", name=d.name, pairs=pairs))
-        self.play(FadeIn(head), run_time=0.6)
         # a dumbbell row per held-out pair: from-word, to-word, arrow between, real scores
         scores = np.array([[s0, s1] for _, _, s0, s1 in d.tested])
         lo, hi = float(scores.min()), float(scores.max())
@@ -407,6 +455,9 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             t_left.next_to(left, LEFT, buff=0.12)
             t_right.next_to(right, RIGHT, buff=0.12)
             t0.value, t1.value = s0, s1
+            for w, sc in ((w0, s0), (w1, s1)):
+                self.equation("dot", f"E({w}) · u", shown=sc, a=self.src.vec(self.src.key(w)),
+                              b=d.unit)
             row = VGroup(link, d0, d1, t0, t1)
             row.pair = (w0, w1, s0, s1)
             rows.add(row)
@@ -414,7 +465,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                     stroke_color=THEME.dim, stroke_width=1.5)
         ticks = VGroup()
         for v in np.linspace(lo + pad, hi - pad, 3):
-            ticks.add(num_text(fmt(float(v), 1), fs * 0.7, THEME.dim)
+            ticks.add(num_text(fmt(float(v), 1), max(16.0, fs * 0.7), THEME.dim)
                       .next_to([X(float(v)), axis.get_y(), 0], DOWN, buff=0.08))
         zero = None
         if lo < 0 < hi:

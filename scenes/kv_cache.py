@@ -53,7 +53,6 @@ def settle(scene, group) -> None:
 
 class KVCacheScene(GPTScene):
     _subscripts = True
-    _wrap_captions = True
     config_section = "kv_cache"
     beats = ("beat_runs", "beat_same", "beat_step", "beat_cost")
 

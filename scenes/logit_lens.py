@@ -42,7 +42,6 @@ def _short(label: str, max_chars: int) -> str:
 
 class LogitLensScene(GPTScene):
     _subscripts = True
-    _wrap_captions = True
     config_section = "logit_lens"
     beats = ("beat_idea", "beat_grid", "beat_curve")
 

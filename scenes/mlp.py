@@ -51,7 +51,6 @@ class MLPScene(GPTScene):
     prompt: ClassVar[str] = "The Colosseum is in the city of"
     config_section: ClassVar[str] = "mlp"
     _subscripts = True
-    _wrap_captions = True
     #: The answer token (one token of the model's vocabulary, e.g. " Rome"), or "auto" for
     #: the model's most likely next token.
     answer: ClassVar[str] = "auto"

@@ -48,7 +48,6 @@ SEGMENTS = (("norm1", 0.25), ("attn", 2.05), ("norm2", 0.25), ("mlp", 1.75))
 
 class TransformerScene(GPTScene):
     _subscripts = True
-    _wrap_captions = True
     config_section = "transformer"
     beats = ("beat_stack", "beat_counts", "beat_residual", "beat_scale")
 

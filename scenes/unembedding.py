@@ -23,17 +23,19 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, Create, FadeIn, FadeOut, GrowArrow,
-                   ReplacementTransform, SurroundingRectangle, VGroup, VMobject, Write, config)
+from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, FadeOut, GrowArrow,
+                   SurroundingRectangle, TransformFromCopy, VGroup, VMobject, Write)
 
 from scenes.kit.analysis.output import norm_stats
 from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix, norm_formula
 from scenes.kit.course.spec import Range
-from scenes.kit.scene import GPTScene, beat, clear
-from scenes.kit.text import num_text, token_label
-from scenes.kit.theme import THEME, fmt, mass_text
+from scenes.kit.scene import GPTScene, beat
+from scenes.kit.text import displayable, logit_str, num_text, token_label
+from scenes.kit.theme import THEME, fmt
 from tensors import UserError
-from tensors.generate import token_strs
+from tensors.generate import distribution, token_strs
+
+FS = 20.0          # matrix, logits and bar text
 
 
 class UnembeddingScene(GPTScene):
@@ -54,7 +56,8 @@ class UnembeddingScene(GPTScene):
                    "standard deviation ({std}), scale by g, add b.",
         "unembed": "The unembedding matrix has one row per token ({vocab:,} × {d:,}). "
                    "Row · vector = that token's score (logit).",
-        "dot": "One of the {vocab:,} dot products, in full: all {d:,} terms summed.",
+        "dot": "One of the {vocab:,} dot products, term by term: the first {n} of its {d:,} "
+               "terms, then the sum of all of them.",
         "softmax": "Softmax over all {vocab:,} logits: the model's probabilities for the next "
                    "token.",
         "tied": "Tied weights: in {model} unembedding and embedding are one matrix. "
@@ -73,42 +76,47 @@ class UnembeddingScene(GPTScene):
         self.x = np.asarray(t.resid[-1, -1], dtype=np.float64)          # before the final norm
         self.xn = np.asarray(t.final[-1], dtype=np.float64)             # after it
         self.stats = norm_stats(self.x, self.norm)
-        # the logits as the scene computes them: final @ W_U.T over the whole vocabulary
+        # the logits as the scene computes them: W_U · norm(x), i.e. final @ W_U.T, over the
+        # whole vocabulary (W_U [vocab, d_model], rows = tokens: tensors/weights.py)
         W_U = t.weights.W_U
-        self.logits = W_U @ t.final[-1]
+        self.logits = np.asarray(W_U @ t.final[-1], dtype=np.float64)
         self.top_ids = [int(i) for i in np.argsort(-self.logits, kind="stable")[:self.top_k]]
         self.top_strs = token_strs(t, self.top_ids)
+        self.others = np.ones(self.vocab, dtype=bool)
+        self.others[self.top_ids] = False
         self.W_U_block = np.asarray(t.W_U(self.top_ids)[:, :self.n_dims], dtype=np.float64)
         self.W_E_block = np.asarray(t.W_E(self.top_ids)[:, :self.n_dims], dtype=np.float64)
         self.tied = bool(t.weights.tied)
         if self.tied != bool(info["tied_embeddings"]):
             raise UserError("the weights cache disagrees with the model about tied embeddings; "
                             "delete the gpt-scenes weights cache and render again")
-        self.probs = t.probs(-1)
+        self.probs = distribution(self.logits)        # softmax of the logits shown
         self.gain = np.asarray(t.weights.get("ln_f.w"), dtype=np.float64)
+        self.bias = (np.asarray(t.weights.get("ln_f.b"), dtype=np.float64)
+                     if info["final_norm"]["bias"] else None)
+        self.eps = float(info["final_norm"]["eps"])
 
-    # ------------------------------------------------------------------ beats
+    # ------------------------------------------------------------------ layout
     def _heading(self) -> None:
-        title = self.text("Unembedding: last vector → next token", size=34)
-        title.to_corner(UL, buff=0.35)
-        toks = TokenBoxes(self.trace.tokens, font_size=24, max_width=9.5)
-        toks.next_to(title, DOWN, buff=0.3).to_edge(LEFT, buff=0.5)
+        toks = TokenBoxes(self.trace.tokens, font_size=24, max_width=9.5, max_rows=1,
+                          keep="end")
+        toks.to_corner(np.array([-1, 1, 0]), buff=0.4).shift(0.35 * DOWN)
         mark = SurroundingRectangle(toks.boxes[-1], color=THEME.highlight, buff=0.05)
-        self.title, self.toks, self.mark = title, toks, mark
+        self.toks, self.mark = toks, mark
 
     def _xcol(self) -> VectorColumn:
         xcol = VectorColumn(self.x[:self.n_dims], self.d, label="x", font_size=22, show_len=True)
-        return xcol.move_to([-5.0, -0.6, 0])
+        return xcol.move_to([-5.4, -0.3, 0])
 
     def _xncol(self) -> VectorColumn:
         xn = VectorColumn(self.xn[:self.n_dims], self.d, label="norm(x)", font_size=22,
                           show_len=True)
-        return xn.move_to([5.0, -0.6, 0])
+        return xn.move_to([5.2, -0.3, 0])
 
     def build_toks(self) -> None:
-        """Title and the prompt's tokens, the last one marked (as beat_residual shows them)."""
+        """The prompt's tokens, the last one marked (as beat_residual shows them)."""
         self._heading()
-        self.add(self.title, self.toks, self.mark)
+        self.add(self.toks, self.mark)
 
     def build_xcol(self) -> None:
         self.ensure("toks")
@@ -118,31 +126,43 @@ class UnembeddingScene(GPTScene):
     def build_xncol(self) -> None:
         self.ensure("toks")
         self.xncol = self._xncol()
+        self.record_norm()
         self.add(self.xncol)
 
     def build_lgcol(self) -> None:
         """The logits column where beat_unembed leaves it."""
         self.ensure("toks")
-        *_, self.lgcol = self._unembed_row()
-        self.add(self.lgcol)
+        self.xncol = getattr(self, "xncol", None) or self._xncol()
+        W, eq, lg = self._unembed_row(self.xncol.copy())
+        self.lgcol = lg
+        self.add(lg)
 
+    def record_norm(self) -> None:
+        if self.norm == "RMSNorm":
+            self.equation("rmsnorm", "x̂ = x / √(mean x² + ε) ⊙ g", shown=self.xn, x=self.x,
+                          g=self.gain, eps=self.eps)
+        else:
+            self.equation("layernorm", "x̂ = (x − μ) / √(σ² + ε) ⊙ g + b", shown=self.xn,
+                          x=self.x, g=self.gain, b=self.bias, eps=self.eps)
+
+    # ------------------------------------------------------------------ beats
     @beat(needs=("tag",))
     def beat_residual(self) -> None:
         t = self.trace
         self._heading()
-        self.play(FadeIn(self.title), FadeIn(self.toks), run_time=0.5)
-        self.play(Create(self.mark), run_time=0.4)
         n = self.n_dims
         xcol = self.xcol = self._xcol()
         self.show_caption(self.caption_text("residual", n_layer=t.info["n_layer"],
                                             tok=token_label(t.tokens[-1]), d=self.d, n=n))
-        self.play(FadeIn(xcol, shift=0.2 * DOWN), run_time=0.7)
-        self.wait(1.0)
+        self.play(FadeIn(self.toks), run_time=0.5)
+        self.play(Create(self.mark), run_time=0.4)
+        self.play(TransformFromCopy(self.toks.boxes[-1], xcol), run_time=0.8)
+        self.hold()
 
     @beat(needs=("tag", "xcol"))
     def beat_norm(self) -> None:
         formula = norm_formula(self.norm)
-        formula.move_to([0.0, -0.45, 0])
+        formula.move_to([0.0, 0.2, 0])
         name = self.text(f"final {self.norm}", size=26, color=THEME.highlight)
         name.next_to(formula, UP, buff=0.3)
         if self.norm == "RMSNorm":
@@ -159,8 +179,8 @@ class UnembeddingScene(GPTScene):
                        THEME.dim).next_to(stat_t, DOWN, buff=0.2)
         g_t.values = g
         stat_t = VGroup(stat_t, g_t)
-        if self.norm == "LayerNorm":
-            b = np.asarray(self.trace.weights.get("ln_f.b"), dtype=np.float64)[:self.n_dims]
+        if self.bias is not None:
+            b = self.bias[:self.n_dims]
             b_t = num_text("b = (" + ",  ".join(fmt(v) for v in b) + ",  …)", 22,
                            THEME.dim).next_to(g_t, DOWN, buff=0.15)
             b_t.values = b
@@ -172,117 +192,163 @@ class UnembeddingScene(GPTScene):
         a2 = Arrow([formula.get_right()[0], y, 0], [xn.get_left()[0], y, 0], buff=0.2,
                    color=THEME.dim, stroke_width=3)
         self.xncol = xn
+        self.record_norm()
         self.show_caption(cap)
         self.play(GrowArrow(a1), FadeIn(name), Write(formula), run_time=1.0)
         self.play(FadeIn(stat_t), run_time=0.4)
-        self.play(GrowArrow(a2), FadeIn(xn, shift=0.2 * RIGHT), run_time=0.7)
-        self.wait(1.2)
+        self.play(GrowArrow(a2), TransformFromCopy(self.xcol.body, xn.body),
+                  FadeIn(xn.brackets), FadeIn(xn.label), FadeIn(xn.len_text), run_time=0.8)
+        self.remove(*[m for m in self.mobjects if m is not xn and m in xn.get_family()])
+        self.add(xn)
+        self.hold()
         self.norm_group = VGroup(formula, name, stat_t, a1, a2, self.xcol)
 
-    def _unembed_row(self) -> tuple[WeightMatrix, VectorColumn, VMobject, VectorColumn]:
-        n = self.n_dims
+    def _unembed_row(self, xn: VectorColumn) -> tuple[WeightMatrix, VMobject, VectorColumn]:
+        """W_U's shown block, "=" and the logits column placed around ``xn`` (moved, not
+        redrawn); logits entries on the rows of W_U they come from."""
         W = WeightMatrix(self.W_U_block, (self.vocab, self.d),
-                         row_labels=[token_label(s) for s in self.top_strs],
-                         label="W_U", font_size=20)
-        xn = VectorColumn(self.xn[:n], self.d, label="norm(x)", font_size=20)
+                         row_labels=[token_label(displayable(s)) for s in self.top_strs],
+                         label="W_U", font_size=FS)
         eq = num_text("=", 30, THEME.text)
         logit_vals = [float(self.logits[i]) for i in self.top_ids]
-        lg = VectorColumn(np.array(logit_vals), self.vocab, label="logits", font_size=20,
+        lg = VectorColumn(np.array(logit_vals), self.vocab, label="logits", font_size=FS,
                           digits=2)
-        row = VGroup(W, xn, eq, lg).arrange(RIGHT, buff=0.35)
-        eq.match_y(W.brackets)
-        xn.shift((W.entry(0, 0).get_y() - xn.entry(0).get_y()) * UP)
-        lg.shift((W.entry(0, 0).get_y() - lg.entry(0).get_y()) * UP)
+        slot = xn.copy()
+        row = VGroup(W, slot, eq, lg).arrange(RIGHT, buff=0.45)
         row.move_to([0, -0.35, 0])
-        if row.width > config.frame_width - 0.6:
-            row.scale_to_fit_width(config.frame_width - 0.6)
-        return W, xn, eq, lg
+        eq.match_y(W.brackets)
+        lg.shift((W.entry(0, 0).get_y() - lg.entry(0).get_y()) * UP)
+        slot.match_y(W.brackets)
+        xn.target_spot = slot.get_center()
+        return W, eq, lg
 
     @beat(needs=("tag", "toks", "xncol"))
     def beat_unembed(self) -> None:
         t = self.trace
-        self.fade_out_shown(getattr(self, "norm_group", None), run_time=0.4)
-        W, xn, eq, lg = self._unembed_row()
+        xn = self.xncol
+        W, eq, lg = self._unembed_row(xn)
         self.W, self.lgcol = W, lg
+        group = getattr(self, "norm_group", None)
+        gone = [FadeOut(group)] if group is not None and self.is_shown(group) else []
         self.show_caption(self.caption_text("unembed", vocab=self.vocab, d=self.d))
-        self.play(ReplacementTransform(self.xncol, xn), FadeIn(W), run_time=0.9)
-        self.play(FadeIn(eq), FadeIn(lg, shift=0.2 * RIGHT), run_time=0.7)
-        # one dot product, spelled out: row of the top token · norm(x)
-        hr = W.highlight_row(0)
-        he = SurroundingRectangle(lg.entry(0), color=THEME.highlight, buff=0.05)
+        # norm(x) itself moves next to W_U (the same mobject: its label stays whole)
+        self.play(*gone, xn.animate.move_to(xn.target_spot), FadeIn(W, shift=0.3 * RIGHT),
+                  run_time=0.9)
+        self.play(FadeIn(eq), FadeIn(lg.brackets), FadeIn(lg.label), FadeIn(lg.len_text or VGroup()),
+                  run_time=0.5)
+        self.hold(minimum=0.3)
+        # one row · norm(x), term by term: a highlight steps along the row of the top token
         i0 = self.top_ids[0]
-        full = float(np.dot(np.asarray(t.W_U([i0])[0], dtype=np.float64), self.xn))
-        terms = "  +  ".join(f"({fmt(a)})({fmt(b)})" for a, b in
-                             zip(self.W_U_block[0, :3], self.xn[:3]))
-        dot = num_text(f"row {token_label(self.top_strs[0])} · norm(x) = {terms}  + … "
-                       f"({self.d:,} terms)  =  {fmt(full)}", 22, THEME.highlight)
-        dot.value = full
-        if dot.width > config.frame_width - 0.8:
-            dot.scale_to_fit_width(config.frame_width - 0.8)
-        dot.next_to(self.toks, DOWN, buff=0.3).to_edge(LEFT, buff=0.5)
-        self.dot_text = dot
-        self.play(Create(hr), Create(he), run_time=0.5)
-        self.show_caption(self.caption_text("dot", vocab=self.vocab, d=self.d))
-        self.play(FadeIn(dot, shift=0.1 * DOWN), run_time=0.6)
-        self.wait(1.5)
-        self.unembed_group = VGroup(W, xn, eq, hr, he, dot)
+        row_full = np.asarray(t.W_U([i0])[0], dtype=np.float64)
+        full = float(np.dot(row_full, self.xn))
+        self.show_caption(self.caption_text("dot", vocab=self.vocab, d=self.d, n=self.n_dims))
+        hr = W.highlight_row(0)
+        hw = SurroundingRectangle(W.entry(0, 0), color=THEME.highlight, buff=0.04)
+        hx = SurroundingRectangle(xn.entry(0), color=THEME.highlight, buff=0.04)
+        head = num_text(f"{token_label(displayable(self.top_strs[0]))} row · norm(x):", FS,
+                        THEME.highlight)
+        head.next_to(self.toks, DOWN, buff=0.35).to_edge(LEFT, buff=0.5)
+        terms = self.W_U_block[0] * self.xn[:self.n_dims]
+        partial = np.cumsum(terms)
+        run = num_text(f"sum of 1 term = {logit_str(partial[0])}", FS, THEME.text)
+        run.next_to(head, RIGHT, buff=0.3)
+        self.play(Create(hr), Create(hw), Create(hx), FadeIn(head), FadeIn(run), run_time=0.5)
+        self.equation("sum", "sum of 1 term", shown=partial[0], terms=terms[:1])
+        for j in range(1, self.n_dims):
+            new = num_text(f"sum of {j + 1} terms = {logit_str(partial[j])}", FS, THEME.text)
+            new.move_to(run, aligned_edge=LEFT)
+            self.play(hw.animate.move_to(W.entry(0, j)), hx.animate.move_to(xn.entry(j)),
+                      FadeOut(run), FadeIn(new), run_time=0.35)
+            run = new
+            self.equation("sum", f"sum of {j + 1} terms", shown=partial[j], terms=terms[:j + 1])
+        more = self.d - self.n_dims
+        rest = num_text(f"+ {more:,} more terms = {logit_str(full)}", FS, THEME.highlight)
+        rest.next_to(run, RIGHT, buff=0.3)
+        rest.value = full
+        he = SurroundingRectangle(lg.entry(0), color=THEME.highlight, buff=0.05)
+        self.play(FadeIn(rest), FadeOut(hw), FadeOut(hx), run_time=0.5)
+        self.play(TransformFromCopy(rest, lg.entry(0)), Create(he), run_time=0.6)
+        self.equation("dot", "logit = W_U[row] · norm(x)", shown=full, a=row_full, b=self.xn)
+        # the other rows: the same product, all at once
+        self.play(FadeIn(VGroup(*lg.entries[1:]), lag_ratio=0.2), *(
+            [FadeIn(lg.dots)] if getattr(lg, "dots", None) is not None and lg.truncated else []),
+            run_time=0.6)
+        self.remove(*[m for m in self.mobjects if m is not lg and m in lg.get_family()])
+        self.add(lg)
+        for k, i in enumerate(self.top_ids[1:], 1):
+            self.equation("dot", "logit = W_U[row] · norm(x)", shown=float(self.logits[i]),
+                          a=np.asarray(t.W_U([i])[0], dtype=np.float64), b=self.xn)
+        self.dot_text = rest
+        self.hold()
+        self.unembed_group = VGroup(W, xn, eq, hr, he, head, run, rest)
 
     @beat(needs=("tag", "lgcol"))
     def beat_softmax(self) -> None:
         p = [float(self.probs[i]) for i in self.top_ids]
         group = getattr(self, "unembed_group", None)
         gone = [FadeOut(group)] if group is not None and self.is_shown(group) else []
-        self.play(*gone, self.lgcol.animate.move_to([-3.2, -0.4, 0]), run_time=0.7)
+        self.play(*gone, self.lgcol.animate.move_to([-3.0, -0.3, 0]), run_time=0.7)
         step = self.lgcol.entries[0].get_y() - self.lgcol.entries[1].get_y() if self.top_k > 1 else 0.4
-        bars = Bars(self.top_strs, p, max_bar_width=3.2, bar_height=min(0.3, step * 0.7),
-                    row_buff=max(step - min(0.3, step * 0.7), 0.02), font_size=22, highlight=0)
-        labels = VGroup(*[num_text(token_label(s), 22, THEME.text) for s in self.top_strs])
+        bh = min(0.3, step * 0.7)
+        bars = Bars(self.top_strs, p, max_bar_width=3.2, bar_height=bh,
+                    row_buff=max(step - bh, 0.02), font_size=FS / 0.8)
+        labels = VGroup(*[num_text(token_label(displayable(s)), FS, THEME.text)
+                          for s in self.top_strs])
         for lab, e in zip(labels, self.lgcol.entries):
             lab.next_to(self.lgcol.brackets, LEFT, buff=0.25).match_y(e)
         bars.shift(self.lgcol.get_right() + 2.2 * RIGHT - bars.bars[0].get_left())
         bars.shift((self.lgcol.entries[0].get_y() - bars.bars[0].get_y()) * UP)
-        arrow = Arrow(self.lgcol.get_right() + 0.1 * RIGHT, bars.get_left() + 0.1 * LEFT,
+        y = self.lgcol.brackets.get_y()
+        arrow = Arrow([self.lgcol.get_right()[0] + 0.1, y, 0],
+                      [bars.bars[0].get_left()[0] - 0.1, y, 0],
                       buff=0.1, color=THEME.dim, stroke_width=3)
         sm = num_text("softmax", 22, THEME.dim).next_to(arrow, UP, buff=0.08)
-        rest = 1.0 - float(np.sum(p))
-        rest_t = num_text(f"all other {self.vocab - self.top_k:,} tokens together: "
-                          f"{mass_text(rest)}", 22, THEME.dim)
-        rest_t.next_to(bars, DOWN, buff=0.45).align_to(labels, LEFT)
-        self.bars = bars
+        rest = float(self.probs[self.others].sum())
+        rest_bar = Bars(["all other tokens"], [rest], max_bar_width=3.2, bar_height=bh,
+                        font_size=FS / 0.8, color=THEME.dim)
+        rest_bar.shift(bars.bars[0].get_left() - rest_bar.bars[0].get_left())
+        rest_bar.shift((self.lgcol.get_bottom()[1] - 0.3 - rest_bar.bars[0].get_y()) * UP)
+        rest_lab = num_text(f"all other {self.vocab - self.top_k:,}", FS, THEME.dim)
+        rest_lab.match_y(rest_bar.bars[0]).align_to(labels, RIGHT)
+        self.bars, self.rest_bar = bars, rest_bar
+        self.equation("softmax", "p = softmax(logits)", shown=self.probs, z=self.logits)
+        self.equation("sum", "all other tokens = Σ p_j (j not shown)", shown=rest,
+                      terms=self.probs[self.others])
         self.show_caption(self.caption_text("softmax", vocab=self.vocab))
         self.play(FadeIn(labels), GrowArrow(arrow), FadeIn(sm), run_time=0.6)
-        self.play(FadeIn(bars, shift=0.2 * RIGHT), FadeIn(rest_t), run_time=0.8)
-        self.wait(1.5)
+        targets = [b.width for b in bars.bars]
+        for b in bars.bars:
+            b.stretch_to_fit_width(1e-3, about_edge=LEFT)
+        self.play(*[b.animate.stretch_to_fit_width(w, about_edge=LEFT)
+                    for b, w in zip(bars.bars, targets)], FadeIn(bars.pct_texts), run_time=0.8)
+        self.play(FadeIn(rest_bar), FadeIn(rest_lab), run_time=0.4)
+        self.hold()
 
     @beat(needs=("tag", "toks"))
     def beat_tying(self) -> None:
-        clear(self, self.title, self.tag, self.toks, self.mark, getattr(self, "_caption", None))
-        labels = [token_label(s) for s in self.top_strs]
-        WE = WeightMatrix(self.W_E_block, (self.vocab, self.d), row_labels=labels,
-                          label="W_E  (token → vector)", font_size=19)
-        WU = WeightMatrix(self.W_U_block, (self.vocab, self.d), row_labels=labels,
-                          label="W_U  (vector → score)", font_size=19)
-        pair = VGroup(WE, WU).arrange(RIGHT, buff=1.3).move_to([0, -0.5, 0])
-        if pair.width > config.frame_width - 0.6:
-            pair.scale_to_fit_width(config.frame_width - 0.6)
+        keep = [self.tag, self.toks, self.mark, getattr(self, "_caption", None)]
+        gone = [m for m in self.mobjects if m not in keep]
+        labels = [token_label(displayable(s)) for s in self.top_strs]
+        c = min(self.n_dims, 4)            # two matrices side by side: 4 columns each
+        WE = WeightMatrix(self.W_E_block[:, :c], (self.vocab, self.d), row_labels=labels,
+                          label="W_E  (token → vector)", font_size=FS)
+        WU = WeightMatrix(self.W_U_block[:, :c], (self.vocab, self.d), row_labels=labels,
+                          label="W_U  (vector → score)", font_size=FS)
+        VGroup(WE, WU).arrange(RIGHT, buff=1.2).move_to([0, -0.4, 0])
         self.WE, self.WU = WE, WU
         rel = num_text("=" if self.tied else "≠", 40, THEME.highlight if self.tied else THEME.negative)
         rel.move_to((WE.brackets.get_right() + WU.row_labels.get_left()) / 2)
         rel.relation = "=" if self.tied else "≠"
-        self.play(FadeIn(WE), FadeIn(WU), run_time=0.8)
-        tok = token_label(self.top_strs[0])
-        if self.tied:
-            cap = self.caption_text("tied", model=self.trace.info["name"], tok=tok)
-            boxes = [WE.highlight_row(0), WU.highlight_row(0)]
-            self.show_caption(cap)
-            self.play(*[Create(b) for b in boxes], FadeIn(rel), run_time=0.7)
-            # the very same numbers: flash them in both matrices together
+        tok = token_label(displayable(self.top_strs[0]))
+        tied = self.tied
+        cap = self.caption_text("tied" if tied else "untied", model=self.trace.info["name"],
+                                tok=tok)
+        self.show_caption(cap)
+        self.play(*[FadeOut(m) for m in gone], FadeIn(WE), FadeIn(WU), run_time=0.8)
+        boxes = [WE.highlight_row(0), WU.highlight_row(0, color=None if tied else THEME.negative)]
+        self.play(*[Create(b) for b in boxes], FadeIn(rel), run_time=0.7)
+        if tied:  # the very same numbers: flash them in both matrices together
             self.play(*[e.animate.set_color(THEME.highlight) for e in
                         [*WE.row(0), *WU.row(0)]], run_time=0.6)
-        else:
-            cap = self.caption_text("untied", model=self.trace.info["name"], tok=tok)
-            boxes = [WE.highlight_row(0), WU.highlight_row(0, color=THEME.negative)]
-            self.show_caption(cap)
-            self.play(*[Create(b) for b in boxes], FadeIn(rel), run_time=0.7)
         self.tie_relation, self.tie_caption = rel, cap
-        self.wait(2.0)
+        self.hold()

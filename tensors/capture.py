@@ -35,7 +35,6 @@ import numpy as np
 
 from . import families
 from .errors import UserError
-from .sampling import softmax as softmax_np  # noqa: F401  (kept importable from here)
 
 
 def model_info(model: Any, family: str) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from manim import tempconfig
 from scenes.attention import AttentionScene
 from scenes.kit.analysis.attention import head_scores, pick_query, select_head
 from scenes.kit.text import number_str
-from scenes.kit.theme import pct
 from tensors import trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,13 +38,15 @@ def _texts_match(mobs, values):
         assert m.value == pytest.approx(float(v), rel=1e-6, abs=1e-7)
 
 
-def _column_check(cols, M, positions, entries):
-    assert [c.position for c in cols] == list(positions)
-    for c, p in zip(cols, positions):
-        np.testing.assert_allclose(c.values, M[p, :entries], rtol=1e-6)
-        digits = len(c.entries[0].text.split(".")[-1])
-        for e, x in zip(c.entries, c.values):
-            assert e.text == number_str(x, digits)          # the printed string is the value
+def _rows_check(m, M, positions, entries):
+    """A row matrix on screen: the rows of the given positions, the first entries, printed
+    as the real values (tokens are rows: x @ W)."""
+    assert list(m.positions) == list(positions)
+    np.testing.assert_allclose(m.values, np.asarray(M)[list(positions), :entries], rtol=1e-6)
+    digits = len(m.entry(0, 0).text.split(".")[-1])
+    for r in range(m.values.shape[0]):
+        for c in range(m.values.shape[1]):
+            assert m.entry(r, c).text == number_str(m.values[r, c], digits)
 
 
 def test_dry_run_renders_every_beat(tmp_path):
@@ -59,19 +60,21 @@ def test_displayed_numbers_are_the_trace(tmp_path):
     t = trace(AttentionScene.prompt)
     L, H, Q, k = scene.L, scene.H, scene.Q, scene.entries
     sh = scene.shown
-    # 1-2: vectors and weight blocks
-    _column_check(sh["x"], t.resid[L], scene.cols, k)
-    _column_check(sh["q"], t.q[L, H], scene.cols, k)
-    _column_check(sh["k"], t.k[L, H], scene.cols, k)
-    np.testing.assert_allclose(sh["W_Q"].values, t.block("W_Q", L, H, slice(0, 6), slice(0, 4)))
-    np.testing.assert_allclose(sh["W_K"].values, t.block("W_K", L, H, slice(0, 6), slice(0, 4)))
+    # 1-3: x, its norm x̂ (what q, k, v read), q and k as the dot products use them
+    _rows_check(sh["x"], t.resid[L], scene.cols, k)
+    _rows_check(sh["xhat"], t.attn_in[L], scene.cols, k)
+    assert not np.allclose(t.attn_in[L], t.resid[L])           # the norm is a real step
+    _rows_check(sh["q"], t.q[L, H], scene.cols, 2)
+    _rows_check(sh["k"], t.k[L, H], scene.cols, 2)
+    np.testing.assert_allclose(sh["W_Q"].values, t.block("W_Q", L, H, slice(0, k), slice(0, 1)))
+    np.testing.assert_allclose(sh["W_K"].values, t.block("W_K", L, H, slice(0, k), slice(0, 1)))
     assert sh["W_Q"].full_shape == (t.info["d_model"], t.info["d_head"])
     assert sh["W_Q"].shape_text.text == f"{t.info['d_model']:,} × {t.info['d_head']:,}"
-    # 3-5: the grids, cell by cell, and the printed numbers
+    # 4-6: the grids, cell by cell, and the printed numbers
     qk = t.q[L, H].astype(np.float64) @ t.k[L, H].astype(np.float64).T
     np.testing.assert_allclose(sh["qk"].values, qk, rtol=1e-6)
-    np.testing.assert_allclose(sh["scaled"].values, qk * t.info["attn_scale"], rtol=1e-6)
-    # the scaled dot products are the model's own scores where not masked
+    scale = t.info["layers"][L]["attn_scale"]
+    np.testing.assert_allclose(sh["scaled"].values, qk * scale, rtol=1e-6)
     low = np.tril_indices(t.n_pos)
     np.testing.assert_allclose(sh["scaled"].values[low], t.scores[L, H][low], rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(sh["scores"].values, t.scores[L, H])
@@ -84,23 +87,24 @@ def test_displayed_numbers_are_the_trace(tmp_path):
             if math.isinf(num.value):
                 assert num.text == "−∞"
     assert [n.text for n in sh["scores"].numbers][1] == "−∞"
-    # 6: values, weights, the weighted sum, the change to the residual stream
+    # 7: values, weights, z, this head's contribution, the layer's real update
     keys = [p for p in scene.cols if p <= Q]
-    _column_check(sh["v"], t.v[L, H], keys, k)
+    _rows_check(sh["v"], t.v[L, H], keys, k)
     w = t.pattern[L, H, Q]
-    assert [m.text for m in sh["weights"]] == [pct(w[p]) for p in keys]
-    z = w.astype(np.float64) @ t.v[L, H].astype(np.float64)
-    np.testing.assert_allclose(sh["z"].values, z[:k], rtol=1e-5)
-    np.testing.assert_allclose(sh["head_out"].values, t.head_out[L, H, Q, :6])
-    np.testing.assert_allclose(sh["new_x"].values, (t.resid[L, Q] + t.head_out[L, H, Q])[:6],
-                               rtol=1e-6)
-    # 7: every head of the layer, with the rule's score under it
+    np.testing.assert_allclose([m.value for m in sh["weights"]], w[keys])
+    np.testing.assert_allclose(sh["z"].values[0], t.z[L, H, Q, :k], rtol=1e-6)
+    np.testing.assert_allclose(sh["head_out"].values[0], t.head_out[L, H, Q, :4], rtol=1e-6)
+    ne = sh["new_x"].values.shape[1]
+    np.testing.assert_allclose(sh["new_x"].values[0], t.resid_mid[L, Q, :ne], rtol=1e-6)
+    # the head-choice note says what was searched
+    assert "270 heads searched" in " ".join(m.text for m in sh["why"] if hasattr(m, "text"))
+    # 8: every head of the layer, with the rule's score under it
     multi = sh["multi"]
     assert len(multi) == t.info["n_head"]
     for h, cell in enumerate(multi):
         np.testing.assert_allclose(cell[0].values, t.pattern[L, h])
         assert cell[2].value == pytest.approx(head_scores(t.pattern[L, h]))
-    # 8: arcs carry the real weights
+    # 9: arcs carry the real weights
     arcs = sh["arcs"]
     np.testing.assert_allclose(arcs.values, t.pattern[L, H, Q, sh["arc_positions"]])
     assert scene.shown["prediction"] == t.top_next(1)[0]       # inputs vs prediction note
@@ -163,7 +167,8 @@ def test_gpt2_shaped_model(tmp_path, tiny_gpt2_dir):
     assert t.info["family"] == "gpt2"
     assert scene.x_name in ("token + position embedding", f"residual stream entering layer {scene.L}")
     np.testing.assert_allclose(scene.shown["pattern"].values, t.pattern[scene.L, scene.H])
-    _column_check(scene.shown["x"], t.resid[scene.L], scene.cols, scene.entries)
+    _rows_check(scene.shown["x"], t.resid[scene.L], scene.cols, scene.entries)
+    _rows_check(scene.shown["xhat"], t.attn_in[scene.L], scene.cols, scene.entries)
     assert scene.shown["W_Q"].full_shape == (t.info["d_model"], t.info["d_head"])
 
 
@@ -183,9 +188,13 @@ def test_long_prompt_display_rule(tmp_path):
     g = scene.shown["pattern"]
     assert g.as_image and len(g.numbers) == 0                      # one image, no numbers
     np.testing.assert_allclose(g.values, t.pattern[scene.L, scene.H])
-    assert len(scene.shown["arc_positions"]) == scene.max_arc_tokens
-    notes = [m.text for m in scene.grid_notes if hasattr(m, "text")]
-    assert any("numbers are" in s for s in notes)                  # the rule is on screen
+    pos = scene.shown["arc_positions"]
+    assert scene.Q in pos and len(pos) <= scene.max_arc_tokens and pos == list(range(pos[0], pos[-1] + 1))
+    assert "numbers are printed when they fit" in scene.shown["rule"]   # the rule is on screen
+    Q = scene.Q
+    shown_keys = [p for p in scene.cols if p <= Q]
+    assert scene.shown["omission"] == (f"{len(shown_keys)} of {Q + 1} keys shown; "
+                                       f"the sum is over all {Q + 1}")
 
 
 def test_no_random_filler_in_scenes():
@@ -232,5 +241,24 @@ def test_llama_gqa_model_with_biases(tmp_path, tiny_llama_dir):
     t = trace(Gqa.prompt, str(tiny_llama_dir))
     kv = t.kv_head_of(scene.H)
     np.testing.assert_allclose(scene.shown["W_K"].values,
-                               t.weights.get("W_K", (scene.L, kv, slice(0, 6), slice(0, 4))))
+                               t.weights.get("W_K", (scene.L, kv, slice(0, scene.entries), slice(0, 1))))
     np.testing.assert_allclose(scene.shown["pattern"].values, t.pattern[scene.L, scene.H])
+
+
+def _prompt_of(n_words: int) -> str:
+    words = ("the fluffy blue creature roamed the verdant forest while a small red bird "
+             "sang over the quiet river and").split()
+    return " ".join(words[i % len(words)] for i in range(n_words))
+
+
+@pytest.mark.parametrize("n_words", [1, 12, 36, 185])      # 1, 12, 40, 205 tokens
+def test_long_prompts_lay_out_cleanly(tmp_path, n_words):
+    """Issue 11.6: at the end of every beat no two texts overlap and none leaves the frame,
+    for prompts of 1 to 200+ tokens."""
+    from layout_check import render_checking
+
+    class Sized(AttentionScene):
+        prompt = _prompt_of(n_words)
+    found = render_checking(Sized, tmp_path)
+    assert list(found) == list(AttentionScene.beats)
+    assert not any(found.values()), {b: p for b, p in found.items() if p}

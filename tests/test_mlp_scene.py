@@ -16,7 +16,7 @@ from scenes.kit import ledger
 from scenes.kit.course.validate import validate_class_knobs
 from scenes.kit.analysis.mlp import (ACTIVATIONS, activation, attribute, neuron_contributions,
                                      resolve_answer, top_neurons)
-from scenes.kit.text import two_lines
+from scenes.kit.text import font_size_of, wrapped_text
 from scenes.mlp import MLPScene
 from tensors import UserError, trace
 
@@ -145,11 +145,14 @@ def test_activations_match_torch(name):
     np.testing.assert_allclose(activation(z, name), ref, rtol=1e-6, atol=1e-7)
 
 
-def test_caption_wraps_never_shrinks():
-    fits = lambda s: len(s) <= 20
-    assert two_lines("one two three four five six seven", fits) == \
-        ["one two three four", "five six seven"]
-    assert two_lines("short", fits) == ["short"]
+def test_long_notes_wrap_never_shrink():
+    """The scene's wrapped notes (kit.text.wrapped_text): lines within the width, at full size."""
+    s = "via the final RMSNorm (divisor frozen at the real 0.0123) and W_U, and on"
+    t = wrapped_text(s, 25, 6.0)
+    lines = t.submobjects
+    assert len(lines) >= 2 and t.text == s
+    for line in lines:
+        assert line.width <= 6.0 + 1e-6 and font_size_of(line) == pytest.approx(25)
 
 
 # ---------------------------------------------------------------- bad knobs

@@ -22,7 +22,7 @@ from scenes.kit.theme import mass_text
 from scenes.softmax_temperature import SoftmaxTemperatureScene
 from scenes.unembedding import UnembeddingScene
 from tensors import UserError, trace
-from tensors.capture import softmax_np
+from tensors.sampling import softmax as softmax_np
 from tensors.generate import generate, sample
 
 __module_test__ = "test_output_scenes"
@@ -149,7 +149,9 @@ def test_unembedding_numbers_are_the_trace(request, tmp_path, which):
     assert s.top_ids == np.argsort(-t.logits[-1])[:s.top_k].tolist()
     np.testing.assert_array_equal(s.W.values, t.W_U(s.top_ids)[:, :n])
     np.testing.assert_allclose(s.dot_text.value, t.logits[-1][s.top_ids[0]], rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(s.bars.values, t.probs()[s.top_ids], rtol=1e-12)
+    # bars: softmax of the logits shown (W_U · norm(x)); the model's own within fp32
+    np.testing.assert_allclose(s.bars.values, softmax_np(s.logits, 1.0)[s.top_ids], rtol=1e-12)
+    np.testing.assert_allclose(s.bars.values, t.probs()[s.top_ids], rtol=1e-3)
     # the final norm shown is the one the model applied
     x = t.resid[-1, -1].astype(np.float64)
     g = t.weights.get("ln_f.w").astype(np.float64)
@@ -167,14 +169,43 @@ def test_unembedding_numbers_are_the_trace(request, tmp_path, which):
                                    rtol=1e-3, atol=1e-4)
     # weight tying, read from the model
     assert s.tied == t.info["tied_embeddings"] == t.weights.tied
-    np.testing.assert_array_equal(s.WE.values, t.W_E(s.top_ids)[:, :n])
-    np.testing.assert_array_equal(s.WU.values, t.W_U(s.top_ids)[:, :n])
+    c = s.WE.values.shape[1]                 # the tying beat shows the first c ≤ n columns
+    np.testing.assert_array_equal(s.WE.values, t.W_E(s.top_ids)[:, :c])
+    np.testing.assert_array_equal(s.WU.values, t.W_U(s.top_ids)[:, :c])
     if s.tied:
         np.testing.assert_array_equal(s.WE.values, s.WU.values)
         assert s.tie_relation.relation == "=" and "Tied" in s.tie_caption
     else:
         assert not np.array_equal(s.WE.values, s.WU.values)
         assert s.tie_relation.relation == "≠" and "Not tied" in s.tie_caption
+
+
+@pytest.mark.parametrize("cls", SCENES)
+@pytest.mark.parametrize("which", ["bundled", "tiny_gpt2_dir", "tiny_llama_dir"])
+def test_every_equation_shown_holds(request, tmp_path, which, cls):
+    """The ledger (issue 10): each equation a beat shows, recomputed from the operands it
+    shows, gives the result it shows (relative 1e-5)."""
+    from scenes.kit.ledger import error
+
+    s = render(cls, tmp_path, model=model_of(request, which),
+               **({"steps": 1} if cls is not UnembeddingScene else {}))
+    kinds = {e.kind for e in s.ledger}
+    expected = {SoftmaxTemperatureScene: {"softmax", "sum"},
+                UnembeddingScene: {"rmsnorm" if s.trace.info["norm"] == "RMSNorm"
+                                   else "layernorm", "dot", "sum", "softmax"},
+                GenerationScene: {"sum"}}[cls]
+    assert expected <= kinds
+    bad = [(e.where, e.text, error(e)) for e in s.ledger if not error(e) < 1e-5]
+    assert bad == []
+    print(f"{cls.__name__} [{which}]: {len(s.ledger)} equations checked")
+
+
+def test_generation_draw_lands_in_the_drawn_tokens_slice(tmp_path):
+    s = render(GenerationScene, tmp_path, model="smollm2", steps=3, prompt=PROMPT)
+    for step, (u, p), strip in zip(s.gen.steps, s.draws, s.shown_strips):
+        a, b = strip.slice
+        assert a <= u < b and strip.hit.token_id == step.sampled_id
+        assert b - a == pytest.approx(step.sampled_prob, rel=1e-9)
 
 
 def test_tying_matches_the_fixtures(request, tmp_path):

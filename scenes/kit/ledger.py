@@ -42,6 +42,20 @@ def _layernorm(x, g, b, eps):
     return (x - mu) / np.sqrt(var + float(eps)) * g + b
 
 
+def _rope(x, pos, theta, dims, scaling=1.0):
+    """Rotary position embedding as Llama applies it (rotate_half convention): the first
+    ``dims`` numbers of each row of x [pos, d] rotated by angles pos·θ^(−2i/dims)."""
+    x = np.asarray(x, np.float64)
+    pos = np.asarray(pos, np.float64).reshape(-1, 1)
+    inv = 1.0 / float(theta) ** (np.arange(0, int(dims), 2, dtype=np.float64) / int(dims))
+    ang = np.concatenate([pos * inv, pos * inv], axis=-1)
+    cos, sin = np.cos(ang) * scaling, np.sin(ang) * scaling
+    r, rest = x[..., :int(dims)], x[..., int(dims):]
+    half = int(dims) // 2
+    rot = np.concatenate([-r[..., half:], r[..., :half]], axis=-1)
+    return np.concatenate([r * cos + rot * sin, rest], axis=-1)
+
+
 def _cosine(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return a @ b / (np.linalg.norm(a) * np.linalg.norm(b))
@@ -60,6 +74,10 @@ KINDS: dict[str, Callable[..., Any]] = {
     "rmsnorm": _rmsnorm,
     "layernorm": _layernorm,
     "cosine": _cosine,
+    "rope": _rope,
+    "mean": lambda x: np.asarray(x, np.float64).mean(axis=-1),
+    "rms": lambda x, eps: np.sqrt((np.asarray(x, np.float64) ** 2).mean(axis=-1) + float(eps)),
+    "std": lambda x, eps: np.sqrt(np.asarray(x, np.float64).var(axis=-1) + float(eps)),
     "lookup": lambda W, rows: np.asarray(W)[np.asarray(rows)],
     "total": lambda parts: np.sum(np.asarray(parts, np.int64)),
     "activation": activation,  # act(x) or act(x) * up (gated MLPs); name = the model's

@@ -29,17 +29,37 @@ from __future__ import annotations
 import contextlib
 from typing import Any, ClassVar, Iterator
 
-from manim import DOWN, UP, UR, FadeIn, FadeOut, Mobject, Scene, VMobject, config
+from manim import DOWN, UP, UR, FadeIn, FadeOut, Mobject, Scene, VGroup, VMobject, config
 
 from tensors import Trace, exit_on_user_error, trace
 
 from .course.apply import apply_course_config
 from .course.knobs import SceneKnobs, beat, beat_needs
 from .ledger import LedgerMixin
-from .text import flat_text, markup, wrapped_text
+from .subtitles import CaptionTimeline
+from .text import flat_text, markup, wrap_lines
 from .theme import THEME, theme_saved
 
-__all__ = ["GPTScene", "beat", "clear", "ENCODER_PRESET", "use_fast_encoder", "render_isolated"]
+__all__ = ["GPTScene", "beat", "clear", "ENCODER_PRESET", "use_fast_encoder", "render_isolated",
+           "read_time", "CAPTION_TOP"]
+
+#: Reading speed assumed for holds: a viewer reads about 3.5 words a second (a caption
+#: of 15 words is read in ~4.3 s); a hold is never longer than that.
+WORDS_PER_SECOND = 3.5
+
+
+def read_time(s: str) -> float:
+    """Seconds to read ``s`` once: ``0.6 + words / WORDS_PER_SECOND``.
+
+    >>> round(read_time("one two three four five six seven"), 2)
+    2.6
+    """
+    return 0.6 + len(s.split()) / WORDS_PER_SECOND
+
+
+#: y (frame units) above which the content of a beat stays: the two-line caption zone
+#: is below it (see :meth:`GPTScene.caption_mobject`).
+CAPTION_TOP = -2.75
 
 #: x264 preset for the mp4 segments unless the user passes ``--encoder-option preset=…``.
 #: 'ultrafast' encodes 1080p60 about 2.3× faster than x264's default 'medium' at the same
@@ -88,10 +108,6 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
     _no_cache: ClassVar[bool] = False
     #: (not a knob) ``W_Q``, ``d_head`` in :meth:`text` get real subscripts.
     _subscripts: ClassVar[bool] = False
-    #: (not a knob) a caption too long for one line wraps to two (never shrinks), and a new
-    #: caption comes in only after the old one has gone (issue 12's rule, until every scene
-    #: follows it).
-    _wrap_captions: ClassVar[bool] = False
 
     trace: Trace
 
@@ -108,16 +124,18 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         with exit_on_user_error("manim render"):
             apply_course_config(self)
             self.camera.background_color = THEME.background
+            self.narration_start()  # a bad voice fails before the model loads
             self.trace = self.load_trace()
             self.ledger = []
             self._current_beat = "prepare"
             self.prepare()
             for name in self.beats:
                 self.run_beat(name)
+            self.narration_end()
 
     def run_beat(self, name: str) -> None:
         """Build what beat ``name`` needs and is not on screen, silently; run it; end it."""
-        self._current_beat = name
+        self._current_beat = f"{type(self).__name__}.{name}"
         self.ensure(*beat_needs(type(self), name))
         getattr(self, name)()
         self.end_beat(name)
@@ -162,11 +180,66 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
     def end_beat(self, name: str) -> None:
         """Called after every beat: remember when it ended (video seconds), then a slide
         break when rendered with manim-slides."""
+        self.narration_wait()
         self.beat_times = getattr(self, "beat_times", {})
         self.beat_times[name] = float(self.renderer.time)
         next_slide = getattr(self, "next_slide", None)
         if callable(next_slide):
             next_slide()
+
+    # ------------------------------------------------------------------ subtitles and voice
+    # Issue 15. Every caption becomes a subtitle cue (Manim writes <scene>.srt next to the
+    # video) from when it appears until it is replaced or removed; with $GPT_SCENES_VOICE=1
+    # (./render.sh --voice, a course's [voice]) it is also spoken, and a beat lasts at least
+    # as long as its speech. Hooks: construct calls narration_start/narration_end, end_beat
+    # calls narration_wait, show_caption calls caption_event, remove notices the caption go.
+    def narration_start(self) -> None:
+        """Start the scene's subtitle timeline and, if narration is on, its narrator."""
+        from .course.voice import scene_voice
+        from .voice import Narrator
+
+        self._timeline = CaptionTimeline.for_scene(self)
+        # $GPT_SCENES_VOICE (./render.sh --voice) or the course's [voice]; a bad voice is a
+        # one-line UserError (exit 2)
+        voice = scene_voice(getattr(self, "_voice_settings", None))
+        self._narrator = Narrator(self, voice) if voice is not None else None
+        self._caption_leaving: Mobject | None = None
+
+    def caption_event(self, s: str) -> None:
+        """Caption ``s`` is about to appear (replacing ``self._caption``): finish the speech
+        before it, open its cue, speak it. Any show_caption override calls this first."""
+        if getattr(self, "_timeline", None) is None:
+            return
+        self.narration_wait()
+        self._caption_leaving = getattr(self, "_caption", None)
+        self._timeline.show(s)
+        if self._narrator is not None:
+            self._narrator.say(s)
+
+    def narration_wait(self) -> None:
+        """Wait until the narration so far has been spoken (no cut-off sentences)."""
+        if getattr(self, "_narrator", None) is not None:
+            self._narrator.finish()
+        cap = getattr(self, "_caption", None)
+        if getattr(self, "_timeline", None) is not None and cap is not None \
+                and cap is not self._caption_leaving and not self.is_shown(cap):
+            self._timeline.hide()  # the caption went some other way than remove()
+
+    def narration_end(self) -> None:
+        """End of the scene: the last speech finished, the soundtrack as long as the video,
+        the last cue closed."""
+        if getattr(self, "_narrator", None) is not None:
+            self._narrator.close()
+        if getattr(self, "_timeline", None) is not None:
+            self._timeline.end()
+
+    def remove(self, *mobjects: Mobject) -> "GPTScene":
+        super().remove(*mobjects)
+        cap = getattr(self, "_caption", None)
+        if getattr(self, "_timeline", None) is not None and cap is not None and \
+                cap is not self._caption_leaving and any(m is cap for m in mobjects):
+            self._timeline.hide()  # the caption faded out (FadeOut, clear) or was removed
+        return self
 
     # ------------------------------------------------------------------ shared state
     def make_tag(self) -> VMobject:
@@ -181,6 +254,7 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         """Fade out those of ``mobs`` that are on screen (a beat before may not have run)."""
         on = [m for m in mobs if m is not None and self.is_shown(m)]
         if on:
+            _spoken_before_gone(self, on)
             self.play(*[FadeOut(m) for m in on], run_time=run_time)
 
     # ------------------------------------------------------------------ text
@@ -195,34 +269,37 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         return self.captions[key].format(**fmt)
 
     def caption_mobject(self, s: str) -> VMobject:
-        """The caption ``s`` as drawn: at the bottom edge, scaled to fit the frame's width
-        (with ``_wrap_captions``: in two lines when too long for one, see
-        :func:`scenes.kit.text.wrapped_text`)."""
-        max_w = config.frame_width - 1.0
-        if self._wrap_captions:
-            return wrapped_text(s, THEME.caption_size, max_w).to_edge(DOWN, buff=0.3)
-        cap = self.text(s, size=THEME.caption_size)
-        if cap.width > max_w:
-            cap.scale_to_fit_width(max_w)
+        """The caption ``s`` as drawn: centred at the bottom edge in the one caption size;
+        too long for one line, it wraps to two (never shrinks)."""
+        lines = wrap_lines(s, THEME.caption_size, config.frame_width - 1.0)
+        parts = [self.text(l, size=THEME.caption_size) for l in lines]
+        cap = parts[0] if len(parts) == 1 else VGroup(*parts).arrange(DOWN, buff=0.14)
         cap.text = s
-        return cap.to_edge(DOWN, buff=0.35)
+        cap.lines = lines
+        return cap.to_edge(DOWN, buff=0.3)
 
     def show_caption(self, s: str, run_time: float = 0.6) -> VMobject:
-        """Replace the bottom caption with ``s`` (see :meth:`caption_mobject`)."""
+        """Replace the bottom caption with ``s``: the old one fades out first, then the new
+        one fades in (two sentences are never on screen together)."""
         old = getattr(self, "_caption", None)
         cap = self.caption_mobject(s)
-        if self._wrap_captions:  # out, then in: never two sentences at once
-            if old is not None and old in self.mobjects:
-                self.play(FadeOut(old), run_time=run_time / 2)
-            self.play(FadeIn(cap, shift=0.1 * UP), run_time=run_time / 2)
-            self._caption = cap
-            return cap
-        anims = [FadeIn(cap, shift=0.1 * UP)]
-        if old is not None:
-            anims.append(FadeOut(old))
-        self.play(*anims, run_time=run_time)
+        if old is not None and old in self.mobjects:
+            self.narration_wait()  # the old caption stays until it has been spoken
+            self.play(FadeOut(old), run_time=run_time * 0.4)
+            run_time *= 0.6
+        self.caption_event(s)  # its subtitle cue starts as it fades in
+        self.play(FadeIn(cap, shift=0.1 * UP), run_time=run_time)
         self._caption = cap
+        self._caption_since = float(self.renderer.time)
         return cap
+
+    def hold(self, minimum: float = 0.5, also: str = "") -> None:
+        """Wait until the caption (and ``also``, more text just shown) has had time to be
+        read — :func:`read_time` since the caption appeared — and at least ``minimum``."""
+        cap = getattr(self, "_caption", None)
+        need = read_time(getattr(cap, "text", "") or "") + (read_time(also) - 0.6 if also else 0)
+        seen = float(self.renderer.time) - getattr(self, "_caption_since", 0.0)
+        self.wait(max(minimum, need - seen))
 
     def wait_read(self, k: float = 1.0) -> None:
         """A reading pause of ``k`` × the scene's ``pause`` knob (none when it is 0)."""
@@ -231,9 +308,15 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
             self.wait(seconds)
 
     def model_tag(self, *extra: str) -> VMobject:
-        """Top-right tag naming the model (read from the trace) and e.g. layer/head."""
-        parts = [self.trace.info["name"], *extra]
-        tag = self.text("  ·  ".join(parts), size=THEME.small_size, color=THEME.dim)
+        """Top-right tag naming the model (read from the trace: its name, and "4-bit,
+        dequantised" when the weights were dequantised from a quantised file) and e.g.
+        layer/head."""
+        info = self.trace.info
+        name = info["name"]
+        if info.get("quantization"):
+            q = str(info["quantization"])
+            name += " (4-bit, dequantised)" if "4-bit" in q else f" ({q})"
+        tag = self.text("  ·  ".join([name, *extra]), size=THEME.small_size, color=THEME.dim)
         return tag.to_corner(UR, buff=0.3)
 
 
@@ -241,4 +324,12 @@ def clear(scene: Scene, *keep: Any, run_time: float = 0.5) -> None:
     """Fade out everything on screen except ``keep``."""
     gone = [m for m in scene.mobjects if m not in keep]
     if gone:
+        _spoken_before_gone(scene, gone)
         scene.play(*[FadeOut(m) for m in gone], run_time=run_time)
+
+
+def _spoken_before_gone(scene: Scene, gone: list[Any]) -> None:
+    """A caption being faded out is first spoken to its end (GPTScene narration)."""
+    cap = getattr(scene, "_caption", None)
+    if cap is not None and any(m is cap for m in gone) and hasattr(scene, "narration_wait"):
+        scene.narration_wait()

@@ -198,7 +198,8 @@ def concat_lecture(videos: Sequence[Path], dst: Path, titles: Sequence[str] | No
     durations = [video_duration(v) for v in videos]
     starts = [sum(durations[:i]) for i in range(len(videos))]
     with_audio = all(_has_audio(v) for v in videos)
-    manifest = "".join(f"file 'file:{v.resolve().as_posix()}'\noutpoint {d:.6f}\n"
+    # outpoint rounded down: a packet starting exactly at the end belongs to the next part
+    manifest = "".join(f"file 'file:{v.resolve().as_posix()}'\noutpoint {int(d * 1e6) / 1e6:.6f}\n"
                        for v, d in zip(videos, durations))
     tmp = dst.with_name(f"{dst.stem}.part{dst.suffix}")
     with av.open(io.BytesIO(manifest.encode()), format="concat", options={"safe": "0"}) as inp:
@@ -209,10 +210,13 @@ def concat_lecture(videos: Sequence[Path], dst: Path, titles: Sequence[str] | No
             if titles is not None:
                 out.set_chapters(_av_chapters(
                     [Chapter(s, s + d, t) for s, d, t in zip(starts, durations, titles)]))
+            last: dict[int, int] = {}
             for pkt in inp.demux(*streams):
-                if pkt.dts is None:
-                    continue
-                pkt.stream = omap[pkt.stream.index]
+                i = pkt.stream.index
+                if pkt.dts is None or (i in last and pkt.dts <= last[i]):
+                    continue  # the flush packet; an audio packet past a part's end (same time)
+                last[i] = pkt.dts
+                pkt.stream = omap[i]
                 out.mux(pkt)
         finally:
             out.close()
@@ -260,9 +264,15 @@ def subtitle_font(size: int, family: str = "DejaVu Sans") -> "ImageFont.FreeType
 
 
 def burn_subtitles(video: Path, cues: Sequence[Cue], dst: Path, *, font_px: float = 0.045,
-                   top: bool = False, crf: int = 20, family: str = "DejaVu Sans") -> None:
+                   top: bool = False, cover: float = 0.0, crf: int = 20,
+                   family: str = "DejaVu Sans") -> None:
     """Re-encode ``video`` into ``dst`` with ``cues`` drawn on the frames (white on a dark box,
-    bottom or top); audio is copied. Font size is a fraction of the frame height."""
+    bottom or top); audio is copied. Font size is a fraction of the frame height.
+
+    ``cover`` (a fraction of the frame height): while a cue is drawn at the bottom, that band
+    is first filled with the frame's background colour (its corner pixel) — a GPTScene's own
+    caption sits there and says the same words, so the subtitle takes its place instead of
+    overlapping it."""
     import av
     from PIL import Image
 
@@ -295,6 +305,9 @@ def burn_subtitles(video: Path, cues: Sequence[Cue], dst: Path, *, font_px: floa
                             cache[text] = _subtitle_overlay(text, font, img.width)
                         ov = cache[text]
                         y = int(0.04 * img.height) if top else img.height - ov.height - int(0.04 * img.height)
+                        if cover > 0 and not top:
+                            band = max(int(cover * img.height), img.height - y)
+                            img.paste(img.getpixel((1, 1)), (0, img.height - band, img.width, img.height))
                         img.paste(ov, ((img.width - ov.width) // 2, y), ov)
                     nf = av.VideoFrame.from_image(img)
                     nf.pts, nf.time_base = frame.pts, frame.time_base

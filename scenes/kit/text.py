@@ -30,7 +30,12 @@ from manim.mobject.text.text_mobject import START_X, START_Y, TEXT2SVG_ADJUSTMEN
 from .theme import THEME, fmt
 
 __all__ = ["flat_text", "num_text", "label_text", "markup", "flatten", "visible_token",
-           "token_label", "displayable", "number_str", "shape_str", "two_lines", "wrapped_text"]
+           "token_label", "displayable", "number_str", "shape_str", "wrap_lines",
+           "wrapped_text", "SPACE_MARK", "logit_str", "font_size_of"]
+
+#: THE mark for a token's leading space, in boxes, tables, captions and bars alike
+#: (U+2423 OPEN BOX). Every scene gets it through :func:`visible_token` / :func:`token_label`.
+SPACE_MARK = "␣"
 
 _TEXT_CACHE: dict[tuple, VMobject] = {}
 
@@ -137,20 +142,24 @@ def flat_text(s: str, size: float | None = None, color=None, font: str | None = 
     >>> t.text, len(t.submobjects)
     ('−0.42', 0)
     """
-    key = (s, round(float(size or THEME.small_size), 3), font or THEME.font, markup)
+    key = (s, round(float(size or THEME.small_size), 3), font or THEME.font, markup,
+           THEME.mono if SPACE_MARK in s else "")
     tpl = _TEXT_CACHE.get(key)
     if tpl is None:
         mk = s if markup else s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        # the space mark always in the mono face (the text faces draw U+2423 differently,
+        # some as a tie ‿): one mark on screen wherever it appears
+        mk = mk.replace(SPACE_MARK, f'<span font_family="{THEME.mono}">{SPACE_MARK}</span>')
         try:
             tpl = _pango_flat(mk, key[1], key[2])
         except Exception:  # pragma: no cover - fall back to manim's own Text
             tpl = None
         if tpl is None:
-            cls = MarkupText if markup else Text
-            tpl = flatten(cls(s, font=key[2], font_size=key[1]))
+            tpl = flatten(MarkupText(mk, font=key[2], font_size=key[1]))
         _TEXT_CACHE[key] = tpl
     t = tpl.copy()
     t.text = s
+    _tag_size(t, key[1])
     # the colour is set on every copy: a theme changed since the template was cached
     # (another scene's course in the same process) must not carry over
     t.set_fill(color if color is not None else THEME.text, opacity=1)
@@ -210,8 +219,81 @@ def num_text(s: str, size: float | None = None, color=None, font: str | None = N
                 t.set_fill(color if color is not None else THEME.text, opacity=1)
                 t.move_to(ORIGIN)
                 t.text = s
+                _tag_size(t, size)
                 return t
     return flat_text(s, size, color, font)
+
+
+def _tag_size(t: VMobject, size: float) -> None:
+    """Remember the size a text was made at and its extent then, so :func:`font_size_of`
+    can tell the size it is drawn at after any scaling (the legibility check reads it)."""
+    t.font_size_made = float(size)
+    t.extent_made = (float(t.width), float(t.height))
+
+
+def font_size_of(t: VMobject) -> float | None:
+    """The font size a text made here is drawn at now (scaling and quarter turns included);
+    None for a mobject not made by :func:`flat_text` / :func:`num_text`.
+
+    >>> t = num_text("12", 20); _ = t.scale(0.5); round(font_size_of(t), 6)
+    10.0
+    """
+    made = getattr(t, "font_size_made", None)
+    if made is None:
+        return None
+    w0, h0 = t.extent_made
+    if w0 * h0 <= 0:
+        return made
+    return made * float(np.sqrt(max(t.width * t.height, 0.0) / (w0 * h0)))
+
+
+def wrap_lines(s: str, size: float, max_width: float, max_lines: int = 3) -> list[str]:
+    """``s`` cut at spaces into as few lines as fit ``max_width`` at ``size`` (never
+    shrunk), the lines as even as possible. A caption too long for one line takes two.
+    ValueError when ``max_lines`` lines are not enough.
+
+    >>> wrap_lines("short", 26, 13.0)
+    ['short']
+    """
+    if flat_text(s, size).width <= max_width:
+        return [s]
+    words = s.split(" ")
+    ws = [flat_text(w, size).width if w else 0.0 for w in words]   # one layout per word
+    sp = flat_text("a a", size).width - 2 * flat_text("a", size).width
+
+    def lines_for(target: float) -> list[list[int]]:
+        out, cur, x = [], [], 0.0
+        for i, w in enumerate(ws):
+            add = w + (sp if cur else 0.0)
+            if cur and x + add > target:
+                out.append(cur)
+                cur, x = [i], w
+            else:
+                cur.append(i)
+                x += add
+        out.append(cur)
+        return out
+
+    total = sum(ws) + sp * (len(ws) - 1)
+    for n in range(2, max_lines + 1):
+        for frac in np.linspace(1.0 / n, 1.0, 24):
+            target = min(total * frac, max_width)
+            idx = lines_for(target)
+            if len(idx) > n:
+                continue
+            lines = [" ".join(words[i] for i in line) for line in idx]
+            if all(flat_text(l, size).width <= max_width for l in lines):
+                return lines
+    raise ValueError(f"text too long for {max_lines} lines at size {size}: {s[:60]!r}…")
+
+
+def logit_str(z: float) -> str:
+    """How a logit is printed everywhere: two decimals, a minus sign only (no plus sign).
+
+    >>> logit_str(17.3712), logit_str(-2.5)
+    ('17.37', '−2.50')
+    """
+    return number_str(z, 2)
 
 
 def label_text(s: str, size: float, color=None) -> VMobject:
@@ -242,7 +324,8 @@ def shape_str(*dims: int) -> str:
 
 def visible_token(s: str) -> tuple[str, str]:
     """Split a token into (marker, text) so leading whitespace is visible on screen:
-    ``' fluffy'`` → ``('␣', 'fluffy')``; newlines become ``↵`` and tabs ``⇥``.
+    ``' fluffy'`` → ``('␣', 'fluffy')`` (:data:`SPACE_MARK`); newlines become ``↵`` and
+    tabs ``⇥``.
 
     >>> visible_token(' fluffy'), visible_token('ant'), visible_token('\\n')
     (('␣', 'fluffy'), ('', 'ant'), ('', '↵'))
@@ -251,8 +334,8 @@ def visible_token(s: str) -> tuple[str, str]:
     n = len(s) - len(s.lstrip(" "))
     body = s[n:]
     if not body:  # a token that is only spaces
-        return ("", "␣" * max(n, 1))
-    return ("␣" * n, body.replace(" ", "␣"))
+        return ("", SPACE_MARK * max(n, 1))
+    return (SPACE_MARK * n, body.replace(" ", SPACE_MARK))
 
 
 def token_label(s: str) -> str:
@@ -271,34 +354,12 @@ def markup(s: str) -> str:
     return _SUB.sub(r"\1<sub>\2</sub>", s)
 
 
-def two_lines(s: str, fits: Any) -> list[str]:
-    """``s`` as one line if ``fits(s)``, else split at a space into the two most balanced
-    lines that both fit (splits tried from the middle out); when none fits, the most
-    balanced split (the caller then scales).
-
-    >>> two_lines("a bb ccc", lambda t: len(t) <= 5)
-    ['a bb', 'ccc']
-    """
-    if fits(s):
-        return [s]
-    words = s.split(" ")
-    pairs = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
-    pairs.sort(key=lambda ab: abs(len(ab[0]) - len(ab[1])))
-    for a, b in pairs:
-        if fits(a) and fits(b):
-            return [a, b]
-    return list(pairs[0]) if pairs else [s]
-
-
 def wrapped_text(s: str, size: float, max_width: float, color=None) -> VMobject:
-    """``s`` (subscripts as in :func:`markup`) at ``size`` in one line, or two centred lines
-    when one is wider than ``max_width`` (see :func:`two_lines`): the size is kept; scaled
-    down only when a single word is wider. ``.text`` is ``s``."""
-    mk = lambda x: flat_text(markup(x), size, color or THEME.text, markup=True)  # noqa: E731
-    lines = [mk(x) for x in two_lines(s, lambda x: mk(x).width <= max_width)]
+    """``s`` (subscripts as in :func:`markup`) at ``size``, cut into centred lines no wider
+    than ``max_width`` by :func:`wrap_lines` (the size is kept). ``.text`` is ``s``."""
+    lines = [flat_text(markup(x), size, color or THEME.text, markup=True)
+             for x in wrap_lines(s, size, max_width)]
     out = lines[0] if len(lines) == 1 else VGroup(*lines).arrange(DOWN, buff=0.12)
-    if out.width > max_width:
-        out.scale_to_fit_width(max_width)
     out.text = s
     return out
 

@@ -22,8 +22,34 @@ import numpy as np
 from manim import ManimColor, interpolate_color
 
 
+#: Legibility floor: a row of digits is at least this many pixels tall at 1080p (checked by
+#: :mod:`scenes.kit.checks` at the end of every beat). Theme sizes are font sizes; a digit is
+#: 1.29 px per unit of size at 1080p, so the floor is a size of about 15.5.
+MIN_TEXT_PX = 20.0
+#: Pixel rows of the frame the floor refers to.
+REFERENCE_PX = 1080
+
+
 @dataclasses.dataclass
 class Theme:
+    """The look. **One meaning per colour** (every scene keeps to it):
+
+    - ``positive`` blue / ``negative`` red — the sign and size of a real value; bars of
+      probability are ``positive`` blue.
+    - ``highlight`` yellow — *focus*: what the caption is talking about right now (the row
+      being multiplied, the current temperature, the step, the token being scored). Never
+      "most likely" and never "sampled" by itself.
+    - ``accent`` green — *sampled*: a token drawn by the seeded sampler, and text it appended.
+      Shown only after the draw has landed.
+    - ``query`` orange / ``key`` violet / ``value`` green — the attention roles.
+    - ``dim`` grey — secondary text: labels, shapes, ellipses, what is left out.
+    - ``masked`` — cells set to −∞ by the causal mask.
+
+    Sizes: ``caption_size`` is the one caption size of every scene (a long caption wraps to
+    two lines, it is never shrunk); ``small_size`` is the smallest text size used.
+    No scene has a title: the caption says what is happening, the tag names the model.
+    """
+
     background: str = "#0E1116"
     text: str = "#ECECEC"
     dim: str = "#8A8F98"          # secondary text, ellipses, braces
@@ -41,7 +67,7 @@ class Theme:
     digits: int = 2               # decimals in matrix/vector entries
     text_size: float = 30.0
     small_size: float = 20.0
-    caption_size: float = 26.0
+    caption_size: float = 28.0
 
     def color(self, name: str) -> ManimColor:
         return ManimColor(getattr(self, name))

@@ -41,7 +41,10 @@ SPEED_RANGE = (0.5, 2.0)
 
 
 def speech_cache_dir() -> Path:
-    """``$GPT_SCENES_HOME/speech`` (default ``~/.cache/gpt-scenes/speech``), like tensors' caches."""
+    """``$GPT_SCENES_HOME/speech`` (default ``~/.cache/gpt-scenes/speech``), like tensors'
+    caches; ``$GPT_SCENES_SPEECH_CACHE`` names another folder (e.g. to time a cold cache)."""
+    if os.environ.get("GPT_SCENES_SPEECH_CACHE"):
+        return Path(os.environ["GPT_SCENES_SPEECH_CACHE"]).expanduser()
     env = os.environ.get("GPT_SCENES_HOME")
     root = Path(env).expanduser() if env else Path.home() / ".cache" / "gpt-scenes"
     return root / "speech"

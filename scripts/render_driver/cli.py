@@ -46,8 +46,10 @@ def parser() -> _Parser:
         prog="./render.sh",
         description="Render gpt-scenes scenes in parallel to predictable file names, then print "
                     "a summary (scene, video seconds, render seconds, output).",
-        epilog="Outputs: OUT/<quality>/<scene>.mp4 (.mov with --transparent), <scene>.png, "
-               "<scene>.gif, lecture.mp4, slides/<scene>.html, slides/lecture.html; logs in "
+        epilog="Outputs: OUT/<quality>/<scene>.mp4 (.mov with --transparent), <scene>.srt and "
+               "<scene>.vtt (subtitles: the captions, timed), <scene>.png, <scene>.gif, "
+               "lecture.mp4 (a chapter per scene) with lecture.srt/.vtt, slides/<scene>.html, "
+               "slides/lecture.html (reveal.js copied beside them: works offline); logs in "
                "OUT/<quality>/logs/. Course config: --course FILE, else $GPT_SCENES_COURSE, else "
                "./gpt-scenes.toml, else the defaults (scenes/kit/course/course.toml). A scene may be "
                "rendered as several pieces (ranges of its animations) in parallel and joined "
@@ -75,13 +77,21 @@ def parser() -> _Parser:
     p.add_argument("--slides", action="store_true",
                    help="render with manim-slides (a slide per beat) and convert to HTML: "
                         "slides/<scene>.html and slides/lecture.html")
+    p.add_argument("--voice", action="store_true",
+                   help="narrate: each caption spoken by the offline Piper voice (the course's "
+                        "[voice] names another voice and speed), AAC audio in the mp4; a voiced "
+                        "scene renders in one piece (not split)")
+    p.add_argument("--burn-subtitles", action="store_true",
+                   help="also <scene>.subtitled.mp4 (and lecture.subtitled.mp4): the subtitles "
+                        "drawn into the frames, in place of the scene's own caption (same words)")
     p.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="N",
                    help="parallel renders (default: the number of CPU cores; with --ray: "
                         "the cluster's CPUs)")
     p.add_argument("--split", type=_split, default="auto", metavar="N|auto",
                    help="render each scene as N pieces (ranges of its animations) in parallel "
                         "and join them losslessly; auto (default): only when there are fewer "
-                        "scenes than parallel jobs; 1: never")
+                        "scenes than parallel jobs; 1: never. With --voice (or a course's "
+                        "[voice]) scenes are not split")
     p.add_argument("--max-inflight-encoders", type=_positive_int, default=ENCODERS, metavar="N",
                    dest="encoders",
                    help=f"animations a render encodes while drawing the next (manim's option; "
@@ -118,6 +128,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
         p.error("--slides and --transparent cannot be combined (slides play on the page background)")
     if args.ray is not None and args.slides:
         p.error("--ray renders videos and stills; render --slides without --ray")
+    if args.ray is not None and args.voice:
+        p.error("--voice renders here (the voice files are on this machine); leave out --ray")
+    if args.burn_subtitles and args.transparent:
+        p.error("--burn-subtitles draws on opaque frames; leave out --transparent")
     if args.gallery and args.quality != "l":
         p.error("--gallery renders at -ql (small files); leave out -q")
     args.gif_width = args.gif_width or (GALLERY_GIF[0] if args.gallery else 480)

@@ -8,7 +8,9 @@ once more with ``dt = 0``. Time-based updaters (``begin_ambient_camera_rotation`
 using ``dt``) therefore drift: a piece that starts after a fast-forward would show the
 camera a few degrees off. Here a skipped animation steps through the same times as a drawn
 one — updating the mobjects, drawing and encoding nothing — so every piece starts from the
-very state of the whole render (and a ``-s`` still has no drift either).
+very state of the whole render (and a ``-s`` still has no drift either). The scene clock
+(``scene.time``, which subtitle cues read) also moves as in the drawn path — by the frames
+drawn, not by the run time — so a piece's ``.srt`` has the whole render's times.
 
 With ``$RENDER_PLAYS_OUT`` set, a render that runs to the scene's end (not stopped by
 ``-n …,LAST``) also writes the run time of every animation there (JSON), which is what the
@@ -22,12 +24,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from manim import config
 from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene.scene import Scene
 
 _progression = Scene.get_time_progression
 _play_internal = Scene.play_internal
+_freeze = CairoRenderer.freeze_current_frame
 
 
 def _get_time_progression(self: Scene, run_time: float, description: str = "",
@@ -37,10 +41,36 @@ def _get_time_progression(self: Scene, run_time: float, description: str = "",
     return _progression(self, run_time, description, n_iterations, override_skip_animations=True)
 
 
+def _drawn_seconds(run_time: float, fps: float, frozen: bool) -> float:
+    """How far the drawn path moves the scene clock: one frame per time of the progression
+    (a frozen ``wait``: ``int(run_time * fps)`` repeated frames).
+
+    >>> _drawn_seconds(0.5, 15, False), _drawn_seconds(0.5, 15, True)    # 8 frames, 7 frames
+    (0.5333333333333333, 0.4666666666666667)
+    """
+    n = int(run_time * fps) if frozen else len(np.arange(0, run_time, 1 / fps))
+    return n / fps
+
+
+def _clock_as_drawn(self: Scene, frozen: bool) -> None:
+    """A skipped play moved the clock by its run time; move it as a drawn one would, so
+    ``scene.time`` (subtitle cues, sounds) in a piece is the whole render's time."""
+    r = self.renderer
+    r.time += _drawn_seconds(self.duration, r.camera.frame_rate, frozen) - self.duration
+
+
 def _play_internal_exact(self: Scene, skip_rendering: bool = False) -> None:
+    if self.renderer.skip_animations:
+        _clock_as_drawn(self, frozen=False)  # before the animations' clean-up reads the time
     _play_internal(self, skip_rendering)
     if self.renderer.skip_animations:
         self.update_mobjects(0)  # what the drawn path does after finishing its animations
+
+
+def _freeze_exact(self: CairoRenderer, duration: float) -> None:
+    if self.skip_animations:
+        self.time += _drawn_seconds(duration, self.camera.frame_rate, True) - duration
+    _freeze(self, duration)
 
 
 def _record_plays(path: Path) -> None:
@@ -68,6 +98,7 @@ def _record_plays(path: Path) -> None:
 def main() -> None:
     Scene.get_time_progression = _get_time_progression  # type: ignore[method-assign]
     Scene.play_internal = _play_internal_exact  # type: ignore[method-assign]
+    CairoRenderer.freeze_current_frame = _freeze_exact  # type: ignore[method-assign]
     if os.environ.get("RENDER_PLAYS_OUT"):
         _record_plays(Path(os.environ["RENDER_PLAYS_OUT"]))
     from manim.__main__ import main as manim_main

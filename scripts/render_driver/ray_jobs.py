@@ -137,6 +137,8 @@ class RayRunner:
         tmp = j.output.with_name(j.output.name + ".part")
         tmp.write_bytes(r["data"])
         os.replace(tmp, j.output)
+        if r.get("srt") is not None:
+            j.output.with_suffix(".srt").write_bytes(r["srt"])
         if j.dest is not None:
             copy_atomic(j.output, j.dest)
         j.ok = True
@@ -200,7 +202,9 @@ def render_job(spec: dict[str, Any], payload: dict[tuple[str, str], bytes]) -> d
             os.kill(os.getpid(), signal.SIGKILL)
         rc = p.wait()
         out = find_output(media, spec["scene"], spec["ext"], t0) if rc == 0 else None
+        srt = out.with_suffix(".srt") if out is not None else None  # the scene's subtitles
         return {"ok": out is not None, "data": out.read_bytes() if out else b"",
+                "srt": srt.read_bytes() if srt is not None and srt.is_file() else None,
                 "log": log.read_bytes(), "seconds": time.time() - t0, "node": socket.gethostname()}
 
 

@@ -6,6 +6,7 @@ lecture, slides HTML, the gallery and the summary table.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -14,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import plan
+from . import narration, plan
 from .cli import ROOT
 from .media import concat, to_gif, video_seconds
 from .plan import QUALITIES, Task
@@ -78,6 +79,13 @@ def run(args: argparse.Namespace) -> int:
         if files:
             env["GPT_SCENES_SLIDES_FILES"] = os.pathsep.join(str(Path(f).resolve()) for f in files)
 
+    voice = narration.run_voice(args, course)  # a bad voice: one line, exit 2, before any job
+    env.update(S.voice_env(voice))
+    silent = S.voice_env(dataclasses.replace(voice, enabled=False))  # stills: nothing to say
+    if voice.enabled:
+        say(f"voice: {voice.model or 'the bundled en_US-joe-medium'} at speed {voice.speed:g} "
+            "(scenes are not split)")
+
     rows: dict[str, Row] = {}
     if not names:  # a scene file that does not import is a failure, not a silent skip
         for path, msg in failed:
@@ -100,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
         ray = ray_jobs.connect(args.ray, args.jobs)  # one line + exit 2 if unreachable
     workers = args.jobs or (ray.cpus if ray else os.cpu_count() or 1)
-    pieces = plan.pieces_for(len(videos), workers, args.split)
+    pieces = 1 if voice.enabled else plan.pieces_for(len(videos), workers, args.split)
 
     def cmd_of(t: Task, media: Path) -> list[str]:
         if t.kind == "slides":
@@ -121,8 +129,13 @@ def run(args: argparse.Namespace) -> int:
             for e in todo:
                 print(f"# gif {out / (e.id + vext)} -> {out / (e.id + '.gif')} "
                       f"({args.gif_width}px, {args.gif_fps} fps)")
+        print(f"# subtitles: {out}/<scene>.srt and .vtt" + (", narrated (AAC audio)"
+                                                              if voice.enabled else ""))
         if args.lecture:
+            print("# lecture: a chapter per scene; its subtitles lecture.srt/.vtt")
             print(f"# lecture: {' + '.join(e.id for e in todo)} -> {out / ('lecture' + vext)}")
+        if args.burn_subtitles:
+            print(f"# burn subtitles: {out}/<scene>.subtitled.mp4")
         if args.slides:
             print(f"# slides html: {slides_dir}/<scene>.html, {slides_dir}/lecture.html")
         if args.ray is not None:
@@ -151,8 +164,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             media = media_root / (t.scene if t.kind != "still" else f"{t.scene}-still")
         dest = None if t.pieces > 1 else out / f"{t.scene}{t.ext}"
-        jenv = {}
-        if t.kind == "video" and t.piece == t.pieces - 1 and not ray:  # runs to the end
+        jenv = dict(silent) if t.kind == "still" else {}
+        if t.kind == "video" and t.piece == t.pieces - 1 and not ray and not voice.enabled:
+            # runs to the end (a voiced render waits for its speech: other run times)
             jenv["RENDER_PLAYS_OUT"] = str(_plays_file(t, plays, env).resolve())
         jobs.append(Job(t, cmd_of(t, media), media, logs / f"{t.key}.log", dest, env=jenv))
     n_split = len({t.scene for t in tasks if t.pieces > 1})
@@ -165,6 +179,10 @@ def run(args: argparse.Namespace) -> int:
         run_jobs(jobs, workers, env)
 
     _collect(jobs, rows, out)
+    for e in todo:  # <scene>.srt / .vtt beside each video
+        js = [j for j in jobs if j.task.scene == e.id and j.task.kind != "still"]
+        if rows[e.id].video is not None:
+            narration.write_scene_subtitles(rows[e.id], narration.srt_of(js), out, e.id)
     if args.gif:
         for e in todo:
             row = rows[e.id]
@@ -178,18 +196,19 @@ def run(args: argparse.Namespace) -> int:
                 say(f"gif {dst} ({dst.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s)")
             except Exception as ex:  # noqa: BLE001 - reported in the summary
                 row.errors.append(f"gif: {type(ex).__name__}: {ex}")
-    lecture = None
-    if args.lecture:
-        vids = [rows[e.id].video for e in todo if rows[e.id].video is not None]
-        if vids:
-            lecture = out / f"lecture{vext}"
-            concat(vids, lecture)
-            say(f"lecture {lecture}: {' + '.join(e.id for e in todo if rows[e.id].video)}")
+    lecture = narration.lecture(todo, rows, out, vext) if args.lecture else None
+    if args.burn_subtitles:
+        for e in todo:
+            if rows[e.id].video is not None:
+                narration.burn(rows[e.id].video, out / f"{e.id}.srt", rows[e.id])
+        if lecture is not None:
+            narration.burn(lecture, out / "lecture.srt", None)
     html: list[Path] = []
     if args.slides:
         from .slides import convert_slides
 
-        html = convert_slides(todo, rows, slides_dir, env, S.slides_name)
+        html = convert_slides(todo, rows, slides_dir, env, S.slides_name,
+                              S.convert_options(slides_dir))
     if args.gallery:
         from .gallery import make_gallery
 

@@ -1,7 +1,7 @@
 """The render driver's ONE door into the scenes package: every name it uses from ``scenes``
-(the course code in ``scenes.kit.course``, ``scenes.kit.slides``) is imported here, with the
-few ``tensors`` cache helpers the Ray payload needs, so a move of the scene library is a
-change to this file only.
+(the course code in ``scenes.kit.course``, ``scenes.kit.slides``, the subtitles, the voice)
+is imported here, with the few ``tensors`` cache helpers the Ray payload needs, so a move
+of the scene library is a change to this file only.
 
 The driver imports this module after the options are checked (it imports manim and the
 model code), never at the top of ``cli``.
@@ -11,15 +11,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scenes.kit import slides as _slides
 from scenes.kit.course.cli import _warm
 from scenes.kit.course.config import ENV_VAR, SCENES_DIR, Course, find_config, load_course  # noqa: F401
 from scenes.kit.course.discover import STORY_ORDER, SceneEntry, check_course, discover, select  # noqa: F401
 from scenes.kit.course.validate import scene_values
 from scenes.kit.slides import slides_name  # noqa: F401  (re-exported)
+from scenes.kit.course.voice import check as check_voice, voice_env, voice_settings  # noqa: F401
+from scenes.kit.revealjs import convert_options  # noqa: F401
+from scenes.kit.subtitles import (burn_subtitles, concat_lecture, join_srt, parse_srt,  # noqa: F401
+                                  write_subtitles)
 
-#: The file that defines ``<Name>Slides`` classes for manim-slides.
-SLIDES_FILE: Path = Path(_slides.__file__).resolve()
+__all__ = ["ENV_VAR", "SCENES_DIR", "STORY_ORDER", "Course", "SceneEntry", "check_course",
+           "discover", "find_config", "load_course", "select", "scene_values", "slides_name",
+           "check_voice", "voice_env", "voice_settings", "convert_options", "burn_subtitles",
+           "concat_lecture", "join_srt", "parse_srt", "write_subtitles",
+           "SLIDES_FILE", "warm_traces", "cache_dirs"]
+
+#: The file manim-slides loads: the ``<Name>Slides`` classes of scenes.kit.slides (which,
+#: with its relative imports, cannot be loaded by path itself).
+SLIDES_FILE: Path = Path(__file__).resolve().with_name("slides_entry.py")
 
 
 def warm_traces(course: Any, entries: list, names: list[str]) -> list[tuple[str, Path]]:

@@ -3,7 +3,7 @@
 >>> import numpy as np
 >>> p = np.tril(np.ones((4, 4))); p /= p.sum(-1, keepdims=True)
 >>> round(float(head_scores(p)), 3)           # uniform causal attention: mass on keys 1..q-2
-0.125
+0.25
 >>> shown_positions(12, 5, must=2)
 [2, 8, 9, 10, 11]
 """
@@ -19,21 +19,23 @@ __all__ = ["head_scores", "select_head", "pick_query", "shown_positions"]
 def head_scores(pattern: np.ndarray) -> np.ndarray:
     """Long-range content mass of every head: ``[..., q, k] -> [...]``.
 
-    For each query position q ≥ 2, the attention mass on keys 1 … q−2 — i.e. *not* on the
+    For each query position q ≥ 3 (the first that has such a key), the attention mass on
+    keys 1 … q−2 — i.e. *not* on the
     first token (the "attention sink" most heads park on), *not* on itself and *not* on the
     token just before it (the three patterns that carry no visible relation between words)
-    — averaged over those queries. A value of 0.4 means the head sends, on average, 40% of
-    its attention to other earlier words of the sentence.
+    — averaged over those queries (positions 0–2 have no eligible key: averaging them in
+    would add built-in zeros). A value of 0.4 means the head sends, on average, 40% of its
+    attention to other earlier words of the sentence. Prompts under 4 tokens score 0.
     """
     p = np.asarray(pattern, dtype=np.float64)
     n = p.shape[-1]
-    if n < 3:
+    if n < 4:
         return np.zeros(p.shape[:-2])
     q = np.arange(n)[:, None]
     k = np.arange(n)[None, :]
     keep = (k >= 1) & (k <= q - 2)
     mass = (p * keep).sum(-1)                       # [..., q]
-    return mass[..., 2:].mean(-1)
+    return mass[..., 3:].mean(-1)
 
 
 def select_head(pattern: np.ndarray, layers: Sequence[int] | None = None) -> tuple[int, int, np.ndarray]:

@@ -11,6 +11,7 @@ from ..theme import use_theme
 from .config import DEFAULT_PATH, Course, load_course, scene_files
 from .knobs import is_scene_class
 from .validate import scene_values, validate_class_knobs, validate_theme, validate_top
+from .voice import voice_settings
 
 
 def apply_course_config(scene: Any, course: Course | None = None) -> Course:
@@ -25,6 +26,7 @@ def apply_course_config(scene: Any, course: Course | None = None) -> Course:
     notes: list[str] = []
     validate_class_knobs(cls)
     values, captions = scene_values(course, cls, notes)
+    scene._voice_settings = voice_settings(course)  # GPTScene.narration_start reads it
     if theme:
         use_theme(**theme)
     for k, v in values.items():

@@ -18,6 +18,7 @@ from tensors import UserError, trace
 from .config import SCENES_DIR, Course, scene_files
 from .knobs import is_scene_class
 from .validate import _err, scene_values, validate_class_knobs, validate_captions, validate_theme, validate_top
+from .voice import voice_settings
 
 #: The lecture's story order (scene ids = module stems); other scenes follow alphabetically.
 STORY_ORDER = ("tokenization", "embedding", "transformer", "embedding_space", "attention", "mlp",
@@ -175,6 +176,7 @@ def check_course(course: Course, entries: list[SceneEntry], failed: Iterable[Pat
     sections |= {p.stem for p in failed}  # present but broken now: don't call their sections unknown
     validate_top(course, sections)
     validate_theme(course)
+    voice_settings(course, open_model=True)  # a missing or broken voice: one line, before rendering
     notes: list[str] = []
     seen: set[str] = set()
     for e in entries:

@@ -62,6 +62,14 @@ def template(entries: list[SceneEntry]) -> str:
             "[theme]"]
     for f in dataclasses.fields(Theme):
         out.append(f"# {f.name} = {_toml_value(f.default)}")
+    out += ["", "# --- narration: captions spoken by an offline Piper voice (./render.sh --voice",
+            "#     turns it on too); paths are relative to this file ---", "[voice]",
+            "# enabled = false",
+            "## Any Piper voice (.onnx + .onnx.json); leave out for the bundled en_US-joe-medium:",
+            '## model = "voices/de_DE-thorsten-medium.onnx"',
+            "## its config, when not <model>.json next to it:",
+            '## config = "voices/de_DE-thorsten-medium.onnx.json"',
+            "## 0.5 to 2 (1 = the voice's normal pace).", "# speed = 1.0"]
     out += ["", "# --- caption wording for any scene that has the key (see each scene's",
             "#     [<scene>.captions] below; keep the {placeholders}) ---", "[captions]"]
     seen: set[str] = set()

@@ -18,7 +18,7 @@ from .config import Course
 from .knobs import GENERIC_KEYS, Knob, SceneKnobs, beat_names, knobs, order_problem
 from .spec import (HEX_COLOUR, STR, Bad, Range, check_rule, convert, show_value, spec_from_value)
 
-RESERVED_SECTIONS = ("theme", "captions")
+RESERVED_SECTIONS = ("theme", "captions", "voice")
 def _err(course: Course, section: str | None, key: str, value: Any, what: str) -> UserError:
     where = f"[{section}] " if section else ""
     val = f" = {show_value(value)}" if value is not _MISSING else ""

@@ -16,7 +16,7 @@ from manim.constants import RESAMPLING_ALGORITHMS
 
 from ..text import num_text, number_str
 from ..theme import THEME, pct, value_color, value_rgb, weight_rgb
-from .matrix import scale_of
+from .matrix import MIN_SIZE, scale_of
 from .tokens import TokenBoxes, token_text
 
 __all__ = ["AttentionGrid", "AttentionArcs", "heatmap_image", "IMAGE_CELLS"]
@@ -90,9 +90,21 @@ class AttentionGrid(Group):
         cs = cell_size or min(0.6, max_side / max(nq, nk))
         self.cell_size = cs
         color = color or THEME.highlight
-        fs = font_size or min(THEME.small_size, 26 * cs)
+        fs = max(MIN_SIZE, font_size or THEME.small_size * 0.85)
         if show_numbers is None:
-            show_numbers = not self.as_image and cs >= 0.45
+            show_numbers = not self.as_image
+        d0 = digits if digits is not None else (2 if mode == "pattern" else 1)
+        # numbers never shrink below MIN_SIZE: fewer decimals if needed, else none
+        self.digits = None
+        if show_numbers and not self.as_image:
+            fin = self.values[np.isfinite(self.values)]
+            widest = float(np.abs(fin).max()) if fin.size else 0.0
+            for d in range(d0, -1, -1):
+                probe = num_text(number_str(-widest if (fin < 0).any() else widest, d), fs)
+                if probe.width <= cs * 0.94:
+                    self.digits = d
+                    break
+        show_numbers = bool(show_numbers) and self.digits is not None
         self.show_numbers = show_numbers
         sc = scale if scale is not None else scale_of(self.values)
         self.cells, self.numbers = VGroup(), VGroup()
@@ -136,13 +148,10 @@ class AttentionGrid(Group):
                         elif mode == "pattern" and x == 0.0:
                             s, tcol = "0", THEME.dim          # a −∞ score after softmax
                         else:
-                            d = digits if digits is not None else (2 if mode == "pattern" else 1)
-                            s = number_str(x, d)
+                            s = number_str(x, self.digits)
                             dark = mode == "pattern" and 0.9 * math.sqrt(max(x, 0.0)) > 0.5
                             tcol = THEME.background if dark else THEME.text
                         t = num_text(s, fs, tcol)
-                        if t.width > cs * 0.92:
-                            t.scale_to_fit_width(cs * 0.92)
                         t.move_to(center(q, k))
                         t.value = float(x)
                         self.numbers.add(t)
@@ -153,8 +162,8 @@ class AttentionGrid(Group):
         self.query_labels, self.key_labels = VGroup(), VGroup()
         self.query_positions, self.key_positions = VGroup(), VGroup()
         if show_labels:
-            lfs = label_size or min(THEME.small_size, max(8.0, 38 * cs))
-            pfs = max(lfs * 0.6, 9.0)
+            lfs = max(MIN_SIZE, label_size or min(THEME.small_size, 38 * cs))
+            pfs = MIN_SIZE
             pbuf = 0.06
             for q, s in enumerate(query_labels):
                 if s is None:
@@ -231,7 +240,7 @@ class AttentionArcs(VGroup):
         self.values = np.asarray(weights, dtype=np.float64)
         self.query_index = query_index
         color = color or THEME.highlight
-        fs = font_size or THEME.small_size * 0.8
+        fs = max(MIN_SIZE, font_size or THEME.small_size * 0.8)
         self.arcs: list = [None] * len(self.values)
         self.percent_labels = VGroup()
         q_box = token_boxes.boxes[query_index]

@@ -28,13 +28,15 @@ class ProbabilityBars(VGroup):
     def __init__(self, labels: Sequence[str], probs: Sequence[float], *,
                  max_bar_width: float = 5.0, bar_height: float = 0.32,
                  font_size: float | None = None, color=None, highlight: int | None = None,
-                 full_scale: float = 1.0, row_buff: float = 0.12, **kwargs):
+                 full_scale: float = 1.0, row_buff: float = 0.12, highlight_color=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.labels = list(labels)
         self.values = np.asarray(probs, dtype=np.float64)
         self._kw = dict(max_bar_width=max_bar_width, bar_height=bar_height,
                         font_size=font_size, color=color, highlight=highlight,
-                        full_scale=full_scale, row_buff=row_buff)
+                        full_scale=full_scale, row_buff=row_buff,
+                        highlight_color=highlight_color)
         fs = font_size or THEME.text_size * 0.8
         color = color or THEME.positive
         self.label_texts, self.bars, self.pct_texts = VGroup(), VGroup(), VGroup()
@@ -44,7 +46,7 @@ class ProbabilityBars(VGroup):
             y = -i * (bar_height + row_buff)
             t.move_to([-0.2 - t.width / 2, y, 0])
             w = max(float(p) / full_scale * max_bar_width, 1e-3)
-            c = THEME.highlight if highlight == i else color
+            c = (highlight_color or THEME.highlight) if highlight == i else color
             bar = Rectangle(width=w, height=bar_height, stroke_width=0, fill_color=c,
                             fill_opacity=0.9).move_to([w / 2, y, 0])
             bar.value = float(p)
@@ -57,6 +59,23 @@ class ProbabilityBars(VGroup):
             self.pct_texts.add(pt)
         self._label_w = lw
         self.add(self.label_texts, self.bars, self.pct_texts)
+
+    def set_values(self, probs: Sequence[float]) -> "ProbabilityBars":
+        """Show ``probs`` in place (bar lengths from the left edge, percentages redrawn):
+        cheap enough for an updater that follows a live temperature every frame."""
+        kw = self._kw
+        fs = kw["font_size"] or THEME.text_size * 0.8
+        for bar, pt, p in zip(self.bars, self.pct_texts, probs):
+            left = bar.get_left()
+            w = max(float(p) / kw["full_scale"] * kw["max_bar_width"], 1e-3)
+            bar.stretch_to_fit_width(w).move_to(left, aligned_edge=np.array([-1, 0, 0]))
+            bar.value = float(p)
+            new = num_text(pct(p), fs * 0.85, THEME.text).next_to(bar, RIGHT, buff=0.12)
+            pt.become(new)
+            pt.text, pt.value = pct(p), float(p)
+            pt.font_size_made, pt.extent_made = new.font_size_made, new.extent_made
+        self.values = np.asarray(probs, dtype=np.float64)
+        return self
 
     def with_probs(self, probs: Sequence[float]) -> "ProbabilityBars":
         """A copy with the same labels and layout, showing ``probs`` (aligned with self)."""

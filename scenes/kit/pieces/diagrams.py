@@ -5,7 +5,7 @@ from typing import Any
 
 from manim import DOWN, Arrow, MathTex, RoundedRectangle, VGroup
 
-from ..text import flat_text
+from ..text import flat_text, markup
 from ..theme import THEME
 from tensors import UserError
 
@@ -36,16 +36,19 @@ def norm_formula(norm: str) -> MathTex:
 
 def box(label: str, width: float, height: float = 0.62, color=None, size: float | None = None,
         sub: str | None = None) -> VGroup:
-    """A rounded box with a label (and an optional dim second line): one stage of a pipeline."""
+    """A rounded box with a label (and an optional dim second line): one stage of a pipeline.
+    The box widens to its text (text is never shrunk to fit)."""
     color = color or THEME.dim
     rect = RoundedRectangle(width=width, height=height, corner_radius=0.1, stroke_color=color,
                             stroke_width=2, fill_color=color, fill_opacity=0.12)
-    t = flat_text(label, size or THEME.small_size, THEME.text)
+    t = flat_text(markup(label), size or THEME.small_size, THEME.text, markup=True)
     if sub:
-        s = flat_text(sub, (size or THEME.small_size) * 0.75, THEME.dim)
+        s = flat_text(markup(sub), (size or THEME.small_size) * 0.85, THEME.dim, markup=True)
         t = VGroup(t, s).arrange(DOWN, buff=0.05)
     if t.width > width - 0.2:
-        t.scale_to_fit_width(width - 0.2)
+        rect.stretch_to_fit_width(t.width + 0.2)
+    if t.height > height - 0.08:
+        rect.stretch_to_fit_height(t.height + 0.12)
     t.move_to(rect)
     g = VGroup(rect, t)
     g.rect, g.label, g.label_str, g.sub_str = rect, t, label, sub

@@ -3,8 +3,8 @@
 - :class:`WeightMatrix` — a shown block of a weight matrix (rows × columns), the real shape
   under a brace.
 - :class:`VectorColumn` — a column vector (embedding, query, key, value …).
-- :class:`EmbeddingMatrix` — W_E drawn 3Blue1Brown-style, one column per token, with the
-  columns chosen by :func:`column_plan`.
+- :class:`EmbeddingMatrix` — W_E drawn as stored, one row per token, with the rows chosen
+  by :func:`column_plan`.
 
 Entries are right-aligned, coloured by sign and magnitude (:func:`scenes.kit.theme.value_color`)
 and printed by :func:`scenes.kit.text.number_str`; ``.value`` on every entry is the real number.
@@ -19,7 +19,11 @@ from manim import DOWN, LEFT, ORIGIN, RIGHT, UP, Brace, SurroundingRectangle, Te
 from ..text import displayable, label_text, num_text, number_str, shape_str, visible_token
 from ..theme import THEME, digits_for, fmt, value_color
 
-__all__ = ["WeightMatrix", "VectorColumn", "EmbeddingMatrix", "column_plan", "brackets",
+#: The smallest font size a piece draws: digits 20.6 px tall at 1080p (the legibility floor
+#: of issue 12 is 20 px). Labels derived from a font size (row labels …) never go below it.
+MIN_SIZE = 16.0
+
+__all__ = ["MIN_SIZE", "WeightMatrix", "VectorColumn", "EmbeddingMatrix", "column_plan", "brackets",
            "scale_of"]
 
 
@@ -114,13 +118,13 @@ class WeightMatrix(VGroup):
         self.row_labels = VGroup()
         if row_labels is not None:
             for r, s in enumerate(row_labels[:nr]):
-                self.row_labels.add(num_text(s, fs * 0.85, THEME.dim).next_to(
+                self.row_labels.add(num_text(s, max(MIN_SIZE, fs * 0.85), THEME.dim).next_to(
                     self.brackets[0], LEFT, buff=0.15).set_y(-r * step_y))
             self.add(self.row_labels)
         self.col_labels = VGroup()
         if col_labels is not None:
             for c, s in enumerate(col_labels[:nc]):
-                self.col_labels.add(num_text(s, fs * 0.85, THEME.dim).next_to(
+                self.col_labels.add(num_text(s, max(MIN_SIZE, fs * 0.85), THEME.dim).next_to(
                     self.brackets, UP, buff=0.12).set_x(c * step_x))
             self.add(self.col_labels)
         self.brace = None
@@ -203,7 +207,7 @@ class VectorColumn(VGroup):
             self.add(self.label)
         self.len_text = None
         if show_len:
-            self.len_text = num_text(f"{self.full_len:,}", fs * 0.8, THEME.dim)
+            self.len_text = num_text(f"{self.full_len:,}", max(MIN_SIZE, fs * 0.8), THEME.dim)
             self.len_text.next_to(self.brackets, DOWN if label_dir is not DOWN else UP, buff=0.08)
             self.add(self.len_text)
         self.move_to(ORIGIN)
@@ -212,10 +216,10 @@ class VectorColumn(VGroup):
         return self.entries[i]
 
 
-# ====================================================================== W_E drawn as columns
+# ====================================================================== W_E drawn as rows
 def column_plan(ids: Sequence[int], vocab: int, edge: int = 1) -> list[int | None]:
-    """Which vocabulary columns to draw: the first ``edge`` ids, the given ids (sorted,
-    each once), the last ``edge``; ``None`` marks a gap (columns not drawn).
+    """Which vocabulary entries (rows of W_E) to draw: the first ``edge`` ids, the given
+    ids (sorted, each once), the last ``edge``; ``None`` marks a gap (rows not drawn).
 
     >>> column_plan([5, 3, 5, 4], 100)
     [0, None, 3, 4, 5, None, 99]
@@ -230,68 +234,65 @@ def column_plan(ids: Sequence[int], vocab: int, edge: int = 1) -> list[int | Non
 
 
 class EmbeddingMatrix:
-    """Builder for W_E drawn 3Blue1Brown-style: one column per token (its id and piece on
-    top), the first ``n_dims`` of its d_model numbers, ⋯ between non-adjacent ids, ⋮ below.
+    """Builder for W_E drawn tokens-as-rows, as stored and used (``embed = W_E[ids]``,
+    ``[vocab, d_model]``, see :mod:`tensors.weights`): one row per drawn token (its piece
+    and id on the left), the first ``n_dims`` of its d_model numbers, ⋯ at the end of each
+    row, a ⋮ row between non-adjacent ids.
 
-    ``values[c]`` is the real column ``W_E[id]`` (first n_dims) for every drawn id;
-    ``.columns[id]`` is the VGroup of its numbers, ``.headers[id]`` its id + piece."""
+    ``values[i]`` is the real row ``W_E[i]`` (first n_dims); ``.rows[id]`` is the VGroup of
+    its numbers, ``.headers[id]`` its piece + id."""
 
     def __init__(self, plan: Sequence[int | None], values: dict[int, np.ndarray],
                  labels: dict[int, str], full_shape: tuple[int, int], n_dims: int,
                  font_size: float = 18, digits: int | None = None):
         self.plan, self.values = list(plan), values
-        fs = font_size
+        fs = max(MIN_SIZE, font_size)
         allv = np.concatenate([values[i][:n_dims] for i in plan if i is not None])
         scale = float(np.abs(allv).max()) or 1.0
         ch = num_text("0", fs).height
-        step_y = ch + 0.2 * fs / 20 + 0.08
-        self.columns: dict[int, Any] = {}
+        step_y = ch + 0.22 * fs / 20 + 0.1
+        cells = {i: [num_text(fmt(float(values[i][c]), digits, sign=False), fs,
+                              value_color(float(values[i][c]), scale)) for c in range(n_dims)]
+                 for i in plan if i is not None}
+        cw = max(t.width for row in cells.values() for t in row)
+        step_x = cw + 0.25
+        self.rows: dict[int, Any] = {}
         self.headers: dict[int, Any] = {}
-        body, heads = VGroup(), VGroup()
-        x = 0.0
-        for i in plan:
+        body, heads, dots = VGroup(), VGroup(), VGroup()
+        y = step_y
+        for r, i in enumerate(plan):
+            y -= step_y if i is not None and (r == 0 or plan[r - 1] is not None) else 0.62 * step_y
             if i is None:
-                col = VGroup(*[num_text("⋯", fs, THEME.dim).move_to([0, -r * step_y, 0])
-                               for r in range(n_dims)])
-                w = col.width
-                col.shift((x + w / 2) * RIGHT)
-                body.add(col)
-                x += w + 0.3
+                body.add(VGroup(*[num_text("⋮", fs, THEME.dim).move_to([c * step_x + cw / 2, y, 0])
+                                  for c in range(n_dims)]))
                 continue
-            ents = []
-            for r in range(n_dims):
-                v = float(values[i][r])
-                t = num_text(fmt(v, digits, sign=False), fs, value_color(v, scale))
-                t.value = v
-                ents.append(t)
-            cw = max(t.width for t in ents)
-            for r, t in enumerate(ents):
-                t.move_to([cw - t.width / 2, -r * step_y, 0])  # right-aligned
-            col = VGroup(*ents)
+            for c, t in enumerate(cells[i]):
+                t.value = float(values[i][c])
+                t.move_to([c * step_x + cw - t.width / 2, y, 0])      # right-aligned
+            row = VGroup(*cells[i])
             marker, piece = visible_token(labels[i])
-            lab = num_text(displayable(marker + piece), fs * 0.95, THEME.text)
-            idt = num_text(f"{i}", fs * 0.8, THEME.highlight)
+            lab = num_text(displayable(marker + piece), fs, THEME.text)
+            idt = num_text(f"{i:,}", fs, THEME.highlight)
             idt.value = i
-            head = VGroup(lab, idt).arrange(DOWN, buff=0.06)
-            w = max(cw, head.width)
-            col.shift((x + (w - cw) / 2) * RIGHT)
-            head.move_to([x + w / 2, step_y * 0.5 + 0.15 + head.height / 2, 0])
-            self.columns[i], self.headers[i] = col, head
-            body.add(col)
+            head = VGroup(lab, idt).arrange(RIGHT, buff=0.18)
+            head.move_to([-0.35 - head.width / 2, y, 0])
+            self.rows[i], self.headers[i] = row, head
+            body.add(row)
             heads.add(head)
-            x += w + 0.3
-        dots = VGroup(*[num_text("⋮", fs, THEME.dim).move_to([c.get_center()[0], -n_dims * step_y, 0])
-                        for c, i in zip(body, plan) if i is not None])
+            dots.add(num_text("⋯", fs, THEME.dim).move_to([n_dims * step_x + 0.1, y, 0]))
         self.body = VGroup(body, dots)
         self.brackets = brackets(self.body, buff=0.12, color=THEME.dim)
-        d_model, vocab = full_shape
+        vocab, d_model = full_shape
         self.brace_cols = Brace(self.brackets, DOWN, buff=0.08, color=THEME.dim)
-        self.cols_text = num_text(f"{vocab:,} columns: one per token", fs, THEME.dim)
+        self.cols_text = num_text(f"{d_model:,} numbers per token", fs, THEME.dim)
         self.cols_text.next_to(self.brace_cols, DOWN, buff=0.06)
         self.brace_rows = Brace(self.brackets, RIGHT, buff=0.08, color=THEME.dim)
-        self.rows_text = num_text(f"{d_model:,} numbers\nper token", fs, THEME.dim)
+        self.rows_text = num_text(f"{vocab:,} rows:\none per token", fs, THEME.dim)
         self.rows_text.next_to(self.brace_rows, RIGHT, buff=0.08)
+        self.shape_text = num_text(shape_str(vocab, d_model), fs, THEME.dim)
+        self.shape_text.text = shape_str(vocab, d_model)
+        self.shape_text.next_to(self.cols_text, DOWN, buff=0.1)
         self.headers_group = heads
         self.group = VGroup(heads, self.body, self.brackets, self.brace_cols, self.cols_text,
-                            self.brace_rows, self.rows_text)
+                            self.brace_rows, self.rows_text, self.shape_text)
         self.n_dims = n_dims
