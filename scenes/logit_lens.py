@@ -126,7 +126,7 @@ class LogitLensScene(GPTScene):
     def build_header(self) -> None:
         """Title, formula and the header of input tokens (no animation)."""
         t = self.trace
-        self.title = self.text("The logit lens: the prediction, layer by layer", size=34)
+        self.title = self.text("The logit lens", size=34)
         self.title.to_corner(UL, buff=0.35)
         self.formula = self.text("p = softmax( final norm(x_ℓ) · W_Uᵀ )", size=26,
                                  color=THEME.highlight)

@@ -31,7 +31,7 @@ from manim import (DL, DOWN, LEFT, FadeTransform, RIGHT, UL, UP, Arrow, Axes, Ci
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix
-from scenes.kit.pieces.mlp import chart_value, layer_chart, markup_box
+from scenes.kit.pieces.mlp import chart_value, clear_of_bars, layer_chart, markup_box
 from scenes.kit.analysis.mlp import (ACT_TEX, ACTIVATIONS, activation, attribute, check_count,
                                      mlp_param_parts, neuron_contributions, problem_of, resolve_answer,
                                      resolve_layer, top_neurons)
@@ -145,7 +145,7 @@ class MLPScene(GPTScene):
     # ------------------------------------------------------------------ header (every beat)
     def build_header(self) -> None:
         t = self.trace
-        title = self.text("The MLP block: where a fact lives", size=34).to_corner(UL, buff=0.35)
+        title = self.text("The MLP block", size=34).to_corner(UL, buff=0.35)
         tag = self.model_tag(f"layer {self.L}")
         ans = self.text(f"→  “{self.ans}”  {pct(self.p0[self.answer_id])}", size=LABEL,
                         color=THEME.highlight)
@@ -460,7 +460,8 @@ class MLPScene(GPTScene):
         return layer_chart(attr, top, bottom, x0, x1, span, NUM, LABEL)
 
     def chart_value(self, ch: VGroup, v: float, corner: bool = False) -> Any:
-        return chart_value(ch, self.L, fmt(v, self.dg), v >= 0, corner, NUM)
+        val = chart_value(ch, self.L, fmt(v, self.dg), v >= 0, corner, NUM)
+        return val if corner else clear_of_bars(val, ch)
 
     def build_layer_chart(self) -> None:
         ch = self.make_chart(self.attr, self.content_top - 1.05)
@@ -500,6 +501,7 @@ class MLPScene(GPTScene):
         val_a.next_to(ch.attn[la], UP if a.attn[la] >= 0 else DOWN, 0.12)
         if val_a.get_right()[0] > val.get_left()[0] - 0.1 and abs(val_a.get_y() - val.get_y()) < 0.35:
             val_a.shift((val.get_left()[0] - 0.1 - val_a.get_right()[0]) * RIGHT)   # side by side
+        clear_of_bars(val_a, ch)
         self.play(Create(mark), FadeIn(eq), FadeIn(val_a), run_time=0.7)
         self.wait_read(1.0)
         self.cap("layers_note", best=int(np.argmax(a.mlp)), best_attn=la)

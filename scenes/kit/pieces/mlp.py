@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from manim import DOWN, RIGHT, UL, UP, Line, Rectangle, VGroup, config
+from manim import DOWN, LEFT, RIGHT, UL, UP, Line, Rectangle, VGroup, config
 
 from ..text import flat_text, num_text
 from ..theme import THEME
 from .diagrams import box
 
-__all__ = ["markup_box", "layer_chart", "chart_value"]
+__all__ = ["markup_box", "layer_chart", "chart_value", "clear_of_bars"]
 
 
 def markup_box(markup: str, width: float, color: str, size: float = 25) -> VGroup:
@@ -84,3 +84,23 @@ def chart_value(ch: VGroup, layer: int, text: str, positive: bool, corner: bool 
         val.next_to(best, RIGHT, 0.08).align_to(best, DOWN)
     right = config.frame_width / 2 - 0.15
     return val.shift(min(0.0, right - val.get_right()[0]) * RIGHT)
+
+
+def clear_of_bars(label: Any, ch: VGroup, step: float = 0.05, tries: int = 60) -> Any:
+    """Move ``label`` away from the axis of a :func:`layer_chart` ``ch`` until it covers
+    none of its bars (a value label placed beside one bar may touch a neighbour's)."""
+    away = UP if label.get_y() >= ch.y0 else DOWN
+
+    def hits() -> bool:
+        l0, l1 = label.get_corner(DOWN + LEFT), label.get_corner(UP + RIGHT)
+        for b in ch.bars:
+            b0, b1 = b.get_corner(DOWN + LEFT), b.get_corner(UP + RIGHT)
+            if l0[0] < b1[0] and b0[0] < l1[0] and l0[1] < b1[1] and b0[1] < l1[1]:
+                return True
+        return False
+
+    for _ in range(tries):
+        if not hits():
+            break
+        label.shift(step * away)
+    return label
