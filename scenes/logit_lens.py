@@ -142,10 +142,10 @@ class LogitLensScene(GPTScene):
                 b.scale_to_fit_width(self.cell_w - 0.1)
             b.move_to([x, 1.95, 0])
         self.header = head
-        note = f"positions {self.cols[0]}–{self.cols[-1]} of 0–{t.n_pos - 1}" if self.cols[0] \
+        note = f"positions {self.cols[0]}–{self.cols[-1]}\nof 0–{t.n_pos - 1}" if self.cols[0] \
             else "the text read"
-        self.header_note = self.text(note, size=20, color=THEME.dim)
-        self.header_note.move_to([-5.55, 1.95, 0])
+        self.header_note = self.text(note, size=20, color=THEME.dim)   # left of the first box
+        self.header_note.move_to([0, 1.95, 0]).align_to([-6.95, 0, 0], LEFT)
         self.add(self.tag, self.title, self.formula, self.header, self.header_note)
 
     def make_rows(self) -> None:
