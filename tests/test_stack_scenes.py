@@ -93,7 +93,7 @@ def _loaded_numel(model: str) -> int:
     return int(sum(p.numel() for p in mdl.parameters()))
 
 
-@pytest.mark.parametrize("which", MODELS)
+@pytest.mark.parametrize("which", MODELS + ("tiny_llama_dir",))     # + untied, biases, GQA
 def test_param_counts_on_screen_sum_to_the_real_model(request, which):
     model = model_of(request, which)
     s = render(TransformerScene, model=model, beats=("beat_stack", "beat_counts"))
