@@ -64,7 +64,7 @@ class TransformerScene(GPTScene):
         "untied": "W_E embeds the tokens; a separate matrix W_U scores every token at the end.",
         "counts": "Parameters, counted from the model's tensors; the shapes are those of its "
                   "matrices.",
-        "blocks": "{n_layer} identical blocks hold {share} of all parameters.",
+        "blocks": "The {n_layer} blocks hold {share} of all parameters.",
         "total": "The total, with the tied matrix counted once, is the model's own count: "
                  "{total:,}.",
         "total_untied": "The total is the model's own count: {total:,}.",
@@ -222,10 +222,40 @@ class TransformerScene(GPTScene):
                               lag_ratio=0.08), FadeIn(g.nums), run_time=1.4)
         self.play(FadeIn(g.final, shift=0.1 * DOWN), FadeIn(g.unemb, shift=0.1 * DOWN),
                   FadeIn(g.spine), run_time=0.5)
-        self.wait_read()
+        self.facts = self._facts()
+        self.play(LaggedStart(*[FadeIn(f, shift=0.1 * LEFT) for f in self.facts], lag_ratio=0.3),
+                  run_time=1.2)
+        self.remove(*self.facts)
+        self.add(self.facts)
+        self.wait_read(1.5)
         self.show_caption(self.caption_text("tied" if self.tied else "untied"))
         self.play(FadeIn(g.mats), run_time=0.6)
         self.wait_read()
+
+    def _facts(self) -> VGroup:
+        """The shapes of one block, read from the model (right of the drawing)."""
+        info = self.info
+        L0 = info["layers"][0]
+        kv = (f", {info['n_kv_head']} key/value heads" if info["n_kv_head"] != info["n_head"]
+              else "")
+        pos = ("positions: RoPE, a rotation inside attention" if info.get("positional") == "rope"
+               else "positions: a learned vector W_pos added" if info.get("positional") == "learned"
+               else "positions: none")
+        same = all(l == info["layers"][0] for l in info["layers"])
+        lines = [f"a token: a vector of d_model = {info['d_model']:,} numbers",
+                 (f"norms{'' if same else ' (block 0)'}: {L0['norm1']['type']} before attention "
+                  f"and before the MLP" if L0['norm1']['type'] == L0['norm2']['type'] else
+                  f"norms{'' if same else ' (block 0)'}: {L0['norm1']['type']}, then "
+                  f"{L0['norm2']['type']}"),
+                 f"attention: {info['n_head']} heads{kv}, d_head = {info['d_head']}",
+                 f"MLP: {L0['mlp']}, {info['d_mlp']:,} neurons",
+                 pos,
+                 f"vocabulary: {info['vocab_size']:,} tokens"]
+        g = VGroup(*[self.text(s, size=22) for s in lines])
+        if g.width > 7.4:
+            g = VGroup(*[self.text(s, size=20) for s in lines])
+        g.arrange(DOWN, aligned_edge=LEFT, buff=0.32).move_to([-0.6, 2.3, 0], aligned_edge=UL)
+        return g
 
     def _counts_table(self) -> VGroup:
         info = self.info
@@ -313,6 +343,9 @@ class TransformerScene(GPTScene):
         self.table = table
         self._record_counts()
         self.show_caption(self.caption_text("counts"))
+        facts = getattr(self, "facts", None)
+        if facts is not None and facts in self.mobjects:
+            self.play(FadeOut(facts, shift=0.1 * RIGHT), run_time=0.4)
         targets = {"embed": g.embed, "pos_embed": g.embed, "ln_final": g.final,
                    "unembed": g.unemb, "other": None}
         seg = {"attn": "attn", "mlp": "mlp", "norms": None}

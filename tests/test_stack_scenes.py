@@ -93,7 +93,7 @@ def _loaded_numel(model: str) -> int:
     return int(sum(p.numel() for p in mdl.parameters()))
 
 
-@pytest.mark.parametrize("which", MODELS)
+@pytest.mark.parametrize("which", MODELS + ("tiny_llama_dir",))     # + untied, biases, GQA
 def test_param_counts_on_screen_sum_to_the_real_model(request, which):
     model = model_of(request, which)
     s = render(TransformerScene, model=model, beats=("beat_stack", "beat_counts"))
@@ -193,3 +193,13 @@ def test_bad_knobs_exit_2_with_one_line(capsys, cls, knobs, word):
         render(cls, model="smollm2", **knobs)
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 2 and word in err[-1] and len([l for l in err if "error" in l]) == 1
+
+
+def test_analysis_doctests():
+    """The pure helpers' examples (scenes/kit/analysis) hold."""
+    import doctest
+
+    from scenes.kit.analysis import kvcache, lens, stack, text
+    for mod in (kvcache, lens, stack, text):
+        r = doctest.testmod(mod)
+        assert r.attempted > 0 and r.failed == 0, mod.__name__
