@@ -32,8 +32,6 @@ from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import TokenBoxes
 from scenes.kit.text import num_text, token_label
 from scenes.kit.theme import THEME, mass_text
-from tensors import UserError
-
 
 def _short(label: str, max_chars: int) -> str:
     """A token label cut to ``max_chars`` with an ellipsis (said on screen by the '…')."""

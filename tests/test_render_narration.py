@@ -11,7 +11,6 @@ from pathlib import Path
 
 import av
 import numpy as np
-import pytest
 
 from scenes.kit.subtitles import parse_srt, read_chapters, video_duration
 from test_narration import SOURCE
