@@ -33,6 +33,7 @@ from scenes.kit.pieces import TokenBoxes
 from scenes.kit.text import num_text, token_label
 from scenes.kit.theme import THEME, mass_text
 
+
 def _short(label: str, max_chars: int) -> str:
     """A token label cut to ``max_chars`` with an ellipsis (said on screen by the '…')."""
     return label if len(label) <= max_chars else label[:max_chars - 1] + "…"
