@@ -30,6 +30,7 @@ import numpy as np
 from manim import (MathTex, Mobject, Rectangle, SingleStringMathTex, Tex, Text, VMobject,
                    config, tempconfig)
 
+from .scene import GPTScene
 from .text import font_size_of, num_text
 from .theme import MIN_TEXT_PX, REFERENCE_PX, THEME
 
@@ -225,7 +226,6 @@ def beat_stills(cls: type, outdir: str, quality: str = "high_quality", **knobs: 
 def _main(argv: list[str]) -> None:
     import importlib
 
-    from .scene import GPTScene
 
     name, outdir, *rest = argv
     mod = importlib.import_module(f"scenes.{name}")

@@ -35,10 +35,12 @@ from tensors import Trace, exit_on_user_error, trace
 
 from .course.apply import apply_course_config
 from .course.knobs import SceneKnobs, beat, beat_needs
+from .course.voice import scene_voice
 from .ledger import LedgerMixin
 from .subtitles import CaptionTimeline
 from .text import flat_text, markup, wrap_lines
 from .theme import THEME, theme_saved
+from .voice import Narrator
 
 __all__ = ["GPTScene", "beat", "clear", "ENCODER_PRESET", "use_fast_encoder", "render_isolated",
            "read_time", "CAPTION_TOP"]
@@ -195,9 +197,6 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
     # calls narration_wait, show_caption calls caption_event, remove notices the caption go.
     def narration_start(self) -> None:
         """Start the scene's subtitle timeline and, if narration is on, its narrator."""
-        from .course.voice import scene_voice
-        from .voice import Narrator
-
         self._timeline = CaptionTimeline.for_scene(self)
         # $GPT_SCENES_VOICE (./render.sh --voice) or the course's [voice]; a bad voice is a
         # one-line UserError (exit 2)

@@ -24,6 +24,8 @@ from typing import Any
 
 from tensors import UserError
 
+from ..voice import (ENV_CONFIG, ENV_MODEL, ENV_ON, ENV_SPEED, SPEED_RANGE, _shared_voice,
+                     check_voice, voice_from_env)
 from .config import Course
 
 KEYS = ("enabled", "model", "config", "speed")
@@ -59,7 +61,6 @@ def voice_settings(course: Course | None, open_model: bool = False) -> VoiceSett
     enabled = tbl.get("enabled", False)
     if not isinstance(enabled, bool):
         raise _err(course, "enabled", enabled, "must be true or false")
-    from ..voice import SPEED_RANGE
 
     speed = tbl.get("speed", 1.0)
     lo, hi = SPEED_RANGE
@@ -91,7 +92,6 @@ def voice_settings(course: Course | None, open_model: bool = False) -> VoiceSett
 
 def check(s: VoiceSettings, course: Course | None = None) -> None:
     """Open the voice now (0.6 s): a broken file fails before rendering, in one line."""
-    from ..voice import check_voice
 
     try:
         check_voice(s.model, s.config, s.speed)
@@ -103,7 +103,6 @@ def check(s: VoiceSettings, course: Course | None = None) -> None:
 def voice_env(s: VoiceSettings) -> dict[str, str]:
     """The environment that makes a render narrate (or not) with ``s`` (see
     :func:`scenes.kit.voice.voice_from_env`)."""
-    from ..voice import ENV_CONFIG, ENV_MODEL, ENV_ON, ENV_SPEED
 
     return {ENV_ON: "1" if s.enabled else "0", ENV_MODEL: str(s.model or ""),
             ENV_CONFIG: str(s.config or ""), ENV_SPEED: repr(s.speed)}
@@ -113,7 +112,6 @@ def scene_voice(s: VoiceSettings | None) -> Any:
     """The :class:`scenes.kit.voice.Voice` a render narrates with, or None: the environment
     (``./render.sh`` always sets ``$GPT_SCENES_VOICE``) wins over the course's ``[voice]``
     (what a plain ``manim render`` with a course file uses)."""
-    from ..voice import ENV_ON, _shared_voice, voice_from_env
 
     if os.environ.get(ENV_ON, "").strip():
         return voice_from_env()
