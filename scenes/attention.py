@@ -34,11 +34,11 @@ from scenes.kit.analysis.attention import head_scores, pick_query, select_head, 
 from scenes.kit.attention_grid_beats import AttentionGridBeats
 from scenes.kit.attention_readout_beats import AttentionReadoutBeats
 from scenes.kit.pieces import TokenBoxes, WeightMatrix
-from scenes.kit.pieces.matrix import MAT_SIZE, MIN_SIZE
+from scenes.kit.pieces.matrix import MAT_SIZE
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import token_label
-from scenes.kit.theme import THEME, digits_for
+from scenes.kit.theme import MIN_SIZE, THEME, digits_for
 from scenes.kit.transitions import Curtains
 from tensors import UserError
 

@@ -11,14 +11,13 @@ import math
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, ManimColor, SurroundingRectangle,
-                   UpdateFromAlphaFunc, VGroup)
+                   UpdateFromAlphaFunc, VGroup, config)
 
 from .analysis.attention import grid_labels
 from .course.knobs import beat
 from .pieces import AttentionGrid
-from .pieces.matrix import MIN_SIZE
 from .text import num_text, number_str
-from .theme import THEME, pct
+from .theme import MIN_SIZE, THEME, pct
 
 __all__ = ["AttentionGridBeats"]
 
@@ -33,10 +32,12 @@ class AttentionGridBeats:
         self.grid_notes = self._grid_notes(self.grid)
         self.add(self.grid, self.grid_notes)
 
-    def _grid(self, M: np.ndarray, mode: str, digits: int | None = None) -> AttentionGrid:
+    def _grid(self, M: np.ndarray, mode: str, digits: int | None = None,
+              cs: float | None = None) -> AttentionGrid:
+        """The grid of M in its place (cell size ``cs``: the largest that fits)."""
         n = self.n
         labels = grid_labels(list(self.trace.tokens))
-        cs = min(0.56, 4.9 / n)
+        cs = cs or min(0.56, 4.9 / n)
         g = AttentionGrid(M, labels, labels, mode=mode, cell_size=cs,
                           show_numbers=n <= self.max_numbers, digits=digits,
                           font_size=MIN_SIZE, show_positions=True, label_size=MIN_SIZE)
@@ -45,6 +46,20 @@ class AttentionGridBeats:
             g.shift((-2.55 - g.frame.get_bottom()[1]) * UP)
         else:                                   # a small grid sits higher: room for notes
             g.shift((0.9 - g.frame.get_center()[1]) * UP)
+        # tall key labels under the model tag: the grid moves left until they clear it
+        tag = getattr(self, "tag", None)
+        if tag is not None:
+            under = [m for m in g.key_labels if m.get_top()[1] > tag.get_bottom()[1] - 0.05
+                     and m.get_right()[0] > tag.get_left()[0] - 0.1]
+            if under:                           # (room kept for the queries note on the left)
+                dx = tag.get_left()[0] - 0.1 - max(m.get_right()[0] for m in under)
+                g.shift(max(dx, -config.frame_width / 2 + 1.0 - g.get_left()[0]) * RIGHT)
+            under = [m for m in under if m.get_right()[0] > tag.get_left()[0] - 0.1]
+            if under:                           # still under it: smaller cells, same place
+                over = max(m.get_top()[1] for m in under) - (tag.get_bottom()[1] - 0.05)
+                smaller = cs - over / n - 0.002
+                if smaller > 0.4 * min(0.56, 4.9 / n):
+                    return self._grid(M, mode, digits, cs=smaller)
         return g
 
     def _grid_notes(self, g: AttentionGrid) -> VGroup:
@@ -135,7 +150,7 @@ class AttentionGridBeats:
         cell_rect = SurroundingRectangle(g.cell(Q, j) if not g.as_image else g.frame,
                                          color=THEME.highlight, buff=0.02)
         worked = self._para(f"q_{Q} · k_{j} = the sum of {self.d_head} products "
-                            f"q_{Q}[i] × k_{j}[i] = {qk[Q, j]:.3f}", 26)
+                            f"q_{Q}[i] × k_{j}[i] = {qk[Q, j]:.3f}", 34)
         worked.next_to(g.frame, RIGHT, buff=0.35).align_to(g.frame, DOWN)
         self.equation("dot", f"q_{Q} · k_{j}", shown=qk[Q, j], a=q[Q], b=k[j])
         self.play(Create(cell_rect), FadeIn(worked), run_time=0.5)
@@ -189,36 +204,46 @@ class AttentionGridBeats:
         self.shown["pattern"] = g2
         row = g2.row_rect(Q, THEME.highlight)
         # the worked row: each score, e^(score − max), the sum, and the weight
-        keys = list(range(Q + 1))[-8:]
         m = float(np.max(scores[Q, :Q + 1]))
         ex = np.exp(scores[Q, :Q + 1] - m)
-        head = self._para(f"row {Q} ({self._tok(Q)}): weight = exp(s − max) ÷ Σ exp(s − max)", 34)
-        rows = VGroup()
-        for j in keys:
-            r = VGroup(num_text(f"{j}", MIN_SIZE, THEME.dim),
-                       num_text(number_str(scores[Q, j], 2), MIN_SIZE, THEME.text),
-                       num_text(f"{pat[Q, j]:.3f}", MIN_SIZE, THEME.highlight))
-            rows.add(r)
-        hdr = VGroup(self._note("key"), self._note("score s"), self._note("weight"))
-        table = VGroup(hdr, *rows)
-        right = [None, 1.9, 3.2]                   # key left-aligned, numbers right-aligned
-        for i, r in enumerate(table):
-            for c, m in enumerate(r):
-                m.set_y(-i * 0.34)
-                if c:
-                    m.align_to([right[c], 0, 0], RIGHT)
-                else:
-                    m.align_to([0, 0, 0], LEFT)
-        lines = [head]
-        if len(keys) < Q + 1:
-            lines.append(self._para(f"keys {keys[0]}–{Q} of 0–{Q} listed; the sum is over all {Q + 1}",
-                                    40, THEME.dim))
-        lines.append(table)
-        lines.append(self._para(f"Σ exp(s − max) = {ex.sum():.4f}; the weights sum to "
-                                f"{pat[Q, :Q + 1].sum():.4f}", 34))
+
+        def panel(keys: list[int]) -> VGroup:
+            head = VGroup(self._note(f"row {Q} ({self._tok(Q)}):", color=THEME.text),
+                          self._note("weight = exp(s − max) ÷ Σ exp(s − max)", color=THEME.text)
+                          ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)
+            rows = VGroup()
+            for j in keys:
+                r = VGroup(num_text(f"{j}", MIN_SIZE, THEME.dim),
+                           num_text(number_str(scores[Q, j], 2), MIN_SIZE, THEME.text),
+                           num_text(f"{pat[Q, j]:.3f}", MIN_SIZE, THEME.highlight))
+                rows.add(r)
+            hdr = VGroup(self._note("key"), self._note("score s"), self._note("weight"))
+            table = VGroup(hdr, *rows)
+            right = [None, 1.9, 3.2]                   # key left-aligned, numbers right-aligned
+            for i, r in enumerate(table):
+                for c, m in enumerate(r):
+                    m.set_y(-i * 0.34)
+                    if c:
+                        m.align_to([right[c], 0, 0], RIGHT)
+                    else:
+                        m.align_to([0, 0, 0], LEFT)
+            lines = [head]
+            if len(keys) < Q + 1:
+                lines.append(self._para(f"keys {keys[0]}–{Q} of 0–{Q} listed; the sum is over all {Q + 1}",
+                                        40, THEME.dim))
+            lines.append(table)
+            lines.append(self._para(f"Σ exp(s − max) = {ex.sum():.4f}; the weights sum to "
+                                    f"{pat[Q, :Q + 1].sum():.4f}", 34))
+            return VGroup(*lines).arrange(DOWN, aligned_edge=LEFT, buff=0.18)
+
+        # the last keys up to 8, as many as fit between the grid's top and the caption
+        floor = -config.frame_height / 2 + 1.75
+        for nk in range(min(8, Q + 1), 0, -1):
+            worked = panel(list(range(Q + 1))[-nk:])
+            if g2.frame.get_top()[1] - worked.height >= floor:
+                break
         self.equation("softmax", f"row {Q}", shown=pat[Q], z=scores[Q])
         self.equation("sum", f"row {Q} sums to 1", shown=float(pat[Q].sum()), terms=pat[Q])
-        worked = VGroup(*lines).arrange(DOWN, aligned_edge=LEFT, buff=0.18)
         # the head-choice note (what was searched, what the course set)
         s = float(self.head_score_table[L, H])
         kind, count, where = self.choice

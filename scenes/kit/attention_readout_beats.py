@@ -15,9 +15,9 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, Create, FadeIn, FadeOut, FadeTrans
 from .analysis.attention import arc_window
 from .course.knobs import beat
 from .pieces import AttentionArcs, AttentionGrid, TokenBoxes, WeightMatrix
-from .pieces.matrix import MAT_SIZE, MIN_SIZE
+from .pieces.matrix import MAT_SIZE
 from .text import num_text, shape_str, token_label
-from .theme import THEME, digits_for, pct
+from .theme import MIN_SIZE, THEME, digits_for, pct
 
 __all__ = ["AttentionReadoutBeats"]
 
