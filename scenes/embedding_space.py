@@ -23,7 +23,7 @@ import textwrap
 from typing import Annotated, Any, ClassVar, Literal, Sequence
 
 import numpy as np
-from manim import (DEGREES, DL, DOWN, LEFT, ORIGIN, OUT, RIGHT, UL, UP, UR, Arrow, Create,
+from manim import (DEGREES, DOWN, LEFT, ORIGIN, OUT, RIGHT, UL, UP, UR, Arrow, Create,
                    Dot, FadeIn, FadeOut, GrowArrow, Line, ThreeDScene, VGroup, config)
 
 from scenes.kit.analysis.embedding import (Analogy, Direction, PCA3, Vectors, analogy, direction,
