@@ -15,35 +15,38 @@ Subclass to change the knobs (see :class:`AttentionScene`)::
 Notation: every vector is a row and every product is ``x @ W`` (as in
 :mod:`tensors.weights`): the tokens are the rows of X, X̂, Q, K and of the score grid.
 Every equation on screen is recorded in the equation ledger (:mod:`scenes.kit.ledger`).
+
+Beats 1–3 (tokens, norm, q and k) are here; the score-grid beats 4–6 are in
+:mod:`scenes.kit.attention_grid_beats`, the read-out beats 7–9 (values, heads, arcs) in
+:mod:`scenes.kit.attention_readout_beats`; the selection rules in
+:mod:`scenes.kit.analysis.attention`; in-place transitions in :mod:`scenes.kit.transitions`.
 """
 from __future__ import annotations
 
-import math
+import textwrap
 from typing import Annotated, ClassVar, Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, Create, FadeIn, FadeOut, FadeTransform, Group,
-                   LaggedStart, ManimColor, Mobject, ReplacementTransform, SurroundingRectangle,
-                   Transform, TransformFromCopy, UpdateFromAlphaFunc, VGroup, VMobject, config)
+from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, FadeTransform, LaggedStart,
+                   SurroundingRectangle, Transform, TransformFromCopy, VGroup, VMobject, config)
 
 from scenes.kit.analysis.attention import head_scores, pick_query, select_head, shown_positions
-from scenes.kit.pieces import AttentionArcs, AttentionGrid, TokenBoxes, WeightMatrix
-from scenes.kit.pieces.matrix import MIN_SIZE
+from scenes.kit.attention_grid_beats import AttentionGridBeats
+from scenes.kit.attention_readout_beats import AttentionReadoutBeats
+from scenes.kit.pieces import TokenBoxes, WeightMatrix
+from scenes.kit.pieces.matrix import MAT_SIZE
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.text import num_text, number_str, shape_str, token_label
-from scenes.kit.theme import THEME, digits_for, pct
+from scenes.kit.text import token_label
+from scenes.kit.theme import MIN_SIZE, THEME, digits_for
 from scenes.kit.transitions import Curtains
 from tensors import UserError
 
 __all__ = ["AttentionScene"]
 
-#: Font size of the numbers in the row matrices (X, X̂, Q, K, V): digits 23 px at 1080p.
-MAT_SIZE = 18.0
-
 
 # ====================================================================== the scene
-class AttentionScene(Curtains, GPTScene):
+class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTScene):
     """Self-attention in one head of a real model, beat by beat.
 
     Knobs (class attributes; a course config ``[attention]`` section may set them too):
@@ -219,16 +222,9 @@ class AttentionScene(Curtains, GPTScene):
         m.positions = pos
         return m
 
-    @staticmethod
-    def _wrap(s: str, width: int) -> str:
-        """Greedy word wrap at ``width`` characters (notes beside a grid)."""
-        import textwrap
-
-        return "\n".join(textwrap.wrap(s, width))
-
     def _para(self, s: str, width: int = 40, color=None) -> VGroup:
         """A note wrapped at ``width`` characters, lines left-aligned."""
-        lines = [self._note(ln, color=color or THEME.text) for ln in self._wrap(s, width).split("\n")]
+        lines = [self._note(ln, color=color or THEME.text) for ln in textwrap.wrap(s, width)]
         return VGroup(*lines).arrange(DOWN, aligned_edge=LEFT, buff=0.12)
 
     def show_caption(self, s: str, run_time: float = 0.6):
@@ -265,13 +261,6 @@ class AttentionScene(Curtains, GPTScene):
         self.clean_stage()
         self.qmat, self.kmat = self._qk_mats(rotated=True)
         self.add(self.qmat, self.kmat)
-
-    def build_grid(self) -> None:
-        """The masked scores grid (what beat_mask ends with), silently."""
-        self.clean_stage()
-        self.grid = self._grid(self.trace.scores[self.L][self.H], "scores", digits=2)
-        self.grid_notes = self._grid_notes(self.grid)
-        self.add(self.grid, self.grid_notes)
 
     # ------------------------------------------------------------------ 1. tokens and x
     def beat_tokens(self) -> None:
@@ -390,7 +379,7 @@ class AttentionScene(Curtains, GPTScene):
         self._pause(1.2)
         # every row becomes its normalised row, in place
         xh = self._xhat_matrix()
-        self._fade([self.xmat.entries, self.xmat.label, self.xmat.body[1], self.xmat.brackets,
+        self.cross_fade([self.xmat.entries, self.xmat.label, self.xmat.body[1], self.xmat.brackets,
                     self.xmat.brace, self.xmat.shape_text, self.xmat.row_labels],
                    [xh.entries, xh.label, xh.ellipses, xh.brackets, xh.brace, xh.shape_text,
                     xh.row_labels], run_time=1.0,
@@ -407,18 +396,6 @@ class AttentionScene(Curtains, GPTScene):
         self.xhat_mat, self.xmat = xh, None
         self._pause(1.2)
         self.play(FadeOut(panel), FadeOut(rect), run_time=0.4)
-
-    def mobjects_in(self, m) -> list:
-        """Top-level mobjects on screen that share part of ``m`` (after transforms)."""
-        fam = set(m.get_family())
-        return [x for x in self.mobjects if x in fam or any(y in fam for y in x.get_family())]
-
-    def settle(self, *old_new) -> None:
-        """After transforms between pieces: only the new pieces stay, each once."""
-        *old, new = old_new
-        for m in (*old, new):
-            self.remove(*self.mobjects_in(m))
-        self.add(new)
 
     # ------------------------------------------------------------------ 3. q and k
     def _qk_mats(self, rotated: bool) -> tuple[WeightMatrix, WeightMatrix]:
@@ -522,7 +499,7 @@ class AttentionScene(Curtains, GPTScene):
         if self.rope:
             qr, kr = self._qk_mats(rotated=True)
             self.show_caption(self.caption_text("rope"))
-            self._fade([qm.entries, km.entries], [qr.entries, kr.entries], run_time=0.9)
+            self.cross_fade([qm.entries, km.entries], [qr.entries, kr.entries], run_time=0.9)
             self.settle(qm, qr)
             self.settle(km, kr)
             qm, km = qr, kr
@@ -537,483 +514,3 @@ class AttentionScene(Curtains, GPTScene):
         self.xhat_mat = None
         self.shown.update(q=qm, k=km)
 
-    # ---- the grid beats share one layout
-    def _grid(self, M: np.ndarray, mode: str, digits: int | None = None) -> AttentionGrid:
-        n = self.n
-        labels: list[str | None] = list(self.trace.tokens)
-        if n > 24:  # label every k-th position only, with its position
-            step = math.ceil(n / 12)
-            labels = [s if (i % step == 0 or i == n - 1) and (n - 1 - i >= step or i == n - 1)
-                      else None for i, s in enumerate(labels)]
-        cs = min(0.56, 4.9 / n)
-        g = AttentionGrid(M, labels, labels, mode=mode, cell_size=cs,
-                          show_numbers=n <= self.max_numbers, digits=digits,
-                          font_size=MIN_SIZE, show_positions=True, label_size=MIN_SIZE)
-        g.shift((-0.55 - g.frame.get_center()[0]) * RIGHT)
-        if g.frame.height >= 3.0:
-            g.shift((-2.55 - g.frame.get_bottom()[1]) * UP)
-        else:                                   # a small grid sits higher: room for notes
-            g.shift((0.9 - g.frame.get_center()[1]) * UP)
-        return g
-
-    def _grid_notes(self, g: AttentionGrid) -> VGroup:
-        q = self._note("queries (rows): the position that looks", color=THEME.query)
-        if g.frame.height >= q.width:
-            q.rotate(math.pi / 2)
-            q.next_to(VGroup(g.query_labels, g.query_positions), LEFT, buff=0.2).set_y(g.frame.get_center()[1])
-        else:                                   # too short for the note on its side
-            q = self._para("queries (rows): the position that looks", 16, THEME.query)
-            q.next_to(VGroup(g.query_labels, g.query_positions), LEFT, buff=0.3).align_to(g.frame, UP)
-        out = VGroup(q)
-        k = self._note("keys (columns): the position looked at", color=THEME.key)
-        k.next_to(VGroup(g.key_labels, g.key_positions), UP, buff=0.1)
-        if k.get_top()[1] > 3.3:
-            k = self._note("keys (columns):\nthe position\nlooked at", color=THEME.key)
-            k.next_to(g.frame, RIGHT, buff=0.3).align_to(g.frame, UP)
-        out.add(k)
-        if not g.show_numbers:
-            rule = self._para(f"{self.n} tokens: cells coloured by value; numbers are printed "
-                              f"when they fit (here up to {self._max_numbers_fit()} tokens)", 24,
-                              THEME.dim)
-            if k.get_left()[0] > g.frame.get_right()[0]:      # keys note beside the grid
-                rule.next_to(k, DOWN, buff=0.3).align_to(k, LEFT)
-            else:
-                rule.next_to(g.frame, RIGHT, buff=0.35).align_to(g.frame, UP)
-            rule.text = " ".join(m.text for m in rule)
-            self.shown["rule"] = rule.text
-            out.add(rule)
-        return out
-
-    def _max_numbers_fit(self) -> int:
-        return min(self.max_numbers, int(4.9 / 0.5))
-
-    def _grid_to(self, g: AttentionGrid, M: np.ndarray, mode: str, digits: int | None,
-                 run_time: float = 0.9) -> AttentionGrid:
-        """Turn grid g into the grid of M in place: the same cells change colour and their
-        numbers cross-fade (no blank frame; one animation for all cells, so it stays cheap).
-        Returns the new grid (now on screen)."""
-        g2 = self._grid(M, mode, digits)
-        flat = (not g.as_image and not g2.as_image and len(g.cells) == len(g2.cells)
-                and all(not c.submobjects for c in g.cells) and all(not c.submobjects for c in g2.cells))
-        if not flat and (g.as_image or g2.as_image):
-            self.play(FadeOut(g.image if g.as_image else g.cells),
-                      FadeIn(g2.image if g2.as_image else g2.cells), run_time=run_time)
-        elif not flat:
-            self._fade([*g.cells, *g.numbers], [*g2.cells, *g2.numbers], run_time=run_time)
-        else:
-            a = np.array([c.get_fill_rgbas()[0] for c in g.cells])
-            b = np.array([c.get_fill_rgbas()[0] for c in g2.cells])
-
-            def recolour(cells: VGroup, alpha: float) -> None:
-                for c, rgba in zip(cells, a + (b - a) * alpha):
-                    c.set_fill(ManimColor.from_rgb(rgba[:3]), opacity=float(rgba[3]))
-
-            pairs = list(zip(g.numbers, g2.numbers)) if len(g.numbers) == len(g2.numbers) else []
-            old = VGroup(*[x for x, y in pairs if x.text != y.text]) if pairs else g.numbers
-            new = VGroup(*[y for x, y in pairs if x.text != y.text]) if pairs else g2.numbers
-            self._fade(list(old), list(new), run_time=run_time,
-                       extra=[UpdateFromAlphaFunc(g.cells, recolour)])
-        self.settle(g, g2)
-        self.chrome_front()
-        return g2
-
-    @staticmethod
-    def _alphas(mobs: Sequence) -> list:
-        """Each mobject's drawn parts with their fill/stroke colours (to fade by alpha)."""
-        return [[(m, m.fill_rgbas.copy(), m.stroke_rgbas.copy()) if isinstance(m, VMobject)
-                 else (m, None, None) for m in mob.family_members_with_points()] for mob in mobs]
-
-    @staticmethod
-    def _set_alpha(parts: list, t: float) -> None:
-        for m, f, st in parts:
-            if f is None:                       # an image: its own opacity
-                m.set_opacity(t)
-                continue
-            f2, s2 = f.copy(), st.copy()
-            f2[:, 3] *= t
-            s2[:, 3] *= t
-            m.fill_rgbas, m.stroke_rgbas = f2, s2
-
-    def _fade(self, out: Sequence = (), into: Sequence = (), run_time: float = 0.8,
-              each: float = 1.0, extra=()) -> None:
-        """Cross-fade in ONE animation (cheap for hundreds of glyphs): ``out`` fades away,
-        ``into`` fades in; with ``each`` < 1 the ``into`` items start one after another."""
-        po, pi = self._alphas(out), self._alphas(into)
-        n = len(pi)
-        for p in pi:
-            self._set_alpha(p, 0.0)
-        self.add(*into)
-
-        def step(_: Mobject, alpha: float) -> None:
-            for p in po:
-                self._set_alpha(p, 1.0 - alpha)
-            for i, p in enumerate(pi):
-                start = (1 - each) * i / max(n - 1, 1)
-                self._set_alpha(p, min(1.0, max(0.0, (alpha - start) / each)))
-
-        self.play(UpdateFromAlphaFunc(VGroup(), step), *extra, run_time=run_time)
-        for p in pi:
-            self._set_alpha(p, 1.0)
-        self.remove(*out)
-        for p in po:
-            self._set_alpha(p, 1.0)
-
-    @beat(needs=("tag", "qmat"))
-    def beat_dot_products(self) -> None:
-        """4. The grid of q·k dot products (built from copies of q and k), then scaled."""
-        t, L, H, Q = self.trace, self.L, self.H, self.Q
-        q = np.asarray(t.q[L][H], np.float64)
-        k = np.asarray(t.k[L][H], np.float64)
-        qk = q @ k.T
-        g = self._grid(qk, "scores", digits=1)
-        notes = self._grid_notes(g)
-        qm, km = self.qmat, self.kmat
-        # q rows fly to the grid's rows, k rows to its columns; cells appear row by row
-        ql, kl = VGroup(g.query_labels, g.query_positions), VGroup(g.key_labels, g.key_positions)
-        self._fade((), [ql, kl, g.frame], run_time=1.0, extra=[
-            qm.animate.scale(0.35).move_to(ql).set_opacity(0),
-            km.animate.scale(0.35).rotate(math.pi / 2).move_to(kl).set_opacity(0)])
-        cells = [VGroup(g.cell(i, j), *( [g.numbers[i * self.n + j]] if g.show_numbers else []))
-                 for i in range(self.n) for j in range(self.n)] if not g.as_image else [g.image]
-        self._fade((), cells, run_time=1.4, each=0.3, extra=[FadeIn(notes)])
-        self.settle(qm, km, g)
-        self.qmat = self.kmat = None
-        self.show_caption(self.caption_text("dots"))
-        self.equation("matmul", "q_i · k_j (every cell)", shown=qk, x=q, W=k.T)
-        # one cell worked: the query's strongest key
-        j = int(np.argmax(np.asarray(t.pattern[L][H][Q])))
-        cell_rect = SurroundingRectangle(g.cell(Q, j) if not g.as_image else g.frame,
-                                         color=THEME.highlight, buff=0.02)
-        worked = self._para(f"q_{Q} · k_{j} = the sum of {self.d_head} products "
-                            f"q_{Q}[i] × k_{j}[i] = {qk[Q, j]:.3f}", 26)
-        worked.next_to(g.frame, RIGHT, buff=0.35).align_to(g.frame, DOWN)
-        self.equation("dot", f"q_{Q} · k_{j}", shown=qk[Q, j], a=q[Q], b=k[j])
-        self.play(Create(cell_rect), FadeIn(worked), run_time=0.5)
-        self.shown["qk"] = g
-        self._pause(1.2)
-        # the scale of this layer, read from the model
-        inv = 1.0 / self.scale
-        if abs(inv - math.sqrt(self.d_head)) < 1e-6 * inv:
-            st = f"÷ √{self.d_head}"
-            cap = f"Divided by √d_head = √{self.d_head} = {inv:g}"
-        else:
-            st = f"× {self.scale:.6g}"
-            cap = f"Multiplied by layer {L}'s attention scale {self.scale:.6g}"
-        formula = self.text(st + (f"   (√{self.d_head} = {inv:g})" if st.startswith("÷") else ""),
-                            size=30, color=THEME.highlight)
-        beside = [m for m in notes[1:] if m.get_left()[0] > g.frame.get_right()[0]]
-        if beside:
-            formula.next_to(beside[-1], DOWN, buff=0.4).align_to(beside[-1], LEFT)
-        else:
-            formula.next_to(g.frame, RIGHT, buff=0.35)
-        self.play(FadeIn(formula, shift=0.2 * LEFT), FadeOut(cell_rect), FadeOut(worked), run_time=0.4)
-        self.show_caption(self.caption_text("scale", scale_text=cap, d_head=self.d_head, sqrt=inv))
-        self.grid = self._grid_to(g, qk * self.scale, "scores", 2)
-        self.equation("scale", st, shown=qk * self.scale, a=qk, s=self.scale)
-        self.grid_notes, self.formula = notes, formula
-        self.shown["scaled"] = self.grid
-        self._pause(1.4)
-
-    @beat(needs=("tag", "grid"))
-    def beat_mask(self) -> None:
-        """5. The causal mask: cells of later keys set to −∞, in place."""
-        t, L, H = self.trace, self.L, self.H
-        if getattr(self, "formula", None) is not None:
-            self.play(FadeOut(self.formula), run_time=0.3)
-            self.formula = None
-        self.show_caption(self.caption_text("mask"))
-        self.grid = self._grid_to(self.grid, t.scores[L][H], "scores", 2)
-        self.shown["scores"] = self.grid
-        self._pause(1.4)
-
-    @beat(needs=("tag", "grid"))
-    def beat_softmax(self) -> None:
-        """6. Softmax per query, in place; the attending token's row worked in full."""
-        t, L, H, Q = self.trace, self.L, self.H, self.Q
-        scores = np.asarray(t.scores[L][H], np.float64)
-        pat = np.asarray(t.pattern[L][H])
-        self.show_caption(self.caption_text("softmax", head=H))
-        g2 = self._grid_to(self.grid, pat, "pattern", 2)
-        self.grid = g2
-        self.equation("softmax", "softmax along each row", shown=pat, z=scores)
-        self.shown["pattern"] = g2
-        row = g2.row_rect(Q, THEME.highlight)
-        # the worked row: each score, e^(score − max), the sum, and the weight
-        keys = list(range(Q + 1))[-8:]
-        m = float(np.max(scores[Q, :Q + 1]))
-        ex = np.exp(scores[Q, :Q + 1] - m)
-        head = self._para(f"row {Q} ({self._tok(Q)}): weight = exp(s − max) ÷ Σ exp(s − max)", 34)
-        rows = VGroup()
-        for j in keys:
-            r = VGroup(num_text(f"{j}", MIN_SIZE, THEME.dim),
-                       num_text(number_str(scores[Q, j], 2), MIN_SIZE, THEME.text),
-                       num_text(f"{pat[Q, j]:.3f}", MIN_SIZE, THEME.highlight))
-            rows.add(r)
-        hdr = VGroup(self._note("key"), self._note("score s"), self._note("weight"))
-        table = VGroup(hdr, *rows)
-        right = [None, 1.9, 3.2]                   # key left-aligned, numbers right-aligned
-        for i, r in enumerate(table):
-            for c, m in enumerate(r):
-                m.set_y(-i * 0.34)
-                if c:
-                    m.align_to([right[c], 0, 0], RIGHT)
-                else:
-                    m.align_to([0, 0, 0], LEFT)
-        lines = [head]
-        if len(keys) < Q + 1:
-            lines.append(self._para(f"keys {keys[0]}–{Q} of 0–{Q} listed; the sum is over all {Q + 1}",
-                                    40, THEME.dim))
-        lines.append(table)
-        lines.append(self._para(f"Σ exp(s − max) = {ex.sum():.4f}; the weights sum to "
-                                f"{pat[Q, :Q + 1].sum():.4f}", 34))
-        self.equation("softmax", f"row {Q}", shown=pat[Q], z=scores[Q])
-        self.equation("sum", f"row {Q} sums to 1", shown=float(pat[Q].sum()), terms=pat[Q])
-        worked = VGroup(*lines).arrange(DOWN, aligned_edge=LEFT, buff=0.18)
-        # the head-choice note (what was searched, what the course set)
-        s = float(self.head_score_table[L, H])
-        kind, count, where = self.choice
-        if self.n < 4:
-            why = (f"The prompt has {self.n} token{'s' if self.n > 1 else ''}: too short for the "
-                   f"head rule (no query has a key other than the first, itself and the previous "
-                   f"one), so every score is 0 and head {H} of layer {L} is the first "
-                   f"{'set' if kind != 'rule' else 'searched'}.")
-        elif kind == "rule":
-            why = (f"Why head {H} of layer {L}? {pct(s)} of its attention (queries 3–{self.n - 1})\n"
-                   f"goes to earlier words other than the first, itself and the previous one:\n"
-                   f"the most of the {count} heads searched (layers: {where}).")
-        elif kind == "layer":
-            why = (f"Layer {L} set by the course; head {H} has the highest score in it:\n"
-                   f"{pct(s)} of its attention (queries 3–{self.n - 1}) goes to earlier words\n"
-                   f"other than the first, itself and the previous one.")
-        else:
-            why = (f"Layer {L} and head {H} set by the course. Score: {pct(s)} of its attention\n"
-                   f"(queries 3–{self.n - 1}) to earlier words other than the first, itself, the previous one.")
-        whyt = self._para(why.replace("\n", " "), 36)
-        whyt.next_to(g2.frame, RIGHT, buff=0.35).align_to(g2.frame, UP)
-        worked.next_to(g2.frame, RIGHT, buff=0.35).align_to(g2.frame, UP)
-        side = list(self.grid_notes[1:])           # keys note and rule yield their place
-        self.play(Create(row), FadeIn(worked), *[FadeOut(m) for m in side], run_time=0.6)
-        self.grid_notes = VGroup(self.grid_notes[0])
-        self._pause(1.6)
-        self.play(FadeOut(worked), FadeIn(whyt), run_time=0.5)
-        self.query_rect, self.why = row, whyt
-        self.shown["why"] = whyt
-        self._pause(1.8)
-
-    # ------------------------------------------------------------------ 7. values and the write
-    @beat(needs=("tag",))
-    def beat_values(self) -> None:
-        """7. Values, the weighted sum growing term by term, this head's contribution, and the
-        layer's real update of the residual stream."""
-        t, L, H, Q = self.trace, self.L, self.H, self.Q
-        info = t.info
-        keys = [p for p in self.cols if p <= Q]
-        # the attending row's weights travel out of the pattern grid (when it is on screen)
-        g, carry = getattr(self, "grid", None), None
-        if g is not None and self.is_shown(g) and g.mode == "pattern" and g.show_numbers:
-            carry = VGroup(*[g.numbers[Q * g.n_k + p].copy() for p in keys])
-            self.add(carry)
-        self.fresh(*([carry] if carry is not None else []))
-        self.grid = None
-        w = np.asarray(t.pattern[L][H][Q], np.float64)
-        V = np.asarray(t.v[L][H], np.float64)
-        hidden = [p for p in range(Q + 1) if p not in keys]
-        c = self.entries
-        vm = self._rows(V, c, (self.n, self.d_head), "v", THEME.value, positions=keys)
-        vm.to_edge(LEFT, buff=0.4).set_y(0.4)
-        wts = VGroup()
-        for i, p in enumerate(keys):
-            tx = num_text(f"× {w[p]:.3f}", MIN_SIZE, THEME.highlight)
-            tx.value = float(w[p])
-            tx.next_to(vm.brackets, RIGHT, buff=0.2).set_y(vm.row(i).get_y())
-            wts.add(tx)
-        wl = self._note("weight", color=THEME.highlight).next_to(wts, UP, buff=0.15)
-        self.show_caption(self.caption_text("values", tok=self._tok(Q), q=Q, nk=Q + 1,
-                                            d_head=self.d_head, d_model=self.d_model,
-                                            bv=" + b_V" if self.has_bias["b_V"] else ""))
-        self.play(FadeIn(vm), ReplacementTransform(carry, wts) if carry is not None else FadeIn(wts),
-                  FadeIn(wl), run_time=0.9)
-        self.equation("matmul", "v = x̂·W_V + b_V", shown=V[keys], x=self.xhat[keys], W=self.W_Vf,
-                      b=self.b_V)
-        omit = ""
-        if hidden:
-            omit = f"{len(keys)} of {Q + 1} keys shown; the sum is over all {Q + 1}"
-        on = self._note(omit) if omit else VGroup()
-        self.shown["omission"] = omit
-        if omit:
-            on.next_to(vm, DOWN, buff=0.2).align_to(vm, LEFT)
-            self.play(FadeIn(on), run_time=0.3)
-        # Σ weight × v grows term by term (the keys not shown first, as one term)
-        zpos = np.array([0.3, 2.4, 0])
-        terms = ([("keys " + (f"0–{hidden[-1]}" if hidden == list(range(len(hidden))) else "not shown"),
-                   hidden)] if hidden else []) + [(f"+ key {p}", [p]) for p in keys]
-        run = np.zeros(self.d_head)
-        zcol = None
-        for i, (name, ps) in enumerate(terms):
-            run = run + w[ps] @ V[ps]
-            col = WeightMatrix(run[None, :c], (1, self.d_head), font_size=MAT_SIZE,
-                               show_shape=False, truncated_cols=True,
-                               digits=digits_for(float(np.abs(t.z[L][H][Q][:c]).max())))
-            lab = self._note(f"Σ weight × v, {i + 1} of {len(terms)} terms ({name})" if i + 1 < len(terms)
-                             else f"z = Σ weight × v over all {Q + 1} keys", color=THEME.text)
-            grp = VGroup(lab, col).arrange(DOWN, aligned_edge=LEFT, buff=0.12).move_to(zpos, aligned_edge=UL)
-            rt = 0.35 if i else 0.5
-            if zcol is None:
-                src = vm.row(keys.index(ps[0])) if ps[0] in keys else on
-                self.play(TransformFromCopy(src, grp), run_time=rt)
-            else:
-                hl = wts[keys.index(ps[0])].copy()
-                self.play(FadeTransform(zcol, grp), hl.animate.move_to(col).set_opacity(0), run_time=rt)
-                self.remove(hl)
-            zcol = grp
-        z = np.asarray(t.z[L][H][Q], np.float64)
-        self.equation("weighted_sum", "z = Σ weight × v (all keys)", shown=z, w=w, v=V)
-        self.shown.update(v=vm, weights=wts, z=zcol[1])
-        self._pause(0.8)
-        # × W_O: this head's contribution
-        WO = t.block("W_O", L, H)
-        ho = np.asarray(t.head_out[L][H][Q], np.float64)
-        contrib = WeightMatrix(ho[None, :4], (1, self.d_model), font_size=MAT_SIZE, show_shape=False,
-                               truncated_cols=True)
-        clab = self._note(f"× W_O ({shape_str(self.d_head, self.d_model)}) = head {H}'s contribution",
-                          color=THEME.highlight)
-        cgrp = VGroup(clab, contrib).arrange(DOWN, aligned_edge=LEFT, buff=0.12)
-        cgrp.next_to(zcol, DOWN, buff=0.35).align_to(zcol, LEFT)
-        self.show_caption(self.caption_text("write", d_head=self.d_head, head=H, d_model=self.d_model))
-        self.play(TransformFromCopy(zcol[1], contrib), FadeIn(clab), run_time=0.8)
-        self.equation("matmul", f"head {H}'s contribution = z·W_O", shown=ho, x=z, W=WO)
-        self._pause(0.8)
-        # the layer's real update: x + Σ heads + b_O = resid_mid (the Trace's attn_out)
-        x = np.asarray(self.x[Q], np.float64)
-        heads = np.asarray(t.head_out[L][:, Q], np.float64)            # [head, d_model]
-        others = heads.sum(0) - heads[H]
-        bO = t.block("b_O", L).astype(np.float64)
-        new = np.asarray(t.resid_mid[L, Q], np.float64)
-        parts = [("x", x), (f"head {H}", ho), (f"{info['n_head'] - 1} other heads", others)]
-        if self.has_bias["b_O"]:
-            parts.append(("b_O", bO))
-        parts.append(("new x", new))
-        mats = VGroup()
-        ne = 2 if len(parts) <= 4 else 1
-        for name, vec in parts:
-            m = WeightMatrix(vec[None, :ne], (1, self.d_model), font_size=MAT_SIZE, show_shape=False,
-                             truncated_cols=True, digits=2)
-            lab = self._note(name, color=THEME.highlight if name == f"head {H}" else THEME.text)
-            mats.add(VGroup(lab, m).arrange(DOWN, buff=0.1))
-        signs = ["+"] * (len(parts) - 2) + ["="]
-        row = VGroup()
-        for i, m in enumerate(mats):
-            row.add(m)
-            if i < len(signs):
-                row.add(self.text(signs[i], size=30))
-        row.arrange(RIGHT, buff=0.2)
-        row.move_to([0, -1.3, 0])
-        self.show_caption(self.caption_text("update", n_head=info["n_head"], layer=L,
-                                            bo=" + b_O" if self.has_bias["b_O"] else
-                                            " (this model has no b_O)"))
-        self.play(FadeOut(vm), FadeOut(wts), FadeOut(wl), FadeOut(on),
-                  zcol.animate.to_corner(UL, buff=0.35).shift(0.8 * DOWN),
-                  cgrp.animate.to_corner(UL, buff=0.35).shift(2.0 * DOWN), run_time=0.6)
-        self.play(TransformFromCopy(cgrp[1], mats[1][1]), FadeIn(VGroup(*[m for i, m in enumerate(row)
-                                                                         if m is not mats[1]])),
-                  FadeIn(mats[1][0]), run_time=0.9)
-        self.equation("sum", "x + Σ heads + b_O = new x (all heads)", shown=new,
-                      terms=np.vstack([x[None], heads, bO[None]]))
-        self.equation("sum", f"{info['n_head'] - 1} other heads", shown=others,
-                      terms=np.delete(heads, H, axis=0))
-        self.shown.update(head_out=contrib, x_q=mats[0][1], new_x=mats[-1][1])
-        self._pause(1.8)
-
-    # ------------------------------------------------------------------ 8. every head
-    @beat(needs=("tag",))
-    def beat_multihead(self) -> None:
-        """8. Multi-head: every head of the layer as a small real pattern."""
-        t, L = self.trace, self.L
-        self.fresh()
-        self.grid = None
-        nh = t.info["n_head"]
-        per_row = nh if nh <= 6 else math.ceil(nh / 2) if nh <= 12 else math.ceil(nh / 3)
-        rows = math.ceil(nh / per_row)
-        side = min(2.0, 12.6 / per_row - 0.35, 5.2 / rows - 0.85)
-        allg = Group()
-        pats = np.asarray(t.pattern[L])
-        for h in range(nh):
-            img = AttentionGrid(pats[h], [None] * self.n, [None] * self.n,
-                                mode="pattern", cell_size=side / self.n, as_image=True,
-                                show_labels=False)
-            lab = self._note(f"head {h}", color=THEME.highlight if h == self.H else THEME.text)
-            sc = num_text(pct(self.head_score_table[L, h]), MIN_SIZE, THEME.dim)
-            sc.value = float(self.head_score_table[L, h])
-            lab.next_to(img, UP, buff=0.08)
-            sc.next_to(img, DOWN, buff=0.08)
-            cell = Group(img, lab, sc)
-            cell.head = h
-            allg.add(cell)
-        allg.arrange_in_grid(rows=rows, cols=per_row, buff=(0.35, 0.3))
-        allg.move_to([0, 0.15, 0])
-        box = allg[self.H][0].frame.copy().set_stroke(THEME.highlight, width=4)
-        self.reveal(allg, run_time=0.6)
-        self.play(Create(box), run_time=0.3)
-        self.show_caption(self.caption_text("multi", n_head=nh, layer=L))
-        self.shown["multi"] = allg
-        self._pause(2.0)
-
-    # ------------------------------------------------------------------ 9. arcs
-    @beat(needs=("tag",))
-    def beat_arcs(self) -> None:
-        """9. Arcs from the attended tokens to the attending one, width by the real weight."""
-        t, L, H, Q = self.trace, self.L, self.H, self.Q
-        self.fresh()
-        n = self.n
-        # as many tokens as fit in one row at full size, ending at the attending one
-        # (then after it, if room): every arc reads left to right, nothing shrinks
-        widths = [TokenBoxes([s], font_size=32).width + 0.08 for s in t.tokens]
-        lo = hi = Q
-        room = config.frame_width - 0.8 - widths[Q]
-        while hi - lo + 1 < self.max_arc_tokens:
-            if lo > 0 and widths[lo - 1] <= room:
-                lo -= 1
-                room -= widths[lo]
-            elif hi < n - 1 and widths[hi + 1] <= room:
-                hi += 1
-                room -= widths[hi]
-            else:
-                break
-        start = lo
-        pos = list(range(lo, hi + 1))
-        tb = TokenBoxes([t.tokens[p] for p in pos], font_size=32, show_positions=True,
-                        position_offset=start, max_width=None)
-        tb.move_to([0, -1.0, 0])
-        qi = pos.index(Q)
-        tb.highlight(qi)
-        w = np.asarray(t.pattern[L][H][Q])[pos]
-        arcs = AttentionArcs(tb, w, qi, max_width=16.0, n_labels=4)
-        notes = VGroup()
-        if start > 0:
-            hidden = float(np.asarray(t.pattern[L][H][Q])[:start].sum())
-            notes.add(self._note(f"{len(pos)} of {n} tokens fit in one row: positions 0–{start - 1} "
-                                 f"(not shown) get {pct(hidden)} of the weight"))
-        (best, p_best), = t.top_next(1)
-        pred = self._note(f"inputs: positions 0–{n - 1}  ·  the model's prediction for the next "
-                          f"token is read at position {n - 1}: ‘{token_label(best)}’ {pct(p_best)}")
-        if pred.width > config.frame_width - 0.6:
-            pred = self._note(f"inputs: positions 0–{n - 1}\nprediction at position {n - 1}: "
-                              f"‘{token_label(best)}’ {pct(p_best)}")
-        self.shown["prediction"] = (best, p_best)
-        notes.add(pred)
-        if all(a is None for a in arcs.arcs):
-            notes.add(self._note("every token shown gets under 1% of the weight: no arc is drawn"))
-        notes.arrange(DOWN, buff=0.2).next_to(tb, DOWN, buff=0.85)
-        low = notes.get_bottom()[1] - (-config.frame_height / 2 + 1.25)   # the caption's room
-        if low < 0:                                  # many notes: everything moves up
-            VGroup(tb, arcs, notes).shift(-low * UP)
-        self.reveal(tb, *notes, run_time=0.5)
-        drawn = [a for a in arcs.arcs if a is not None]
-        order = sorted(drawn, key=lambda a: -a.value)      # the heaviest arc first
-        if order:
-            self.play(LaggedStart(*[Create(a) for a in order], lag_ratio=0.15), run_time=1.2)
-        self.play(FadeIn(arcs.percent_labels), run_time=0.3)
-        self.show_caption(self.caption_text("arcs", head=H, layer=L, tok=self._tok(Q), q=Q))
-        self.shown["arcs"] = arcs
-        self.shown["arc_positions"] = pos
-        self._pause(2.0)

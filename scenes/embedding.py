@@ -24,11 +24,10 @@ from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Indicate, MathTex, Re
                    SurroundingRectangle, TransformFromCopy, VGroup, config)
 
 from scenes.kit.pieces import EmbeddingMatrix, TokenBoxes, WeightMatrix, column_plan
-from scenes.kit.pieces.matrix import MIN_SIZE
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.text import num_text
-from scenes.kit.theme import THEME, digits_for
+from scenes.kit.text import font_size_of, num_text
+from scenes.kit.theme import MIN_SIZE, THEME, digits_for
 
 
 class EmbeddingScene(GPTScene):
@@ -91,7 +90,7 @@ class EmbeddingScene(GPTScene):
 
     def _vec(self, v: np.ndarray) -> WeightMatrix:
         return WeightMatrix(np.asarray(v)[None, :self.dims], (1, self.d_model), font_size=18,
-                            show_shape=False, truncated_cols=True, digits=self.digits)
+                            show_shape=False, truncated_cols=True, digits=self.digits, h_buff=0.08)
 
     def _token_rows(self) -> None:
         """The prompt's tokens at the right edge, one per row, with their ids; a slot for the
@@ -105,13 +104,25 @@ class EmbeddingScene(GPTScene):
             n = num_text(f"{i:,}", MIN_SIZE * 1.1, THEME.highlight)
             n.value = i
             ids.add(n)
-        left = config.frame_width / 2 - 0.3 - max(b.width for b in boxes.boxes) - 1.2
-        for b, n in zip(boxes.boxes, ids):
+        self.vecs = [self._vec(t.embed[k]) for k in range(self.n)]
+        # the rows in one column right of W_E, then the boxes, then the ids (at the edge)
+        idw = max(n.width for n in ids)
+        vl = (self.W.brackets.get_right()[0] + 0.3 if self.has("W") else
+              config.frame_width / 2 - 0.3 - idw - 0.15 - max(b.width for b in boxes.boxes)
+              - 0.3 - max(v.width for v in self.vecs))
+        left = vl + max(v.width for v in self.vecs) + 0.3
+        # long tokens: the boxes shrink (not below the legibility floor) to keep the ids in frame
+        bw = max(b.width for b in boxes.boxes)
+        over = left + bw + 0.15 + idw - (config.frame_width / 2 - 0.2)
+        if over > 0:
+            least = min(sz for sz in map(font_size_of, boxes.get_family()) if sz)
+            f = max(MIN_SIZE / least, (bw - over) / bw)
+            for b in boxes.boxes:
+                b.scale(f)
+        for b, n, v in zip(boxes.boxes, ids, self.vecs):
             b.align_to([left, 0, 0], LEFT)
             n.next_to(b, RIGHT, buff=0.15)
-        self.vecs = [self._vec(t.embed[k]) for k in range(self.n)]
-        for v, b in zip(self.vecs, boxes.boxes):
-            v.set_y(b.get_y()).align_to([left - 0.3, 0, 0], RIGHT)
+            v.set_y(b.get_y()).align_to([vl, 0, 0], LEFT)
         self.boxes, self.id_texts = boxes, ids
 
     # ------------------------------------------------------------------ builders

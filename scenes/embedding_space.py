@@ -18,10 +18,12 @@ vectors, labelled as such on screen).
 """
 from __future__ import annotations
 
+import textwrap
+
 from typing import Annotated, Any, ClassVar, Literal, Sequence
 
 import numpy as np
-from manim import (DEGREES, DL, DOWN, LEFT, ORIGIN, OUT, RIGHT, UL, UP, UR, Arrow, Create,
+from manim import (DEGREES, DOWN, LEFT, ORIGIN, OUT, RIGHT, UL, UP, UR, Arrow, Create,
                    Dot, FadeIn, FadeOut, GrowArrow, Line, ThreeDScene, VGroup, config)
 
 from scenes.kit.analysis.embedding import (Analogy, Direction, PCA3, Vectors, analogy, direction,
@@ -30,7 +32,7 @@ from scenes.kit.camera import ShiftedThreeDCamera
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import num_text, token_label
-from scenes.kit.theme import THEME, fmt
+from scenes.kit.theme import MIN_SIZE, THEME, fmt
 from tensors import UserError
 from tensors.errors import note
 
@@ -187,12 +189,12 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.left_note = None
         if self.skipped:
             left = self.text(f"left out (not one token in {self.trace.info['name']}): "
-                             + ", ".join(self.skipped), size=THEME.small_size * 0.8, color=THEME.dim)
+                             + ", ".join(self.skipped), size=MIN_SIZE, color=THEME.dim)
             self.left_note = left.to_corner(UL, buff=0.3)
         L = self.radius * 1.05
         axes = VGroup(*[Line(-L * e, L * e, stroke_color=THEME.neutral, stroke_width=2)
                         for e in (RIGHT, UP, OUT)])
-        ax_labels = VGroup(*[num_text(f"PC{i + 1}", THEME.small_size * 0.8, THEME.dim)
+        ax_labels = VGroup(*[num_text(f"PC{i + 1}", MIN_SIZE, THEME.dim)
                              .move_to(L * 1.08 * e) for i, e in enumerate((RIGHT, UP, OUT))])
         self.arrows, self.labels = {}, {}
         for w, key, c in zip(self.word_list, self.keys, self.pca.coords):
@@ -205,38 +207,57 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.axes = VGroup(axes, ax_labels)
         self._declutter_labels()
         pct = f"{100 * self.pca.explained.sum():.0f}%"
-        pca_note = self.text(self.caption_text("pca", n=len(self.keys), pct=pct),
-                             size=THEME.small_size * 0.8, color=THEME.dim)
-        self.pca_note = pca_note.to_corner(DL, buff=0.3).shift(0.75 * UP)
+        pca_note = self.text("\n".join(textwrap.wrap(
+            self.caption_text("pca", n=len(self.keys), pct=pct), 32)), size=MIN_SIZE, color=THEME.dim)
+        # bottom left, above the room of a two-line caption
+        self.pca_note = pca_note.to_edge(LEFT, buff=0.3).align_to(
+            [0, -config.frame_height / 2 + 1.75, 0], DOWN)
 
-    def _declutter_labels(self, step: float = 0.12, rounds: int = 40) -> None:
-        """Move word labels outward along their own arrow until, seen from the starting
-        camera, no two labels overlap and no label sits on another arrow's tip."""
+    def _declutter_labels(self, step: float = 0.12, rounds: int = 40, turn: float = 0.3) -> None:
+        """Move word labels outward along their own arrow until no two labels overlap and no
+        label sits on another arrow's tip or on an axis label — seen from the starting camera
+        and from the camera turned by up to ``turn`` radians (the slow ambient turn)."""
+        cam = self.camera
+        theta0 = cam.get_theta()
         keys = list(self.labels)
         ends = {k: self.pca.coords[self.keys.index(k)] * self.plot_scale for k in keys}
         dirs = {k: ends[k] / max(np.linalg.norm(ends[k]), 1e-6) for k in keys}
-        tips = self.camera.project_points(np.array([ends[k] for k in keys]))
+        views = [theta0 + f * turn * np.sign(self.turn_rate or 1) for f in (0.0, 0.5, 1.0)]
 
-        def box(k):
-            c = self.camera.project_points(np.array([self.labels[k].get_center()]))[0]
-            w, h = self.labels[k].width / 2 + 0.06, self.labels[k].height / 2 + 0.05
-            return c, w, h
+        def box(m):
+            c = cam.project_points(np.array([m.get_center()]))[0]
+            return c, m.width / 2 + 0.08, m.height / 2 + 0.05
+
+        # word labels, then axis labels: a later item moves (along its own direction) off an
+        # earlier one, so an axis label makes way for a word rather than the other way round
+        items = [(self.labels[k], dirs[k]) for k in keys] + list(zip(self.axes[1], (RIGHT, UP, OUT)))
+        tips_world = np.array([ends[k] for k in keys])
+
+        def clashes(i: int) -> bool:
+            m = items[i][0]
+            ca, wa, ha = box(m)
+            own = [j for j, k in enumerate(keys) if self.labels[k] is m]
+            tips = cam.project_points(np.delete(tips_world, own, axis=0))
+            if any(abs(ca[0] - t[0]) < wa and abs(ca[1] - t[1]) < ha for t in tips):
+                return True
+            return any(abs(ca[0] - cb[0]) < wa + wb and abs(ca[1] - cb[1]) < ha + hb
+                       for cb, wb, hb in (box(o) for o, _ in items[:i]))
 
         for _ in range(rounds):
             moved = False
-            for i, a in enumerate(keys):
-                ca, wa, ha = box(a)
-                hit = any(abs(ca[0] - tips[j][0]) < wa and abs(ca[1] - tips[j][1]) < ha
-                          for j, b in enumerate(keys) if b != a)
-                for b in keys[:i]:
-                    cb, wb, hb = box(b)
-                    if abs(ca[0] - cb[0]) < wa + wb and abs(ca[1] - cb[1]) < ha + hb:
-                        hit = True
+            for i, (m, d) in enumerate(items):
+                hit = False
+                for th in views:
+                    cam.set_theta(th)
+                    cam.reset_rotation_matrix()        # else project_points uses a stale view
+                    hit = hit or clashes(i)
                 if hit:
-                    self.labels[a].shift(step * dirs[a])
+                    m.shift(step * d)
                     moved = True
             if not moved:
                 break
+        cam.set_theta(theta0)
+        cam.reset_rotation_matrix()
 
     def _show_picture_frame(self) -> None:
         """Axes and notes on screen (the arrows and labels are the caller's)."""

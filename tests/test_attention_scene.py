@@ -243,22 +243,3 @@ def test_llama_gqa_model_with_biases(tmp_path, tiny_llama_dir):
     np.testing.assert_allclose(scene.shown["W_K"].values,
                                t.weights.get("W_K", (scene.L, kv, slice(0, scene.entries), slice(0, 1))))
     np.testing.assert_allclose(scene.shown["pattern"].values, t.pattern[scene.L, scene.H])
-
-
-def _prompt_of(n_words: int) -> str:
-    words = ("the fluffy blue creature roamed the verdant forest while a small red bird "
-             "sang over the quiet river and").split()
-    return " ".join(words[i % len(words)] for i in range(n_words))
-
-
-@pytest.mark.parametrize("n_words", [1, 12, 36, 185])      # 1, 12, 40, 205 tokens
-def test_long_prompts_lay_out_cleanly(tmp_path, n_words):
-    """Issue 11.6: at the end of every beat no two texts overlap and none leaves the frame,
-    for prompts of 1 to 200+ tokens."""
-    from layout_check import render_checking
-
-    class Sized(AttentionScene):
-        prompt = _prompt_of(n_words)
-    found = render_checking(Sized, tmp_path)
-    assert list(found) == list(AttentionScene.beats)
-    assert not any(found.values()), {b: p for b, p in found.items() if p}

@@ -258,18 +258,3 @@ def test_default_lists_adapt_to_the_vocabulary(tmp_path, monkeypatch):
     plural, fem = s.direction_results
     assert ("cat", "cats") not in plural.pairs and len(plural.pairs) == 3
     assert all("actress" not in p for p in fem.tested) and len(fem.tested) == 4
-
-
-@pytest.mark.parametrize("n_words", [1, 12, 36, 185])      # 1, 12, 40, 205 tokens
-def test_embedding_long_prompts_lay_out_cleanly(tmp_path, n_words):
-    """Issue 11.6: the first tokens are looked up (the caption says how many of how many);
-    no two texts overlap and none leaves the frame at the end of any beat."""
-    from layout_check import render_checking
-
-    words = ("the fluffy blue creature roamed the verdant forest while a small red bird "
-             "sang over the quiet river and").split()
-
-    class Sized(EmbeddingScene):
-        prompt = " ".join(words[i % len(words)] for i in range(n_words))
-    found = render_checking(Sized, tmp_path)
-    assert not any(found.values()), {b: p for b, p in found.items() if p}

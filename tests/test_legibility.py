@@ -15,14 +15,14 @@ from manim import VGroup
 from scenes.kit.checks import check_beats, check_mobjects, digit_px
 from scenes.kit.scene import GPTScene
 from scenes.kit.text import num_text
-from scenes.kit.theme import MIN_TEXT_PX, THEME
+from scenes.kit.theme import DIGIT_PX_PER_SIZE, MIN_SIZE, MIN_TEXT_PX, THEME
 from tensors import trace
 
 pytestmark = pytest.mark.usefixtures("shared_traces")
 
 #: scenes checked, by file name in scenes/
-SCENES = ("tokenization", "softmax_temperature", "unembedding", "generation", "transformer",
-          "mlp", "logit_lens", "kv_cache")
+SCENES = ("tokenization", "embedding", "transformer", "embedding_space", "attention", "mlp",
+          "logit_lens", "softmax_temperature", "unembedding", "generation", "kv_cache")
 #: the beat with the most on screen, per scene
 BUSIEST = {"tokenization": "beat_vocab", "softmax_temperature": "beat_sweep",
            "unembedding": "beat_unembed", "generation": "beat_steps",
@@ -67,6 +67,13 @@ def test_checker_finds_what_it_should():
     c = num_text("56", 20).move_to([8.0, 0, 0])          # off the right edge
     assert [p.split(":")[0] for p in check_mobjects([c])] == ["frame"]
     assert digit_px(THEME.small_size) >= MIN_TEXT_PX
+
+
+def test_one_floor():
+    """The smallest size drawn (theme.MIN_SIZE) is the pixel floor the checker applies."""
+    assert digit_px(MIN_SIZE) >= MIN_TEXT_PX
+    assert digit_px(MIN_SIZE - 1) < MIN_TEXT_PX             # and not a looser one
+    assert digit_px(1.0) == pytest.approx(DIGIT_PX_PER_SIZE, rel=0.01)
 
 
 @pytest.mark.parametrize("name", SCENES)

@@ -9,6 +9,9 @@ Three rules, on the bounding boxes of the *elements* on screen (texts and filled
   (inside it); two boxes overlap only when one holds the other;
 - **frame** — nothing leaves the frame.
 
+In a 3D scene (a ``ThreeDCamera``) boxes are taken where the camera draws them: mobjects
+fixed in the frame (captions, tables) as they are, the others projected.
+
 Use it on any GPTScene by name, without animating (seconds per scene)::
 
     from scenes.kit.checks import check_beats
@@ -29,6 +32,7 @@ from typing import Any, Iterable
 import numpy as np
 from manim import (MathTex, Mobject, Rectangle, SingleStringMathTex, Tex, Text, VMobject,
                    config, tempconfig)
+from manim.camera.three_d_camera import ThreeDCamera
 
 from .scene import GPTScene
 from .text import font_size_of, num_text
@@ -105,9 +109,20 @@ def _is_box(m: Mobject) -> bool:
     return m.width < config.frame_width * 0.98
 
 
-def elements(mobs: Iterable[Mobject]) -> list[Element]:
+def _corners(m: Mobject, camera: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Bounding box (x, y) of ``m`` on screen; with a 3D ``camera``, where it draws ``m``."""
+    if camera is None:
+        c, w, h = m.get_center(), m.width, m.height
+        return c[:2] - [w / 2, h / 2], c[:2] + [w / 2, h / 2]
+    pts = [camera.transform_points_pre_display(f, f.points)
+           for f in m.family_members_with_points()]
+    pts = np.vstack(pts)[:, :2]
+    return pts.min(0), pts.max(0)
+
+
+def elements(mobs: Iterable[Mobject], camera: Any = None) -> list[Element]:
     """The texts and filled boxes among ``mobs`` and their families (a text is one element:
-    its glyphs are not looked into)."""
+    its glyphs are not looked into); ``camera``: a ThreeDCamera to place them as drawn."""
     out: list[Element] = []
     seen: set[int] = set()
 
@@ -117,14 +132,10 @@ def elements(mobs: Iterable[Mobject]) -> list[Element]:
         seen.add(id(m))
         if _is_text(m):
             if _visible(m) and m.width > 0 and (getattr(m, "text", "x") or "").strip():
-                c, w, h = m.get_center(), m.width, m.height
-                out.append(Element("text", m, c[:2] - [w / 2, h / 2], c[:2] + [w / 2, h / 2],
-                                   _label(m), font_size_of(m)))
+                out.append(Element("text", m, *_corners(m, camera), _label(m), font_size_of(m)))
             return
         if _is_box(m) and _visible(m):
-            c, w, h = m.get_center(), m.width, m.height
-            out.append(Element("box", m, c[:2] - [w / 2, h / 2], c[:2] + [w / 2, h / 2],
-                               _label(m)))
+            out.append(Element("box", m, *_corners(m, camera), _label(m)))
         for sub in m.submobjects:
             walk(sub)
 
@@ -133,9 +144,9 @@ def elements(mobs: Iterable[Mobject]) -> list[Element]:
     return out
 
 
-def check_mobjects(mobs: Iterable[Mobject]) -> list[str]:
+def check_mobjects(mobs: Iterable[Mobject], camera: Any = None) -> list[str]:
     """Every broken rule among ``mobs``, one line each (empty: all legible)."""
-    els = elements(mobs)
+    els = elements(mobs, camera)
     problems: list[str] = []
     hw, hh = config.frame_width / 2, config.frame_height / 2
     for e in els:
@@ -161,7 +172,8 @@ def check_mobjects(mobs: Iterable[Mobject]) -> list[str]:
 
 def check_scene(scene: Any) -> list[str]:
     """:func:`check_mobjects` on everything on screen in ``scene`` now."""
-    return check_mobjects(scene.mobjects)
+    camera = getattr(scene, "camera", None)
+    return check_mobjects(scene.mobjects, camera if isinstance(camera, ThreeDCamera) else None)
 
 
 def check_beats(cls: type, **knobs: Any) -> dict[str, list[str]]:

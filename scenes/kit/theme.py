@@ -23,9 +23,14 @@ from manim import ManimColor, interpolate_color
 
 
 #: Legibility floor: a row of digits is at least this many pixels tall at 1080p (checked by
-#: :mod:`scenes.kit.checks` at the end of every beat). Theme sizes are font sizes; a digit is
-#: 1.29 px per unit of size at 1080p, so the floor is a size of about 15.5.
+#: :mod:`scenes.kit.checks` at the end of every beat).
 MIN_TEXT_PX = 20.0
+#: Height in pixels at 1080p of a row of digits per unit of font size (measured by
+#: :func:`scenes.kit.checks.digit_px`, which the legibility test compares with this).
+DIGIT_PX_PER_SIZE = 1.29
+#: The smallest font size any scene or piece draws: the floor above as a font size
+#: (16: digits 20.6 px). Sizes derived from another (row labels …) never go below it.
+MIN_SIZE = float(math.ceil(MIN_TEXT_PX / DIGIT_PX_PER_SIZE))
 #: Pixel rows of the frame the floor refers to.
 REFERENCE_PX = 1080
 

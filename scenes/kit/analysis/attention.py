@@ -9,11 +9,13 @@
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
 
-__all__ = ["head_scores", "select_head", "pick_query", "shown_positions"]
+__all__ = ["head_scores", "select_head", "pick_query", "shown_positions", "grid_labels",
+           "arc_window"]
 
 
 def head_scores(pattern: np.ndarray) -> np.ndarray:
@@ -77,3 +79,44 @@ def shown_positions(n: int, limit: int, must: int | None = None) -> list[int]:
         pos = [must] + pos[1:]
         pos.sort()
     return pos
+
+
+def grid_labels(tokens: Sequence[str], every_above: int = 24, target: int = 12) -> list[str | None]:
+    """Row/column labels of a grid: all of them up to ``every_above`` tokens, else about
+    ``target`` of them (every k-th and the last; None where unlabelled).
+
+    >>> grid_labels(list("abc"))
+    ['a', 'b', 'c']
+    >>> [i for i, s in enumerate(grid_labels([str(i) for i in range(30)])) if s is not None]
+    [0, 3, 6, 9, 12, 15, 18, 21, 24, 29]
+    """
+    n = len(tokens)
+    if n <= every_above:
+        return list(tokens)
+    step = math.ceil(n / target)
+    return [s if (i % step == 0 or i == n - 1) and (n - 1 - i >= step or i == n - 1) else None
+            for i, s in enumerate(tokens)]
+
+
+def arc_window(widths: Sequence[float], q: int, room: float, most: int) -> list[int]:
+    """Positions of the tokens the arc beat shows: as many as fit in one row of ``room``
+    (each token ``widths[p]`` wide, at full size), at most ``most``, around ``q`` — earlier
+    tokens first (arcs read left to right into q), later ones only when room is left.
+
+    >>> arc_window([1.0] * 10, 7, 4.0, 16)
+    [4, 5, 6, 7]
+    >>> arc_window([1.0] * 10, 1, 4.0, 16)
+    [0, 1, 2, 3]
+    """
+    lo = hi = q
+    room -= widths[q]
+    while hi - lo + 1 < most:
+        if lo > 0 and widths[lo - 1] <= room:
+            lo -= 1
+            room -= widths[lo]
+        elif hi < len(widths) - 1 and widths[hi + 1] <= room:
+            hi += 1
+            room -= widths[hi]
+        else:
+            break
+    return list(range(lo, hi + 1))

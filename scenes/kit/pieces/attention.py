@@ -15,8 +15,8 @@ from manim import (DOWN, LEFT, RIGHT, UP, ArcBetweenPoints, Group, ImageMobject,
 from manim.constants import RESAMPLING_ALGORITHMS
 
 from ..text import num_text, number_str
-from ..theme import THEME, pct, value_color, value_rgb, weight_rgb
-from .matrix import MIN_SIZE, scale_of
+from ..theme import MIN_SIZE, THEME, pct, value_color, value_rgb, weight_rgb
+from .matrix import scale_of
 from .tokens import TokenBoxes, token_text
 
 __all__ = ["AttentionGrid", "AttentionArcs", "heatmap_image", "IMAGE_CELLS"]

@@ -17,13 +17,12 @@ import numpy as np
 from manim import DOWN, LEFT, ORIGIN, RIGHT, UP, Brace, SurroundingRectangle, Text, VGroup, VMobject
 
 from ..text import displayable, label_text, num_text, number_str, shape_str, visible_token
-from ..theme import THEME, digits_for, fmt, value_color
+from ..theme import MIN_SIZE, THEME, digits_for, fmt, value_color
 
-#: The smallest font size a piece draws: digits 20.6 px tall at 1080p (the legibility floor
-#: of issue 12 is 20 px). Labels derived from a font size (row labels …) never go below it.
-MIN_SIZE = 16.0
+#: Font size of the numbers in the attention scene's row matrices (X, X̂, Q, K, V).
+MAT_SIZE = 18.0
 
-__all__ = ["MIN_SIZE", "WeightMatrix", "VectorColumn", "EmbeddingMatrix", "column_plan", "brackets",
+__all__ = ["MAT_SIZE", "WeightMatrix", "VectorColumn", "EmbeddingMatrix", "column_plan", "brackets",
            "scale_of"]
 
 
