@@ -22,7 +22,8 @@ from typing import Annotated, Any, ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, Arrow, Create, Dot, FadeIn, FadeOut, FadeTransform,
-                   LaggedStart, Line, RoundedRectangle, VGroup, VMobject)
+                   LaggedStart, Line, ReplacementTransform, RoundedRectangle, VGroup,
+                   VMobject)
 
 from scenes.kit.analysis.lens import (first_layer_on_top, lens_all, layer_list, ranks, shown_layers,
                                       softmax_rows, top_ids)
@@ -32,6 +33,11 @@ from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import TokenBoxes
 from scenes.kit.text import num_text, token_label
 from scenes.kit.theme import THEME, mass_text
+
+
+#: Width of the last column beside the curves (frame units): a grid of 1 to 3 columns has
+#: wider cells, rebuilt this wide in ``beat_curve`` so that the curves keep their room.
+_CURVE_CELL_W = 2.9
 
 
 def _short(label: str, max_chars: int) -> str:
@@ -164,35 +170,40 @@ class LogitLensScene(GPTScene):
 
     def make_row(self, L: int, y: float) -> VGroup:
         t = self.trace
-        cells = VGroup()
         ids = [int(self.top[L, p]) for p in self.cols]
         strs = t.token_strs(ids)
-        for j, (p, tok) in enumerate(zip(self.cols, strs)):
-            prob = float(self.p_top[L, p])
-            h = min(self.pitch * 0.86, 0.46)
-            rect = RoundedRectangle(width=self.cell_w - 0.08, height=h, corner_radius=0.06,
-                                    stroke_width=1, stroke_color=THEME.dim,
-                                    fill_color=THEME.positive, fill_opacity=0.08 + 0.55 * prob)
-            rect.move_to([self.col_x[j], y, 0])
-            pc = num_text(mass_text(prob), 18, THEME.text)
-            body, n = token_label(tok), 12
-            while True:   # quoted, so that “.” and “␣” are visible; cut with … if too wide
-                lab = num_text(f"“{_short(body, n)}”", 20, THEME.text)
-                txt = VGroup(lab, pc).arrange(RIGHT, buff=0.12)
-                if txt.width <= self.cell_w - 0.16 or n <= 3:
-                    break
-                n -= 1
-            txt.move_to(rect)
-            cell = VGroup(rect, txt)
-            cell.token_id, cell.prob, cell.label, cell.pct = ids[j], prob, lab, pc
-            if p == t.n_pos - 1 and ids[j] == self.answer_id:
-                rect.set_stroke(THEME.highlight, width=2.5)
-            cells.add(cell)
+        cells = VGroup(*[self.make_cell(L, p, i, tok, self.col_x[j], y, self.cell_w)
+                         for j, (p, i, tok) in enumerate(zip(self.cols, ids, strs))])
         name = self.text(self.row_name(L), size=20, color=THEME.dim)
         name.move_to([self.x_left - 0.15, y, 0], aligned_edge=RIGHT)
         row = VGroup(name, cells)
         row.layer, row.name, row.cells = L, name, cells
         return row
+
+    def make_cell(self, L: int, p: int, tok_id: int, tok: str, x: float, y: float,
+                  width: float) -> VGroup:
+        """The cell of layer ``L`` at position ``p``: the lens's top token ``tok`` and its
+        probability, in a box ``width`` wide centred at (x, y)."""
+        prob = float(self.p_top[L, p])
+        h = min(self.pitch * 0.86, 0.46)
+        rect = RoundedRectangle(width=width - 0.08, height=h, corner_radius=0.06,
+                                stroke_width=1, stroke_color=THEME.dim,
+                                fill_color=THEME.positive, fill_opacity=0.08 + 0.55 * prob)
+        rect.move_to([x, y, 0])
+        pc = num_text(mass_text(prob), 18, THEME.text)
+        body, n = token_label(tok), 12
+        while True:   # quoted, so that “.” and “␣” are visible; cut with … if too wide
+            lab = num_text(f"“{_short(body, n)}”", 20, THEME.text)
+            txt = VGroup(lab, pc).arrange(RIGHT, buff=0.12)
+            if txt.width <= width - 0.16 or n <= 3:
+                break
+            n -= 1
+        txt.move_to(rect)
+        cell = VGroup(rect, txt)
+        cell.token_id, cell.prob, cell.label, cell.pct = tok_id, prob, lab, pc
+        if p == self.trace.n_pos - 1 and tok_id == self.answer_id:
+            rect.set_stroke(THEME.highlight, width=2.5)
+        return cell
 
     # ------------------------------------------------------------------ beats
     def beat_idea(self) -> None:
@@ -282,6 +293,18 @@ class LogitLensScene(GPTScene):
         g.add(self.text(title, size=20, color=color).move_to([(x0 + x1) / 2, 2.0, 0]))
         return g
 
+    def _narrow_column(self, j: int, w: float) -> list[VGroup]:
+        """Column ``j``'s cells (then its header box) rebuilt ``w`` wide next to the row
+        names, for a grid of a few wide columns whose last one would crowd the curves."""
+        t, p, x = self.trace, self.cols[j], self.x_left + w / 2
+        ids = [int(self.top[L, p]) for L in self.layers]
+        out = [self.make_cell(L, p, i, tok, x, y, w)
+               for L, i, tok, y in zip(self.layers, ids, t.token_strs(ids), self.row_y)]
+        head = self.header.boxes[j].copy()
+        if head.width > w - 0.1:
+            head.scale_to_fit_width(w - 0.1)
+        return out + [head.move_to([x, head.get_y(), 0])]
+
     @beat(needs=("header", "rows"))
     def beat_curve(self) -> None:
         t = self.trace
@@ -292,14 +315,17 @@ class LogitLensScene(GPTScene):
         j = len(self.cols) - 1
         others = [c for r in self.rows for i, c in enumerate(r.cells) if i != j]
         others += [b for i, b in enumerate(self.header.boxes) if i != j]
-        shift = (self.x_left + self.cell_w / 2) - self.col_x[j]
+        w = min(self.cell_w, _CURVE_CELL_W)      # a few columns' wide cells narrow
         keep = VGroup(*[r.cells[j] for r in self.rows], self.header.boxes[j])
         self.show_caption(self.caption_text("curve", ans=ans, n_layer=self.n_all - 1,
                                             vocab=self.info["vocab_size"]))
-        self.play(*[FadeOut(m) for m in others], FadeOut(self.header_note),
-                  keep.animate.shift(shift * RIGHT), run_time=0.8)
+        if w < self.cell_w:
+            move = [ReplacementTransform(a, b) for a, b in zip(keep, self._narrow_column(j, w))]
+        else:
+            move = [keep.animate.shift((self.x_left + w / 2 - self.col_x[j]) * RIGHT)]
+        self.play(*[FadeOut(m) for m in others], FadeOut(self.header_note), *move, run_time=0.8)
         # two panels, layers down the page as in the grid
-        xa0 = self.x_left + self.cell_w + 0.5
+        xa0 = self.x_left + w + 0.5
         pa = (xa0, xa0 + 3.4)
         pr = (pa[1] + 1.1, 6.7)
         vocab = self.info["vocab_size"]
