@@ -76,7 +76,7 @@ class LogitLensScene(GPTScene):
                  "blocks: its "
                  "probability, and its rank among {vocab:,} tokens.",
         "settles": "“{ans}” is the top guess from {where} on.",
-        "only_last": "“{ans}” becomes the top guess only after the last block.",
+        "only_last": "“{ans}” is the top guess after the last block, and not after the one before.",
         "not_top": "“{ans}” is not the lens's top guess at the end.",
     }
 
