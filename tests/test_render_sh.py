@@ -94,7 +94,8 @@ def test_layer_out_of_range_for_the_model_stops_before_rendering(tmp_path, tiny_
 
 
 def _dry(tmp_path: Path, *args: str) -> list[str]:
-    course = write_tiny_course(tmp_path, tmp_path / "unused-model")
+    # a dry run checks the course against the model, so the model must exist (the bundled one)
+    course = write_tiny_course(tmp_path, "smollm2")
     r = run(str(course), "--dry-run", "--out", str(tmp_path / "o"), *args)
     assert r.returncode == 0, r.stderr
     assert not (tmp_path / "o").exists()

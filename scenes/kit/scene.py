@@ -176,7 +176,14 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
     def model_problem(cls, t: Trace, get: Any) -> tuple[str, str] | None:
         """(knob, what is allowed) for a knob value this model or prompt cannot take (a layer
         it lacks …), reading values with ``get(name)``; None when all fit. The course check
-        calls it with the scene's trace before rendering; scenes with such knobs override it."""
+        calls it with the scene's trace before rendering; scenes with more such knobs override
+        it. By default a ``layer`` or ``head`` knob must name one the model has."""
+        info = t.info
+        for knob, n, what in (("layer", info["n_layer"], "layers"),
+                              ("head", info["n_head"], "heads")):
+            v = get(knob) if hasattr(cls, knob) else None
+            if v is not None and not -n <= int(v) < n:
+                return knob, f"must be 0 to {n - 1}: {info['name']} has {n} {what}"
         return None
 
     def end_beat(self, name: str) -> None:
