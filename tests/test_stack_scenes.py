@@ -199,7 +199,7 @@ def test_analysis_doctests():
     """The pure helpers' examples (scenes/kit/analysis) hold."""
     import doctest
 
-    from scenes.kit.analysis import kvcache, lens, stack, text
-    for mod in (kvcache, lens, stack, text):
+    from scenes.kit.analysis import kvcache, lens, stack
+    for mod in (kvcache, lens, stack):
         r = doctest.testmod(mod)
         assert r.attempted > 0 and r.failed == 0, mod.__name__
