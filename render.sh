@@ -29,11 +29,7 @@ if [ -n "$SYSPY" ]; then
   "$SYSPY" "$ROOT/scripts/render.py" --args-only "$@" || exit $?
 fi
 
-"$ROOT/scripts/setup.sh"
-for a in "$@"; do
-  if [ "$a" = "--ray" ] && ! "$ROOT/.venv/bin/python" -c "import ray" 2>/dev/null; then
-    echo "[render] installing the optional ray extra (requirements-ray.txt, ~240 MB)" >&2
-    "$ROOT/.venv/bin/python" -m pip install -q -r "$ROOT/requirements-ray.txt" >&2
-  fi
-done
+setup=()
+for a in "$@"; do [ "$a" = "--ray" ] && setup=(--ray); done   # the ray extra, once
+"$ROOT/scripts/setup.sh" "${setup[@]}"
 exec "$ROOT/.venv/bin/python" "$ROOT/scripts/render.py" "$@"

@@ -6,6 +6,8 @@
 #   dequantised once to safetensors) -> reveal.js for offline slides (npm registry, sha256).
 # Quick when everything is already there: each step checks before it acts.
 set -euo pipefail
+WITH_RAY=0   # --ray: also the optional ray extra (render.sh --ray, and the test command)
+for a in "$@"; do [ "$a" = "--ray" ] && WITH_RAY=1; done
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -56,3 +58,8 @@ fi
 "$VENV/bin/python" -m tensors fetch
 # reveal.js for slides that work without internet (npm registry tarball, sha256-checked; idempotent).
 "$VENV/bin/python" -m scenes.kit.revealjs fetch >/dev/null
+# The optional ray extra (~240 MB), only when asked for (idempotent).
+if [ "$WITH_RAY" = 1 ] && ! "$VENV/bin/python" -c "import ray" 2>/dev/null; then
+  log "pip: the optional ray extra (requirements-ray.txt, ~240 MB)"
+  pip_install -r requirements-ray.txt
+fi

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from manim import tempconfig
 
-from scenes.kit.scene import ENCODER_PRESET, GPTScene
+from scenes.kit.encoding import ENCODER_PRESET
+from scenes.kit.scene import GPTScene
 
 
 def _options(**cfg):

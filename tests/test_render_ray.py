@@ -26,9 +26,9 @@ def run(*args: str, cwd: Path, env: dict | None = None, timeout: int = 600):
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def test_unreachable_cluster_is_one_line_exit_2_nothing_written(tmp_path):
+def test_unreachable_cluster_is_one_line_exit_2_nothing_written(tmp_path, tiny_gpt2_dir):
     pytest.importorskip("ray", reason="the optional ray extra is not installed")
-    course = write_tiny_course(tmp_path, tmp_path / "unused-model")
+    course = write_tiny_course(tmp_path, tiny_gpt2_dir)
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

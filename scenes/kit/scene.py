@@ -36,13 +36,14 @@ from tensors import Trace, exit_on_user_error, trace
 from .course.apply import apply_course_config
 from .course.knobs import SceneKnobs, beat, beat_needs
 from .course.voice import scene_voice
+from .encoding import convert_held_frames_once, use_fast_encoder
 from .ledger import LedgerMixin
 from .subtitles import CaptionTimeline
 from .text import flat_text, markup, wrap_lines
 from .theme import THEME, theme_saved
 from .voice import Narrator
 
-__all__ = ["GPTScene", "beat", "clear", "ENCODER_PRESET", "use_fast_encoder", "render_isolated",
+__all__ = ["GPTScene", "beat", "clear", "render_isolated",
            "read_time", "CAPTION_TOP"]
 
 #: Reading speed assumed for holds: a viewer reads about 3.5 words a second (a caption
@@ -62,30 +63,6 @@ def read_time(s: str) -> float:
 #: y (frame units) above which the content of a beat stays: the two-line caption zone
 #: is below it (see :meth:`GPTScene.caption_mobject`).
 CAPTION_TOP = -2.75
-
-#: x264 preset for the mp4 segments unless the user passes ``--encoder-option preset=…``.
-#: 'ultrafast' encodes 1080p60 about 2.3× faster than x264's default 'medium' at the same
-#: quality target (manim's crf 23); the files are larger (~1 MB per 10 s at 1080p60).
-ENCODER_PRESET = "ultrafast"
-
-_preset_added = False
-
-
-def use_fast_encoder() -> None:
-    """Apply :data:`ENCODER_PRESET` to manim's config when the segments are plain H.264
-    (and take it back off for a later transparent/webm render in the same process)."""
-    global _preset_added
-    opts = dict(config.video_encoder_options)
-    h264 = config.video_codec in ("auto", "libx264") and not config.transparent and \
-        config.format in ("auto", "mp4", "gif")
-    if h264 and "preset" not in opts:
-        config.video_encoder_options = {**opts, "preset": ENCODER_PRESET}
-        _preset_added = True
-    elif not h264 and _preset_added and opts.get("preset") == ENCODER_PRESET:
-        del opts["preset"]
-        config.video_encoder_options = opts
-        _preset_added = False
-
 
 @contextlib.contextmanager
 def render_isolated(scene: "GPTScene") -> Iterator[None]:
@@ -115,6 +92,7 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         use_fast_encoder()  # before Scene.__init__ resolves the encoder settings
+        convert_held_frames_once()
         super().__init__(*args, **kwargs)
 
     def render(self, preview: bool = False) -> Any:

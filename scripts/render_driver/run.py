@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         todo = S.select([e for e in entries if Path(e.file).parent == S.SCENES_DIR], [])
     if not todo:
         raise UserError("no scenes found in scenes/ (a scene is a GPTScene subclass with beats)")
-    for n in S.check_course(course, entries, [p for p, _ in failed]):
+    for n in S.check_course(course, entries, [p for p, _ in failed], rendered=todo):
         say(n)
     say(f"course config: {course.label} ({source})" if cfg_path else
         "course config: none (the scenes' defaults)")

@@ -167,10 +167,12 @@ def check_against_model(course: Course, cls: type, values: dict[str, Any]) -> No
         raise UserError(f"scene {cls.__name__}: {key} = {get(key)!r} — {what}")
 
 
-def check_course(course: Course, entries: list[SceneEntry], failed: Iterable[Path] = ()
-                 ) -> list[str]:
+def check_course(course: Course, entries: list[SceneEntry], failed: Iterable[Path] = (),
+                 rendered: Iterable[SceneEntry] | None = None) -> list[str]:
     """Validate the whole config against ``entries`` (``failed``: scene files that did not
-    import); returns notes. Raises UserError."""
+    import); returns notes. Raises UserError. The model-dependent values are checked for
+    the ``rendered`` entries (default: all), as each costs a trace."""
+    with_model = None if rendered is None else {e.class_name for e in rendered}
     failed = list(failed)
     sections = {getattr(e.cls, "config_section", "") for e in entries} - {""}
     sections |= {p.stem for p in failed}  # present but broken now: don't call their sections unknown
@@ -182,7 +184,8 @@ def check_course(course: Course, entries: list[SceneEntry], failed: Iterable[Pat
     for e in entries:
         validate_class_knobs(e.cls)
         values, _ = scene_values(course, e.cls, notes)
-        check_against_model(course, e.cls, values)
+        if with_model is None or e.class_name in with_model:
+            check_against_model(course, e.cls, values)
         seen.add(getattr(e.cls, "config_section", ""))
     # a section for a scene file that is present but not discovered (e.g. broken) is
     # checked for its shape only
