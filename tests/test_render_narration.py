@@ -61,7 +61,6 @@ def test_voice_lecture_chapters_and_burned_subtitles(tmp_path, tiny_gpt2_dir):
     f = course_file(tmp_path, tiny_gpt2_dir)
     r = driver(tmp_path, str(f), "--voice", "--lecture", "--burn-subtitles", "-j", "2")
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "scenes are not split" in r.stderr
     out = tmp_path / "out/480p15"
     durations = []
     for scene in ("captioned", "captioned_two"):
@@ -129,3 +128,32 @@ def test_bad_voice_stops_before_any_render(tmp_path, tiny_gpt2_dir):
                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
         if "enabled" in text:   # course check opens the voice only when narration is on
             assert r.returncode == 2 and expect in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+def _decoded(path: Path) -> tuple[list[str], str, int]:
+    """Decoded video frame hashes, decoded audio samples' hash and sample count."""
+    import hashlib
+
+    from render_driver import media
+
+    with av.open(str(path)) as c:
+        pcm = b"".join(bytes(f.to_ndarray().tobytes()) for f in c.decode(audio=0))
+        n = sum(f.samples for f in av.open(str(path)).decode(audio=0))
+    return media.frame_hashes(path), hashlib.sha256(pcm).hexdigest(), n
+
+
+def test_voiced_scene_split_is_the_one_process_render(tmp_path, tiny_gpt2_dir):
+    """A narrated scene in 3 pieces: the same frames, the same audio samples, the same cues."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    f = course_file(tmp_path, tiny_gpt2_dir)
+    for name, split in (("whole", "1"), ("split", "3")):
+        r = driver(tmp_path, str(f), "CaptionedScene", "--voice", "--split", split, "--out", name)
+        assert r.returncode == 0, r.stderr[-2000:]
+    assert "3 pieces" in r.stdout and "with its narration" in r.stderr
+    whole, split = (tmp_path / n / "480p15" / "captioned.mp4" for n in ("whole", "split"))
+    w, s = _decoded(whole), _decoded(split)
+    assert w[2] > 22050                      # seconds of speech, really there
+    assert s[0] == w[0] and s[1:] == w[1:]
+    assert (parse_srt((tmp_path / "split/480p15/captioned.srt").read_text(encoding="utf-8"))
+            == parse_srt((tmp_path / "whole/480p15/captioned.srt").read_text(encoding="utf-8")))
+

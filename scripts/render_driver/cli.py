@@ -79,8 +79,7 @@ def parser() -> _Parser:
                         "slides/<scene>.html and slides/lecture.html")
     p.add_argument("--voice", action="store_true",
                    help="narrate: each caption spoken by the offline Piper voice (the course's "
-                        "[voice] names another voice and speed), AAC audio in the mp4; a voiced "
-                        "scene renders in one piece (not split)")
+                        "[voice] names another voice and speed), AAC audio in the mp4")
     p.add_argument("--burn-subtitles", action="store_true",
                    help="also <scene>.subtitled.mp4 (and lecture.subtitled.mp4): the subtitles "
                         "drawn into the frames, in place of the scene's own caption (same words)")
@@ -90,8 +89,8 @@ def parser() -> _Parser:
     p.add_argument("--split", type=_split, default="auto", metavar="N|auto",
                    help="render each scene as N pieces (ranges of its animations) in parallel "
                         "and join them losslessly; auto (default): only when there are fewer "
-                        "scenes than parallel jobs; 1: never. With --voice (or a course's "
-                        "[voice]) scenes are not split")
+                        "scenes than parallel jobs; 1: never (a narrated scene's pieces "
+                        "keep its soundtrack whole)")
     p.add_argument("--max-inflight-encoders", type=_positive_int, default=ENCODERS, metavar="N",
                    dest="encoders",
                    help=f"animations a render encodes while drawing the next (manim's option; "

@@ -10,7 +10,10 @@ camera a few degrees off. Here a skipped animation steps through the same times 
 one — updating the mobjects, drawing and encoding nothing — so every piece starts from the
 very state of the whole render (and a ``-s`` still has no drift either). The scene clock
 (``scene.time``, which subtitle cues read) also moves as in the drawn path — by the frames
-drawn, not by the run time — so a piece's ``.srt`` has the whole render's times.
+drawn, not by the run time — so a piece's ``.srt`` has the whole render's times. And a
+piece (``-n``) keeps the sounds added while it fast-forwards (manim drops them), so the
+soundtrack Manim leaves beside the last piece (``<scene>.wav``) is the whole render's, the
+same calls in the same order at the same times: the driver muxes it into the joined video.
 
 With ``$RENDER_PLAYS_OUT`` set, a render that runs to the scene's end (not stopped by
 ``-n …,LAST``) also writes the run time of every animation there (JSON), which is what the
@@ -26,6 +29,7 @@ from typing import Any
 
 import numpy as np
 from manim import config
+from manim.manager import Manager
 from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene.scene import Scene
 
@@ -73,6 +77,12 @@ def _freeze_exact(self: CairoRenderer, duration: float) -> None:
     _freeze(self, duration)
 
 
+def _add_sound_even_when_skipping(self: Manager, sound_file: str, time_offset: float = 0,
+                                  gain: float | None = None, **kwargs: Any) -> None:
+    # manim drops a sound added while it skips; a piece keeps it, at the scene time
+    self.file_writer.add_sound(sound_file, self.time + time_offset, gain, **kwargs)
+
+
 def _record_plays(path: Path) -> None:
     """Write the scene's animation run times to ``path`` when a render reaches its end."""
     durations: list[float] = []
@@ -99,6 +109,8 @@ def main() -> None:
     Scene.get_time_progression = _get_time_progression  # type: ignore[method-assign]
     Scene.play_internal = _play_internal_exact  # type: ignore[method-assign]
     CairoRenderer.freeze_current_frame = _freeze_exact  # type: ignore[method-assign]
+    if "-n" in sys.argv:  # a piece: its soundtrack is the whole scene's (see the module doc)
+        Manager.add_sound = _add_sound_even_when_skipping  # type: ignore[method-assign]
     if os.environ.get("RENDER_PLAYS_OUT"):
         _record_plays(Path(os.environ["RENDER_PLAYS_OUT"]))
     from manim.__main__ import main as manim_main

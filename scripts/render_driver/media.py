@@ -4,6 +4,7 @@ GIF previews and decoded-frame hashes. PyAV only (manim ≥ 0.19 has no ffmpeg b
 >>> video_seconds(Path("out/480p15/attention.mp4"))        # doctest: +SKIP
 31.4
 >>> concat([Path("a.part0.mp4"), Path("a.part1.mp4")], Path("a.mp4"))  # doctest: +SKIP
+>>> add_soundtrack(Path("a.mp4"), Path("pieces/p3of3/a.wav"))   # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -54,6 +55,39 @@ def concat(videos: list[Path], dst: Path) -> None:
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def add_soundtrack(video: Path, wav: Path) -> None:
+    """Mux ``wav`` (the whole scene's soundtrack, as Manim exported it beside the last piece:
+    see :mod:`.exact_manim`) into ``video`` (joined from pieces) exactly as
+    ``SceneFileWriter.combine_to_movie`` does for a one-process render: encoded to AAC
+    (Vorbis/Opus for webm), the video stream-copied, ``shortest``. ``video`` is replaced
+    atomically."""
+    import av
+    from manim import __version__
+    from manim.scene.scene_file_writer import _webm_audio_codec, convert_audio
+
+    webm = video.suffix == ".webm"
+    enc = video.with_suffix(".soundtrack" + (".ogg" if webm else ".aac"))
+    tmp = video.with_name(video.stem + ".part" + video.suffix)
+    try:
+        convert_audio(wav, enc, _webm_audio_codec() if webm else "aac")
+        opts = {"shortest": "1", "metadata": f"comment=Rendered with Manim Community v{__version__}"}
+        with av.open(str(video)) as vin, av.open(str(enc)) as ain, \
+                av.open(str(tmp), mode="w", options=opts) as out:
+            vs, aus = vin.streams.video[0], ain.streams.audio[0]
+            pairs = ((vin, vs, out.add_stream_from_template(template=vs)),
+                     (ain, aus, out.add_stream_from_template(template=aus)))
+            for src, stream, o in pairs:
+                for pkt in src.demux(stream):
+                    if pkt.dts is None:  # the flushing packet demux yields at the end
+                        continue
+                    pkt.stream = o
+                    out.mux(pkt)
+        os.replace(tmp, video)
+    finally:
+        tmp.unlink(missing_ok=True)
+        enc.unlink(missing_ok=True)
 
 
 def frame_hashes(path: Path) -> list[str]:

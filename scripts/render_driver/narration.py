@@ -4,8 +4,8 @@ and ``--burn-subtitles``.
 
 - ``--voice`` or the course's ``[voice]`` (``enabled = true``): the voice is opened before
   any job (a missing or broken file is one line, exit 2) and every video job narrates
-  (``$GPT_SCENES_VOICE*``). A voiced scene renders in one piece: a piece's soundtrack would
-  hold only the speech that starts inside it, so pieces are not split for narration.
+  (``$GPT_SCENES_VOICE*``). A voiced scene may be split: its last piece's soundtrack is the
+  whole scene's (:mod:`.exact_manim`), muxed into the joined video (:func:`.media.add_soundtrack`).
 - Every scene: Manim writes ``<scene>.srt`` (the captions as subcaptions) beside the video
   it renders; it is copied to ``OUT/<q>/<scene>.srt`` with ``<scene>.vtt``. A split scene's
   last piece runs the whole scene (fast-forwarding to its first animation) with the drawn

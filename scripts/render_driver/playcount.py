@@ -20,6 +20,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Mapping
 
 MARK = "RENDER_PLAYS "
 
@@ -57,10 +58,13 @@ def count(file: Path, class_name: str, quality: str) -> list[float]:
     return durations
 
 
-def plays_cache_key(file: Path, class_name: str, roots: list[Path], course: str | None) -> str:
+def plays_cache_key(file: Path, class_name: str, roots: list[Path], course: str | None,
+                    env: Mapping[str, str] | None = None) -> str:
     """A digest of everything that decides a scene's animation list: its file, the library
-    code under ``roots`` and the course config file (not the quality: run times are
-    seconds, so a -ql preview's count serves a -qh render).
+    code under ``roots``, the course config file and the ``GPT_SCENES_*`` settings of the
+    render's environment ``env`` (default: this process's), the voice included — a narrated
+    scene waits for its speech (not the quality: run times are seconds, so a -ql preview's
+    count serves a -qh render).
 
     >>> len(plays_cache_key(Path(__file__), "X", [], None))
     24
@@ -74,9 +78,10 @@ def plays_cache_key(file: Path, class_name: str, roots: list[Path], course: str 
             h.update(str(p).encode() + b"\0" + p.read_bytes())
         except OSError:
             h.update(b"missing")
-    for k in sorted(os.environ):
+    env = os.environ if env is None else env
+    for k in sorted(env):
         if k.startswith("GPT_SCENES_") and k != "GPT_SCENES_COURSE":
-            h.update(f"{k}={os.environ[k]}".encode())
+            h.update(f"{k}={env[k]}".encode())
     return h.hexdigest()[:24]
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import narration, plan
 from .cli import ROOT
-from .media import concat, to_gif, video_seconds
+from .media import add_soundtrack, concat, to_gif, video_seconds
 from .plan import QUALITIES, Task
 from .playcount import MARK, plays_cache_key
 from .pool import Job, run_jobs, say, stop
@@ -83,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
     env.update(S.voice_env(voice))
     silent = S.voice_env(dataclasses.replace(voice, enabled=False))  # stills: nothing to say
     if voice.enabled:
-        say(f"voice: {voice.model or 'the bundled en_US-joe-medium'} at speed {voice.speed:g} "
-            "(scenes are not split)")
+        say(f"voice: {voice.model or 'the bundled en_US-joe-medium'} at speed {voice.speed:g}")
 
     rows: dict[str, Row] = {}
     if not names:  # a scene file that does not import is a failure, not a silent skip
@@ -108,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
         ray = ray_jobs.connect(args.ray, args.jobs)  # one line + exit 2 if unreachable
     workers = args.jobs or (ray.cpus if ray else os.cpu_count() or 1)
-    pieces = 1 if voice.enabled else plan.pieces_for(len(videos), workers, args.split)
+    pieces = plan.pieces_for(len(videos), workers, args.split)
 
     def cmd_of(t: Task, media: Path) -> list[str]:
         if t.kind == "slides":
@@ -165,8 +164,8 @@ def run(args: argparse.Namespace) -> int:
             media = media_root / (t.scene if t.kind != "still" else f"{t.scene}-still")
         dest = None if t.pieces > 1 else out / f"{t.scene}{t.ext}"
         jenv = dict(silent) if t.kind == "still" else {}
-        if t.kind == "video" and t.piece == t.pieces - 1 and not ray and not voice.enabled:
-            # runs to the end (a voiced render waits for its speech: other run times)
+        if t.kind == "video" and t.piece == t.pieces - 1 and not ray:
+            # runs to the end: its run times cut the scene next time (keyed by the voice too)
             jenv["RENDER_PLAYS_OUT"] = str(_plays_file(t, plays, env).resolve())
         jobs.append(Job(t, cmd_of(t, media), media, logs / f"{t.key}.log", dest, env=jenv))
     n_split = len({t.scene for t in tasks if t.pieces > 1})
@@ -234,7 +233,14 @@ def _collect(jobs: list[Job], rows: dict[str, Row], out: Path) -> None:
         dest = out / f"{scene}{t.ext}"
         if t.pieces > 1:
             concat([j.output for j in js if j.output], dest)
-            say(f"joined {t.pieces} pieces of {scene} -> {dest}")
+            # narrated: the last piece's Manim left the whole scene's soundtrack (exact_manim)
+            last = js[-1].output
+            wav = last.with_suffix(".wav") if last is not None else None
+            sound = (kind == "video" and wav is not None and wav.is_file()
+                     and wav.stat().st_mtime >= js[-1].started - 1)
+            if sound:
+                add_soundtrack(dest, wav)
+            say(f"joined {t.pieces} pieces of {scene} -> {dest}" + (" with its narration" if sound else ""))
         span = max(j.ended for j in js) - min(j.started for j in js)
         if kind in ("video", "slides"):
             row.video, row.render_s, row.pieces = dest, span, t.pieces
@@ -302,7 +308,7 @@ def _plays_file(t: Task, cache: Path, env: dict[str, str]) -> Path:
     """Where the run times of ``t``'s scene are cached (keyed by its sources and course)."""
     cache.mkdir(parents=True, exist_ok=True)
     key = plays_cache_key(t.file, t.class_name, [ROOT / "scenes", ROOT / "tensors"],
-                          env.get("GPT_SCENES_COURSE"))
+                          env.get("GPT_SCENES_COURSE"), env)
     return cache / f"{key}.json"
 
 
