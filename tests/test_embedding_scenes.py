@@ -129,7 +129,7 @@ def test_embedding_numbers_are_the_trace(request, tmp_path, which):
     n, d = s.n, s.dims
     # the matrix shows real rows of W_E (tokens as rows), and the parameter count is
     # vocab × d_model
-    for i, row in s.W.rows.items():
+    for i, row in zip(s.W.ids, s.W.rows):
         np.testing.assert_array_equal([e.value for e in row], t.W_E([i])[0][:d])
     assert s.W.shape_text.text == f"{t.info['vocab_size']:,} × {t.info['d_model']:,}"
     assert s.params == t.info["vocab_size"] * t.info["d_model"]

@@ -191,10 +191,11 @@ class WeightMatrix(VGroup):
 class VectorColumn(WeightMatrix):
     """A real column vector (an embedding, a query …): the grid with one column, ⋮ when the
     vector goes on, an optional label and its length (``show_len``) opposite the label.
+    ``values`` is the shown vector, ``[n]``.
 
     >>> import numpy as np
     >>> v = VectorColumn(np.array([0.5, -1.25, 0.0]), 576, label="E(fluffy)")
-    >>> v.values[:, 0].tolist(), v.truncated_rows, v.entry(1).value
+    >>> v.values.tolist(), v.truncated_rows, v.entry(1).value
     ([0.5, -1.25, 0.0], True, -1.25)
     """
 
@@ -205,6 +206,7 @@ class VectorColumn(WeightMatrix):
         super().__init__(np.asarray(values, dtype=np.float64).reshape(-1, 1), (int(full_len), 1),
                          truncated_cols=False, label=label, label_size=fs * 1.1,
                          label_dir=label_dir, font_size=fs, show_shape=False, **kwargs)
+        self.values = self.values[:, 0]          # a vector's values: [n]
         self.len_text = None
         if show_len:
             _, self.len_text = self.annotate(DOWN if label_dir is not DOWN else UP,
