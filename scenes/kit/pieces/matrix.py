@@ -147,11 +147,13 @@ class WeightMatrix(VGroup):
         for r, s in enumerate(list(row_labels or [])[:nr]):
             lab = s if isinstance(s, VMobject) else num_text(s, small, THEME.dim)
             self.row_labels.add(lab.next_to(self.brackets[0], LEFT, buff=0.15).set_y(ys[r]))
-        self.col_labels = VGroup(*[num_text(s, small, THEME.dim).next_to(
-            self.brackets, UP, buff=0.12).set_x(c * step_x) for c, s in enumerate(list(col_labels or [])[:nc])])
+        self.col_labels = VGroup()
+        for c, s in enumerate(list(col_labels or [])[:nc]):
+            lab = num_text(s, small, THEME.dim)
+            self.col_labels.add(lab.next_to(self.brackets, UP, buff=0.12).set_x(c * step_x))
         self.add(*[g for g in (self.row_labels, self.col_labels) if g])
-        self.brace, self.shape_text = self.annotate(DOWN, shape_str(*self.full_shape)) \
-            if show_shape else (None, None)
+        self.brace, self.shape_text = (self.annotate(DOWN, shape_str(*self.full_shape))
+                                       if show_shape else (None, None))
         self.label = None
         if label:
             self.label = label_text(label, label_size or fs * 1.3, color or THEME.text)
