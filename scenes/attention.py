@@ -379,7 +379,7 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
         self._pause(1.2)
         # every row becomes its normalised row, in place
         xh = self._xhat_matrix()
-        self.cross_fade([self.xmat.entries, self.xmat.label, self.xmat.body[1], self.xmat.brackets,
+        self.cross_fade([self.xmat.entries, self.xmat.label, self.xmat.ellipses, self.xmat.brackets,
                     self.xmat.brace, self.xmat.shape_text, self.xmat.row_labels],
                    [xh.entries, xh.label, xh.ellipses, xh.brackets, xh.brace, xh.shape_text,
                     xh.row_labels], run_time=1.0,

@@ -83,8 +83,8 @@ class EmbeddingScene(GPTScene):
         name = VGroup(MathTex("W_E", font_size=48, color=THEME.text),
                       num_text(f"{self.params:,} parameters", THEME.small_size, THEME.dim)
                       ).arrange(RIGHT, buff=0.25)
-        name.next_to(m.headers_group, UP, buff=0.25).align_to(m.headers_group, LEFT)
-        g = VGroup(name, m.group)
+        name.next_to(m.row_labels, UP, buff=0.25).align_to(m.row_labels, LEFT)
+        g = VGroup(name, m)
         g.to_edge(LEFT, buff=0.35).set_y(0.0)
         return m, name
 
@@ -129,7 +129,7 @@ class EmbeddingScene(GPTScene):
     def build_matrix(self) -> None:
         """W_E with its name, shape and rows (what beat_matrix ends with)."""
         self.W, self.W_name = self._matrix()
-        self.matrix = VGroup(self.W.group, self.W_name)
+        self.matrix = VGroup(self.W, self.W_name)
         self.add(self.matrix)
 
     def build_vecs(self) -> None:
@@ -143,12 +143,12 @@ class EmbeddingScene(GPTScene):
     def beat_matrix(self) -> None:
         m, name = self._matrix()
         self.W, self.W_name = m, name
-        self.matrix = VGroup(m.group, name)
+        self.matrix = VGroup(m, name)
         share = f"{100 * self.share:.1f}%"
 
         self.equation("total", f"{self.params:,} parameters in W_E", shown=self.params,
                       parts=[self.trace.param_counts()["embed"]])
-        self.play(FadeIn(m.brackets), FadeIn(name), FadeIn(m.headers_group), run_time=0.7)
+        self.play(FadeIn(m.brackets), FadeIn(name), FadeIn(m.row_labels), run_time=0.7)
         self.show_caption(self.caption_text("matrix", d_model=self.d_model, vocab=self.vocab,
                                             params=self.params, share=share,
                                             shape=f"{self.vocab:,} × {self.d_model}"))
@@ -165,7 +165,8 @@ class EmbeddingScene(GPTScene):
         self.play(FadeOut(self.W.brace_rows), FadeOut(self.W.rows_text),
                   FadeIn(self.boxes), FadeIn(self.id_texts), run_time=0.7)
         for k, i in enumerate(self.ids):
-            row, head = self.W.rows[i], self.W.headers[i]
+            r = self.W.row_of(i)
+            row, head = self.W.row(r), self.W.row_labels[r]
             rect = SurroundingRectangle(VGroup(row, head), color=THEME.highlight, buff=0.06)
             first = k == 0
             if first:

@@ -251,7 +251,7 @@ class MLPScene(GPTScene):
         y0 = self.content_top - 0.6
         xc = VectorColumn(x[:n], self.d_model, label="x", font_size=NUM, show_len=True)
         xhc = VectorColumn(xh[:n], self.d_model, label="x̂", font_size=NUM, show_len=True)
-        xc.move_to([-6.45, 0, 0]).align_to([0, y0, 0], UP)
+        xc.to_edge(LEFT, buff=0.2).align_to([0, y0, 0], UP)      # its bracket inside the frame
         xhc.move_to([-3.55, 0, 0]).align_to([0, y0, 0], UP)
         arr = Arrow([xc.get_right()[0], xc.get_y(), 0], [xhc.get_left()[0], xc.get_y(), 0],
                     buff=0.1, color=THEME.dim, stroke_width=3)
@@ -338,7 +338,7 @@ class MLPScene(GPTScene):
         self.play(FadeOut(d.others), ReplacementTransform(d.stream, v.xc),
                   FadeTransform(d.norm, v.arrow), run_time=1.0)
         self.play(TransformFromCopy(v.xc.entries, v.xhc.entries), FadeIn(v.xhc.brackets),
-                  FadeIn(v.xhc.label), FadeIn(v.xhc.dots), FadeIn(v.xhc.len_text), run_time=0.9)
+                  FadeIn(v.xhc.label), FadeIn(v.xhc.ellipses), FadeIn(v.xhc.len_text), run_time=0.9)
         heads = v.heads
         # each box glides to its column and becomes its header (up → "up", gate → "gate", …)
         pairs = [(d.projs[0], heads[2] if self.gated else heads[1]), (d.act, heads[-1])]

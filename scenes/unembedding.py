@@ -271,7 +271,7 @@ class UnembeddingScene(GPTScene):
         self.equation("dot", "logit = W_U[row] · norm(x)", shown=full, a=row_full, b=self.xn)
         # the other rows: the same product, all at once
         self.play(FadeIn(VGroup(*lg.entries[1:]), lag_ratio=0.2), *(
-            [FadeIn(lg.dots)] if getattr(lg, "dots", None) is not None and lg.truncated else []),
+            [FadeIn(lg.ellipses)] if lg.truncated_rows else []),
             run_time=0.6)
         self.remove(*[m for m in self.mobjects if m is not lg and m in lg.get_family()])
         self.add(lg)

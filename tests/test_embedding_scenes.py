@@ -129,7 +129,7 @@ def test_embedding_numbers_are_the_trace(request, tmp_path, which):
     n, d = s.n, s.dims
     # the matrix shows real rows of W_E (tokens as rows), and the parameter count is
     # vocab × d_model
-    for i, row in s.W.rows.items():
+    for i, row in zip(s.W.ids, s.W.rows):
         np.testing.assert_array_equal([e.value for e in row], t.W_E([i])[0][:d])
     assert s.W.shape_text.text == f"{t.info['vocab_size']:,} × {t.info['d_model']:,}"
     assert s.params == t.info["vocab_size"] * t.info["d_model"]
@@ -232,10 +232,10 @@ def test_embedding_matrix_piece(scene):
     vals = {i: np.sin(np.arange(4) + i) * 0.2 for i in (0, 5, 6, 99)}
     labels = {0: "<|endoftext|>", 5: " the", 6: "ization", 99: " queen"}
     m = EmbeddingMatrix(column_plan([6, 5], 100), vals, labels, (100, 64), 4)
-    m.group.move_to(0.5 * UP)
+    m.move_to(0.5 * UP)
     cap = flatten(VGroup(*[m.cols_text.copy()]))
     cap.to_edge(DOWN)
-    scene.add(m.group, cap)
+    scene.add(m, cap)
 
 
 def test_default_lists_adapt_to_the_vocabulary(tmp_path, monkeypatch):

@@ -78,6 +78,17 @@ def render(cls: type, media: Path, name: str):
         return Path(scene.renderer.file_writer.movie_file_path), scene
 
 
+def assert_audio_matches_video(mp4: Path, tol: float = 0.1) -> None:
+    """``mp4`` has one video and one AAC audio stream, as long as each other (± ``tol`` s).
+    Shared with test_render_narration.py."""
+    with av.open(str(mp4)) as c:
+        v, = c.streams.video
+        a, = c.streams.audio
+        assert a.codec_context.name == "aac"
+        v_dur, a_dur = float(v.duration * v.time_base), float(a.duration * a.time_base)
+    assert abs(a_dur - v_dur) < tol, (v_dur, a_dur)
+
+
 def expected_cues(scene) -> list[tuple[str, float, float]]:
     out, open_ = [], None
     for kind, text, t in scene.events:
@@ -109,12 +120,7 @@ def test_voiced_gptscene_audio_matches_video_and_speech_is_cached(scene_cls, tmp
     mp4, scene = render(scene_cls, tmp_path / "media", "voiced")
     voice = V.voice_from_env()
     assert voice.synthesized == 3                          # one per caption
-    with av.open(str(mp4)) as c:
-        v, = c.streams.video
-        a, = c.streams.audio
-        assert a.codec_context.name == "aac"
-        v_dur, a_dur = float(v.duration * v.time_base), float(a.duration * a.time_base)
-    assert abs(a_dur - v_dur) < 0.1
+    assert_audio_matches_video(mp4)
     # each caption stays on screen at least as long as its speech
     cues = parse_srt(mp4.with_suffix(".srt").read_text(encoding="utf-8"))
     want = expected_cues(scene)

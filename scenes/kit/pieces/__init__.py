@@ -1,6 +1,6 @@
 """Visual pieces: mobjects that draw exactly the real values they are given.
 
-- :mod:`.matrix` — WeightMatrix, VectorColumn, EmbeddingMatrix (one layout rule);
+- :mod:`.matrix` — WeightMatrix (the one grid of numbers) and its views VectorColumn, EmbeddingMatrix;
 - :mod:`.tokens` — TokenBoxes (the tokenizer's pieces, leading spaces visible);
 - :mod:`.attention` — AttentionGrid, AttentionArcs, heatmap_image;
 - :mod:`.bars` — ProbabilityBars, Bars;
