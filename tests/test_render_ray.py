@@ -122,3 +122,30 @@ def test_ctrl_c_on_a_ray_run_stops_it_one_line_exit_130(tmp_path, tiny_gpt2_dir)
     assert "Traceback" not in text and "Error" not in text
     assert [ln for ln in text.splitlines() if ln.strip()][-1].startswith("render.sh: interrupted (")
     assert not list((tmp_path / "out" / "480p15").glob("*.mp4"))
+
+
+def test_courses_times_qualities_in_one_run_here_and_on_ray(tmp_path, tiny_gpt2_dir):
+    """Two courses × two qualities: one run, every job sent together; each course into its
+    own folder; Ray's outputs equal the local pool's frame for frame."""
+    pytest.importorskip("ray", reason="the optional ray extra is not installed")
+    import av
+
+    course = write_tiny_course(tmp_path, tiny_gpt2_dir)
+    for name, radius in (("small", 0.5), ("wide", 2.5)):
+        (tmp_path / f"{name}.toml").write_text(f"[tiny]\nradius = {radius}\n")
+    both = ["--course", "small.toml", "--course", "wide.toml", "--split", "1"]
+    local = run(str(course), "TinyScene", *both, "-q", "l", "--out", str(tmp_path / "local"),
+                cwd=tmp_path)
+    assert local.returncode == 0, local.stderr[-3000:]
+    r = run(str(course), "TinyScene", *both, "-q", "l,m", "--ray", "-j", "2", "--out",
+            str(tmp_path / "ray"), cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    assert "sent 4 job(s) to Ray" in r.stderr
+    for name in ("small", "wide"):
+        lo, ra = tmp_path / "local" / name, tmp_path / "ray" / name
+        assert media.frame_hashes(ra / "480p15" / "tiny.mp4") == media.frame_hashes(lo / "480p15" / "tiny.mp4")
+        with av.open(str(ra / "720p30" / "tiny.mp4")) as c:
+            assert (c.streams.video[0].height, float(c.streams.video[0].average_rate)) == (720, 30.0)
+        assert str(ra / "720p30" / "tiny.mp4") in r.stdout       # a summary row per batch
+    assert (media.frame_hashes(tmp_path / "ray/small/480p15/tiny.mp4")
+            != media.frame_hashes(tmp_path / "ray/wide/480p15/tiny.mp4"))   # each its course

@@ -37,6 +37,16 @@ def _positive_int(s: str) -> int:
     return n
 
 
+def _qualities(s: str) -> str:
+    """``l``, or several: ``l,h`` (each once, in the order given)."""
+    qs = [q.strip() for q in s.split(",")]
+    bad = [q for q in qs if q not in QUALITIES]
+    if bad or not qs:
+        raise argparse.ArgumentTypeError(f"{s!r}: choose from {', '.join(QUALITIES)} "
+                                         "(several: l,h)")
+    return ",".join(dict.fromkeys(qs))
+
+
 def _split(s: str) -> str:
     return "auto" if s == "auto" else str(_positive_int(s))
 
@@ -46,7 +56,8 @@ def parser() -> _Parser:
         prog="./render.sh",
         description="Render gpt-scenes scenes in parallel to predictable file names, then print "
                     "a summary (scene, video seconds, render seconds, output).",
-        epilog="Outputs: OUT/<quality>/<scene>.mp4 (.mov with --transparent), <scene>.srt and "
+        epilog="Outputs: OUT/<quality>/<scene>.mp4 (OUT/<course>/<quality>/ with several --course; "
+               ".mov with --transparent), <scene>.srt and "
                "<scene>.vtt (subtitles: the captions, timed), <scene>.png, <scene>.gif, "
                "lecture.mp4 (a chapter per scene) with lecture.srt/.vtt, slides/<scene>.html, "
                "slides/lecture.html (reveal.js copied beside them: works offline); logs in "
@@ -59,9 +70,9 @@ def parser() -> _Parser:
     p.add_argument("scenes", nargs="*", metavar="SCENE",
                    help="scene id (attention), class name (AttentionScene) or a course .py file "
                         "(all its scene classes); default: every scene in scenes/")
-    p.add_argument("-q", "--quality", choices=list(QUALITIES), default="l",
+    p.add_argument("-q", "--quality", type=_qualities, default="l", metavar="Q[,Q…]",
                    help="l 480p15 (default), m 720p30, h 1080p60, p 1440p60, k 2160p60 "
-                        "(also written -ql, -qh ...)")
+                        "(also written -ql, -qh ...); several, rendered in one run: -q l,h")
     p.add_argument("--out", default="out", metavar="DIR", help="output folder (default: out)")
     p.add_argument("--stills", action="store_true", help="also the last frame as <scene>.png")
     p.add_argument("--gif", action="store_true",
@@ -99,7 +110,9 @@ def parser() -> _Parser:
                    help="run the jobs on a Ray cluster (host:port, ray://host:port, auto); "
                         "without ADDRESS a local Ray instance. Needs the ray extra: "
                         ".venv/bin/pip install ray==2.60.0")
-    p.add_argument("--course", metavar="FILE", help="course config TOML (default: see below)")
+    p.add_argument("--course", metavar="FILE", action="append",
+                   help="course config TOML (default: see below); given more than once, every "
+                        "course is rendered in one run, each into OUT/<course file name>/")
     p.add_argument("--gallery", action="store_true",
                    help=f"README gallery: stills and small GIFs of every scene into "
                         f"{GALLERY_DIR.relative_to(ROOT)}/ (default course, -ql)")
@@ -121,8 +134,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
             p.error(f"course file {s} does not exist")
         if s.startswith("-"):
             p.error(f"unknown option {s}")
-    if args.course and not Path(args.course).is_file():
-        p.error(f"--course {args.course}: no such file")
+    for c in args.course or []:
+        if not Path(c).is_file():
+            p.error(f"--course {c}: no such file")
+    if args.course and len({Path(c).stem for c in args.course}) < len(args.course):
+        p.error("--course: two course files with the same name would share an output folder")
     if args.slides and args.transparent:
         p.error("--slides and --transparent cannot be combined (slides play on the page background)")
     if args.ray is not None and args.slides:
@@ -131,8 +147,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         p.error("--voice renders here (the voice files are on this machine); leave out --ray")
     if args.burn_subtitles and args.transparent:
         p.error("--burn-subtitles draws on opaque frames; leave out --transparent")
-    if args.gallery and args.quality != "l":
-        p.error("--gallery renders at -ql (small files); leave out -q")
+    if args.gallery and (args.quality != "l" or len(args.course or []) > 1):
+        p.error("--gallery renders the default course at -ql (small files); leave out -q")
     args.gif_width = args.gif_width or (GALLERY_GIF[0] if args.gallery else 480)
     args.gif_fps = args.gif_fps or (GALLERY_GIF[1] if args.gallery else 10)
     out = Path(args.out)

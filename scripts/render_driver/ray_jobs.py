@@ -69,8 +69,11 @@ class RayRunner:
         payload = ray.put({(kind, p.name): p.read_bytes() for kind, p in cache_files})
         say(f"shipped {len(cache_files)} cache file(s) "
             f"({sum(p.stat().st_size for _, p in cache_files) / 1e6:.0f} MB) to the object store")
-        course = env.get("GPT_SCENES_COURSE", "none")
-        course_bytes = Path(course).read_bytes() if course != "none" and Path(course).is_file() else None
+        courses: dict[str, bytes | None] = {}  # each job's course file travels with it
+        for j in jobs:
+            c = j.env.get("GPT_SCENES_COURSE", env.get("GPT_SCENES_COURSE", "none"))
+            if c not in courses:
+                courses[c] = Path(c).read_bytes() if c != "none" and Path(c).is_file() else None
         fwd = {k: v for k, v in env.items() if k.startswith("HF_") or k in ("GPT_SCENES_DEVICE",)}
         if KILL_ONCE_ENV in os.environ:
             fwd[KILL_ONCE_ENV] = os.environ[KILL_ONCE_ENV]
@@ -78,7 +81,8 @@ class RayRunner:
         refs: dict[Any, Job] = {}
         t0 = time.time()
         for j in jobs:
-            spec = _spec(j, course_bytes, fwd)
+            spec = _spec(j, courses[j.env.get("GPT_SCENES_COURSE", env.get("GPT_SCENES_COURSE", "none"))],
+                         fwd)
             refs[remote.remote(spec, payload)] = j
             j.started = t0
         say(f"sent {len(jobs)} job(s) to Ray ({self.label}, {self.cpus} CPUs)")

@@ -26,6 +26,23 @@ from .summary import Row, print_summary
 SCRIPTS = ROOT / "scripts"
 
 
+@dataclasses.dataclass
+class Batch:
+    """One course at one quality: its scenes, output folder, jobs and summary rows. A run
+    renders every batch's jobs together (here or on Ray), then finishes each batch."""
+
+    label: str                  # "" for a run of one course at one quality
+    quality: str
+    out: Path
+    todo: list
+    rows: dict[str, Row]
+    jobs: list[Job]
+    env: dict[str, str]         # this batch's environment (its course, its voice)
+    cache_files: list[tuple[str, Path]]
+    vext: str
+    slides_dir: Path
+
+
 def run(args: argparse.Namespace) -> int:
     from tensors import UserError
 
@@ -34,10 +51,55 @@ def run(args: argparse.Namespace) -> int:
     t_all = time.perf_counter()
     if args.gallery:
         args.stills = args.gif = True
-        if not args.course:
-            os.environ[S.ENV_VAR] = "none"  # the gallery shows the defaults
-    if args.course:
-        os.environ[S.ENV_VAR] = str(Path(args.course).resolve())
+    courses = args.course or [None]
+    qualities = args.quality.split(",")
+    multi = len(courses) * len(qualities) > 1
+    ray = None
+    if args.ray is not None and not args.dry_run and not args.list:
+        from . import ray_jobs
+
+        ray = ray_jobs.connect(args.ray, args.jobs)  # one line + exit 2 if unreachable
+    workers = args.jobs or (ray.cpus if ray else os.cpu_count() or 1)
+    batches: list[Batch] = []
+    for course_arg in courses:
+        for quality in qualities:
+            b = _prepare(args, course_arg, quality, multi and len(courses) > 1,
+                         workers, len(courses) * len(qualities), ray, S, UserError)
+            if isinstance(b, int):  # --list, --dry-run: printed
+                if args.list:
+                    return b
+                continue
+            batches.append(b)
+    if not batches:
+        return 0
+    jobs = [j for b in batches for j in b.jobs]
+    files = list(dict.fromkeys(f for b in batches for f in b.cache_files))
+    where = f"on Ray ({ray.label})" if ray else "here"
+    n_split = len({(b.out, j.task.scene) for b in batches for j in b.jobs if j.task.pieces > 1})
+    say(f"rendering {len(jobs)} job(s) " + ", ".join(f"{b.label or ''}-q{b.quality} "
+                                                    f"({QUALITIES[b.quality]})" for b in batches)
+        + f" {where}, {min(workers, len(jobs))} at a time"
+        + (f"; {n_split} scene(s) in pieces" if n_split else "")
+        + f"; logs in {', '.join(str(b.out / 'logs') for b in batches)}")
+    if ray:
+        ray.run(jobs, files, batches[0].env)
+    else:
+        run_jobs(jobs, workers, batches[0].env)
+    wall = time.perf_counter() - t_all
+    status = 0
+    for b in batches:
+        status = max(status, _finish(args, b, wall, S))
+    return status
+
+
+def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per_course: bool,
+             workers: int, n_batches: int, ray, S, UserError) -> "Batch | int":  # noqa: ANN001
+    """Course config, scene selection and this batch's jobs (traces computed, scenes cut:
+    the pieces are chosen from all ``n_batches`` batches' scenes, which run together)."""
+    if args.gallery and not course_arg:
+        os.environ[S.ENV_VAR] = "none"  # the gallery shows the defaults
+    if course_arg:
+        os.environ[S.ENV_VAR] = str(Path(course_arg).resolve())
     cfg_path, source = S.find_config()
     os.environ[S.ENV_VAR] = str(cfg_path) if cfg_path else "none"
     course = S.load_course(cfg_path) if cfg_path else S.Course(None, {}, "none")
@@ -66,10 +128,11 @@ def run(args: argparse.Namespace) -> int:
     say(f"course config: {course.label} ({source})" if cfg_path else
         "course config: none (the scenes' defaults)")
 
-    q = QUALITIES[args.quality]
-    out = Path(args.out) / q
+    q = QUALITIES[quality]
+    label = Path(course_arg).stem if per_course and course_arg else ""
+    out = Path(args.out) / label / q if label else Path(args.out) / q
     logs = out / "logs"
-    media_root = Path(args.out) / ".media" / q
+    media_root = (Path(args.out) / ".media" / label / q) if label else Path(args.out) / ".media" / q
     vext = ".mov" if args.transparent else ".mp4"
     slides_dir = out / "slides"
     env = dict(os.environ, COLUMNS="160", PYTHONUNBUFFERED="1",
@@ -94,20 +157,13 @@ def run(args: argparse.Namespace) -> int:
     for e in todo:
         rows[e.id] = Row(e.id, e.class_name)
         kind = "slides" if args.slides else "video"
-        tasks.append(Task(e.id, e.class_name, Path(e.file), kind, args.quality,
+        tasks.append(Task(e.id, e.class_name, Path(e.file), kind, quality,
                           args.transparent, args.encoders))
         if args.stills:
-            tasks.append(Task(e.id, e.class_name, Path(e.file), "still", args.quality,
+            tasks.append(Task(e.id, e.class_name, Path(e.file), "still", quality,
                               args.transparent))
     videos = [t for t in tasks if t.kind == "video"]
-
-    ray = None
-    if args.ray is not None and not args.dry_run:
-        from . import ray_jobs
-
-        ray = ray_jobs.connect(args.ray, args.jobs)  # one line + exit 2 if unreachable
-    workers = args.jobs or (ray.cpus if ray else os.cpu_count() or 1)
-    pieces = plan.pieces_for(len(videos), workers, args.split)
+    pieces = plan.pieces_for(len(videos) * n_batches, workers, args.split)
 
     def cmd_of(t: Task, media: Path) -> list[str]:
         if t.kind == "slides":
@@ -163,20 +219,18 @@ def run(args: argparse.Namespace) -> int:
         else:
             media = media_root / (t.scene if t.kind != "still" else f"{t.scene}-still")
         dest = None if t.pieces > 1 else out / f"{t.scene}{t.ext}"
-        jenv = dict(silent) if t.kind == "still" else {}
+        jenv = dict(env, **silent) if t.kind == "still" else dict(env)  # this batch's course
         if t.kind == "video" and t.piece == t.pieces - 1 and not ray:
             # runs to the end: its run times cut the scene next time (keyed by the voice too)
             jenv["RENDER_PLAYS_OUT"] = str(_plays_file(t, plays, env).resolve())
         jobs.append(Job(t, cmd_of(t, media), media, logs / f"{t.key}.log", dest, env=jenv))
-    n_split = len({t.scene for t in tasks if t.pieces > 1})
-    where = f"on Ray ({ray.label})" if ray else "here"
-    say(f"rendering {len(jobs)} job(s) at -q{args.quality} ({q}) {where}, {min(workers, len(jobs))} "
-        f"at a time" + (f"; {n_split} scene(s) in pieces" if n_split else "") + f"; logs in {logs}")
-    if ray:
-        ray.run(jobs, trace_files, env)
-    else:
-        run_jobs(jobs, workers, env)
+    return Batch(label, quality, out, todo, rows, jobs, env, trace_files, vext, slides_dir)
 
+
+def _finish(args: argparse.Namespace, b: Batch, wall: float, S) -> int:  # noqa: ANN001
+    """Join pieces, subtitles, GIFs, the lecture, burned subtitles, slides, the gallery and
+    the summary of one batch."""
+    jobs, rows, out, todo = b.jobs, b.rows, b.out, b.todo
     _collect(jobs, rows, out)
     for e in todo:  # <scene>.srt / .vtt beside each video
         js = [j for j in jobs if j.task.scene == e.id and j.task.kind != "still"]
@@ -195,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
                 say(f"gif {dst} ({dst.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s)")
             except Exception as ex:  # noqa: BLE001 - reported in the summary
                 row.errors.append(f"gif: {type(ex).__name__}: {ex}")
-    lecture = narration.lecture(todo, rows, out, vext) if args.lecture else None
+    lecture = narration.lecture(todo, rows, out, b.vext) if args.lecture else None
     if args.burn_subtitles:
         for e in todo:
             if rows[e.id].video is not None:
@@ -206,13 +260,15 @@ def run(args: argparse.Namespace) -> int:
     if args.slides:
         from .slides import convert_slides
 
-        html = convert_slides(todo, rows, slides_dir, env, S.slides_name,
-                              S.convert_options(slides_dir))
+        html = convert_slides(todo, rows, b.slides_dir, b.env, S.slides_name,
+                              S.convert_options(b.slides_dir))
     if args.gallery:
         from .gallery import make_gallery
 
         make_gallery(todo, rows, out)
-    print_summary(list(rows.values()), lecture, html, time.perf_counter() - t_all)
+    if b.label or "," in args.quality:
+        print(f"\n# {out}")
+    print_summary(list(rows.values()), lecture, html, wall)
     return 1 if any(r.errors for r in rows.values()) else 0
 
 
