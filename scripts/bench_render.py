@@ -12,6 +12,8 @@ Modes (each renders into a fresh folder, so manim's cache never helps):
     b  scenes split into pieces, -j J              (--split P)
     c  the same pieces on a local Ray instance     (--ray --split P)
     1  one scene at a time, no encoder overlap     (-j 1 --split 1 --max-inflight-encoders 1)
+    0  mode a with manim's own held frames (RGBA→YUV per repeated frame): the baseline of
+       scenes/kit/encoding.py's convert-once
 
 The traces are computed before the first mode (a lecturer re-rendering has them cached),
 and the animation run times recorded by the first mode's renders are given to the later
@@ -44,6 +46,7 @@ def modes(jobs: int, pieces: int) -> dict[str, tuple[str, list[str]]]:
         "c": (f"local Ray, {pieces} pieces, {jobs} CPUs", ["--ray", "-j", str(jobs), "--split", str(pieces)]),
         "1": ("one scene at a time, no encoder overlap",
               ["-j", "1", "--split", "1", "--max-inflight-encoders", "1"]),
+        "0": (f"a, manim's held frames (baseline), -j {jobs}", ["-j", str(jobs), "--split", "1"]),
     }
 
 
@@ -66,7 +69,7 @@ def main() -> int:
     ap.add_argument("-q", "--quality", default="h", choices=list("lmhpk"))
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--pieces", type=int, default=2, help="pieces per scene in modes b and c")
-    ap.add_argument("--modes", nargs="+", default=["a", "b", "c"], choices=["a", "b", "c", "1"])
+    ap.add_argument("--modes", nargs="+", default=["a", "b", "c"], choices=["a", "b", "c", "1", "0"])
     args = ap.parse_args()
     if "c" in args.modes:
         try:
@@ -87,7 +90,8 @@ def main() -> int:
                 shutil.copytree(first_plays, out / ".media" / "plays")
             cmd = [sys.executable, str(DRIVER), *args.scenes, "-q", args.quality, "--out", str(out), *opts]
             t0 = time.perf_counter()
-            r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            env = dict(os.environ, **({"GPT_SCENES_HELD_FRAMES": "manim"} if m == "0" else {}))
+            r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env)
             wall = time.perf_counter() - t0
             hit = TOTAL.search(r.stdout)
             if r.returncode != 0 or not hit:

@@ -14,6 +14,7 @@ Two things make our renders cheaper than manim's defaults without changing a dec
 """
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from typing import Any
 
@@ -71,10 +72,17 @@ def _write_frame(self: VideoSegmentEncoder, pixels: Any, *, repeat: int = 1) -> 
         raise self._operation_error("encode", error) from error
 
 
+#: Set to ``manim`` to keep manim's own held-frame path: the baseline of
+#: ``scripts/bench_render.py`` mode ``0`` (side-by-side figures), not a lecturer's setting.
+BASELINE_ENV = "GPT_SCENES_HELD_FRAMES"
+
+
 def convert_held_frames_once() -> None:
     """Install :func:`_write_frame` on manim's segment encoder (idempotent).
 
     >>> convert_held_frames_once(); VideoSegmentEncoder.write_frame is _write_frame
     True
     """
-    VideoSegmentEncoder.write_frame = _write_frame  # type: ignore[method-assign]
+    baseline = os.environ.get(BASELINE_ENV) == "manim"
+    VideoSegmentEncoder.write_frame = (  # type: ignore[method-assign]
+        _manim_write_frame if baseline else _write_frame)
