@@ -509,7 +509,9 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
                               shown=np.asarray(rot)[self.cols], x=lin[self.cols], pos=self.cols,
                               theta=rp["theta"], dims=rp["dims"], scaling=rp["attention_scaling"])
             self._pause(1.0)
-        self.play(FadeOut(WK), FadeOut(notes), FadeOut(xh), run_time=0.4)
+        # X̂ and the weights have done their work: q and k take the middle of the frame
+        self.play(FadeOut(WK), FadeOut(notes), FadeOut(xh), VGroup(km, qm).animate.set_x(0),
+                  run_time=0.6)
         self.qmat, self.kmat = qm, km
         self.xhat_mat = None
         self.shown.update(q=qm, k=km)
