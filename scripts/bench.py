@@ -10,8 +10,9 @@ Figures: model load cold (fresh process: imports + from_pretrained) and warm (sa
 files in the page cache), capture of N tokens excluding load (bundled SmolLM2-135M and a
 GPT-2-small-shaped model with random weights), warm-cache trace load and cache file size
 (16 tokens). ``--memory``: for each length, in a fresh process each, the model's plain
-forward pass, the capture, peak RSS, cache file size, then (another fresh process) the
-warm load and one layer's pattern; and whether the model's full context fits the budget.
+forward pass, the capture (and its ratio to the plain forward), peak RSS, cache file size,
+then (another fresh process) the warm load, one layer's pattern (``t.pattern[n_layer // 2]``)
+and the two together; and whether the model's full context fits the budget.
 """
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ def memory_figures(lengths: list[int], device: str) -> None:
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ}
     print("tokens | plain forward | capture (hooks, no save) | trace() incl. save | peak RSS | "
-          "cache file | warm load | one layer's pattern | RSS after load")
+          "cache file | warm load | one layer's pattern | warm load + pattern | RSS after load")
     for n in lengths:
         r = subprocess.run([sys.executable, "-c", CAPTURE_CHILD, root, str(n), device],
                            capture_output=True, text=True, env=env)
@@ -106,10 +107,14 @@ def memory_figures(lengths: list[int], device: str) -> None:
         got, plain, cap, total, rss, mb = r.stdout.split()
         r2 = subprocess.run([sys.executable, "-c", LOAD_CHILD, root, str(n)], capture_output=True,
                             text=True, env=env)
-        load, one, rss2 = r2.stdout.split() if r2.returncode == 0 else ("?", "?", "?")
+        if r2.returncode != 0:
+            print(f"{n:6d} | warm load failed: {(r2.stderr.strip().splitlines() or ['?'])[-1]}")
+            continue
+        load, one, rss2 = r2.stdout.split()
         print(f"{int(got):6d} | {float(plain):8.2f} s | {float(cap):6.2f} s "
               f"({float(cap) / float(plain):.2f}x plain) | {float(total):6.2f} s | {float(rss):5.2f} GB | "
-              f"{int(mb):5d} MB | {float(load) * 1000:7.0f} ms | {float(one) * 1000:5.0f} ms | {rss2} GB")
+              f"{int(mb):5d} MB | {float(load) * 1000:7.0f} ms | {float(one) * 1000:5.0f} ms | "
+              f"{(float(load) + float(one)) * 1000:5.0f} ms | {rss2} GB")
     from tensors.budget import RUNTIME_BYTES, capture_bytes, memory_budget
     from tensors.extract import _weights_bytes
     from tensors.resolve import config_facts, resolve

@@ -245,15 +245,16 @@ class Trace:
         return PerLayer(L, (H, P, P), np.float32, lambda i: self._attention(i, pattern=True))
 
     #: Query positions per block in :meth:`_attention` (a block of scores stays in the CPU cache).
-    ATTN_BLOCK = 128
+    ATTN_BLOCK = 256
 
     def _attention(self, i: int, pattern: bool) -> np.ndarray:
         """Layer i's scores (-inf above the diagonal) or pattern (0 there) [head, q, k].
 
         Per block of query rows, over the keys up to the block's last row only (the causal
-        half): one matmul per query head against its kv head's keys (no repeated k), then
-        scaled, masked and (pattern) softmaxed in place in float32 — the model's own order of
-        operations: (q @ k.T) * attn_scale, -inf above the diagonal, softmax over keys."""
+        half): q @ k.T per query head against its kv head's keys (no repeated k), written by
+        the matmul straight into the result, then scaled, masked and (pattern) softmaxed in
+        place in float32 — the model's own order of operations: (q @ k.T) * attn_scale,
+        -inf above the diagonal, softmax over the keys. No temporaries of the layer's size."""
         q, k = np.asarray(self.q[i]), np.asarray(self.k_kv[i])
         H, P, d = q.shape
         n_kv, B = k.shape[0], self.ATTN_BLOCK
@@ -262,15 +263,17 @@ class Trace:
         scale = np.float32(self.info["layers"][i]["attn_scale"])
         hide = np.triu(np.ones((B, B), bool), 1)
         out = np.empty((H, P, P), np.float32)
-        for r0 in range(0, P, B):
-            r1 = min(r0 + B, P)
-            s = np.matmul(q[:, :, r0:r1], kT[..., :r1]).reshape(H, r1 - r0, r1)
-            s *= scale
-            np.copyto(s[..., r0:], -np.inf, where=hide[:r1 - r0, :r1 - r0])
-            if pattern:
-                softmax(s, dtype=np.float32, out=s)
-            out[:, r0:r1, :r1] = s
-            out[:, r0:r1, r1:] = 0 if pattern else -np.inf
+        by_kv = out.reshape(n_kv, H // n_kv, P, P)
+        with _one_blas_thread():
+            for r0 in range(0, P, B):
+                r1 = min(r0 + B, P)
+                np.matmul(q[:, :, r0:r1], kT[..., :r1], out=by_kv[:, :, r0:r1, :r1])
+                s = out[:, r0:r1, :r1]
+                s *= scale
+                np.copyto(s[..., r0:], -np.inf, where=hide[:r1 - r0, :r1 - r0])
+                if pattern:
+                    softmax(s, dtype=np.float32, out=s)
+                out[:, r0:r1, r1:] = 0 if pattern else -np.inf
         return out
 
     @cached_property
@@ -470,6 +473,20 @@ class Trace:
         from .capture import readable_tokens
 
         return readable_tokens(self.tokenizer, [int(i) for i in ids])
+
+
+_BLAS: list[Any] = []
+
+
+def _one_blas_thread() -> Any:
+    """A context in which numpy's BLAS runs on one thread: a layer's attention is many
+    small matmuls, which several BLAS threads slow down several-fold whenever the machine's
+    other cores are busy (measured on 2 shared cores: 30 ms on one thread, 80–500 ms on two)."""
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 # ====================================================================== tokenizer
