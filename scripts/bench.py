@@ -86,9 +86,10 @@ p = prompt_of(tok, int(sys.argv[2]))
 t0 = time.perf_counter(); t = trace(p, "smollm2", quiet=True); load = time.perf_counter() - t0
 assert t.from_cache
 layer = t.info["n_layer"] // 2
-t0 = time.perf_counter(); t.pattern[layer]; one = time.perf_counter() - t0
+c0 = time.process_time(); t0 = time.perf_counter(); t.pattern[layer]
+one, cpu = time.perf_counter() - t0, time.process_time() - c0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-print(f"{load:.3f} {one:.3f} {rss:.2f}")
+print(f"{load:.3f} {one:.3f} {cpu:.3f} {rss:.2f}")
 """
 
 
@@ -97,7 +98,7 @@ def memory_figures(lengths: list[int], device: str) -> None:
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ}
     print("tokens | plain forward | capture (hooks, no save) | trace() incl. save | peak RSS | "
-          "cache file | warm load | one layer's pattern | warm load + pattern | RSS after load")
+          "cache file | warm load | one layer's pattern (CPU time) | warm load + pattern | RSS after load")
     for n in lengths:
         r = subprocess.run([sys.executable, "-c", CAPTURE_CHILD, root, str(n), device],
                            capture_output=True, text=True, env=env)
@@ -110,10 +111,11 @@ def memory_figures(lengths: list[int], device: str) -> None:
         if r2.returncode != 0:
             print(f"{n:6d} | warm load failed: {(r2.stderr.strip().splitlines() or ['?'])[-1]}")
             continue
-        load, one, rss2 = r2.stdout.split()
+        load, one, cpu, rss2 = r2.stdout.split()
         print(f"{int(got):6d} | {float(plain):8.2f} s | {float(cap):6.2f} s "
               f"({float(cap) / float(plain):.2f}x plain) | {float(total):6.2f} s | {float(rss):5.2f} GB | "
-              f"{int(mb):5d} MB | {float(load) * 1000:7.0f} ms | {float(one) * 1000:5.0f} ms | "
+              f"{int(mb):5d} MB | {float(load) * 1000:7.0f} ms | {float(one) * 1000:5.0f} ms "
+              f"({float(cpu) * 1000:.0f} ms) | "
               f"{(float(load) + float(one)) * 1000:5.0f} ms | {rss2} GB")
     from tensors.budget import RUNTIME_BYTES, capture_bytes, memory_budget
     from tensors.extract import _weights_bytes

@@ -59,10 +59,10 @@ def capture_bytes(facts: Mapping[str, int], n: int) -> int:
 
     ``facts``: n_layer, n_head, n_kv_head, d_model, d_head, d_mlp, vocab_size
     (:func:`tensors.resolve.config_facts`). What :mod:`tensors.capture` keeps per token
-    (resid [layer+1, pos, d_model]; attn_out, mlp_out [layer, pos, d_model]; q, z [layer,
-    head, pos, d_head]; k [layer, kv_head, pos, d_head]; embed, final (, pos_embed) [pos,
+    (resid [layer+1, pos, d_model]; attn_out, mlp_out [layer, pos, d_model]; q [layer,
+    head, pos, d_head]; k, v [layer, kv_head, pos, d_head]; embed, final (, pos_embed) [pos,
     d_model]) plus :func:`transient_bytes`. The derived arrays (attn_in, resid_mid, mlp_in,
-    v, mlp_pre/gate/act, scores, pattern, head_out, logits but the last row) are not kept
+    mlp_pre/gate/act, scores, pattern, z, head_out, logits but the last row) are not kept
     (:mod:`tensors.lazy`).
 
     Calibrated against the peak RSS of real captures of the bundled model on the CPU
@@ -72,7 +72,7 @@ def capture_bytes(facts: Mapping[str, int], n: int) -> int:
     """
     L, H, kv, d, dh = (int(facts[k]) for k in ("n_layer", "n_head", "n_kv_head", "d_model", "d_head"))
     per_token = ((L + 1) * d + 2 * L * d + 3 * d       # resid; attn_out, mlp_out; embed, pos_embed, final
-                 + 2 * L * H * dh + L * kv * dh)       # q, z; k
+                 + L * H * dh + 2 * L * kv * dh)       # q; k, v
     return F32 * per_token * n + transient_bytes(facts, n)
 
 

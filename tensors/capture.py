@@ -4,10 +4,9 @@ One forward pass of the Hugging Face model with hooks on the modules of every bl
 family module, :mod:`tensors.families`, says which module plays which role). The hooks keep
 what each module really received or returned:
 
-- the block's input (the residual stream, ``resid``), the attention output (``attn_out``),
-  the heads' weighted values entering the output projection (``z``, from which
-  ``head_out`` = z_h @ W_O[h]) and the MLP's output (``mlp_out``);
-- q and k, recomputed from the attention's input (the first norm's output) as the
+- the block's input (the residual stream, ``resid``), the attention output (``attn_out``)
+  and the MLP's output (``mlp_out``);
+- q, k and v, recomputed from the attention's input (the first norm's output) as the
   forward pass reaches each layer, with the module's own projections (and the RoPE
   (cos, sin) it was given), so they are exactly what the model computed;
 - the logits of the last position only (``logits_to_keep=1``: the model computes no
@@ -16,10 +15,11 @@ what each module really received or returned:
 
 Everything else is derived per layer by the Trace when a scene asks (:class:`tensors.Trace`):
 the norms' outputs (``attn_in``, ``mlp_in``) from ``resid`` and ``resid_mid`` =
-``resid + attn_out`` with the model's own norms, v from ``attn_in``, the MLP (``mlp_pre``,
-``mlp_gate``, ``mlp_act``) from ``mlp_in`` and the weights, the scores, the pattern and each
-head's output from q, k and z (the hook on the down projection only applies ablations). The tests check
-all of it against the model's own modules, ``hidden_states``, ``attentions`` and ``logits``.
+``resid + attn_out`` with the model's own norms, the MLP (``mlp_pre``, ``mlp_gate``,
+``mlp_act``) from ``mlp_in`` and the weights, the scores and the pattern from q and k,
+the heads' weighted values ``z`` = pattern @ v and each head's output z_h @ W_O[h] (the
+hooks on the output and down projections only apply ablations). The tests check all of it
+against the model's own modules, ``hidden_states``, ``attentions`` and ``logits``.
 
 An :class:`tensors.ablation.Ablations` may change the run (zero or mean ablation of neurons,
 heads, whole attention or MLP blocks): the hooks then return the changed tensor, and every
@@ -198,9 +198,8 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
         def on_attn_in(_m, args, kwargs, i=i, attn=p.attn):
             _qkv(fam, attn, i, first(args, kwargs)[0], kwargs, info, put)
 
-        def on_z(_m, args, i=i):
+        def on_z(_m, args, i=i):            # edits only: the Trace derives z = pattern @ v
             z = changed("z", i, args[0])
-            put("z", i, z[0].view(z.shape[1], info["n_head"], info["d_head"]).transpose(0, 1))
             return None if z is args[0] else (z, *args[1:])
 
         def on_attn_out(_m, _args, out, i=i):
@@ -222,11 +221,11 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
 
         hooks += [blocks[i].register_forward_pre_hook(on_block_in, with_kwargs=True),
                   p.attn.register_forward_pre_hook(on_attn_in, with_kwargs=True),
-                  p.o_proj.register_forward_pre_hook(on_z),
                   p.attn.register_forward_hook(on_attn_out),
                   p.mlp.register_forward_hook(on_mlp_out)]
         if edit is not None:
-            hooks.append(p.down.register_forward_pre_hook(on_act))
+            hooks += [p.o_proj.register_forward_pre_hook(on_z),
+                      p.down.register_forward_pre_hook(on_act)]
 
     def keep_whole(name, slot=None):
         def hook(_m, _args, out):
@@ -255,18 +254,18 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
 
 
 def _qkv(fam, attn, i, x, kwargs, info, put) -> None:
-    """Layer i's q [head, pos, d_head] and k [kv_head, pos, d_head], recomputed from the
+    """Layer i's q [head, pos, d_head] and k, v [kv_head, pos, d_head], recomputed from the
     attention's input x [pos, d_model] (the first norm's output) with the layer's own
-    projections and rotation, as the forward pass reaches the layer (x is not kept; v,
-    not rotated, is derived by the Trace from attn_in and W_V)."""
+    projections and rotation, as the forward pass reaches the layer (x is not kept)."""
     n_head, n_kv, d_head = info["n_head"], info["n_kv_head"], info["d_head"]
     pos = x.shape[0]
-    q, k, _ = fam.qkv(attn, x)
+    q, k, v = fam.qkv(attn, x)
     q = q.view(pos, n_head, d_head).transpose(0, 1)                       # [head, pos, d_head]
     k = k.view(pos, n_kv, d_head).transpose(0, 1)                         # [kv_head, pos, d_head]
     q, k = fam.rotate(q, k, kwargs)                                       # RoPE (or nothing)
     put("q", i, q)
     put("k_kv", i, k)
+    put("v_kv", i, v.view(pos, n_kv, d_head).transpose(0, 1))
 
 
 def to_host(tensors: dict[str, Any], pinned: bool | None = None) -> dict[str, np.ndarray]:

@@ -28,12 +28,12 @@ from .weights_cache import open_weights
 
 #: Bump when what is captured (or how) changes: old cache entries are then recomputed.
 CAPTURE_VERSION = 6
-#: What a Trace stores (and the cache holds); k (per query head), v, scores, pattern,
+#: What a Trace stores (and the cache holds); k, v (per query head), scores, pattern, z,
 #: head_out, the norms' outputs attn_in and mlp_in, resid_mid, the MLP's mlp_pre, mlp_gate,
 #: mlp_act and the logits of every position but the last are derived from these (and the
-#: weights) on access, per layer. mlp_out stays stored: recomputed, it differs from the
-#: model's by up to ~1e-2 on the bundled model's few huge residual dimensions.
-ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "q", "k_kv", "z", "attn_out",
+#: weights) on access, per layer. mlp_out stays stored: recomputed (mlp_act @ W_out), it
+#: differs from the model's by up to 6e-3 in the bundled model's largest residual dimensions.
+ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "q", "k_kv", "v_kv", "attn_out",
                 "mlp_out", "final", "logits_last")
 #: Arrays a model may not have (learned positions).
 OPTIONAL_FIELDS = ("pos_embed",)
@@ -56,17 +56,16 @@ class Trace:
     - ``q``, ``k``, ``v``: [layer, head, pos, d_head] — q and k exactly as they enter the
       dot product (after the rotary rotation for RoPE); for grouped-query models k and v
       are expanded to the query heads: head h reads kv head ``h // (n_head // n_kv_head)``
-      (once per key/value head: ``k_kv``, ``v_kv`` [layer, kv_head, pos, d_head]; k is
-      stored, v derived per layer as ``attn_in @ W_V + b_V``)
-    - ``z``: [layer, head, pos, d_head] — each head's weighted sum of values (pattern @ v),
-      as the output projection received it (after any ablation)
+      (stored once per key/value head: ``k_kv``, ``v_kv`` [layer, kv_head, pos, d_head])
     - ``scores``: [layer, head, query_pos, key_pos] — q·k * that layer's attn_scale,
       masked cells = -inf
     - ``pattern``: [layer, head, query_pos, key_pos] — softmax of scores over key_pos
     - ``head_out``: [layer, head, pos, d_model] — each head's write into the residual stream
       (z @ W_O, without the output bias ``b_O``, which is added once per layer)
+    - ``z``: [layer, head, pos, d_head] — each head's weighted sum of values (pattern @ v),
+      as the output projection received it (with the run's head ablations)
 
-      These three are derived per layer on access from q, k, z and W_O (each a
+      These four are derived per layer on access from q, k, v and W_O (each a
       :class:`tensors.lazy.PerLayer`: ``t.pattern[layer]`` computes that layer only,
       ``np.asarray(t.pattern)`` all of them), so memory grows with one layer, not all.
     - ``attn_out``: [layer, pos, d_model] — the attention block's output = sum of heads + b_O
@@ -82,11 +81,12 @@ class Trace:
       None for a model without a gated MLP
     - ``mlp_act``: [layer, pos, d_mlp] — the down projection's input: GELU(mlp_pre) or
       SiLU(mlp_gate) * mlp_pre (one value per neuron)
-    - ``mlp_out``: [layer, pos, d_model] — ``mlp_act @ W_out + b_out`` (derived with the
-      three above, with any ablation of the run); ``resid[layer+1] = resid_mid + mlp_out``
+    - ``mlp_out``: [layer, pos, d_model] — ``mlp_act @ W_out + b_out``; ``resid[layer+1] =
+      resid_mid + mlp_out``
 
-      The per-position arrays (attn_in … mlp_out) also answer ``t.mlp_out[:, pos]`` by
-      computing that position only, in every layer (:class:`tensors.lazy.PerLayer`).
+      The derived per-position arrays (attn_in, resid_mid, mlp_in, mlp_pre/gate/act) also
+      answer ``t.mlp_in[:, pos]`` by computing that position only, in every layer
+      (:class:`tensors.lazy.PerLayer`).
     - ``final``: [pos, d_model] — after the final norm
     - ``logits``: [pos, vocab] — ``final @ W_U.T``; the last row is the model's own
       (``logits_last`` [vocab], stored), the others are computed per position on access
@@ -103,7 +103,7 @@ class Trace:
     resid: np.ndarray
     q: np.ndarray
     k_kv: np.ndarray
-    z: np.ndarray
+    v_kv: np.ndarray
     attn_out: np.ndarray
     mlp_out: np.ndarray
     final: np.ndarray
@@ -117,17 +117,6 @@ class Trace:
     def k(self) -> PerLayer:
         """[layer, head, pos, d_head]: the keys each query head reads (kv head h // group)."""
         return self._per_query_head(self.k_kv)
-
-    @cached_property
-    def v_kv(self) -> PerLayer:
-        """[layer, kv_head, pos, d_head]: attn_in @ W_V + b_V per key/value head (values are
-        not rotated), recomputed per layer from attn_in and the weights."""
-        L, n_kv, P, d = self.k_kv.shape
-
-        def layer(i: int) -> np.ndarray:
-            w = self.weights
-            return np.matmul(np.asarray(self.attn_in[i]), w.get("W_V", i)) + w.get("b_V", i)[:, None, :]
-        return PerLayer(L, (n_kv, P, d), np.float32, layer)
 
     @cached_property
     def v(self) -> PerLayer:
@@ -258,9 +247,11 @@ class Trace:
         q, k = np.asarray(self.q[i]), np.asarray(self.k_kv[i])
         H, P, d = q.shape
         n_kv, B = k.shape[0], self.ATTN_BLOCK
+        scale = np.float32(self.info["layers"][i]["attn_scale"])
+        if np.frexp(scale)[0] == 0.5:           # a power of two: (q·s)·k is (q·k)·s bit for bit
+            q, scale = q * scale, None
         q = q.reshape(n_kv, H // n_kv, P, d)
         kT = k.transpose(0, 2, 1)[:, None]                          # [kv_head, 1, d_head, pos]
-        scale = np.float32(self.info["layers"][i]["attn_scale"])
         hide = np.triu(np.ones((B, B), bool), 1)
         out = np.empty((H, P, P), np.float32)
         by_kv = out.reshape(n_kv, H // n_kv, P, P)
@@ -269,12 +260,32 @@ class Trace:
                 r1 = min(r0 + B, P)
                 np.matmul(q[:, :, r0:r1], kT[..., :r1], out=by_kv[:, :, r0:r1, :r1])
                 s = out[:, r0:r1, :r1]
-                s *= scale
+                if scale is not None:
+                    s *= scale
                 np.copyto(s[..., r0:], -np.inf, where=hide[:r1 - r0, :r1 - r0])
                 if pattern:
                     softmax(s, dtype=np.float32, out=s)
                 out[:, r0:r1, r1:] = 0 if pattern else -np.inf
         return out
+
+    @cached_property
+    def z(self) -> PerLayer:
+        """[layer, head, pos, d_head]: pattern @ v per head, with the run's head ablations
+        (the output projection's input)."""
+        L, H, P, d = self.q.shape
+        return PerLayer(L, (H, P, d), np.float32, self._z)
+
+    def _z(self, i: int) -> np.ndarray:
+        from . import ablation
+
+        pattern, v = self.pattern[i], np.asarray(self.v_kv[i])
+        H, P, _ = pattern.shape
+        n_kv, _, d = v.shape
+        with _one_blas_thread():
+            z = np.matmul(pattern.reshape(n_kv, H // n_kv, P, P), v[:, None]).reshape(H, P, d)
+        flat = z.transpose(1, 0, 2).reshape(P, H * d)                # as o_proj reads it
+        changed = ablation.apply(ablation.from_info(self.info), "z", i, flat, d)
+        return z if changed is flat else changed.reshape(P, H, d).transpose(1, 0, 2)
 
     @cached_property
     def head_out(self) -> PerLayer:

@@ -262,9 +262,9 @@ def test_scores_pattern_head_out_are_derived_per_layer(model_dir):
 
     with safe_open(str(t.cache_path), framework="numpy") as f:
         stored = set(f.keys())
-    assert not stored & {"scores", "pattern", "head_out", "k", "v", "v_kv", "resid_mid",
+    assert not stored & {"scores", "pattern", "head_out", "z", "k", "v", "resid_mid",
                          "attn_in", "mlp_in", "mlp_pre", "mlp_act"}
-    assert {"q", "k_kv", "z", "attn_out", "mlp_out", "resid"} <= stored
+    assert {"q", "k_kv", "v_kv", "attn_out", "mlp_out", "resid"} <= stored
     L, H, P = t.info["n_layer"], t.info["n_head"], t.n_pos
     one = t.pattern[1]                                # computes layer 1 only
     assert one.shape == (H, P, P) and t.pattern.shape == (L, H, P, P)
