@@ -67,8 +67,8 @@ def capture_bytes(facts: Mapping[str, int], n: int) -> int:
 
     Calibrated against the peak RSS of real captures of the bundled model on the CPU
     (``scripts/bench.py --memory``; :data:`RUNTIME_BYTES` + weights + this, estimated /
-    measured, 2026-11-30): 64 tokens 1.08 / 0.98 GB, 256: 1.19 / 1.10, 512: 1.36 / 1.27,
-    1024: 1.74 / 1.55 (the eager attention's quadratic term dominates beyond ~1,000).
+    measured, 2026-11-30, capture version 6): 64 tokens 1.06 / 0.96 GB, 256: 1.14 / 1.03,
+    1024: 1.53 / 1.39 (the eager attention's quadratic term dominates beyond ~1,000).
     """
     L, H, kv, d, dh = (int(facts[k]) for k in ("n_layer", "n_head", "n_kv_head", "d_model", "d_head"))
     per_token = ((L + 1) * d + 2 * L * d + 3 * d       # resid; attn_out, mlp_out; embed, pos_embed, final
