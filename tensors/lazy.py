@@ -2,8 +2,8 @@
 
 The attention scores and pattern grow with the square of the prompt and the heads' outputs
 with n_head × pos × d_model, per layer; a scene looks at one or two layers. So the Trace
-stores q, k, v and z and derives these per layer when asked (:class:`PerLayer`), keeping
-the last few layers computed. Indexing with a layer number computes that layer only:
+stores q, k and v and derives these (and z, the norms' outputs, the MLP's arrays) per layer
+when asked (:class:`PerLayer`), keeping the last few layers computed. Indexing with a layer number computes that layer only:
 
 >>> calls = []
 >>> a = PerLayer(3, (2,), np.float32, lambda i: calls.append(i) or np.full(2, i, np.float32))
