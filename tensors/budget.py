@@ -59,19 +59,20 @@ def capture_bytes(facts: Mapping[str, int], n: int) -> int:
 
     ``facts``: n_layer, n_head, n_kv_head, d_model, d_head, d_mlp, vocab_size
     (:func:`tensors.resolve.config_facts`). What :mod:`tensors.capture` keeps per token
-    (resid [layer+1, pos, d_model]; attn_in, attn_out, mlp_in, mlp_out [layer, pos, d_model];
-    q, z [layer, head, pos, d_head]; k, v [layer, kv_head, pos, d_head]; embed, final
-    (, pos_embed) [pos, d_model]) plus :func:`transient_bytes`. The derived arrays (scores, pattern,
-    head_out, mlp_pre/gate/act, logits but the last row) are not kept (:mod:`tensors.lazy`).
+    (resid [layer+1, pos, d_model]; attn_out, mlp_out [layer, pos, d_model]; q [layer,
+    head, pos, d_head]; k, v [layer, kv_head, pos, d_head]; embed, final (, pos_embed) [pos,
+    d_model]) plus :func:`transient_bytes`. The derived arrays (attn_in, resid_mid, mlp_in,
+    mlp_pre/gate/act, scores, pattern, z, head_out, logits but the last row) are not kept
+    (:mod:`tensors.lazy`).
 
     Calibrated against the peak RSS of real captures of the bundled model on the CPU
     (``scripts/bench.py --memory``; :data:`RUNTIME_BYTES` + weights + this, estimated /
-    measured, 2026-11-30): 64 tokens 1.08 / 0.98 GB, 256: 1.19 / 1.10, 512: 1.36 / 1.27,
-    1024: 1.74 / 1.55 (the eager attention's quadratic term dominates beyond ~1,000).
+    measured, 2026-11-30, capture version 6): 64 tokens 1.06 / 0.96 GB, 256: 1.14 / 1.03,
+    1024: 1.53 / 1.39 (the eager attention's quadratic term dominates beyond ~1,000).
     """
     L, H, kv, d, dh = (int(facts[k]) for k in ("n_layer", "n_head", "n_kv_head", "d_model", "d_head"))
-    per_token = ((L + 1) * d + 4 * L * d + 3 * d       # resid; attn_in, attn_out, mlp_in, mlp_out; embed, pos_embed, final
-                 + 2 * L * H * dh + 2 * L * kv * dh)   # q, z; k, v
+    per_token = ((L + 1) * d + 2 * L * d + 3 * d       # resid; attn_out, mlp_out; embed, pos_embed, final
+                 + L * H * dh + 2 * L * kv * dh)       # q; k, v
     return F32 * per_token * n + transient_bytes(facts, n)
 
 

@@ -4,21 +4,22 @@ One forward pass of the Hugging Face model with hooks on the modules of every bl
 family module, :mod:`tensors.families`, says which module plays which role). The hooks keep
 what each module really received or returned:
 
-- the block's input (the residual stream, ``resid``), its first norm's output (``attn_in``),
-  the attention output (``attn_out``) and the heads' weighted values entering the output
-  projection (``z``, from which ``head_out`` = z_h @ W_O[h]);
-- the second norm's output (``mlp_in``) and the MLP's output (``mlp_out``); the MLP's
-  [pos, d_mlp] arrays (``mlp_pre``, ``mlp_gate``, ``mlp_act``) are derived from ``mlp_in``
-  per layer by the Trace (the hook on the down projection only applies ablations);
+- the block's input (the residual stream, ``resid``), the attention output (``attn_out``)
+  and the MLP's output (``mlp_out``);
+- q, k and v, recomputed from the attention's input (the first norm's output) as the
+  forward pass reaches each layer, with the module's own projections (and the RoPE
+  (cos, sin) it was given), so they are exactly what the model computed;
 - the logits of the last position only (``logits_to_keep=1``: the model computes no
   others); the Trace derives the other rows as ``final @ W_U.T`` on access;
 - the token and position embeddings and the final norm's output.
 
-q, k and v are recomputed from ``attn_in`` with the module's own projections (and the RoPE
-(cos, sin) it was given), so they are exactly what the model computed; the scores, the
-pattern and each head's output are derived from q, k and z per layer when a scene asks
-(:class:`tensors.Trace`). The tests check all of it against the model's own
-``hidden_states``, ``attentions`` and ``logits``.
+Everything else is derived per layer by the Trace when a scene asks (:class:`tensors.Trace`):
+the norms' outputs (``attn_in``, ``mlp_in``) from ``resid`` and ``resid_mid`` =
+``resid + attn_out`` with the model's own norms, the MLP (``mlp_pre``, ``mlp_gate``,
+``mlp_act``) from ``mlp_in`` and the weights, the scores and the pattern from q and k,
+the heads' weighted values ``z`` = pattern @ v and each head's output z_h @ W_O[h] (the
+hooks on the output and down projections only apply ablations). The tests check all of it
+against the model's own modules, ``hidden_states``, ``attentions`` and ``logits``.
 
 An :class:`tensors.ablation.Ablations` may change the run (zero or mean ablation of neurons,
 heads, whole attention or MLP blocks): the hooks then return the changed tensor, and every
@@ -173,7 +174,6 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
     # the forward pass goes, so the model's own activations are freed layer by layer and
     # nothing is stacked (or held twice) at the end.
     bufs: dict[str, Any] = {}
-    attn_kwargs: list[Any] = [None] * n_layer
 
     def put(name: str, i: int, x: Any, n: int = n_layer) -> None:
         if name not in bufs:
@@ -195,13 +195,11 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
         def on_block_in(_m, args, kwargs, i=i):
             put("resid", i, first(args, kwargs)[0], n_layer + 1)
 
-        def on_attn_in(_m, args, kwargs, i=i):
-            put("attn_in", i, first(args, kwargs)[0])
-            attn_kwargs[i] = kwargs
+        def on_attn_in(_m, args, kwargs, i=i, attn=p.attn):
+            _qkv(fam, attn, i, first(args, kwargs)[0], kwargs, info, put)
 
-        def on_z(_m, args, i=i):
+        def on_z(_m, args, i=i):            # edits only: the Trace derives z = pattern @ v
             z = changed("z", i, args[0])
-            put("z", i, z[0].view(z.shape[1], info["n_head"], info["d_head"]).transpose(0, 1))
             return None if z is args[0] else (z, *args[1:])
 
         def on_attn_out(_m, _args, out, i=i):
@@ -221,17 +219,13 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
             put("mlp_out", i, y[0])
             return None if y is out else y
 
-        def keep(name, i=i):
-            return lambda _m, _args, out: put(name, i, out[0])
-
         hooks += [blocks[i].register_forward_pre_hook(on_block_in, with_kwargs=True),
                   p.attn.register_forward_pre_hook(on_attn_in, with_kwargs=True),
-                  p.o_proj.register_forward_pre_hook(on_z),
                   p.attn.register_forward_hook(on_attn_out),
-                  p.ln2.register_forward_hook(keep("mlp_in")),
                   p.mlp.register_forward_hook(on_mlp_out)]
         if edit is not None:
-            hooks.append(p.down.register_forward_pre_hook(on_act))
+            hooks += [p.o_proj.register_forward_pre_hook(on_z),
+                      p.down.register_forward_pre_hook(on_act)]
 
     def keep_whole(name, slot=None):
         def hook(_m, _args, out):
@@ -252,7 +246,6 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
             x = torch.tensor([ids], device=device)
             bufs["logits_last"] = model(x, use_cache=False, logits_to_keep=1).logits[0, -1]
             bufs["token_ids"] = x[0]
-            _qkv(fam, parts, info, bufs, attn_kwargs)
             arrays = to_host(bufs)
     finally:
         for h in hooks:
@@ -260,24 +253,19 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
     return arrays, ids
 
 
-def _qkv(fam, parts, info, bufs, attn_kwargs) -> None:
-    """q [layer, head, pos, d_head] and k, v [layer, kv_head, pos, d_head], recomputed from
-    attn_in with each layer's own projections and rotation (the Trace derives the rest)."""
-    import torch
-
+def _qkv(fam, attn, i, x, kwargs, info, put) -> None:
+    """Layer i's q [head, pos, d_head] and k, v [kv_head, pos, d_head], recomputed from the
+    attention's input x [pos, d_model] (the first norm's output) with the layer's own
+    projections and rotation, as the forward pass reaches the layer (x is not kept)."""
     n_head, n_kv, d_head = info["n_head"], info["n_kv_head"], info["d_head"]
-    L, pos = bufs["attn_in"].shape[:2]
-    x0 = bufs["attn_in"]
-    bufs["q"] = torch.empty((L, n_head, pos, d_head), dtype=x0.dtype, device=x0.device)
-    bufs["k_kv"] = torch.empty((L, n_kv, pos, d_head), dtype=x0.dtype, device=x0.device)
-    bufs["v_kv"] = torch.empty_like(bufs["k_kv"])
-    for i, (p, kwargs) in enumerate(zip(parts, attn_kwargs)):
-        q, k, v = fam.qkv(p.attn, x0[i])
-        q = q.view(pos, n_head, d_head).transpose(0, 1)                   # [head, pos, d_head]
-        k = k.view(pos, n_kv, d_head).transpose(0, 1)                     # [kv_head, pos, d_head]
-        q, k = fam.rotate(q, k, kwargs)                                   # RoPE (or nothing)
-        bufs["q"][i], bufs["k_kv"][i] = q, k
-        bufs["v_kv"][i] = v.view(pos, n_kv, d_head).transpose(0, 1)
+    pos = x.shape[0]
+    q, k, v = fam.qkv(attn, x)
+    q = q.view(pos, n_head, d_head).transpose(0, 1)                       # [head, pos, d_head]
+    k = k.view(pos, n_kv, d_head).transpose(0, 1)                         # [kv_head, pos, d_head]
+    q, k = fam.rotate(q, k, kwargs)                                       # RoPE (or nothing)
+    put("q", i, q)
+    put("k_kv", i, k)
+    put("v_kv", i, v.view(pos, n_kv, d_head).transpose(0, 1))
 
 
 def to_host(tensors: dict[str, Any], pinned: bool | None = None) -> dict[str, np.ndarray]:

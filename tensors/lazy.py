@@ -2,8 +2,8 @@
 
 The attention scores and pattern grow with the square of the prompt and the heads' outputs
 with n_head × pos × d_model, per layer; a scene looks at one or two layers. So the Trace
-stores q, k, v and z and derives these per layer when asked (:class:`PerLayer`), keeping
-the last few layers computed. Indexing with a layer number computes that layer only:
+stores q, k and v and derives these (and z, the norms' outputs, the MLP's arrays) per layer
+when asked (:class:`PerLayer`), keeping the last few layers computed. Indexing with a layer number computes that layer only:
 
 >>> calls = []
 >>> a = PerLayer(3, (2,), np.float32, lambda i: calls.append(i) or np.full(2, i, np.float32))
@@ -11,6 +11,15 @@ the last few layers computed. Indexing with a layer number computes that layer o
 (array([2., 2.], dtype=float32), (3, 2), [2])
 >>> a[1, 0], calls
 (np.float32(1.0), [2, 1])
+
+Arrays that are computed position by position (norms, the MLP: ``compute_rows(i, rows)``)
+also answer a slice over layers at given positions without computing whole layers:
+``t.mlp_out[:, pos]`` computes that position's MLP in every layer, not every position's.
+
+>>> b = PerLayer(3, (4, 2), np.float32, lambda i: np.full((4, 2), i, np.float32),
+...              compute_rows=lambda i, rows: calls.append((i, rows)) or np.full((4, 2), i, np.float32)[rows])
+>>> b[:, 1].tolist(), calls[-3:]
+([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]], [(0, 1), (1, 1), (2, 1)])
 
 Anything else (a slice over layers, ``np.asarray(a)``, ``a.sum(-1)``, ``a * 2``) works on the
 whole array, built layer by layer (kept when at most :data:`KEEP_WHOLE_BYTES`).
@@ -33,13 +42,18 @@ class PerLayer(np.lib.mixins.NDArrayOperatorsMixin):
 
     def __init__(self, n_layer: int, layer_shape: tuple[int, ...], dtype: Any,
                  compute: Callable[[int], np.ndarray],
-                 compute_all: Callable[[], np.ndarray] | None = None):
+                 compute_all: Callable[[], np.ndarray] | None = None,
+                 compute_rows: Callable[[int, Any], np.ndarray] | None = None):
         """``compute_all`` (optional): the whole array at once, when that is much cheaper
-        than stacking ``compute(i)`` for every i (one matmul instead of n)."""
+        than stacking ``compute(i)`` for every i (one matmul instead of n).
+        ``compute_rows(i, rows)`` (optional): ``compute(i)[rows]`` (rows: an int or a slice
+        of the layer's first axis) without computing the other rows — for arrays computed
+        row by row (per position); used for ``a[layers, rows, ...]``."""
         self.shape = (int(n_layer), *map(int, layer_shape))
         self.dtype = np.dtype(dtype)
         self._compute = compute
         self._compute_all = compute_all
+        self._compute_rows = compute_rows
         self._layers: OrderedDict[int, np.ndarray] = OrderedDict()
         self._whole: np.ndarray | None = None
 
@@ -73,7 +87,23 @@ class PerLayer(np.lib.mixins.NDArrayOperatorsMixin):
         if key and isinstance(key[0], (int, np.integer)) and not isinstance(key[0], bool):
             x = self.layer(int(key[0]))
             return x[key[1:]] if len(key) > 1 else x
+        if (self._compute_rows is not None and self._whole is None and len(key) > 1
+                and isinstance(key[0], slice) and isinstance(key[1], (int, np.integer, slice))
+                and not isinstance(key[1], bool)):
+            return self._rows(key[0], key[1], key[2:])
         return np.asarray(self)[idx]
+
+    def _rows(self, layers: slice, rows: Any, rest: tuple) -> np.ndarray:
+        """``a[layers, rows, *rest]`` from rows of each layer (a computed layer is reused)."""
+        parts = [self._layers[i][rows] if i in self._layers else self._compute_rows(i, rows)
+                 for i in range(len(self))[layers]]
+        if parts:
+            out = np.stack([np.asarray(p, dtype=self.dtype) for p in parts])
+        else:
+            one = np.broadcast_to(np.empty((), self.dtype), self.shape[1:])[rows]
+            out = np.empty((0, *one.shape), self.dtype)
+        keep = (slice(None),) * (2 if isinstance(rows, slice) else 1)
+        return out[keep + rest] if rest else out
 
     def __iter__(self):
         return (self.layer(i) for i in range(len(self)))

@@ -39,16 +39,23 @@ def check_temperature(temperature: Any) -> float:
     return T
 
 
-def softmax(logits: np.ndarray, temperature: float = 1.0, dtype: Any = np.float64) -> np.ndarray:
+def softmax(logits: np.ndarray, temperature: float = 1.0, dtype: Any = np.float64,
+            out: np.ndarray | None = None) -> np.ndarray:
     """softmax(logits / T) over the last axis, numerically stable (max subtracted).
 
     logits: [..., n] -> probabilities [..., n] summing to 1; ``-inf`` entries get 0.
     ``dtype``: float64 for the probabilities shown and sampled; the attention pattern uses
     float32, the precision the model's own attention softmax runs in (and 20× faster on a
-    [head, pos, pos] layer).
+    [head, pos, pos] layer). ``out``: an array to work in (and return) instead of a new
+    copy — ``logits`` itself for an in-place softmax (its dtype then wins).
     """
     T = check_temperature(temperature)
-    z = np.array(logits, dtype=dtype)                 # a copy, worked on in place
+    if out is None:
+        z = np.array(logits, dtype=dtype)             # a copy, worked on in place
+    else:
+        z = out
+        if z is not logits:
+            np.copyto(z, logits)
     if T != 1.0:
         z /= T
     z -= z.max(axis=-1, keepdims=True)

@@ -27,12 +27,14 @@ from .weights import Weights
 from .weights_cache import open_weights
 
 #: Bump when what is captured (or how) changes: old cache entries are then recomputed.
-CAPTURE_VERSION = 5
-#: What a Trace stores (and the cache holds); k, v (per query head), resid_mid, scores,
-#: pattern, head_out, the MLP's mlp_pre, mlp_gate, mlp_act and the logits of every position
-#: but the last are derived from these (and the weights) on access.
-ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "attn_in", "q", "k_kv", "v_kv", "z",
-                "attn_out", "mlp_in", "mlp_out", "final", "logits_last")
+CAPTURE_VERSION = 6
+#: What a Trace stores (and the cache holds); k, v (per query head), scores, pattern, z,
+#: head_out, the norms' outputs attn_in and mlp_in, resid_mid, the MLP's mlp_pre, mlp_gate,
+#: mlp_act and the logits of every position but the last are derived from these (and the
+#: weights) on access, per layer. mlp_out stays stored: recomputed (mlp_act @ W_out), it
+#: differs from the model's by up to 6e-3 in the bundled model's largest residual dimensions.
+ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "q", "k_kv", "v_kv", "attn_out",
+                "mlp_out", "final", "logits_last")
 #: Arrays a model may not have (learned positions).
 OPTIONAL_FIELDS = ("pos_embed",)
 
@@ -49,26 +51,28 @@ class Trace:
       really receives (hooked; ``resid[0]`` = embed (+ pos_embed)), ``resid[n_layer]`` the
       last block's output, before the final norm
     - ``attn_in``: [layer, pos, d_model] — the block's first norm applied to ``resid[layer]``
-      (what q, k, v read)
+      (what q, k, v read); derived per layer on access with the model's own norm (type,
+      eps, gain, bias: :meth:`apply_norm`), equal to the hooked values within 1e-5 (tested)
     - ``q``, ``k``, ``v``: [layer, head, pos, d_head] — q and k exactly as they enter the
       dot product (after the rotary rotation for RoPE); for grouped-query models k and v
       are expanded to the query heads: head h reads kv head ``h // (n_head // n_kv_head)``
       (stored once per key/value head: ``k_kv``, ``v_kv`` [layer, kv_head, pos, d_head])
-    - ``z``: [layer, head, pos, d_head] — each head's weighted sum of values (pattern @ v),
-      as the output projection received it (after any ablation)
     - ``scores``: [layer, head, query_pos, key_pos] — q·k * that layer's attn_scale,
       masked cells = -inf
     - ``pattern``: [layer, head, query_pos, key_pos] — softmax of scores over key_pos
     - ``head_out``: [layer, head, pos, d_model] — each head's write into the residual stream
       (z @ W_O, without the output bias ``b_O``, which is added once per layer)
+    - ``z``: [layer, head, pos, d_head] — each head's weighted sum of values (pattern @ v),
+      as the output projection received it (with the run's head ablations)
 
-      These three are derived per layer on access from q, k, z and W_O (each a
+      These four are derived per layer on access from q, k, v and W_O (each a
       :class:`tensors.lazy.PerLayer`: ``t.pattern[layer]`` computes that layer only,
       ``np.asarray(t.pattern)`` all of them), so memory grows with one layer, not all.
     - ``attn_out``: [layer, pos, d_model] — the attention block's output = sum of heads + b_O
     - ``resid_mid``: [layer, pos, d_model] — ``resid[layer] + attn_out[layer]`` (between
-      attention and MLP)
+      attention and MLP; derived, the same bits as the model's)
     - ``mlp_in``: [layer, pos, d_model] — the block's second norm applied to ``resid_mid``
+      (derived like ``attn_in``)
     - ``mlp_pre``: [layer, pos, d_mlp] — ``mlp_in @ W_in + b_in`` (GPT-2: c_fc, before
       GELU; Llama: up_proj). This and the next two are derived per layer on access from
       ``mlp_in`` and the model's weights with the model's own activation and any ablation
@@ -79,6 +83,10 @@ class Trace:
       SiLU(mlp_gate) * mlp_pre (one value per neuron)
     - ``mlp_out``: [layer, pos, d_model] — ``mlp_act @ W_out + b_out``; ``resid[layer+1] =
       resid_mid + mlp_out``
+
+      The derived per-position arrays (attn_in, resid_mid, mlp_in, mlp_pre/gate/act) also
+      answer ``t.mlp_in[:, pos]`` by computing that position only, in every layer
+      (:class:`tensors.lazy.PerLayer`).
     - ``final``: [pos, d_model] — after the final norm
     - ``logits``: [pos, vocab] — ``final @ W_U.T``; the last row is the model's own
       (``logits_last`` [vocab], stored), the others are computed per position on access
@@ -93,13 +101,10 @@ class Trace:
     embed: np.ndarray
     pos_embed: np.ndarray | None
     resid: np.ndarray
-    attn_in: np.ndarray
     q: np.ndarray
     k_kv: np.ndarray
     v_kv: np.ndarray
-    z: np.ndarray
     attn_out: np.ndarray
-    mlp_in: np.ndarray
     mlp_out: np.ndarray
     final: np.ndarray
     logits_last: np.ndarray
@@ -123,12 +128,32 @@ class Trace:
         group = self.info["n_head"] // n_kv
         return PerLayer(L, (n_kv * group, P, d), a.dtype, lambda i: np.repeat(a[i], group, axis=0))
 
+    # ------------------------------------------------------------------ per position
+    @cached_property
+    def attn_in(self) -> PerLayer:
+        """[layer, pos, d_model]: the block's first norm applied to resid[layer] (what q, k, v
+        read), with the model's own norm type, eps, gain and bias (:meth:`apply_norm`)."""
+        return self._per_pos(lambda i, rows: self.apply_norm(self.resid[i][rows], "ln1", i))
+
     @cached_property
     def resid_mid(self) -> PerLayer:
         """[layer, pos, d_model]: resid[layer] + attn_out[layer] — the same fp32 addition the
         model does, so the same bits as the second norm's input."""
-        L, P, d = self.attn_out.shape
-        return PerLayer(L, (P, d), np.float32, lambda i: self.resid[i] + self.attn_out[i])
+        return self._per_pos(self._resid_mid)
+
+    @cached_property
+    def mlp_in(self) -> PerLayer:
+        """[layer, pos, d_model]: the block's second norm applied to resid_mid[layer]."""
+        return self._per_pos(lambda i, rows: self.apply_norm(self._resid_mid(i, rows), "ln2", i))
+
+    def _resid_mid(self, i: int, rows: Any) -> np.ndarray:
+        return self.resid[i][rows] + self.attn_out[i][rows]
+
+    def _per_pos(self, rows_of: Any, width: int | None = None) -> PerLayer:
+        """A [layer, pos, width] array computed position by position: ``rows_of(i, rows)``."""
+        L, P = self.info["n_layer"], len(self.tokens)
+        return PerLayer(L, (P, width or self.info["d_model"]), np.float32,
+                        lambda i: rows_of(i, slice(None)), compute_rows=rows_of)
 
     # ------------------------------------------------------------------ the MLP, per layer
     @cached_property
@@ -162,48 +187,105 @@ class Trace:
         return PerLayer(P, (V,), np.float32, row, whole)
 
     def _mlp_array(self, name: str) -> PerLayer:
-        L, P, _ = self.mlp_in.shape
-        return PerLayer(L, (P, self.info["d_mlp"]), np.float32, lambda i: self._mlp_layer(i)[name])
+        return self._per_pos(lambda i, rows: self._mlp_layer(i, rows)[name], self.info["d_mlp"])
 
-    def _mlp_layer(self, i: int) -> dict[str, np.ndarray]:
-        """Layer i's MLP recomputed from mlp_in (what the hooks saw the model compute)."""
+    def _mlp_layer(self, i: int, rows: Any = slice(None)) -> dict[str, np.ndarray]:
+        """Layer i's MLP (at positions ``rows``) recomputed from mlp_in, as the hooked run
+        computed it: the model's activation, and any ablation of the run (a mean ablation
+        needs every position, so an ablated layer is always computed whole)."""
+        from . import ablation
+
+        abl = ablation.from_info(self.info)
+        if rows != slice(None) and any(a.layer == i and ablation.TARGETS[a.target][0] == "mlp_act"
+                                       for a in abl):
+            return {k: v[rows] for k, v in self._mlp_layer(i).items()}
         done = self.__dict__.setdefault("_mlp_done", {})
-        if i not in done:
-            from . import ablation
-            from .families import activation
+        if rows == slice(None) and i in done:
+            return done[i]
+        from .families import activation
 
-            w, x = self.weights, np.asarray(self.mlp_in[i])
-            abl, d_head = ablation.from_info(self.info), self.info["d_head"]
-            act = activation(self.info["layers"][i]["act"])
-            out = {"mlp_pre": x @ w.get("W_in", i) + w.get("b_in", i)}
-            if self.info.get("gated_mlp"):
-                out["mlp_gate"] = x @ w.get("W_gate", i) + w.get("b_gate", i)
-                a = act(out["mlp_gate"]) * out["mlp_pre"]
-            else:
-                a = act(out["mlp_pre"])
-            out["mlp_act"] = ablation.apply(abl, "mlp_act", i, a, d_head)
+        w, d_head = self.weights, self.info["d_head"]
+        x = np.asarray(self.mlp_in[i]) if rows == slice(None) else \
+            self.apply_norm(self._resid_mid(i, rows), "ln2", i)
+        act = activation(self.info["layers"][i]["act"])
+        out = {"mlp_pre": x @ w.get("W_in", i) + w.get("b_in", i)}
+        if self.info.get("gated_mlp"):
+            out["mlp_gate"] = x @ w.get("W_gate", i) + w.get("b_gate", i)
+            a = act(out["mlp_gate"]) * out["mlp_pre"]
+        else:
+            a = act(out["mlp_pre"])
+        out["mlp_act"] = ablation.apply(abl, "mlp_act", i, a, d_head)
+        if rows == slice(None):
             done.clear()                               # one layer at a time (PerLayer keeps more)
             done[i] = out
-        return done[i]
+        return out
 
     @cached_property
     def scores(self) -> PerLayer:
         """[layer, head, query_pos, key_pos]: q·k times the layer's attn_scale; -inf where
         the causal mask hides the key."""
         L, H, P, _ = self.q.shape
-        hide = np.triu(np.full((P, P), -np.inf, dtype=np.float32), 1)    # 0 on and below the diagonal
-
-        def layer(i: int) -> np.ndarray:
-            s = (self.q[i] @ self.k[i].transpose(0, 2, 1)) * np.float32(self.info["layers"][i]["attn_scale"])
-            s += hide
-            return s
-        return PerLayer(L, (H, P, P), np.float32, layer)
+        return PerLayer(L, (H, P, P), np.float32, lambda i: self._attention(i, pattern=False))
 
     @cached_property
     def pattern(self) -> PerLayer:
         """[layer, head, query_pos, key_pos]: softmax of the scores over key_pos (rows sum to 1)."""
         L, H, P, _ = self.q.shape
-        return PerLayer(L, (H, P, P), np.float32, lambda i: softmax(self.scores[i], dtype=np.float32))
+        return PerLayer(L, (H, P, P), np.float32, lambda i: self._attention(i, pattern=True))
+
+    #: Query positions per block in :meth:`_attention` (a block of scores stays in the CPU cache).
+    ATTN_BLOCK = 256
+
+    def _attention(self, i: int, pattern: bool) -> np.ndarray:
+        """Layer i's scores (-inf above the diagonal) or pattern (0 there) [head, q, k].
+
+        Per block of query rows, over the keys up to the block's last row only (the causal
+        half): q @ k.T per query head against its kv head's keys (no repeated k), written by
+        the matmul straight into the result, then scaled, masked and (pattern) softmaxed in
+        place in float32 — the model's own order of operations: (q @ k.T) * attn_scale,
+        -inf above the diagonal, softmax over the keys. No temporaries of the layer's size."""
+        q, k = np.asarray(self.q[i]), np.asarray(self.k_kv[i])
+        H, P, d = q.shape
+        n_kv, B = k.shape[0], self.ATTN_BLOCK
+        scale = np.float32(self.info["layers"][i]["attn_scale"])
+        if np.frexp(scale)[0] == 0.5:           # a power of two: (q·s)·k is (q·k)·s bit for bit
+            q, scale = q * scale, None
+        q = q.reshape(n_kv, H // n_kv, P, d)
+        kT = k.transpose(0, 2, 1)[:, None]                          # [kv_head, 1, d_head, pos]
+        hide = np.triu(np.ones((B, B), bool), 1)
+        out = np.empty((H, P, P), np.float32)
+        by_kv = out.reshape(n_kv, H // n_kv, P, P)
+        with _one_blas_thread():
+            for r0 in range(0, P, B):
+                r1 = min(r0 + B, P)
+                np.matmul(q[:, :, r0:r1], kT[..., :r1], out=by_kv[:, :, r0:r1, :r1])
+                s = out[:, r0:r1, :r1]
+                if scale is not None:
+                    s *= scale
+                np.copyto(s[..., r0:], -np.inf, where=hide[:r1 - r0, :r1 - r0])
+                if pattern:
+                    softmax(s, dtype=np.float32, out=s)
+                out[:, r0:r1, r1:] = 0 if pattern else -np.inf
+        return out
+
+    @cached_property
+    def z(self) -> PerLayer:
+        """[layer, head, pos, d_head]: pattern @ v per head, with the run's head ablations
+        (the output projection's input)."""
+        L, H, P, d = self.q.shape
+        return PerLayer(L, (H, P, d), np.float32, self._z)
+
+    def _z(self, i: int) -> np.ndarray:
+        from . import ablation
+
+        pattern, v = self.pattern[i], np.asarray(self.v_kv[i])
+        H, P, _ = pattern.shape
+        n_kv, _, d = v.shape
+        with _one_blas_thread():
+            z = np.matmul(pattern.reshape(n_kv, H // n_kv, P, P), v[:, None]).reshape(H, P, d)
+        flat = z.transpose(1, 0, 2).reshape(P, H * d)                # as o_proj reads it
+        changed = ablation.apply(ablation.from_info(self.info), "z", i, flat, d)
+        return z if changed is flat else changed.reshape(P, H, d).transpose(1, 0, 2)
 
     @cached_property
     def head_out(self) -> PerLayer:
@@ -402,6 +484,20 @@ class Trace:
         from .capture import readable_tokens
 
         return readable_tokens(self.tokenizer, [int(i) for i in ids])
+
+
+_BLAS: list[Any] = []
+
+
+def _one_blas_thread() -> Any:
+    """A context in which numpy's BLAS runs on one thread: a layer's attention is many
+    small matmuls, which several BLAS threads slow down several-fold whenever the machine's
+    other cores are busy (measured on 2 shared cores: 30 ms on one thread, 80–500 ms on two)."""
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 # ====================================================================== tokenizer

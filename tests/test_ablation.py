@@ -109,6 +109,20 @@ def test_block_and_head_ablation_equal_editing_the_weights(model_dir, target):
     np.testing.assert_allclose(t.resid_mid, t.resid[:L] + t.attn_out, atol=1e-5)
 
 
+def test_derived_z_carries_a_mean_head_ablation(model_dir):
+    """z is derived (pattern @ v) with the run's head ablation: a mean-ablated head's z is its
+    unchanged z averaged over positions, and the heads still add up to the hooked attn_out."""
+    layer, head = 1, 2
+    t = trace(PROMPT, str(model_dir), ablate=Ablation("heads", layer, (head,), kind="mean"))
+    unchanged = np.einsum("hqk,hkd->hqd", t.pattern[layer], t.v[layer])
+    np.testing.assert_allclose(t.z[layer, head], np.broadcast_to(unchanged[head].mean(0), unchanged[head].shape),
+                               atol=1e-6, rtol=0)
+    others = [h for h in range(t.info["n_head"]) if h != head]
+    np.testing.assert_allclose(t.z[layer][others], unchanged[others], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(t.head_out[layer].sum(0) + t.weights.get("b_O", layer), t.attn_out[layer],
+                               atol=1e-5, rtol=0)
+
+
 def test_ablation_at_a_position_leaves_earlier_positions_alone(model_dir):
     plain = trace(PROMPT, str(model_dir))
     p = plain.n_pos - 2

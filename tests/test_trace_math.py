@@ -11,6 +11,8 @@ import pytest
 import torch
 
 from tensors import UserError, trace
+from tensors.ablation import Ablation
+from tensors.sampling import softmax
 from test_tensors import PROMPT, close, hf_reference
 
 
@@ -260,13 +262,14 @@ def test_scores_pattern_head_out_are_derived_per_layer(model_dir):
 
     with safe_open(str(t.cache_path), framework="numpy") as f:
         stored = set(f.keys())
-    assert not stored & {"scores", "pattern", "head_out", "k", "v", "resid_mid"}
-    assert {"z", "k_kv", "v_kv"} <= stored
+    assert not stored & {"scores", "pattern", "head_out", "z", "k", "v", "resid_mid",
+                         "attn_in", "mlp_in", "mlp_pre", "mlp_act"}
+    assert {"q", "k_kv", "v_kv", "attn_out", "mlp_out", "resid"} <= stored
     L, H, P = t.info["n_layer"], t.info["n_head"], t.n_pos
-    one = t.pattern[1]                                # computes layer 1 (and its scores) only
+    one = t.pattern[1]                                # computes layer 1 only
     assert one.shape == (H, P, P) and t.pattern.shape == (L, H, P, P)
-    assert "computed=[1]" in repr(t.pattern) and "computed=[1]" in repr(t.scores)
-    assert "computed=[]" in repr(t.head_out)
+    assert "computed=[1]" in repr(t.pattern) and "computed=[]" in repr(t.head_out)
+    close(one, softmax(t.scores[1], dtype=np.float32), 1e-6)
     np.testing.assert_array_equal(np.asarray(t.pattern)[1], one)
     np.testing.assert_array_equal(t.pattern[1, 2, 3], one[2, 3])
     np.testing.assert_array_equal(t1.pattern[1], one)  # same numbers before and after the cache
@@ -274,6 +277,23 @@ def test_scores_pattern_head_out_are_derived_per_layer(model_dir):
     close(np.einsum("lhqk,lhkd->lhqd", t.pattern, t.v), t.z, 1e-5)
     with pytest.raises(ValueError):
         one[0, 0, 0] = 1.0                            # derived layers are read-only
+
+
+@pytest.mark.parametrize("ablate", [None, Ablation("neurons", layer=1, index=(3, 5), kind="mean")])
+def test_per_position_arrays_at_one_position_compute_that_position_only(model_dir, ablate):
+    """t.attn_in[:, pos] (and the other per-position arrays) computes one row per layer, and
+    equals the same row of the whole layers (a mean-ablated MLP layer is computed whole)."""
+    t = trace(PROMPT, str(model_dir), ablate=ablate)
+    fields = ["attn_in", "resid_mid", "mlp_in", "mlp_pre", "mlp_act"] + \
+        (["mlp_gate"] if t.mlp_gate is not None else [])
+    for name in fields:
+        a = getattr(t, name)
+        got = [a[:, pos] for pos in (0, -1, slice(2, 4))] + [a[1:3, -1, 2:5]]
+        assert "computed=[]" in repr(a)
+        whole = np.asarray(a)
+        for g, want in zip(got, [whole[:, 0], whole[:, -1], whole[:, 2:4], whole[1:3, -1, 2:5]]):
+            assert g.shape == want.shape
+            close(g, want, 1e-6)
 
 
 def test_the_memory_estimate_covers_what_a_capture_keeps(tiny_gpt2_dir, tiny_llama_dir, monkeypatch):
