@@ -149,9 +149,8 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
             layers = sorted({int(l) % info["n_layer"] for l in self.search_layers})
             for l in layers:
                 t.check_layer_head(l, None)
-        pattern = np.asarray(t.pattern)
-        auto_l, auto_h, _ = select_head(pattern, layers)
-        self.head_score_table = head_scores(pattern)     # [layer, head]
+        self.head_score_table = head_scores(t.pattern)     # [layer, head], a layer at a time
+        auto_l, auto_h, _ = select_head(self.head_score_table, layers)
         self.L = (self.layer % info["n_layer"]) if self.layer is not None else auto_l
         if self.head is not None:
             self.H = self.head % info["n_head"]

@@ -126,8 +126,8 @@ def test_head_rule_on_constructed_patterns():
     s = head_scores(pats)
     assert s.shape == (2, 3)
     assert s[0, 0] == s[0, 1] == s[0, 2] == 0 and s[1, 1] > 0.25
-    assert select_head(pats)[:2] == (1, 1)
-    l, h, masked = select_head(pats, layers=[0])
+    assert select_head(s)[:2] == (1, 1)
+    l, h, masked = select_head(s, layers=[0])
     assert l == 0 and np.isneginf(masked[1]).all()
     # the attending token: the last one unless it only looks at the first token or itself
     assert pick_query(content) == n - 1

@@ -28,7 +28,11 @@ def head_scores(pattern: np.ndarray) -> np.ndarray:
     — averaged over those queries (positions 0–2 have no eligible key: averaging them in
     would add built-in zeros). A value of 0.4 means the head sends, on average, 40% of its
     attention to other earlier words of the sentence. Prompts under 4 tokens score 0.
+    A ``[layer, head, q, k]`` pattern is scored one layer at a time (the Trace's lazy
+    pattern stays lazy: one layer in memory, not all of them).
     """
+    if np.ndim(pattern) == 4:                       # np.ndim reads .ndim: no copy
+        return np.stack([head_scores(pattern[layer]) for layer in range(len(pattern))])
     p = np.asarray(pattern, dtype=np.float64)
     n = p.shape[-1]
     if n < 4:
@@ -40,11 +44,12 @@ def head_scores(pattern: np.ndarray) -> np.ndarray:
     return mass[..., 3:].mean(-1)
 
 
-def select_head(pattern: np.ndarray, layers: Sequence[int] | None = None) -> tuple[int, int, np.ndarray]:
-    """The default (layer, head): the largest :func:`head_scores` over ``layers`` (all layers
-    if None); ties go to the earlier layer, then the lower head. Returns (layer, head, scores
-    [layer, head]) where scores of layers outside ``layers`` are −inf."""
-    s = head_scores(pattern)
+def select_head(scores: np.ndarray, layers: Sequence[int] | None = None) -> tuple[int, int, np.ndarray]:
+    """The default (layer, head): the largest of ``scores`` ([layer, head], from
+    :func:`head_scores`) over ``layers`` (all layers if None); ties go to the earlier layer,
+    then the lower head. Returns (layer, head, scores) where scores of layers outside
+    ``layers`` are −inf."""
+    s = np.asarray(scores, dtype=np.float64)
     if layers is not None:
         mask = np.full(s.shape, -np.inf)
         mask[list(layers)] = 0.0
