@@ -56,6 +56,47 @@ def test_pieces_are_the_single_process_render_frame_for_frame(tmp_path, tiny_gpt
     assert "3 pieces" in row
 
 
+SPINNER = '''
+"""A scene whose square turns with time (an updater that reads dt) across three beats."""
+from manim import Circle, Create, FadeIn, Square
+
+from scenes.kit.scene import GPTScene
+
+
+class Spinner(GPTScene):
+    prompt = "Hello world"
+    model = {model!r}
+    beats = ("beat_one", "beat_two", "beat_three")
+
+    def beat_one(self):
+        self.sq = Square(1.5)
+        self.sq.add_updater(lambda m, dt: m.rotate(0.9 * dt))  # its angle integrates time
+        self.play(FadeIn(self.sq), run_time=0.8)
+
+    def beat_two(self):
+        self.play(Create(Circle(0.5).shift(2 * 1.0 * __import__("manim").LEFT)), run_time=0.8)
+        self.wait(0.4)
+
+    def beat_three(self):
+        self.play(self.sq.animate.shift(2 * __import__("manim").RIGHT), run_time=0.8)
+'''
+
+
+def test_pieces_after_a_turning_updater_are_the_single_process_render(tmp_path, tiny_gpt2_dir):
+    """A fast-forward steps through the drawn frame times when something turns with time
+    (a single step would leave the square at another angle in the later pieces)."""
+    f = tmp_path / "spinner.py"
+    f.write_text(SPINNER.format(model=str(tiny_gpt2_dir)))
+    whole = run(str(f), "--split", "1", "--out", str(tmp_path / "whole"), cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    split = run(str(f), "--split", "3", "-j", "2", "--out", str(tmp_path / "split"), cwd=tmp_path)
+    assert split.returncode == 0, split.stderr[-3000:]
+    assert "joined 3 pieces of spinner" in split.stderr
+    a = media.frame_hashes(tmp_path / "whole" / "480p15" / "spinner.mp4")
+    assert a == media.frame_hashes(tmp_path / "split" / "480p15" / "spinner.mp4")
+    assert len(set(a)) > 20            # every frame differs: the square never stops turning
+
+
 def _children_of(marker: str) -> list[int]:
     pids = []
     for p in Path("/proc").iterdir():

@@ -7,8 +7,9 @@ steps ``0, 1/fps, …`` (ending one frame short of ``run_time``) and then runs t
 once more with ``dt = 0``. Time-based updaters (``begin_ambient_camera_rotation``, anything
 using ``dt``) therefore drift: a piece that starts after a fast-forward would show the
 camera a few degrees off. Here a skipped animation steps through the same times as a drawn
-one — updating the mobjects, drawing and encoding nothing — so every piece starts from the
-very state of the whole render (and a ``-s`` still has no drift either). The scene clock
+one whenever something on screen has such an updater — updating the mobjects, drawing and
+encoding nothing — so every piece starts from the very state of the whole render (and a
+``-s`` still has no drift either); without one, manim's single step reaches the same state. The scene clock
 (``scene.time``, which subtitle cues read) also moves as in the drawn path — by the frames
 drawn, not by the run time — so a piece's ``.srt`` has the whole render's times. And a
 piece (``-n``) keeps the sounds added while it fast-forwards (manim drops them), so the
@@ -41,8 +42,19 @@ _freeze = CairoRenderer.freeze_current_frame
 def _get_time_progression(self: Scene, run_time: float, description: str = "",
                           n_iterations: int | None = None,
                           override_skip_animations: bool = False) -> Any:
-    # the drawn path's times (np.arange(0, run_time, 1/fps)) whether skipping or not
-    return _progression(self, run_time, description, n_iterations, override_skip_animations=True)
+    # the drawn path's times (np.arange(0, run_time, 1/fps)) when skipping, if anything on
+    # screen moves with time; else manim's one step to the end (the same end state: an
+    # animation's frame is a function of its progress, an updater without dt of the state)
+    stepped = not self.renderer.skip_animations or _moves_with_time(self)
+    return _progression(self, run_time, description, n_iterations,
+                        override_skip_animations=stepped or override_skip_animations)
+
+
+def _moves_with_time(scene: Scene) -> bool:
+    """Whether the scene or a mobject on it has an updater that reads ``dt`` (a turning
+    camera, anything integrating time): its state depends on every step, not only the end."""
+    return bool(scene.updaters) or any(m.has_time_based_updater()
+                                       for m in scene.get_mobject_family_members())
 
 
 def _drawn_seconds(run_time: float, fps: float, frozen: bool) -> float:
