@@ -54,17 +54,12 @@ def run(args: argparse.Namespace) -> int:
     courses = args.course or [None]
     qualities = args.quality.split(",")
     multi = len(courses) * len(qualities) > 1
-    ray = None
-    if args.ray is not None and not args.dry_run and not args.list:
-        from . import ray_jobs
-
-        ray = ray_jobs.connect(args.ray, args.jobs)  # one line + exit 2 if unreachable
-    workers = args.jobs or (ray.cpus if ray else os.cpu_count() or 1)
+    cluster = _Cluster(args)
     batches: list[Batch] = []
     for course_arg in courses:
         for quality in qualities:
             b = _prepare(args, course_arg, quality, multi and len(courses) > 1,
-                         workers, len(courses) * len(qualities), ray, S, UserError)
+                         len(courses) * len(qualities), cluster, S, UserError)
             if isinstance(b, int):  # --list, --dry-run: printed
                 if args.list:
                     return b
@@ -72,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
             batches.append(b)
     if not batches:
         return 0
+    ray, workers = cluster.ray, cluster.workers()
     jobs = [j for b in batches for j in b.jobs]
     files = list(dict.fromkeys(f for b in batches for f in b.cache_files))
     where = f"on Ray ({ray.label})" if ray else "here"
@@ -92,8 +88,24 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
+class _Cluster:
+    """Where the jobs run: Ray (``--ray``), joined when the first batch needs to know its
+    CPUs — after that batch's course config was checked, so a bad course starts no Ray."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args, self.ray = args, None
+
+    def workers(self) -> int:
+        a = self.args
+        if a.ray is not None and not a.dry_run and self.ray is None:
+            from . import ray_jobs
+
+            self.ray = ray_jobs.connect(a.ray, a.jobs)  # one line + exit 2 if unreachable
+        return a.jobs or (self.ray.cpus if self.ray else os.cpu_count() or 1)
+
+
 def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per_course: bool,
-             workers: int, n_batches: int, ray, S, UserError) -> "Batch | int":  # noqa: ANN001
+             n_batches: int, cluster: _Cluster, S, UserError) -> "Batch | int":  # noqa: ANN001
     """Course config, scene selection and this batch's jobs (traces computed, scenes cut:
     the pieces are chosen from all ``n_batches`` batches' scenes, which run together)."""
     if args.gallery and not course_arg:
@@ -163,6 +175,7 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
             tasks.append(Task(e.id, e.class_name, Path(e.file), "still", quality,
                               args.transparent))
     videos = [t for t in tasks if t.kind == "video"]
+    workers = cluster.workers()
     pieces = plan.pieces_for(len(videos) * n_batches, workers, args.split)
 
     def cmd_of(t: Task, media: Path) -> list[str]:
@@ -220,7 +233,7 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
             media = media_root / (t.scene if t.kind != "still" else f"{t.scene}-still")
         dest = None if t.pieces > 1 else out / f"{t.scene}{t.ext}"
         jenv = dict(env, **silent) if t.kind == "still" else dict(env)  # this batch's course
-        if t.kind == "video" and t.piece == t.pieces - 1 and not ray:
+        if t.kind == "video" and t.piece == t.pieces - 1 and not cluster.ray:
             # runs to the end: its run times cut the scene next time (keyed by the voice too)
             jenv["RENDER_PLAYS_OUT"] = str(_plays_file(t, plays, env).resolve())
         jobs.append(Job(t, cmd_of(t, media), media, logs / f"{t.key}.log", dest, env=jenv))
