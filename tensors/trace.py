@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
@@ -239,33 +240,38 @@ class Trace:
     def _attention(self, i: int, pattern: bool) -> np.ndarray:
         """Layer i's scores (-inf above the diagonal) or pattern (0 there) [head, q, k].
 
-        Per block of query rows, over the keys up to the block's last row only (the causal
-        half): q @ k.T per query head against its kv head's keys (no repeated k), written by
-        the matmul straight into the result, then scaled, masked and (pattern) softmaxed in
-        place in float32 — the model's own order of operations: (q @ k.T) * attn_scale,
-        -inf above the diagonal, softmax over the keys. No temporaries of the layer's size."""
+        Per head, per block of query rows, over the keys up to the block's last row only
+        (the causal half): q @ k.T against the head's kv head's keys (no repeated k),
+        written by the matmul straight into the result, then scaled, masked and (pattern)
+        softmaxed in place in float32 — the model's own order of operations: (q @ k.T) *
+        attn_scale, -inf above the diagonal, softmax over the keys. No temporaries of the
+        layer's size. The heads are shared out over the CPU cores (numpy releases the GIL;
+        BLAS itself stays on one thread, which does not spin when the other cores are busy)."""
         q, k = np.asarray(self.q[i]), np.asarray(self.k_kv[i])
         H, P, d = q.shape
-        n_kv, B = k.shape[0], self.ATTN_BLOCK
+        group, B = H // k.shape[0], self.ATTN_BLOCK
         scale = np.float32(self.info["layers"][i]["attn_scale"])
         if np.frexp(scale)[0] == 0.5:           # a power of two: (q·s)·k is (q·k)·s bit for bit
             q, scale = q * scale, None
-        q = q.reshape(n_kv, H // n_kv, P, d)
-        kT = k.transpose(0, 2, 1)[:, None]                          # [kv_head, 1, d_head, pos]
+        kT = k.transpose(0, 2, 1)                                   # [kv_head, d_head, pos]
         hide = np.triu(np.ones((B, B), bool), 1)
         out = _empty_small_pages((H, P, P))
-        by_kv = out.reshape(n_kv, H // n_kv, P, P)
-        with _one_blas_thread():
+
+        def head(h: int) -> None:
+            qh, kh, oh = q[h], kT[h // group], out[h]
             for r0 in range(0, P, B):
                 r1 = min(r0 + B, P)
-                np.matmul(q[:, :, r0:r1], kT[..., :r1], out=by_kv[:, :, r0:r1, :r1])
-                s = out[:, r0:r1, :r1]
+                s = oh[r0:r1, :r1]
+                np.matmul(qh[r0:r1], kh[:, :r1], out=s)
                 if scale is not None:
                     s *= scale
-                np.copyto(s[..., r0:], -np.inf, where=hide[:r1 - r0, :r1 - r0])
+                np.copyto(s[:, r0:], -np.inf, where=hide[:r1 - r0, :r1 - r0])
                 if pattern:
                     softmax(s, dtype=np.float32, out=s)
-                out[:, r0:r1, r1:] = 0 if pattern else -np.inf
+                oh[r0:r1, r1:] = 0 if pattern else -np.inf
+
+        with _one_blas_thread(), ThreadPoolExecutor(min(H, os.cpu_count() or 1)) as pool:
+            list(pool.map(head, range(H)))
         return out
 
     @cached_property
