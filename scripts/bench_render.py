@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
 DRIVER = ROOT / "scripts" / "render.py"
 TOTAL = re.compile(r"^total\s+([\d.]+)\s+([\d.]+)\s+wall ([\d.]+) s", re.M)
 
@@ -53,7 +53,7 @@ def modes(jobs: int, pieces: int) -> dict[str, tuple[str, list[str]]]:
 def warm(scenes: list[str]) -> None:
     """Compute the story scenes' traces once (the default course)."""
     sys.path.insert(0, str(ROOT))
-    from render_driver import scenes_api as S
+    from scenes.render import scenes_api as S
 
     cfg, _ = S.find_config()
     course = S.load_course(cfg) if cfg else S.Course(None, {}, "none")

@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-from render_driver.media import video_seconds  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from scenes.render.media import video_seconds  # noqa: E402
 from scenes.kit.course.discover import STORY_ORDER as STORY  # noqa: E402
 QUALITY = {"l": "-ql", "m": "-qm", "h": "-qh", "p": "-qp", "k": "-qk"}
 

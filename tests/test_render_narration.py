@@ -129,7 +129,7 @@ def _decoded(path: Path) -> tuple[list[str], str, int]:
     """Decoded video frame hashes, decoded audio samples' hash and sample count."""
     import hashlib
 
-    from render_driver import media
+    from scenes.render import media
 
     with av.open(str(path)) as c:
         pcm = b"".join(bytes(f.to_ndarray().tobytes()) for f in c.decode(audio=0))
@@ -139,7 +139,7 @@ def _decoded(path: Path) -> tuple[list[str], str, int]:
 
 def test_voiced_scene_split_is_the_one_process_render(tmp_path, tiny_gpt2_dir):
     """A narrated scene in 3 pieces: the same frames, the same audio samples, the same cues."""
-    sys.path.insert(0, str(ROOT / "scripts"))
+    sys.path.insert(0, str(ROOT))
     f = course_file(tmp_path, tiny_gpt2_dir)
     for name, split in (("whole", "1"), ("split", "3")):
         r = driver(tmp_path, str(f), "CaptionedScene", "--voice", "--split", split, "--out", name)

@@ -134,8 +134,8 @@ def test_list_shows_scenes_in_story_order():
     ids = [ln.split()[0] for ln in r.stdout.splitlines()]
     import sys
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from render_driver.scenes_api import STORY_ORDER
+    sys.path.insert(0, str(ROOT))
+    from scenes.render.scenes_api import STORY_ORDER
 
     known = [i for i in ids if i in STORY_ORDER]
     assert known == sorted(known, key=STORY_ORDER.index)

@@ -17,9 +17,9 @@ from tiny_scene import write_tiny_course
 
 ROOT = Path(__file__).resolve().parents[1]
 RENDER = str(ROOT / "render.sh")
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
 
-from render_driver import media, plan, playcount, pool  # noqa: E402
+from scenes.render import media, plan, playcount, pool  # noqa: E402
 
 
 def run(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:

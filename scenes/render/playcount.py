@@ -4,11 +4,11 @@ counts — so the driver can cut the scene into pieces of equal video time.
 
 Run in a child process (a scene changes manim's global config):
 
-    python -m render_driver.playcount scenes/attention.py AttentionScene -q h
+    python -m scenes.render.playcount scenes/attention.py AttentionScene -q h
     RENDER_PLAYS {"class": "AttentionScene", "durations": [1.0, 0.5, ...]}
 
 The driver caches the answer per scene source and course file (:func:`plays_cache_key`);
-every whole render (``render_driver.exact_manim`` with ``$RENDER_PLAYS_OUT``) refreshes it,
+every whole render (``scenes.render.exact_manim`` with ``$RENDER_PLAYS_OUT``) refreshes it,
 so this dry run is needed only the first time a scene is split.
 """
 from __future__ import annotations
@@ -86,7 +86,7 @@ def plays_cache_key(file: Path, class_name: str, roots: list[Path], course: str 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m render_driver.playcount")
+    ap = argparse.ArgumentParser(prog="python -m scenes.render.playcount")
     ap.add_argument("file", type=Path)
     ap.add_argument("class_name")
     ap.add_argument("-q", "--quality", default="l")

@@ -23,7 +23,7 @@ from .playcount import MARK, plays_cache_key
 from .pool import Job, run_jobs, say, stop
 from .summary import Row, print_summary
 
-SCRIPTS = ROOT / "scripts"
+PKG_PARENT = ROOT  # the folder holding the scenes and tensors packages (for python -m scenes.render.…)
 
 
 @dataclasses.dataclass
@@ -148,7 +148,7 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
     vext = ".mov" if args.transparent else ".mp4"
     slides_dir = out / "slides"
     env = dict(os.environ, COLUMNS="160", PYTHONUNBUFFERED="1",
-               PYTHONPATH=os.pathsep.join(p for p in (str(SCRIPTS), os.environ.get("PYTHONPATH")) if p))
+               PYTHONPATH=os.pathsep.join(p for p in (str(PKG_PARENT), os.environ.get("PYTHONPATH")) if p))
     if args.slides:
         env["GPT_SCENES_SLIDES_DIR"] = str(slides_dir.resolve())
         if files:
@@ -183,7 +183,7 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
             return [sys.executable, "-m", "manim_slides", *t.manim_args(
                 str(media.resolve()), slides_file=str(S.SLIDES_FILE),
                 slides_class=S.slides_name(next(e.cls for e in todo if e.id == t.scene)))]
-        return [sys.executable, "-m", "render_driver.exact_manim", *t.manim_args(str(media.resolve()))]
+        return [sys.executable, "-m", "scenes.render.exact_manim", *t.manim_args(str(media.resolve()))]
 
     if args.dry_run:
         for t in tasks:
@@ -342,7 +342,7 @@ def count_plays(videos: list[Task], n: int, env: dict[str, str], cache: Path, lo
                 t, f = todo.pop(0)
                 log = logs / f"{t.scene}.count.log"
                 with open(log, "wb") as fh:
-                    p = subprocess.Popen([sys.executable, "-m", "render_driver.playcount", str(t.file),
+                    p = subprocess.Popen([sys.executable, "-m", "scenes.render.playcount", str(t.file),
                                           t.class_name, "-q", t.quality], stdout=fh,
                                          stderr=subprocess.STDOUT, env=cenv,
                                          stdin=subprocess.DEVNULL, start_new_session=True)

@@ -5,7 +5,7 @@ both inclusive, counting every ``play`` and ``wait``; the last piece ``-n FIRST`
 before FIRST — their end state is applied, nothing is drawn or encoded — and stops after
 LAST, so each piece starts from exactly the mobjects the whole render would have there and
 encodes its animations with the same settings; the pieces, stream-copied one after another
-(:func:`render_driver.media.concat`), are the whole render's video frame for frame.
+(:func:`scenes.render.media.concat`), are the whole render's video frame for frame.
 
 Only the standard library: ``./render.sh --dry-run`` prints these commands.
 """

@@ -1,4 +1,4 @@
-"""``python -m render_driver.exact_manim render ...``: manim's own command line, with one
+"""``python -m scenes.render.exact_manim render ...``: manim's own command line, with one
 change that makes a fast-forwarded animation leave the scene exactly as a drawn one does.
 
 When manim skips an animation (``-n FIRST,LAST`` before FIRST, ``-s`` stills, a cache hit)

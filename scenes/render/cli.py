@@ -1,6 +1,6 @@
 """``./render.sh`` options: parsing and checking with the standard library only, so that
 render.sh can check them with the system python before the set-up runs (a typo fails in a
-second, exit 2, one line). :func:`main` then hands over to :mod:`render_driver.run`.
+second, exit 2, one line). :func:`main` then hands over to :mod:`scenes.render.run`.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The render driver behind ``./render.sh`` (entry point: ``scripts/render.py``).
+"""The render driver behind ``./render.sh`` and ``gpt-scenes render`` (``scripts/render.py``
+/ :mod:`scenes.cli`): what turns scenes into a course's outputs.
 
     cli        options (standard library only: checked before the set-up)
     plan       the manim command of each job; cutting a scene into pieces

@@ -164,7 +164,7 @@ def _spec(j: Job, course_bytes: bytes | None, env: dict[str, str]) -> dict[str, 
 def render_job(spec: dict[str, Any], payload: dict[tuple[str, str], bytes]) -> dict[str, Any]:
     """Runs on a worker: write the shipped cache files where this node's tensors looks,
     render with manim in a fresh folder, return the output's bytes and the log."""
-    from render_driver.scenes_api import cache_dirs
+    from scenes.render.scenes_api import cache_dirs
 
     dirs = cache_dirs()
     for (kind, name), data in payload.items():
@@ -176,9 +176,9 @@ def render_job(spec: dict[str, Any], payload: dict[tuple[str, str], bytes]) -> d
             os.replace(tmp, dst)
     with tempfile.TemporaryDirectory(prefix="gpt-scenes-ray-") as tmpdir:
         tmp = Path(tmpdir)
-        import render_driver
+        import scenes
 
-        pkg_parent = str(Path(render_driver.__file__).resolve().parents[1])
+        pkg_parent = str(Path(scenes.__file__).resolve().parents[1])
         env = dict(os.environ, **spec["env"], COLUMNS="160", PYTHONUNBUFFERED="1",
                    PYTHONPATH=os.pathsep.join([os.getcwd(), pkg_parent, os.environ.get("PYTHONPATH", "")]))
         env["GPT_SCENES_COURSE"] = "none"
@@ -196,7 +196,7 @@ def render_job(spec: dict[str, Any], payload: dict[tuple[str, str], bytes]) -> d
         log = tmp / "log"
         t0 = time.time()
         with open(log, "wb") as fh:
-            p = subprocess.Popen([sys.executable, "-m", "render_driver.exact_manim", *args], stdout=fh,
+            p = subprocess.Popen([sys.executable, "-m", "scenes.render.exact_manim", *args], stdout=fh,
                                  stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL,
                                  preexec_fn=_die_with_parent)
         marker = spec["env"].get(KILL_ONCE_ENV)
