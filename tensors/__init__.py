@@ -16,6 +16,7 @@ files written through :mod:`~tensors.store`; the matrices' layout in :mod:`~tens
 one softmax and the seeded draws, :mod:`~tensors.generate` text generation;
 :mod:`~tensors.fetch` installs the offline model; :mod:`~tensors.cli` is ``python -m tensors``.
 """
+from ._version import __version__
 from .ablation import Ablation
 from .errors import UserError, exit_on_user_error, note
 from .extract import trace
@@ -23,4 +24,4 @@ from .store import home
 from .trace import CAPTURE_VERSION, Trace
 
 __all__ = ["trace", "Trace", "Ablation", "UserError", "exit_on_user_error", "note",
-           "CAPTURE_VERSION", "home"]
+           "CAPTURE_VERSION", "home", "__version__"]
