@@ -56,7 +56,8 @@ def parser() -> _Parser:
         prog="./render.sh",
         description="Render gpt-scenes scenes in parallel to predictable file names, then print "
                     "a summary (scene, video seconds, render seconds, output).",
-        epilog="Outputs: OUT/<quality>/<scene>.mp4 (OUT/<course>/<quality>/ with several --course; "
+        epilog="Outputs: OUT/<quality>/<scene>.mp4 (OUT/<course>/<quality>/ for a course named by "
+               "--course or $GPT_SCENES_COURSE, <course> its name key or file name; "
                ".mov with --transparent), <scene>.srt and "
                "<scene>.vtt (subtitles: the captions, timed), <scene>.png, <scene>.gif, "
                "lecture.mp4 (a chapter per scene) with lecture.srt/.vtt, slides/<scene>.html, "
@@ -111,8 +112,9 @@ def parser() -> _Parser:
                         "without ADDRESS a local Ray instance. Needs the ray extra: "
                         ".venv/bin/pip install ray==2.60.0")
     p.add_argument("--course", metavar="FILE", action="append",
-                   help="course config TOML (default: see below); given more than once, every "
-                        "course is rendered in one run, each into OUT/<course file name>/")
+                   help="course config TOML (default: see below), rendered into OUT/<course>/ "
+                        "(its name key, else its file name); given more than once, every "
+                        "course is rendered in one run")
     p.add_argument("--gallery", action="store_true",
                    help=f"README gallery: stills and small GIFs of every scene into "
                         f"{GALLERY_DIR.relative_to(ROOT)}/ (default course, -ql)")

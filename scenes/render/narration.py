@@ -61,7 +61,8 @@ def write_scene_subtitles(row: Row, src: Path | None, out: Path, scene: str) -> 
     row.extras += list(S.write_subtitles(cues, out / scene))
 
 
-def lecture(entries: list, rows: dict[str, Row], out: Path, vext: str) -> Path | None:
+def lecture(entries: list, rows: dict[str, Row], out: Path, vext: str,
+            course: Any = None) -> Path | None:
     """``lecture.mp4`` with a chapter per scene, and ``lecture.srt``/``.vtt``."""
     from . import scenes_api as S
 
@@ -71,7 +72,7 @@ def lecture(entries: list, rows: dict[str, Row], out: Path, vext: str) -> Path |
     dst = out / f"lecture{vext}"
     try:
         starts = S.concat_lecture([rows[e.id].video for e in done], dst,
-                                  titles=[chapter_title(e) for e in done])
+                                  titles=[chapter_title(e, course) for e in done])
     except Exception as ex:  # noqa: BLE001 - one line, the scenes' videos are kept
         say(f"lecture: FAILED to join ({type(ex).__name__}: {ex})")
         return None
@@ -82,15 +83,18 @@ def lecture(entries: list, rows: dict[str, Row], out: Path, vext: str) -> Path |
     return dst
 
 
-def chapter_title(entry: Any) -> str:
-    """A scene's chapter title: the first line of its class docstring, else its id.
+def chapter_title(entry: Any, course: Any = None) -> str:
+    """A scene's chapter title: the course's ``chapter`` for its section, else the first
+    line of its class docstring, else its id.
 
     >>> class E: id = "softmax_temperature"; cls = type("X", (), {"__doc__": None})
     >>> chapter_title(E())
     'Softmax temperature'
     """
-    doc = (entry.cls.__dict__.get("__doc__") or "").strip().split("\n")[0].strip().rstrip(".")
-    return doc[:80] if doc else entry.id.replace("_", " ").capitalize()
+    from . import scenes_api as S
+
+    own = S.chapter(course, getattr(entry.cls, "config_section", "") or "") if course else None
+    return own or S.default_chapter(entry.cls, entry.id)
 
 
 def burn(video: Path, srt: Path, row: Row | None) -> Path | None:

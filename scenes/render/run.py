@@ -41,6 +41,7 @@ class Batch:
     cache_files: list[tuple[str, Path]]
     vext: str
     slides_dir: Path
+    course: object = None       # the course config (chapter titles, speaker notes)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
             batches.append(b)
     if not batches:
         return 0
+    folders = [(b.label, b.quality) for b in batches]
+    if len(set(folders)) < len(folders):
+        raise UserError("two courses have the same name (their name key or file name): they "
+                        "would share an output folder; give one another name = \"...\"")
     ray, workers = cluster.ray, cluster.workers()
     jobs = [j for b in batches for j in b.jobs]
     files = list(dict.fromkeys(f for b in batches for f in b.cache_files))
@@ -113,12 +118,15 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
     if course_arg:
         os.environ[S.ENV_VAR] = str(Path(course_arg).resolve())
     cfg_path, source = S.find_config()
+    given = bool(course_arg) or source == "env"   # named by --course or $GPT_SCENES_COURSE
+    source = "--course" if course_arg else source  # (the env var is how it reaches manim)
     os.environ[S.ENV_VAR] = str(cfg_path) if cfg_path else "none"
     course = S.load_course(cfg_path) if cfg_path else S.Course(None, {}, "none")
 
     files = [s for s in args.scenes if s.endswith(".py")]
     names = [s for s in args.scenes if not s.endswith(".py")]
-    entries, failed = S.discover(files, all_classes=True)
+    own = [str(f) for f in S.course_scene_files(course)]  # the course's scene_files
+    entries, failed = S.discover(list(dict.fromkeys(files + own)), all_classes=True)
     for path, msg in failed:
         say(f"skipped {path}: {msg}")
     if args.list:
@@ -127,12 +135,17 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
                 print(f"{e.id:<22} {e.class_name:<28} {e.file}")
         return 0
     in_files = [e for e in entries if Path(e.file) in {Path(f).resolve() for f in files}]
+    order = S.scene_order(course)
     if names:
         todo = S.select(entries, names)
     elif files:
         todo = in_files
+    elif order:  # the course names its scenes, in its order
+        todo = S.select(entries, order)
     else:
-        todo = S.select([e for e in entries if Path(e.file).parent == S.SCENES_DIR], [])
+        own_files = {Path(f).resolve() for f in own}
+        todo = S.select([e for e in entries if Path(e.file).parent == S.SCENES_DIR
+                         or Path(e.file) in own_files], [])
     if not todo:
         raise UserError("no scenes found in scenes/ (a scene is a GPTScene subclass with beats)")
     for n in S.check_course(course, entries, [p for p, _ in failed], rendered=todo):
@@ -141,7 +154,8 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
         "course config: none (the scenes' defaults)")
 
     q = QUALITIES[quality]
-    label = Path(course_arg).stem if per_course and course_arg else ""
+    # a named course renders into its own folder: OUT/<name or file stem>/<quality>/
+    label = S.out_name(course, given) or (Path(course_arg).stem if per_course and course_arg else "")
     out = Path(args.out) / label / q if label else Path(args.out) / q
     logs = out / "logs"
     media_root = (Path(args.out) / ".media" / label / q) if label else Path(args.out) / ".media" / q
@@ -151,8 +165,9 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
                PYTHONPATH=os.pathsep.join(p for p in (str(PKG_PARENT), os.environ.get("PYTHONPATH")) if p))
     if args.slides:
         env["GPT_SCENES_SLIDES_DIR"] = str(slides_dir.resolve())
-        if files:
-            env["GPT_SCENES_SLIDES_FILES"] = os.pathsep.join(str(Path(f).resolve()) for f in files)
+        if files or own:
+            env["GPT_SCENES_SLIDES_FILES"] = os.pathsep.join(
+                dict.fromkeys(str(Path(f).resolve()) for f in files + own))
 
     voice = narration.run_voice(args, course)  # a bad voice: one line, exit 2, before any job
     env.update(S.voice_env(voice))
@@ -237,7 +252,7 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
             # runs to the end: its run times cut the scene next time (keyed by the voice too)
             jenv["RENDER_PLAYS_OUT"] = str(_plays_file(t, plays, env).resolve())
         jobs.append(Job(t, cmd_of(t, media), media, logs / f"{t.key}.log", dest, env=jenv))
-    return Batch(label, quality, out, todo, rows, jobs, env, trace_files, vext, slides_dir)
+    return Batch(label, quality, out, todo, rows, jobs, env, trace_files, vext, slides_dir, course)
 
 
 def _finish(args: argparse.Namespace, b: Batch, wall: float, S) -> int:  # noqa: ANN001
@@ -262,7 +277,7 @@ def _finish(args: argparse.Namespace, b: Batch, wall: float, S) -> int:  # noqa:
                 say(f"gif {dst} ({dst.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s)")
             except Exception as ex:  # noqa: BLE001 - reported in the summary
                 row.errors.append(f"gif: {type(ex).__name__}: {ex}")
-    lecture = narration.lecture(todo, rows, out, b.vext) if args.lecture else None
+    lecture = narration.lecture(todo, rows, out, b.vext, b.course) if args.lecture else None
     if args.burn_subtitles:
         for e in todo:
             if rows[e.id].video is not None:

@@ -14,6 +14,8 @@ from typing import Any
 from scenes.kit.course.cli import _warm
 from scenes.kit.course.config import ENV_VAR, SCENES_DIR, Course, find_config, load_course  # noqa: F401
 from scenes.kit.course.discover import STORY_ORDER, SceneEntry, check_course, discover, select  # noqa: F401
+from scenes.kit.course.lecture import chapter, default_chapter, out_name, scene_order  # noqa: F401
+from scenes.kit.course.lecture import scene_files as course_scene_files  # noqa: F401
 from scenes.kit.course.validate import scene_values
 from scenes.kit.slides import slides_name  # noqa: F401  (re-exported)
 from scenes.kit.course.voice import check as check_voice, voice_env, voice_settings  # noqa: F401
@@ -25,7 +27,8 @@ __all__ = ["ENV_VAR", "SCENES_DIR", "STORY_ORDER", "Course", "SceneEntry", "chec
            "discover", "find_config", "load_course", "select", "scene_values", "slides_name",
            "check_voice", "voice_env", "voice_settings", "convert_options", "burn_subtitles",
            "concat_lecture", "join_srt", "parse_srt", "write_subtitles",
-           "SLIDES_FILE", "warm_traces", "cache_dirs"]
+           "SLIDES_FILE", "warm_traces", "cache_dirs", "chapter", "default_chapter", "out_name",
+           "scene_order", "course_scene_files"]
 
 #: The file manim-slides loads: the ``<Name>Slides`` classes of scenes.kit.slides (which,
 #: with its relative imports, cannot be loaded by path itself).

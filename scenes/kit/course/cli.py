@@ -12,8 +12,12 @@ from tensors.errors import note
 from .config import DEFAULT_PATH, ENV_VAR, LOCAL_NAME, Course, load_course
 from .discover import SceneEntry, check_course, discover, select
 from .knobs import knobs
+from .lecture import chapter, default_chapter, scene_files, scene_order
 from .template import _key, _toml_value, template
 from .validate import scene_values
+
+
+PROG = "python -m scenes.kit.course"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,8 +25,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}; see --help\n")
 
 
-def _entries(args: argparse.Namespace, all_classes: bool = False) -> list[SceneEntry]:
-    entries, errors = discover(getattr(args, "scenes", None) or (), all_classes=all_classes)
+def _entries(args: argparse.Namespace, all_classes: bool = False,
+             course: Course | None = None) -> list[SceneEntry]:
+    """The scenes: scenes/, the --scenes files and the course's own ``scene_files``."""
+    files = [*(getattr(args, "scenes", None) or ()), *(scene_files(course) if course else ())]
+    entries, errors = discover(dict.fromkeys(map(str, files)), all_classes=all_classes)
     for path, msg in errors:
         print(f"[gpt-scenes] skipped {path}: {msg}", file=sys.stderr)
     args.failed = [p for p, _ in errors]
@@ -30,7 +37,7 @@ def _entries(args: argparse.Namespace, all_classes: bool = False) -> list[SceneE
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = _Parser(prog="python -m scenes.kit.course", description=__doc__.split("\n")[0])
+    p = _Parser(prog=PROG, description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     c = sub.add_parser("check", help="validate a course config against every scene")
     c.add_argument("file", nargs="?", help=f"default: ${ENV_VAR}, ./{LOCAL_NAME}, the shipped default")
@@ -50,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--scenes", nargs="*", default=[])
     args = p.parse_args(argv)
 
-    with exit_on_user_error("python -m scenes.kit.course"):
+    with exit_on_user_error(PROG):
         if args.cmd == "template":
             sys.stdout.write(template(_entries(args)))
             return 0
@@ -73,22 +80,42 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         course = load_course(getattr(args, "file", None))
         if args.cmd == "check":
-            entries = _entries(args, all_classes=True)
-            notes = check_course(course, entries, args.failed)
+            entries = _entries(args, all_classes=True, course=course)
+            errors: list[str] = []
+            notes = check_course(course, entries, args.failed, errors=errors)
             for n in notes:
                 print(f"[gpt-scenes] {n}", file=sys.stderr)
+            for e in errors:
+                print(f"{PROG}: error: {' '.join(e.split())}", file=sys.stderr)
+            if errors:
+                print(f"course config {course.label}: {len(errors)} problem(s)")
+                return 2
             print(f"course config {course.label}: OK ({len(entries)} scenes checked)")
             return 0
         if args.cmd == "show":
-            entries = _entries(args)
+            entries = _entries(args, course=course)
             check_course(course, entries, args.failed)
             print(f"# course config: {course.label}")
+            for k in ("name", "title"):
+                if k in course.data:
+                    print(f"{k} = {_toml_value(course.data[k])}")
+            order = scene_order(course)
+            if order:
+                entries = select(entries, order)
+                print(f"scenes = {_toml_value([e.id for e in entries])}   # the lecture, in order")
             for e in entries:
                 values, caps = scene_values(course, e.cls)
                 print(f"\n[{e.id}]  # {e.class_name}")
+                section = getattr(e.cls, "config_section", "") or ""
+                print(f"chapter = {_toml_value(chapter(course, section) or chapter_default(e))}"
+                      + ("   # from the course config" if chapter(course, section) else
+                         "   # the class docstring"))
+                resolved = resolved_values(e.cls, values)
                 for name, kn in knobs(e.cls).items():
                     v = values.get(name, kn.default)
                     mark = "   # from the course config" if name in values else ""
+                    if name in resolved:
+                        mark += f"   # {resolved[name]}"
                     print(f"{name} = {_toml_value(v)}{mark}")
                 for k, v in caps.items():
                     print(f"captions.{_key(k)} = {_toml_value(v)}   # from the course config")
@@ -96,6 +123,53 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "warm":
             return _warm(course, _entries(args, all_classes=True), args.names)
     return 0
+
+def chapter_default(e: SceneEntry) -> str:
+    """The chapter title when the course sets none (see :func:`.lecture.default_chapter`)."""
+    return default_chapter(e.cls, e.id)
+
+
+def resolved_values(cls: type, values: dict) -> dict[str, str]:
+    """What an automatic value resolves to for this scene, and why, by knob name: the head
+    the attention rule picks (layer/head None), the answer token ("auto"). Costs a trace
+    (cached), computed only for scenes with such a value."""
+    get = lambda k: values.get(k, getattr(cls, k, None))  # noqa: E731
+    out: dict[str, str] = {}
+    auto_head = hasattr(cls, "search_layers") and hasattr(cls, "layer") and hasattr(cls, "head") \
+        and (get("layer") is None or get("head") is None)
+    auto_answer = hasattr(cls, "answer") and get("answer") in (None, "auto")
+    if not (auto_head or auto_answer):
+        return out
+    t = trace(get("prompt"), get("model") or "auto", device=get("device"), quiet=True)
+    if auto_head:
+        import numpy as np
+
+        from ..analysis.attention import head_scores, select_head
+
+        nl, nh = t.info["n_layer"], t.info["n_head"]
+        sl = get("search_layers")
+        layers = sorted({int(x) % nl for x in sl}) if sl is not None else None
+        scores = head_scores(t.pattern)
+        if get("layer") is None and get("head") is None:
+            L, H, _ = select_head(scores, layers)
+            n = (len(layers) if layers is not None else nl) * nh
+            why = (f"the rule picks layer {L} head {H}: the most long-range attention "
+                   f"({scores[L, H]:.0%} of each query's weight on earlier words other than "
+                   f"the first, itself and the previous one) of the {n} heads searched")
+            out["layer"], out["head"] = why, why
+        elif get("head") is None:
+            L = int(get("layer")) % nl
+            H = int(np.argmax(scores[L]))
+            out["head"] = (f"the rule picks head {H} of layer {L}: the most long-range "
+                           f"attention in that layer ({scores[L, H]:.0%})")
+    if auto_answer:
+        from ..analysis.mlp import resolve_answer
+
+        a = resolve_answer(t, "auto")
+        out["answer"] = (f"auto = {t.token_strs([a])[0]!r}: the model's most likely next "
+                         f"token after the prompt")
+    return out
+
 
 def _warm(course: Course, entries: list[SceneEntry], names: list[str]) -> int:
     """Compute the traces the scenes start from (their prompt and model) once, so parallel

@@ -16,7 +16,8 @@ from typing import Any, Iterable
 from tensors import UserError, trace
 
 from .config import SCENES_DIR, Course, scene_files
-from .knobs import is_scene_class
+from .knobs import beat_names, is_scene_class
+from .lecture import check_notes_beats, scene_order, validate_lecture
 from .validate import _err, scene_values, validate_class_knobs, validate_captions, validate_theme, validate_top
 from .voice import voice_settings
 
@@ -168,39 +169,91 @@ def check_against_model(course: Course, cls: type, values: dict[str, Any]) -> No
 
 
 def check_course(course: Course, entries: list[SceneEntry], failed: Iterable[Path] = (),
-                 rendered: Iterable[SceneEntry] | None = None) -> list[str]:
+                 rendered: Iterable[SceneEntry] | None = None,
+                 errors: list[str] | None = None) -> list[str]:
     """Validate the whole config against ``entries`` (``failed``: scene files that did not
-    import); returns notes. Raises UserError. The model-dependent values are checked for
-    the ``rendered`` entries (default: all), as each costs a trace."""
+    import); returns notes. The model-dependent values are checked for the ``rendered``
+    entries (default: all), as each costs a trace.
+
+    Raises a one-line UserError at the first problem; with an ``errors`` list, every
+    problem is appended to it instead (one line each: each key is checked on its own)."""
     with_model = None if rendered is None else {e.class_name for e in rendered}
     failed = list(failed)
     sections = {getattr(e.cls, "config_section", "") for e in entries} - {""}
     sections |= {p.stem for p in failed}  # present but broken now: don't call their sections unknown
-    validate_top(course, sections)
-    validate_theme(course)
-    voice_settings(course, open_model=True)  # a missing or broken voice: one line, before rendering
     notes: list[str] = []
+
+    def step(fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except UserError as e:
+            if errors is None:
+                raise
+            if str(e) not in errors:
+                errors.append(str(e))
+            return None
+
+    def each_key(c: Course, table: str | None) -> list[Course]:
+        """``c`` itself, or (collecting every error) one course per key of ``table`` (None:
+        the top level), so that one bad key does not hide the next."""
+        if errors is None:
+            return [c]
+        data = c.data if table is None else c.data.get(table)
+        if not isinstance(data, dict):
+            return [c]
+        if table is None:
+            return [Course(c.path, {k: v}, c.source) for k, v in data.items()] or [c]
+        rest = {k: v for k, v in c.data.items() if k != table}
+        return [Course(c.path, {**rest, table: {k: v}}, c.source) for k, v in data.items()] or [c]
+
+    for c in each_key(course, None):
+        step(validate_top, c, sections)
+    for c in each_key(course, "theme"):
+        step(validate_theme, c)
+    for e in validate_lecture(course):
+        step(_raise, e)
+    order = scene_order(course)
+    if order and entries:
+        try:
+            select(entries, order)
+        except UserError as e:
+            step(_raise, UserError(f"course config {course.label}: scenes — {e}"))
+    step(voice_settings, course, True)  # a missing or broken voice: one line, before rendering
     seen: set[str] = set()
     for e in entries:
-        validate_class_knobs(e.cls)
-        values, _ = scene_values(course, e.cls, notes)
-        if with_model is None or e.class_name in with_model:
-            check_against_model(course, e.cls, values)
-        seen.add(getattr(e.cls, "config_section", ""))
+        section = getattr(e.cls, "config_section", "") or ""
+        step(validate_class_knobs, e.cls)
+        if errors is None:
+            values = scene_values(course, e.cls, notes)[0]
+        else:  # each key of the section on its own, then the whole (for its notes)
+            for c in each_key(course, section) if section else []:
+                step(scene_values, c, e.cls)
+            r = step(scene_values, course, e.cls, notes)
+            values = r[0] if r is not None else None
+        if section:
+            for err in check_notes_beats(course, section, list(beat_names(e.cls))):
+                step(_raise, err)
+        if values is not None and (with_model is None or e.class_name in with_model):
+            step(check_against_model, course, e.cls, values)
+        seen.add(section)
     # a section for a scene file that is present but not discovered (e.g. broken) is
     # checked for its shape only
     for name in sections - seen:
         if name in course.data and not isinstance(course.data[name], dict):
-            raise _err(course, None, name, course.data[name], f"must be a table: [{name}]")
+            step(_raise, _err(course, None, name, course.data[name], f"must be a table: [{name}]"))
     if "captions" in course.data:
-        caps = validate_captions(course, "captions", course.data["captions"], None)
+        caps = step(validate_captions, course, "captions", course.data["captions"], None) or {}
         known = set().union(*[set(getattr(e.cls, "captions", {}) or {}) for e in entries]) \
             if entries else set()
         for k, v in caps.items():
             if entries and k not in known:
-                raise _err(course, "captions", k, v, "unknown caption; allowed: "
-                           + ", ".join(sorted(known)))
+                step(_raise, _err(course, "captions", k, v, "unknown caption; allowed: "
+                                  + ", ".join(sorted(known))))
     return notes
+
+
+def _raise(e: Exception) -> None:
+    raise e
 
 
 def select(entries: list[SceneEntry], names: list[str]) -> list[SceneEntry]:

@@ -15,6 +15,7 @@ from tensors import UserError
 
 from ..theme import Theme
 from .config import Course
+from .lecture import SECTION_KEYS as LECTURE_SECTION_KEYS, TOP_KEYS as LECTURE_KEYS
 from .knobs import GENERIC_KEYS, Knob, SceneKnobs, beat_names, knobs, order_problem
 from .spec import (HEX_COLOUR, STR, Bad, Range, check_rule, convert, show_value, spec_from_value)
 
@@ -137,9 +138,11 @@ def validate_top(course: Course, sections: Iterable[str] | None) -> None:
                            "unknown section; allowed: " + ", ".join(
                                [*RESERVED_SECTIONS, *allowed_sections]))
             continue
+        if k in LECTURE_KEYS:  # checked by lecture.validate_lecture
+            continue
         if k not in GENERIC_KEYS:
             raise _err(course, None, k, v, "unknown top-level key; allowed: "
-                       + ", ".join(GENERIC_KEYS) + " and the sections "
+                       + ", ".join([*GENERIC_KEYS, *LECTURE_KEYS]) + " and the sections "
                        + ", ".join([*RESERVED_SECTIONS, *(allowed_sections or ["<scene>"])]))
         base = knobs(SceneKnobs)
         validate_knob(course, None, base[k], v)
@@ -205,9 +208,11 @@ def scene_values(course: Course, cls: type, notes: list[str] | None = None
         if k == "captions":
             captions.update(validate_captions(course, f"{section}.captions", v, defaults))
             continue
+        if k in LECTURE_SECTION_KEYS:  # chapter, notes: checked by lecture.validate_lecture
+            continue
         if k not in ks:
             raise _err(course, section, k, v, "unknown key; allowed: "
-                       + ", ".join([*ks, "captions"]))
+                       + ", ".join([*ks, "captions", *LECTURE_SECTION_KEYS]))
         values[k] = validate_knob(course, section, ks[k], v, cls)
     # a knob that a course subclass sets in its own code wins over the inherited section
     owner = _section_owner(cls) if section else cls

@@ -1,0 +1,277 @@
+"""The score-grid beats of :class:`scenes.attention.AttentionScene` (4–6): q·k, scale, mask, softmax.
+
+A mixin: it relies on the scene's state made by ``prepare`` (``trace``, ``L``, ``H``, ``Q``,
+``n``, ``scale`` …) and its helpers (``_note``, ``_para``, ``_tok``, ``_pause``). The grid
+is built once (:meth:`AttentionGridBeats._grid`) and every later step changes the same cells
+in place (:meth:`AttentionGridBeats._grid_to`), so a viewer sees 16.3 become 2.04.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, ManimColor, SurroundingRectangle,
+                   UpdateFromAlphaFunc, VGroup, config)
+
+from .analysis.attention import grid_labels
+from .course.knobs import beat
+from .pieces import AttentionGrid
+from .text import num_text, number_str
+from .theme import MIN_SIZE, THEME, pct
+
+__all__ = ["AttentionGridBeats"]
+
+
+class AttentionGridBeats:
+    """Beats 4–6 of the attention scene: the queries × keys grid, changed in place."""
+
+    def build_grid(self) -> None:
+        """The masked scores grid (what beat_mask ends with), silently."""
+        self.clean_stage()
+        self.grid = self._grid(self.trace.scores[self.L][self.H], "scores", digits=2)
+        self.grid_notes = self._grid_notes(self.grid)
+        self.add(self.grid, self.grid_notes)
+
+    def _grid(self, M: np.ndarray, mode: str, digits: int | None = None,
+              cs: float | None = None) -> AttentionGrid:
+        """The grid of M in its place (cell size ``cs``: the largest that fits)."""
+        n = self.n
+        labels = grid_labels(list(self.trace.tokens))
+        cs = cs or min(0.56, 4.9 / n)
+        g = AttentionGrid(M, labels, labels, mode=mode, cell_size=cs,
+                          show_numbers=n <= self.max_numbers, digits=digits,
+                          font_size=MIN_SIZE, show_positions=True, label_size=MIN_SIZE)
+        g.shift((-0.55 - g.frame.get_center()[0]) * RIGHT)
+        if g.frame.height >= 3.0:
+            g.shift((-2.55 - g.frame.get_bottom()[1]) * UP)
+        else:                                   # a small grid sits higher: room for notes
+            g.shift((0.9 - g.frame.get_center()[1]) * UP)
+        # tall key labels under the model tag: the grid moves left until they clear it
+        tag = getattr(self, "tag", None)
+        if tag is not None:
+            under = [m for m in g.key_labels if m.get_top()[1] > tag.get_bottom()[1] - 0.05
+                     and m.get_right()[0] > tag.get_left()[0] - 0.1]
+            if under:                           # (room kept for the queries note on the left)
+                dx = tag.get_left()[0] - 0.1 - max(m.get_right()[0] for m in under)
+                g.shift(max(dx, -config.frame_width / 2 + 1.0 - g.get_left()[0]) * RIGHT)
+            under = [m for m in under if m.get_right()[0] > tag.get_left()[0] - 0.1]
+            if under:                           # still under it: smaller cells, same place
+                over = max(m.get_top()[1] for m in under) - (tag.get_bottom()[1] - 0.05)
+                smaller = cs - over / n - 0.002
+                if smaller > 0.4 * min(0.56, 4.9 / n):
+                    return self._grid(M, mode, digits, cs=smaller)
+        return g
+
+    def _grid_notes(self, g: AttentionGrid) -> VGroup:
+        q = self._note("queries (rows): the position that looks", color=THEME.query)
+        if g.frame.height >= q.width:
+            q.rotate(math.pi / 2)
+            q.next_to(VGroup(g.query_labels, g.query_positions), LEFT, buff=0.2).set_y(g.frame.get_center()[1])
+        else:                                   # too short for the note on its side
+            q = self._para("queries (rows): the position that looks", 16, THEME.query)
+            q.next_to(VGroup(g.query_labels, g.query_positions), LEFT, buff=0.3).align_to(g.frame, UP)
+        out = VGroup(q)
+        k = self._note("keys (columns): the position looked at", color=THEME.key)
+        k.next_to(VGroup(g.key_labels, g.key_positions), UP, buff=0.1)
+        if k.get_top()[1] > 3.3:
+            k = self._note("keys (columns):\nthe position\nlooked at", color=THEME.key)
+            k.next_to(g.frame, RIGHT, buff=0.3).align_to(g.frame, UP)
+        out.add(k)
+        if not g.show_numbers:
+            rule = self._para(f"{self.n} tokens: cells coloured by value; numbers are printed "
+                              f"when they fit (here up to {self._max_numbers_fit()} tokens)", 24,
+                              THEME.dim)
+            if k.get_left()[0] > g.frame.get_right()[0]:      # keys note beside the grid
+                rule.next_to(k, DOWN, buff=0.3).align_to(k, LEFT)
+            else:
+                rule.next_to(g.frame, RIGHT, buff=0.35).align_to(g.frame, UP)
+            rule.text = " ".join(m.text for m in rule)
+            self.shown["rule"] = rule.text
+            out.add(rule)
+        return out
+
+    def _max_numbers_fit(self) -> int:
+        return min(self.max_numbers, int(4.9 / 0.5))
+
+    def _grid_to(self, g: AttentionGrid, M: np.ndarray, mode: str, digits: int | None,
+                 run_time: float = 0.9) -> AttentionGrid:
+        """Turn grid g into the grid of M in place: the same cells change colour and their
+        numbers cross-fade (no blank frame; one animation for all cells, so it stays cheap).
+        Returns the new grid (now on screen)."""
+        g2 = self._grid(M, mode, digits)
+        flat = (not g.as_image and not g2.as_image and len(g.cells) == len(g2.cells)
+                and all(not c.submobjects for c in g.cells) and all(not c.submobjects for c in g2.cells))
+        if not flat and (g.as_image or g2.as_image):
+            self.play(FadeOut(g.image if g.as_image else g.cells),
+                      FadeIn(g2.image if g2.as_image else g2.cells), run_time=run_time)
+        elif not flat:
+            self.cross_fade([*g.cells, *g.numbers], [*g2.cells, *g2.numbers], run_time=run_time)
+        else:
+            a = np.array([c.get_fill_rgbas()[0] for c in g.cells])
+            b = np.array([c.get_fill_rgbas()[0] for c in g2.cells])
+
+            def recolour(cells: VGroup, alpha: float) -> None:
+                for c, rgba in zip(cells, a + (b - a) * alpha):
+                    c.set_fill(ManimColor.from_rgb(rgba[:3]), opacity=float(rgba[3]))
+
+            pairs = list(zip(g.numbers, g2.numbers)) if len(g.numbers) == len(g2.numbers) else []
+            old = VGroup(*[x for x, y in pairs if x.text != y.text]) if pairs else g.numbers
+            new = VGroup(*[y for x, y in pairs if x.text != y.text]) if pairs else g2.numbers
+            self.cross_fade(list(old), list(new), run_time=run_time,
+                       extra=[UpdateFromAlphaFunc(g.cells, recolour)])
+        self.settle(g, g2)
+        self.chrome_front()
+        return g2
+
+    @beat(needs=("tag", "qmat"))
+    def beat_dot_products(self) -> None:
+        """4. The grid of q·k dot products (built from copies of q and k), then scaled."""
+        t, L, H, Q = self.trace, self.L, self.H, self.Q
+        q = np.asarray(t.q[L][H], np.float64)
+        k = np.asarray(t.k[L][H], np.float64)
+        qk = q @ k.T
+        g = self._grid(qk, "scores", digits=1)
+        notes = self._grid_notes(g)
+        qm, km = self.qmat, self.kmat
+        # q rows fly to the grid's rows, k rows to its columns; cells appear row by row
+        ql, kl = VGroup(g.query_labels, g.query_positions), VGroup(g.key_labels, g.key_positions)
+        self.cross_fade((), [ql, kl, g.frame], run_time=1.0, extra=[
+            qm.animate.scale(0.35).move_to(ql).set_opacity(0),
+            km.animate.scale(0.35).rotate(math.pi / 2).move_to(kl).set_opacity(0)])
+        cells = [VGroup(g.cell(i, j), *( [g.numbers[i * self.n + j]] if g.show_numbers else []))
+                 for i in range(self.n) for j in range(self.n)] if not g.as_image else [g.image]
+        self.cross_fade((), cells, run_time=1.4, each=0.3, extra=[FadeIn(notes)])
+        self.settle(qm, km, g)
+        self.qmat = self.kmat = None
+        self.show_caption(self.caption_text("dots"))
+        self.equation("matmul", "q_i · k_j (every cell)", shown=qk, x=q, W=k.T)
+        # one cell worked: the query's strongest key
+        j = int(np.argmax(np.asarray(t.pattern[L][H][Q])))
+        cell_rect = SurroundingRectangle(g.cell(Q, j) if not g.as_image else g.frame,
+                                         color=THEME.highlight, buff=0.02)
+        worked = self._para(f"q_{Q} · k_{j} = the sum of {self.d_head} products "
+                            f"q_{Q}[i] × k_{j}[i] = {qk[Q, j]:.3f}", 34)
+        worked.next_to(g.frame, RIGHT, buff=0.35).align_to(g.frame, DOWN)
+        self.equation("dot", f"q_{Q} · k_{j}", shown=qk[Q, j], a=q[Q], b=k[j])
+        self.play(Create(cell_rect), FadeIn(worked), run_time=0.5)
+        self.shown["qk"] = g
+        self._pause(1.2)
+        # the scale of this layer, read from the model
+        inv = 1.0 / self.scale
+        if abs(inv - math.sqrt(self.d_head)) < 1e-6 * inv:
+            st = f"÷ √{self.d_head}"
+            cap = f"Divided by √d_head = √{self.d_head} = {inv:g}"
+        else:
+            st = f"× {self.scale:.6g}"
+            cap = f"Multiplied by layer {L}'s attention scale {self.scale:.6g}"
+        formula = self.text(st + (f"   (√{self.d_head} = {inv:g})" if st.startswith("÷") else ""),
+                            size=30, color=THEME.highlight)
+        beside = [m for m in notes[1:] if m.get_left()[0] > g.frame.get_right()[0]]
+        if beside:
+            formula.next_to(beside[-1], DOWN, buff=0.4).align_to(beside[-1], LEFT)
+        else:
+            formula.next_to(g.frame, RIGHT, buff=0.35)
+        self.play(FadeIn(formula, shift=0.2 * LEFT), FadeOut(cell_rect), FadeOut(worked), run_time=0.4)
+        self.show_caption(self.caption_text("scale", scale_text=cap, d_head=self.d_head, sqrt=inv))
+        self.grid = self._grid_to(g, qk * self.scale, "scores", 2)
+        self.equation("scale", st, shown=qk * self.scale, a=qk, s=self.scale)
+        self.grid_notes, self.formula = notes, formula
+        self.shown["scaled"] = self.grid
+        self._pause(1.4)
+
+    @beat(needs=("tag", "grid"))
+    def beat_mask(self) -> None:
+        """5. The causal mask: cells of later keys set to −∞, in place."""
+        t, L, H = self.trace, self.L, self.H
+        if getattr(self, "formula", None) is not None:
+            self.play(FadeOut(self.formula), run_time=0.3)
+            self.formula = None
+        self.show_caption(self.caption_text("mask"))
+        self.grid = self._grid_to(self.grid, t.scores[L][H], "scores", 2)
+        self.shown["scores"] = self.grid
+        self._pause(1.4)
+
+    @beat(needs=("tag", "grid"))
+    def beat_softmax(self) -> None:
+        """6. Softmax per query, in place; the attending token's row worked in full."""
+        t, L, H, Q = self.trace, self.L, self.H, self.Q
+        scores = np.asarray(t.scores[L][H], np.float64)
+        pat = np.asarray(t.pattern[L][H])
+        self.show_caption(self.caption_text("softmax", head=H))
+        g2 = self._grid_to(self.grid, pat, "pattern", 2)
+        self.grid = g2
+        self.equation("softmax", "softmax along each row", shown=pat, z=scores)
+        self.shown["pattern"] = g2
+        row = g2.row_rect(Q, THEME.highlight)
+        # the worked row: each score, e^(score − max), the sum, and the weight
+        m = float(np.max(scores[Q, :Q + 1]))
+        ex = np.exp(scores[Q, :Q + 1] - m)
+
+        def panel(keys: list[int]) -> VGroup:
+            head = VGroup(self._note(f"row {Q} ({self._tok(Q)}):", color=THEME.text),
+                          self._note("weight = exp(s − max) ÷ Σ exp(s − max)", color=THEME.text)
+                          ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)
+            rows = VGroup()
+            for j in keys:
+                r = VGroup(num_text(f"{j}", MIN_SIZE, THEME.dim),
+                           num_text(number_str(scores[Q, j], 2), MIN_SIZE, THEME.text),
+                           num_text(f"{pat[Q, j]:.3f}", MIN_SIZE, THEME.highlight))
+                rows.add(r)
+            hdr = VGroup(self._note("key"), self._note("score s"), self._note("weight"))
+            table = VGroup(hdr, *rows)
+            right = [None, 1.9, 3.2]                   # key left-aligned, numbers right-aligned
+            for i, r in enumerate(table):
+                for c, m in enumerate(r):
+                    m.set_y(-i * 0.34)
+                    if c:
+                        m.align_to([right[c], 0, 0], RIGHT)
+                    else:
+                        m.align_to([0, 0, 0], LEFT)
+            lines = [head]
+            if len(keys) < Q + 1:
+                lines.append(self._para(f"keys {keys[0]}–{Q} of 0–{Q} listed; the sum is over all {Q + 1}",
+                                        40, THEME.dim))
+            lines.append(table)
+            lines.append(self._para(f"Σ exp(s − max) = {ex.sum():.4f}; the weights sum to "
+                                    f"{pat[Q, :Q + 1].sum():.4f}", 34))
+            return VGroup(*lines).arrange(DOWN, aligned_edge=LEFT, buff=0.18)
+
+        # the last keys up to 8, as many as fit between the grid's top and the caption
+        floor = -config.frame_height / 2 + 1.75
+        for nk in range(min(8, Q + 1), 0, -1):
+            worked = panel(list(range(Q + 1))[-nk:])
+            if g2.frame.get_top()[1] - worked.height >= floor:
+                break
+        self.equation("softmax", f"row {Q}", shown=pat[Q], z=scores[Q])
+        self.equation("sum", f"row {Q} sums to 1", shown=float(pat[Q].sum()), terms=pat[Q])
+        # the head-choice note (what was searched, what the course set)
+        s = float(self.head_score_table[L, H])
+        kind, count, where = self.choice
+        if self.n < 4:
+            why = (f"The prompt has {self.n} token{'s' if self.n > 1 else ''}: too short for the "
+                   f"head rule (no query has a key other than the first, itself and the previous "
+                   f"one), so every score is 0 and head {H} of layer {L} is the first "
+                   f"{'set' if kind != 'rule' else 'searched'}.")
+        elif kind == "rule":
+            why = (f"Why head {H} of layer {L}? {pct(s)} of its attention (queries 3–{self.n - 1})\n"
+                   f"goes to earlier words other than the first, itself and the previous one:\n"
+                   f"the most of the {count} heads searched (layers: {where}).")
+        elif kind == "layer":
+            why = (f"Layer {L} set by the course; head {H} has the highest score in it:\n"
+                   f"{pct(s)} of its attention (queries 3–{self.n - 1}) goes to earlier words\n"
+                   f"other than the first, itself and the previous one.")
+        else:
+            why = (f"Layer {L} and head {H} set by the course. Score: {pct(s)} of its attention\n"
+                   f"(queries 3–{self.n - 1}) to earlier words other than the first, itself, the previous one.")
+        whyt = self._para(why.replace("\n", " "), 36)
+        whyt.next_to(g2.frame, RIGHT, buff=0.35).align_to(g2.frame, UP)
+        worked.next_to(g2.frame, RIGHT, buff=0.35).align_to(g2.frame, UP)
+        side = list(self.grid_notes[1:])           # keys note and rule yield their place
+        self.play(Create(row), FadeIn(worked), *[FadeOut(m) for m in side], run_time=0.6)
+        self.grid_notes = VGroup(self.grid_notes[0])
+        self._pause(1.6)
+        self.play(FadeOut(worked), FadeIn(whyt), run_time=0.5)
+        self.query_rect, self.why = row, whyt
+        self.shown["why"] = whyt
+        self._pause(1.8)
+

@@ -1,0 +1,411 @@
+"""The one text engine of gpt-scenes: every string on screen is built here.
+
+Text is drawn as one flat path per string (cheap to copy, hash and draw):
+
+- :func:`flat_text` — any string (or Pango markup) laid out by Pango, the outlines read
+  straight into one VMobject, cached per (string, size, font) and copied;
+- :func:`num_text` — numbers and short labels composed from a glyph atlas (no Pango call);
+- :func:`markup` — plain text with ``W_Q`` / ``d_head`` written as real subscripts;
+- :func:`flatten` — any drawn mobject (a MathTex, a group) merged into one path per style.
+
+And the rules for how a token or number reads on screen: :func:`visible_token`,
+:func:`token_label`, :func:`displayable`, :func:`number_str`, :func:`shape_str`.
+
+>>> token_label(" Paris"), token_label("\\n\\n"), token_label("<|im_end|>")
+('␣Paris', '↵↵', '<|im_end|>')
+>>> markup("W_Q & d_head")
+'W<sub>Q</sub> &amp; d<sub>head</sub>'
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+import manimpango
+import numpy as np
+from manim import DOWN, ORIGIN, MarkupText, Text, VGroup, VMobject, config
+from manim.mobject.text.text_mobject import START_X, START_Y, TEXT2SVG_ADJUSTMENT_FACTOR
+
+from .theme import THEME, fmt
+
+__all__ = ["flat_text", "num_text", "label_text", "markup", "flatten", "visible_token",
+           "token_label", "displayable", "number_str", "shape_str", "wrap_lines",
+           "wrapped_text", "SPACE_MARK", "logit_str", "font_size_of"]
+
+#: THE mark for a token's leading space, in boxes, tables, captions and bars alike
+#: (U+2423 OPEN BOX). Every scene gets it through :func:`visible_token` / :func:`token_label`.
+SPACE_MARK = "␣"
+
+_TEXT_CACHE: dict[tuple, VMobject] = {}
+
+
+_NUM = re.compile(r"[MLCZ]|-?\d*\.?\d+(?:e-?\d+)?")
+_SYMBOL = re.compile(r'<symbol[^>]*id="([^"]+)"[^>]*>\s*<path[^>]*d="([^"]*)"', re.S)
+_USE = re.compile(r'<use[^>]*xlink:href="#([^"]+)"[^>]*x="([-\d.e]+)"[^>]*y="([-\d.e]+)"')
+
+
+def _path_to_cubics(d: str) -> np.ndarray:
+    """Cairo's SVG path data (absolute M/L/C/Z only) → manim cubic Bézier points [n*4, 3]."""
+    tok = _NUM.findall(d)
+    out: list[list[float]] = []
+    i, cur, start = 0, (0.0, 0.0), (0.0, 0.0)
+
+    def line(a, b):
+        out.extend([[a[0], a[1]], [a[0] + (b[0] - a[0]) / 3, a[1] + (b[1] - a[1]) / 3],
+                    [a[0] + 2 * (b[0] - a[0]) / 3, a[1] + 2 * (b[1] - a[1]) / 3], [b[0], b[1]]])
+
+    while i < len(tok):
+        c = tok[i]
+        if c == "M":
+            cur = start = (float(tok[i + 1]), float(tok[i + 2]))
+            i += 3
+        elif c == "L":
+            nxt = (float(tok[i + 1]), float(tok[i + 2]))
+            line(cur, nxt)
+            cur = nxt
+            i += 3
+        elif c == "C":
+            v = [float(x) for x in tok[i + 1:i + 7]]
+            out.extend([[cur[0], cur[1]], v[0:2], v[2:4], v[4:6]])
+            cur = (v[4], v[5])
+            i += 7
+        elif c == "Z":
+            if cur != start:
+                line(cur, start)
+            cur = start
+            i += 1
+        else:  # a bare number continues the previous command (not produced by cairo)
+            i += 1
+    if not out:
+        return np.zeros((0, 3))
+    a = np.asarray(out, dtype=np.float64)
+    return np.hstack([a, np.zeros((len(a), 1))])
+
+
+_SCALE: dict[str, float] = {}
+
+
+def _pango_flat(markup: str, size: float, font: str) -> VMobject | None:
+    """Lay ``markup`` out with Pango (manim's own text2svg, files cached in manim's text
+    dir) and read the glyph outlines straight into one VMobject — no SVGMobject tree."""
+    d = config.get_dir("text_dir")
+    d.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(f"flat2|{font}|{size}|{markup}".encode()).hexdigest()[:16]
+    f = d / f"flat_{key}.svg"
+    if not f.exists():
+        manimpango.MarkupUtils.text2svg(
+            markup, font, "NORMAL", "NORMAL", size / TEXT2SVG_ADJUSTMENT_FACTOR, None, False,
+            str(f), START_X, START_Y, 600, 400, pango_width=-1,
+            alignment=manimpango.Alignment.CENTER)
+    svg = f.read_text()
+    glyphs = {gid: _path_to_cubics(dd) for gid, dd in _SYMBOL.findall(svg)}
+    pts = [glyphs[g][:, :] + np.array([float(x), float(y), 0.0])
+           for g, x, y in _USE.findall(svg) if g in glyphs and len(glyphs[g])]
+    if not pts:
+        return None
+    allp = np.vstack(pts)
+    allp[:, 1] *= -1                                     # SVG y points down
+    flat = VMobject(stroke_width=0)
+    flat.set_points(allp)
+    # same size as manim's Text at this font size (measured once per font)
+    if font not in _SCALE:
+        ref = Text("0", font=font, font_size=48)
+        own = _pango_flat_raw_height("0", 48, font)
+        _SCALE[font] = ref.height / own
+    flat.scale(_SCALE[font], about_point=np.zeros(3))
+    flat.move_to(ORIGIN)
+    return flat
+
+
+def _pango_flat_raw_height(s: str, size: float, font: str) -> float:
+    saved = _SCALE.get(font)
+    _SCALE[font] = 1.0
+    try:
+        m = _pango_flat(s, size, font)
+    finally:
+        if saved is None:
+            _SCALE.pop(font, None)
+        else:
+            _SCALE[font] = saved
+    return m.height
+
+
+def flat_text(s: str, size: float | None = None, color=None, font: str | None = None,
+              markup: bool = False) -> VMobject:
+    """Text in the theme font as one flat VMobject (see :func:`flatten`), cached per
+    (string, size, font) and copied. ``.text`` is the string. ``markup=True`` takes Pango
+    markup (``W<sub>Q</sub>``). Pango lays the text out exactly as for manim's Text; the
+    outlines are read directly (≈10× faster than building a Text).
+
+    >>> t = flat_text("−0.42", 20)
+    >>> t.text, len(t.submobjects)
+    ('−0.42', 0)
+    """
+    key = (s, round(float(size or THEME.small_size), 3), font or THEME.font, markup,
+           THEME.mono if SPACE_MARK in s else "")
+    tpl = _TEXT_CACHE.get(key)
+    if tpl is None:
+        mk = s if markup else s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        # the space mark always in the mono face (the text faces draw U+2423 differently,
+        # some as a tie ‿): one mark on screen wherever it appears
+        mk = mk.replace(SPACE_MARK, f'<span font_family="{THEME.mono}">{SPACE_MARK}</span>')
+        try:
+            tpl = _pango_flat(mk, key[1], key[2])
+        except Exception:  # pragma: no cover - fall back to manim's own Text
+            tpl = None
+        if tpl is None:
+            tpl = flatten(MarkupText(mk, font=key[2], font_size=key[1]))
+        _TEXT_CACHE[key] = tpl
+    t = tpl.copy()
+    t.text = s
+    _tag_size(t, key[1])
+    # the colour is set on every copy: a theme changed since the template was cached
+    # (another scene's course in the same process) must not carry over
+    t.set_fill(color if color is not None else THEME.text, opacity=1)
+    return t
+
+
+_ATLAS: dict[str, tuple[dict[str, np.ndarray], dict[str, float]]] = {}
+_ATLAS_CHARS = "0123456789.,−+-e%∞<>×⋮⋯⋱ "
+_ATLAS_REF = 48.0
+
+
+def _atlas(font: str) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Glyph outlines and advances of the characters numbers are made of, measured once per
+    font from Pango's own layout (each character set between two zeros)."""
+    if font in _ATLAS:
+        return _ATLAS[font]
+    zeros = Text("000", font=font, font_size=_ATLAS_REF).submobjects
+    adv0 = zeros[1].get_left()[0] - zeros[0].get_left()[0]
+    glyphs: dict[str, np.ndarray] = {}
+    adv: dict[str, float] = {"0": adv0}
+    for c in _ATLAS_CHARS:
+        gs = Text(f"0{c}0", font=font, font_size=_ATLAS_REF).submobjects
+        x0, base = gs[0].get_left()[0], gs[0].get_bottom()[1]
+        if c == " " and len(gs) == 2:
+            adv[c] = gs[1].get_left()[0] - x0 - adv0
+            glyphs[c] = np.zeros((0, 3))
+            continue
+        if len(gs) != 3:
+            continue
+        glyphs[c] = gs[1].points - np.array([x0 + adv0, base, 0.0])
+        adv[c] = gs[2].get_left()[0] - x0 - adv0
+    _ATLAS[font] = (glyphs, adv)
+    return _ATLAS[font]
+
+
+def num_text(s: str, size: float | None = None, color=None, font: str | None = None) -> VMobject:
+    """A number or short label for screen as one flat path. Strings made only of digits and
+    number signs are composed from a glyph atlas (no Pango call per number: ~100× faster);
+    anything else goes through :func:`flat_text`. ``.text`` is the string.
+
+    >>> bool(num_text("−0.42", 20).height > 0)
+    True
+    """
+    font = font or THEME.font
+    size = float(size or THEME.small_size)
+    if s and all(c in _ATLAS_CHARS for c in s):
+        glyphs, adv = _atlas(font)
+        if all(c in glyphs for c in s):
+            pts, pen = [], 0.0
+            for c in s:
+                if len(glyphs[c]):
+                    pts.append(glyphs[c] + np.array([pen, 0.0, 0.0]))
+                pen += adv[c]
+            if pts:
+                t = VMobject(stroke_width=0)
+                t.set_points(np.vstack(pts) * (size / _ATLAS_REF))
+                t.set_fill(color if color is not None else THEME.text, opacity=1)
+                t.move_to(ORIGIN)
+                t.text = s
+                _tag_size(t, size)
+                return t
+    return flat_text(s, size, color, font)
+
+
+def _tag_size(t: VMobject, size: float) -> None:
+    """Remember the size a text was made at and its extent then, so :func:`font_size_of`
+    can tell the size it is drawn at after any scaling (the legibility check reads it)."""
+    t.font_size_made = float(size)
+    t.extent_made = (float(t.width), float(t.height))
+
+
+def font_size_of(t: VMobject) -> float | None:
+    """The font size a text made here is drawn at now (scaling and quarter turns included);
+    None for a mobject not made by :func:`flat_text` / :func:`num_text`.
+
+    >>> t = num_text("12", 20); _ = t.scale(0.5); round(font_size_of(t), 6)
+    10.0
+    """
+    made = getattr(t, "font_size_made", None)
+    if made is None:
+        return None
+    w0, h0 = t.extent_made
+    if w0 * h0 <= 0:
+        return made
+    return made * float(np.sqrt(max(t.width * t.height, 0.0) / (w0 * h0)))
+
+
+def wrap_lines(s: str, size: float, max_width: float, max_lines: int = 3) -> list[str]:
+    """``s`` cut at spaces into as few lines as fit ``max_width`` at ``size`` (never
+    shrunk), the lines as even as possible. A caption too long for one line takes two.
+    ValueError when ``max_lines`` lines are not enough.
+
+    >>> wrap_lines("short", 26, 13.0)
+    ['short']
+    """
+    if flat_text(s, size).width <= max_width:
+        return [s]
+    words = s.split(" ")
+    ws = [flat_text(w, size).width if w else 0.0 for w in words]   # one layout per word
+    sp = flat_text("a a", size).width - 2 * flat_text("a", size).width
+
+    def lines_for(target: float) -> list[list[int]]:
+        out, cur, x = [], [], 0.0
+        for i, w in enumerate(ws):
+            add = w + (sp if cur else 0.0)
+            if cur and x + add > target:
+                out.append(cur)
+                cur, x = [i], w
+            else:
+                cur.append(i)
+                x += add
+        out.append(cur)
+        return out
+
+    total = sum(ws) + sp * (len(ws) - 1)
+    for n in range(2, max_lines + 1):
+        for frac in np.linspace(1.0 / n, 1.0, 24):
+            target = min(total * frac, max_width)
+            idx = lines_for(target)
+            if len(idx) > n:
+                continue
+            lines = [" ".join(words[i] for i in line) for line in idx]
+            if all(flat_text(l, size).width <= max_width for l in lines):
+                return lines
+    raise ValueError(f"text too long for {max_lines} lines at size {size}: {s[:60]!r}…")
+
+
+def logit_str(z: float) -> str:
+    """How a logit is printed everywhere: two decimals, a minus sign only (no plus sign).
+
+    >>> logit_str(17.3712), logit_str(-2.5)
+    ('17.37', '−2.50')
+    """
+    return number_str(z, 2)
+
+
+def label_text(s: str, size: float, color=None) -> VMobject:
+    """A label in the theme font; ``'W_Q'`` gets a real subscript (Pango markup)."""
+    if "_" in s and "<" not in s:
+        a, b = s.split("_", 1)
+        return flat_text(f"{a}<sub>{b}</sub>", size, color or THEME.text, markup=True)
+    return flat_text(s, size, color or THEME.text)
+
+
+def number_str(x: float, digits: int | None = None) -> str:
+    """How an entry is printed: :func:`scenes.kit.theme.fmt` without a plus sign, and no minus
+    sign on a value that rounds to zero (``−0.00`` would be noise).
+
+    >>> number_str(-0.003), number_str(-0.25), number_str(float("-inf"))
+    ('0.00', '−0.25', '−∞')
+    """
+    out = fmt(x, digits, sign=False)
+    if out.startswith("−") and "0" in out and not any(c in "123456789∞" for c in out):
+        out = out[1:]
+    return out
+
+
+def shape_str(*dims: int) -> str:
+    """A real shape as printed on screen: ``shape_str(576, 49152) == '576 × 49,152'``."""
+    return " × ".join(f"{int(d):,}" for d in dims)
+
+
+def visible_token(s: str) -> tuple[str, str]:
+    """Split a token into (marker, text) so leading whitespace is visible on screen:
+    ``' fluffy'`` → ``('␣', 'fluffy')`` (:data:`SPACE_MARK`); newlines become ``↵`` and
+    tabs ``⇥``.
+
+    >>> visible_token(' fluffy'), visible_token('ant'), visible_token('\\n')
+    (('␣', 'fluffy'), ('', 'ant'), ('', '↵'))
+    """
+    s = s.replace("\n", "↵").replace("\t", "⇥").replace("\r", "")
+    n = len(s) - len(s.lstrip(" "))
+    body = s[n:]
+    if not body:  # a token that is only spaces
+        return ("", SPACE_MARK * max(n, 1))
+    return (SPACE_MARK * n, body.replace(" ", SPACE_MARK))
+
+
+def token_label(s: str) -> str:
+    """A token as one string with its leading space visible (``' Paris'`` → ``'␣Paris'``)."""
+    marker, body = visible_token(s)
+    return marker + body
+
+
+_SUB = re.compile(r"(?<![A-Za-z])([A-Za-z])_([A-Za-z0-9ℓ]+)")
+
+
+def markup(s: str) -> str:
+    """Plain text → Pango markup: escaped, and ``W_Q`` / ``d_head`` / ``x_ℓ`` with
+    subscripts (a one-letter name only: ``mlp_out`` stays as it is)."""
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _SUB.sub(r"\1<sub>\2</sub>", s)
+
+
+def wrapped_text(s: str, size: float, max_width: float, color=None) -> VMobject:
+    """``s`` (subscripts as in :func:`markup`) at ``size``, cut into centred lines no wider
+    than ``max_width`` by :func:`wrap_lines` (the size is kept). ``.text`` is ``s``."""
+    lines = [flat_text(markup(x), size, color or THEME.text, markup=True)
+             for x in wrap_lines(s, size, max_width)]
+    out = lines[0] if len(lines) == 1 else VGroup(*lines).arrange(DOWN, buff=0.12)
+    out.text = s
+    return out
+
+
+def flatten(mob: Any) -> Any:
+    """The same drawing as ``mob`` (a Text, a MathTex, a VGroup of glyphs…) as one VMobject
+    per style. Cairo pays a fixed cost per VMobject and frame; merging glyphs into one path
+    per colour makes labels several times cheaper (most of all where every frame is redrawn,
+    under a turning 3D camera). Set attributes such as ``.value`` on the result."""
+    leaves = [m for m in mob.family_members_with_points() if isinstance(m, VMobject)]
+    groups: dict[tuple, list] = {}
+    for m in leaves:
+        key = (m.get_fill_color().to_hex(), round(float(m.get_fill_opacity()), 3),
+               m.get_stroke_color().to_hex(), round(float(m.get_stroke_width()), 3),
+               round(float(m.get_stroke_opacity()), 3))
+        groups.setdefault(key, []).append(m)
+    parts = []
+    for ms in groups.values():
+        v = VMobject()
+        v.set_points(np.concatenate([m.points for m in ms]))
+        v.match_style(ms[0])
+        parts.append(v)
+    out = parts[0] if len(parts) == 1 else VGroup(*parts)
+    if hasattr(mob, "text"):
+        out.text = mob.text
+    return out
+
+
+_DRAWABLE: dict[tuple[str, str], bool] = {}
+
+
+def displayable(s: str) -> str:
+    """``s`` with every character that would draw as nothing (no glyph, right-to-left scripts
+    that manim's Text drops, zero-width characters) replaced by its code point ``U+05E9``,
+    so a real vocabulary entry never shows as an empty box."""
+    out = []
+    for c in s:
+        if c.isascii() or c in "␣↵⇥":
+            out.append(c)
+            continue
+        ok = _DRAWABLE.get((THEME.font, c))
+        if ok is None:
+            try:
+                ok = Text(c, font=THEME.font, font_size=20).width > 0
+            except Exception:
+                ok = False
+            _DRAWABLE[(THEME.font, c)] = ok
+        out.append(c if ok else f"U+{ord(c):04X}")
+    return "".join(out)

@@ -1,0 +1,188 @@
+"""One place for the look: background, palette, fonts, number formatting.
+
+Every scene and visual piece reads :data:`THEME`; a course overrides it (colours, fonts,
+background) through its config file or with :func:`use_theme` (a render puts it back
+afterwards: see :func:`theme_saved`).
+
+>>> fmt(0.123456), fmt(-1.5), fmt(12345.0)
+('+0.12', '−1.50', '+1.2e4')
+>>> digits_for(0.5), digits_for(0.04), digits_for(0.0004)
+(2, 3, 4)
+>>> value_color(1.0, scale=1.0).to_hex().upper() == THEME.positive.upper()
+True
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+from typing import Iterator
+
+import numpy as np
+from manim import ManimColor, interpolate_color
+
+
+#: Legibility floor: a row of digits is at least this many pixels tall at 1080p (checked by
+#: :mod:`scenes.kit.checks` at the end of every beat).
+MIN_TEXT_PX = 20.0
+#: Height in pixels at 1080p of a row of digits per unit of font size (measured by
+#: :func:`scenes.kit.checks.digit_px`, which the legibility test compares with this).
+DIGIT_PX_PER_SIZE = 1.29
+#: The smallest font size any scene or piece draws: the floor above as a font size
+#: (16: digits 20.6 px). Sizes derived from another (row labels …) never go below it.
+MIN_SIZE = float(math.ceil(MIN_TEXT_PX / DIGIT_PX_PER_SIZE))
+#: Pixel rows of the frame the floor refers to.
+REFERENCE_PX = 1080
+
+
+@dataclasses.dataclass
+class Theme:
+    """The look. **One meaning per colour** (every scene keeps to it):
+
+    - ``positive`` blue / ``negative`` red — the sign and size of a real value; bars of
+      probability are ``positive`` blue.
+    - ``highlight`` yellow — *focus*: what the caption is talking about right now (the row
+      being multiplied, the current temperature, the step, the token being scored). Never
+      "most likely" and never "sampled" by itself.
+    - ``accent`` green — *sampled*: a token drawn by the seeded sampler, and text it appended.
+      Shown only after the draw has landed.
+    - ``query`` orange / ``key`` violet / ``value`` green — the attention roles.
+    - ``dim`` grey — secondary text: labels, shapes, ellipses, what is left out.
+    - ``masked`` — cells set to −∞ by the causal mask.
+
+    Sizes: ``caption_size`` is the one caption size of every scene (a long caption wraps to
+    two lines, it is never shrunk); ``small_size`` is the smallest text size used.
+    No scene has a title: the caption says what is happening, the tag names the model.
+    """
+
+    background: str = "#0E1116"
+    text: str = "#ECECEC"
+    dim: str = "#8A8F98"          # secondary text, ellipses, braces
+    positive: str = "#58C4DD"     # blue: positive values
+    negative: str = "#FC6255"     # red: negative values
+    neutral: str = "#2A2F38"      # zero / empty cells
+    highlight: str = "#FFD166"    # the thing being talked about
+    accent: str = "#83C167"       # secondary emphasis (green)
+    query: str = "#F4A259"        # queries (orange)
+    key: str = "#9B8DE3"          # keys (violet)
+    value: str = "#83C167"        # values (green)
+    masked: str = "#3A2A2E"       # masked (−∞) cells
+    font: str = "CMU Serif"       # 3Blue1Brown's text face (Debian fonts-cmu)
+    mono: str = "DejaVu Sans Mono"
+    digits: int = 2               # decimals in matrix/vector entries
+    text_size: float = 30.0
+    small_size: float = 20.0
+    caption_size: float = 28.0
+
+    def color(self, name: str) -> ManimColor:
+        return ManimColor(getattr(self, name))
+
+
+THEME = Theme()
+
+
+def use_theme(**overrides: object) -> Theme:
+    """Change the global theme in place (so every module sees it); returns it."""
+    fields = {f.name for f in dataclasses.fields(Theme)}
+    for k, v in overrides.items():
+        if k not in fields:
+            raise KeyError(k)
+        setattr(THEME, k, v)
+    return THEME
+
+
+@contextlib.contextmanager
+def theme_saved() -> Iterator[Theme]:
+    """Put every theme field back as it was when the block ends (a course's theme is for
+    one render only)."""
+    saved = dataclasses.asdict(THEME)
+    try:
+        yield THEME
+    finally:
+        for k, v in saved.items():
+            setattr(THEME, k, v)
+
+
+def digits_for(scale: float) -> int:
+    """Decimals for numbers whose largest magnitude is ``scale``: the theme's digits, up to
+    two more when all are small (so a column of small weights is not a column of 0.00)."""
+    if not scale > 0 or not math.isfinite(scale):
+        return THEME.digits
+    return THEME.digits + min(2, max(0, -math.floor(math.log10(scale)) - 1))
+
+
+def fmt(x: float, digits: int | None = None, sign: bool = True) -> str:
+    """A real value as shown on screen: fixed decimals, a true minus sign, −∞ for masked.
+
+    Large or tiny magnitudes fall back to short scientific notation so columns stay aligned.
+    """
+    d = THEME.digits if digits is None else digits
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "nan"
+    if math.isinf(x):
+        return "−∞" if x < 0 else "+∞"
+    if abs(x) >= 10 ** (5 - d) and x != 0:
+        s = f"{x:+.1e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
+    else:
+        s = f"{x:+.{d}f}"
+    if not sign:
+        s = s.lstrip("+")
+    return s.replace("-", "−")
+
+
+def pct(p: float) -> str:
+    """A probability as a percentage with sensible precision: 77.3%, 0.93%, <0.01%."""
+    q = 100.0 * float(p)
+    if q >= 10:
+        return f"{q:.1f}%"
+    if q >= 0.01:
+        return f"{q:.2f}%"
+    return "<0.01%"
+
+
+def mass_text(p: float) -> str:
+    """A probability mass in %, never rounded to a misleading 100% or 0%.
+
+    >>> mass_text(0.99999), mass_text(0.0), mass_text(1e-7)
+    ('>99.99%', '0%', '<0.01%')
+    """
+    q = 100 * p
+    if q >= 99.995 and p < 1:
+        return ">99.99%"
+    if q >= 10:
+        return f"{q:.1f}%"
+    if q >= 0.01:
+        return f"{q:.2f}%"
+    return "<0.01%" if p > 0 else "0%"
+
+
+def value_color(x: float, scale: float) -> ManimColor:
+    """Blue for positive, red for negative, brighter = larger |x| relative to ``scale``."""
+    if not np.isfinite(x):
+        return THEME.color("masked")
+    t = min(abs(float(x)) / scale, 1.0) if scale > 0 else 0.0
+    end = THEME.color("positive") if x >= 0 else THEME.color("negative")
+    return interpolate_color(THEME.color("neutral"), end, 0.25 + 0.75 * t)
+
+
+def value_rgb(values: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """Vectorised :func:`value_color` for images: [..., 3] uint8 (−inf → masked colour)."""
+    v = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(v)
+    if scale is None:
+        scale = float(np.abs(v[finite]).max()) if finite.any() else 1.0
+    t = np.clip(np.abs(np.where(finite, v, 0.0)) / max(scale, 1e-12), 0, 1)[..., None]
+    hexrgb = lambda h: np.array([int(h[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
+    neutral, pos, neg = hexrgb(THEME.neutral), hexrgb(THEME.positive), hexrgb(THEME.negative)
+    end = np.where((v >= 0)[..., None], pos, neg)
+    rgb = neutral + (end - neutral) * (0.25 + 0.75 * t)
+    rgb = np.where(finite[..., None], rgb, hexrgb(THEME.masked))
+    return rgb.round().astype(np.uint8)
+
+
+def weight_rgb(weights: np.ndarray, color: str | None = None) -> np.ndarray:
+    """Attention weights in [0, 1] as brightness of one colour: [..., 3] uint8."""
+    w = np.clip(np.nan_to_num(np.asarray(weights, dtype=np.float64)), 0, 1)[..., None]
+    hexrgb = lambda h: np.array([int(h[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
+    lo, hi = hexrgb(THEME.neutral), hexrgb(color or THEME.highlight)
+    return (lo + (hi - lo) * np.sqrt(w)).round().astype(np.uint8)

@@ -1,0 +1,372 @@
+"""The logit lens: the prediction, layer by layer.
+
+``manim render scenes/logit_lens.py`` renders :class:`LogitLensScene`:
+
+1. ``beat_idea`` — the residual stream after any block, read with the model's own final
+   norm and unembedding (``Trace.lens_logits``): what would the model predict if it
+   stopped there?
+2. ``beat_grid`` — a grid of layers × positions: in each cell the lens's top next token
+   and its probability, revealed layer by layer (each row grows out of the one above).
+   When the model has more layers than ``max_rows``, evenly spaced layers are shown and
+   the screen says which.
+3. ``beat_curve`` — at the last position, the answer's probability and rank after every
+   layer (all of them), as curves beside the grid's last column.
+
+Knobs: ``prompt``, ``model``, ``max_rows``, ``max_positions``, ``answer``, ``pause``.
+Section ``[logit_lens]``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, ClassVar
+
+import numpy as np
+from manim import (DOWN, LEFT, RIGHT, UL, Arrow, Create, Dot, FadeIn, FadeOut, FadeTransform,
+                   LaggedStart, Line, ReplacementTransform, RoundedRectangle, VGroup,
+                   VMobject)
+
+from scenes.kit.analysis.lens import (first_layer_on_top, lens_all, layer_list, ranks, shown_layers,
+                                      softmax_rows, top_ids)
+from scenes.kit.analysis.mlp import problem_of, resolve_answer
+from scenes.kit.course.spec import Range
+from scenes.kit.scene import GPTScene, beat
+from scenes.kit.pieces import TokenBoxes
+from scenes.kit.text import num_text, token_label
+from scenes.kit.theme import THEME, mass_text
+
+
+#: Width of the last column beside the curves (frame units): a grid of 1 to 3 columns has
+#: wider cells, rebuilt this wide in ``beat_curve`` so that the curves keep their room.
+_CURVE_CELL_W = 2.9
+
+
+def _short(label: str, max_chars: int) -> str:
+    """A token label cut to ``max_chars`` with an ellipsis (said on screen by the '…')."""
+    return label if len(label) <= max_chars else label[:max_chars - 1] + "…"
+
+
+class LogitLensScene(GPTScene):
+    _subscripts = True
+    config_section = "logit_lens"
+    beats = ("beat_idea", "beat_grid", "beat_curve")
+
+    #: Rows of the grid (layers shown, evenly spaced, always the first and the last; 3 to 12).
+    max_rows: ClassVar[Annotated[int, Range(3, 12)]] = 11
+    #: Columns of the grid: the last positions of the prompt (1 to 6).
+    max_positions: ClassVar[Annotated[int, Range(1, 6)]] = 6
+    #: The token whose probability and rank are followed (one token of the vocabulary,
+    #: e.g. " Paris"); None = the model's own top next token after the prompt.
+    answer: ClassVar[str | None] = None
+    #: Seconds of reading pause after each step.
+    pause: ClassVar[Annotated[float, Range(0, 60)]] = 1.6
+
+    captions: ClassVar[dict[str, str]] = {
+        "idea": "The logit lens: read the residual stream after any block with the model's own "
+                "final norm and unembedding.",
+        "idea2": "What would {model} predict if it stopped after that block? One cell, worked "
+                 "through:",
+        "self": "Row 0 reads the embedding itself: with W_U = W_E (tied), {k} of {n} tokens "
+                "predict themselves.",
+        "grid": "Each column: the text up to that token. Each cell: the lens's top guess for "
+                "the next token, and its probability.",
+        "rows_some": "{n_rows} of {n_all} rows shown: the embedding, then after blocks {blocks}.",
+        "last": "After the last block the lens is the model's own prediction: the final norm "
+                "and unembedding are exactly what it applies.",
+        "curve": "At the last position, “{ans}” after the embedding and every one of the {n_layer} "
+                 "blocks: its "
+                 "probability, and its rank among {vocab:,} tokens.",
+        "settles": "“{ans}” is the top guess from {where} on.",
+        "only_last": "“{ans}” is the top guess after the last block, and not after the one before.",
+        "not_top": "“{ans}” is not the lens's top guess at the end.",
+    }
+
+    # ------------------------------------------------------------------ data
+    @classmethod
+    def model_problem(cls, t: Any, get: Any) -> tuple[str, str] | None:
+        """(``"answer"``, what is allowed) when the answer is not one token of the model's
+        vocabulary (the rule of :func:`resolve_answer`), or None."""
+        what = problem_of(lambda: resolve_answer(t, get("answer") or "auto"), "answer", get("answer"))
+        return ("answer", what) if what else None
+
+    def prepare(self) -> None:
+        t = self.trace
+        info = self.info = t.info
+        N = info["n_layer"]
+        self.n_all = N + 1
+        self.lens = lens_all(t)                                        # [layer+1, pos, vocab]
+        self.top = top_ids(self.lens)                                  # [layer+1, pos]
+        self.p_top = np.take_along_axis(softmax_rows(self.lens), self.top[..., None], -1)[..., 0]
+        self.answer_id = resolve_answer(t, self.answer or "auto")      # "auto": the top next token
+        self.answer_str = t.token_strs([self.answer_id])[0]
+        last = self.lens[:, -1]                                        # [layer+1, vocab]
+        self.p_answer = softmax_rows(last)[:, self.answer_id]
+        self.rank_answer = ranks(last, self.answer_id)
+        self.layers = shown_layers(N, self.max_rows)
+        n = t.n_pos
+        self.cols = list(range(max(0, n - self.max_positions), n))
+        self.tag = self.model_tag()
+
+    def row_name(self, L: int) -> str:
+        return "embedding" if L == 0 else f"after block {L - 1}"
+
+    # ------------------------------------------------------------------ the ledger
+    def record_lens(self, L: int, pos: list[int]) -> None:
+        """x̂ = final norm(x_L), z = x̂ · W_Uᵀ, p = softmax(z): the three steps the lens
+        shows, for layer L at positions ``pos``, with the numbers behind the screen."""
+        t = self.trace
+        x = t.resid[L, pos]
+        xn = t.apply_norm(x)
+        facts = self.info["final_norm"]
+        g = t.weights.get("ln_f.w")
+        if facts["type"] == "LayerNorm":
+            b = t.weights.get("ln_f.b") if facts["bias"] else np.zeros_like(g)
+            self.equation("layernorm", "final norm(x)", shown=xn, x=x, g=g, b=b, eps=facts["eps"])
+        else:
+            self.equation("rmsnorm", "final norm(x)", shown=xn, x=x, g=g, eps=facts["eps"])
+        z = self.lens[L, pos]
+        self.equation("matmul", "norm(x) · W_Uᵀ", shown=z, x=xn, W=t.weights.W_U.T)
+        self.equation("softmax", "softmax", shown=softmax_rows(z).astype(np.float32), z=z)
+
+    # ------------------------------------------------------------------ layout
+    def build_header(self) -> None:
+        """Title, formula and the header of input tokens (no animation)."""
+        t = self.trace
+        self.title = self.text("The logit lens", size=34)
+        self.title.to_corner(UL, buff=0.35)
+        self.formula = self.text("p = softmax( final norm(x_ℓ) · W_Uᵀ )", size=26,
+                                 color=THEME.highlight)
+        self.formula.next_to(self.title, DOWN, buff=0.2).align_to(self.title, LEFT)
+        k = len(self.cols)
+        self.x_left, self.x_right = -4.55, 6.95
+        self.cell_w = (self.x_right - self.x_left) / k
+        xs = [self.x_left + self.cell_w * (i + 0.5) for i in range(k)]
+        self.col_x = xs
+        head = TokenBoxes([t.tokens[p] for p in self.cols], font_size=22, max_width=None)
+        for b, x in zip(head.boxes, xs):
+            if b.width > self.cell_w - 0.1:
+                b.scale_to_fit_width(self.cell_w - 0.1)
+            b.move_to([x, 1.95, 0])
+        self.header = head
+        note = f"positions {self.cols[0]}–{self.cols[-1]}\nof 0–{t.n_pos - 1}" if self.cols[0] \
+            else "the text read"
+        self.header_note = self.text(note, size=20, color=THEME.dim)   # left of the first box
+        self.header_note.move_to([0, 1.95, 0]).align_to([-6.95, 0, 0], LEFT)
+        self.add(self.tag, self.title, self.formula, self.header, self.header_note)
+
+    def make_rows(self) -> None:
+        """The grid's rows, not yet on screen: ``self.rows[i]`` for ``self.layers[i]``."""
+        top, bottom = 1.45, -2.55
+        n = len(self.layers)
+        self.pitch = min(0.62, (top - bottom) / n)
+        self.row_y = [top - self.pitch * (i + 0.5) for i in range(n)]
+        self.rows = [self.make_row(L, y) for L, y in zip(self.layers, self.row_y)]
+        for L in self.layers:
+            self.record_lens(L, self.cols)
+
+    def build_rows(self) -> None:
+        """The grid on screen without animation (for a beat that needs it)."""
+        self.make_rows()
+        self.add(*self.rows)
+
+    def make_row(self, L: int, y: float) -> VGroup:
+        t = self.trace
+        ids = [int(self.top[L, p]) for p in self.cols]
+        strs = t.token_strs(ids)
+        cells = VGroup(*[self.make_cell(L, p, i, tok, self.col_x[j], y, self.cell_w)
+                         for j, (p, i, tok) in enumerate(zip(self.cols, ids, strs))])
+        name = self.text(self.row_name(L), size=20, color=THEME.dim)
+        name.move_to([self.x_left - 0.15, y, 0], aligned_edge=RIGHT)
+        row = VGroup(name, cells)
+        row.layer, row.name, row.cells = L, name, cells
+        return row
+
+    def make_cell(self, L: int, p: int, tok_id: int, tok: str, x: float, y: float,
+                  width: float) -> VGroup:
+        """The cell of layer ``L`` at position ``p``: the lens's top token ``tok`` and its
+        probability, in a box ``width`` wide centred at (x, y)."""
+        prob = float(self.p_top[L, p])
+        h = min(self.pitch * 0.86, 0.46)
+        rect = RoundedRectangle(width=width - 0.08, height=h, corner_radius=0.06,
+                                stroke_width=1, stroke_color=THEME.dim,
+                                fill_color=THEME.positive, fill_opacity=0.08 + 0.55 * prob)
+        rect.move_to([x, y, 0])
+        pc = num_text(mass_text(prob), 18, THEME.text)
+        body, n = token_label(tok), 12
+        while True:   # quoted, so that “.” and “␣” are visible; cut with … if too wide
+            lab = num_text(f"“{_short(body, n)}”", 20, THEME.text)
+            txt = VGroup(lab, pc).arrange(RIGHT, buff=0.12)
+            if txt.width <= width - 0.16 or n <= 3:
+                break
+            n -= 1
+        txt.move_to(rect)
+        cell = VGroup(rect, txt)
+        cell.token_id, cell.prob, cell.label, cell.pct = tok_id, prob, lab, pc
+        if p == self.trace.n_pos - 1 and tok_id == self.answer_id:
+            rect.set_stroke(THEME.highlight, width=2.5)
+        return cell
+
+    # ------------------------------------------------------------------ beats
+    def beat_idea(self) -> None:
+        self.build_header()
+        self.remove(self.title, self.formula, self.header, self.header_note)
+        self.play(FadeIn(self.title), run_time=0.4)
+        self.show_caption(self.caption_text("idea"))
+        self.play(FadeIn(self.formula, shift=0.1 * DOWN), run_time=0.6)
+        self.wait_read()
+        self.show_caption(self.caption_text("idea2", model=self.info["name"]))
+        self.play(FadeIn(self.header, shift=0.1 * DOWN), FadeIn(self.header_note), run_time=0.5)
+        pipe = self.pipeline()
+        self.pipe = pipe
+        for i, b in enumerate(pipe.boxes):
+            anims = [FadeIn(b, shift=0.15 * RIGHT)]
+            if i:
+                anims.append(FadeIn(pipe.arrows[i - 1]))
+            self.play(*anims, run_time=0.45)
+        self.remove(*pipe.get_family())
+        self.add(pipe)
+        self.wait_read(1.5)
+
+    def pipeline(self) -> VGroup:
+        """One cell of the lens worked through: x → final norm → · W_Uᵀ → softmax, with
+        its real numbers (a middle row of the grid, the last position)."""
+        t = self.trace
+        L = self.layers[len(self.layers) // 2]
+        p = t.n_pos - 1
+        self.record_lens(L, [p])
+        x = np.asarray(t.resid[L, p], np.float64)
+        xn = np.asarray(t.apply_norm(t.resid[L, p]), np.float64)
+        z = self.lens[L, p]
+        top = int(self.top[L, p])
+        tok = token_label(t.token_strs([top])[0])
+        specs = [(f"x {self.row_name(L)}", f"at “{token_label(t.tokens[p])}”: ‖x‖ = {np.linalg.norm(x):,.1f}"),
+                 (f"final {self.info['final_norm']['type']}", f"‖x̂‖ = {np.linalg.norm(xn):,.1f}"),
+                 ("· W_Uᵀ", f"{z.shape[-1]:,} logits, top {float(z[top]):.2f}"),
+                 ("softmax", f"top: “{tok}” {mass_text(float(self.p_top[L, p]))}")]
+        boxes = VGroup()
+        for a, b in specs:
+            ta = self.text(a, size=22)
+            tb = num_text(b, 18, THEME.dim) if "_" not in b else self.text(b, size=18, color=THEME.dim)
+            txt = VGroup(ta, tb).arrange(DOWN, buff=0.1)
+            r = RoundedRectangle(width=txt.width + 0.4, height=1.0, corner_radius=0.1,
+                                 stroke_width=2, stroke_color=THEME.dim, fill_color=THEME.dim,
+                                 fill_opacity=0.12)
+            boxes.add(VGroup(r, txt.move_to(r)))
+        boxes.arrange(RIGHT, buff=0.45).move_to([0.4, -0.2, 0])
+        arrows = VGroup(*[Arrow(a.get_right(), b.get_left(), buff=0.05, stroke_width=2.5,
+                                tip_length=0.14, color=THEME.dim)
+                          for a, b in zip(boxes, boxes[1:])])
+        g = VGroup(boxes, arrows)
+        g.boxes, g.arrows, g.layer = boxes, arrows, L
+        return g
+
+    @beat(needs=("header",))
+    def beat_grid(self) -> None:
+        self.make_rows()
+        self.show_caption(self.caption_text("grid"))
+        first = self.rows[0]
+        gone = [FadeOut(self.pipe)] if getattr(self, "pipe", None) in self.mobjects else []
+        self.play(*[FadeTransform(b.copy(), c) for b, c in zip(self.header.boxes, first.cells)],
+                  FadeIn(first.name), *gone, run_time=0.8)
+        t = self.trace
+        if t.weights.tied:
+            k = sum(int(self.top[0, p]) == int(t.token_ids[p]) for p in self.cols)
+            self.show_caption(self.caption_text("self", k=k, n=len(self.cols)))
+        self.wait_read(0.5)
+        if len(self.layers) < self.n_all:
+            self.show_caption(self.caption_text("rows_some", n_rows=len(self.layers),
+                                                n_all=self.n_all,
+                                                blocks=layer_list([L - 1 for L in self.layers if L])))
+        for prev, row in zip(self.rows, self.rows[1:]):
+            self.play(FadeTransform(prev.cells.copy(), row.cells), FadeIn(row.name),
+                      run_time=0.45)
+        self.wait_read(0.5)
+        self.show_caption(self.caption_text("last"))
+        self.wait_read(1.5)
+
+    def _panel(self, x0: float, x1: float, title: str, ticks: list[tuple[float, str]],
+               color) -> VGroup:
+        y0, y1 = self.row_y[0], self.row_y[-1]
+        g = VGroup()
+        for x, s in ticks:
+            g.add(Line([x, y0 + 0.2, 0], [x, y1 - 0.2, 0], stroke_width=1, color=THEME.neutral))
+            g.add(num_text(s, 18, THEME.dim).move_to([x, y0 + 0.4, 0]))
+        g.add(self.text(title, size=20, color=color).move_to([(x0 + x1) / 2, 2.0, 0]))
+        return g
+
+    def _narrow_column(self, j: int, w: float) -> list[VGroup]:
+        """Column ``j``'s cells (then its header box) rebuilt ``w`` wide next to the row
+        names, for a grid of a few wide columns whose last one would crowd the curves."""
+        t, p, x = self.trace, self.cols[j], self.x_left + w / 2
+        ids = [int(self.top[L, p]) for L in self.layers]
+        out = [self.make_cell(L, p, i, tok, x, y, w)
+               for L, i, tok, y in zip(self.layers, ids, t.token_strs(ids), self.row_y)]
+        head = self.header.boxes[j].copy()
+        if head.width > w - 0.1:
+            head.scale_to_fit_width(w - 0.1)
+        return out + [head.move_to([x, head.get_y(), 0])]
+
+    @beat(needs=("header", "rows"))
+    def beat_curve(self) -> None:
+        t = self.trace
+        for L in range(self.n_all):
+            self.record_lens(L, [t.n_pos - 1])
+        ans = token_label(self.answer_str)
+        # keep the last column: it slides next to the row names; the rest of the grid goes
+        j = len(self.cols) - 1
+        others = [c for r in self.rows for i, c in enumerate(r.cells) if i != j]
+        others += [b for i, b in enumerate(self.header.boxes) if i != j]
+        w = min(self.cell_w, _CURVE_CELL_W)      # a few columns' wide cells narrow
+        keep = VGroup(*[r.cells[j] for r in self.rows], self.header.boxes[j])
+        self.show_caption(self.caption_text("curve", ans=ans, n_layer=self.n_all - 1,
+                                            vocab=self.info["vocab_size"]))
+        if w < self.cell_w:
+            move = [ReplacementTransform(a, b) for a, b in zip(keep, self._narrow_column(j, w))]
+        else:
+            move = [keep.animate.shift((self.x_left + w / 2 - self.col_x[j]) * RIGHT)]
+        self.play(*[FadeOut(m) for m in others], FadeOut(self.header_note), *move, run_time=0.8)
+        # two panels, layers down the page as in the grid
+        xa0 = self.x_left + w + 0.5
+        pa = (xa0, xa0 + 3.4)
+        pr = (pa[1] + 1.1, 6.7)
+        vocab = self.info["vocab_size"]
+        top = math.log10(vocab)
+        rx = lambda r: pr[1] - (pr[1] - pr[0]) * math.log10(r) / top      # rank 1 at the right
+        px = lambda p: pa[0] + (pa[1] - pa[0]) * p
+        ly = lambda L: float(np.interp(L, self.layers, self.row_y))
+        prob_panel = self._panel(*pa, f"probability of “{ans}”",
+                                 [(px(v), f"{int(v * 100)}%") for v in (0, 0.5, 1)], THEME.positive)
+        rank_panel = self._panel(*pr, f"rank of “{ans}”",
+                                 [(rx(10 ** e), f"{10 ** e:,}") for e in range(0, int(top) + 1, 2)],
+                                 THEME.accent)
+        self.play(FadeIn(prob_panel), FadeIn(rank_panel), run_time=0.5)
+        pts_p = [[px(float(p)), ly(L), 0] for L, p in enumerate(self.p_answer)]
+        pts_r = [[rx(float(r)), ly(L), 0] for L, r in enumerate(self.rank_answer)]
+        curve_p = VMobject(stroke_color=THEME.positive, stroke_width=3).set_points_as_corners(pts_p)
+        curve_r = VMobject(stroke_color=THEME.accent, stroke_width=3).set_points_as_corners(pts_r)
+        dots = VGroup(*[Dot(p, radius=0.04, color=THEME.positive) for p in pts_p],
+                      *[Dot(p, radius=0.04, color=THEME.accent) for p in pts_r])
+        self.play(Create(curve_p), Create(curve_r), LaggedStart(
+            *[FadeIn(d) for d in dots], lag_ratio=0.02), run_time=2.4)
+        end_p = num_text(mass_text(float(self.p_answer[-1])), 20, THEME.positive)
+        end_p.next_to(pts_p[-1], DOWN, buff=0.12)
+        end_r = num_text(f"rank {int(self.rank_answer[-1]):,}", 20, THEME.accent)
+        end_r.next_to(pts_r[-1], DOWN, buff=0.12)
+        if end_r.get_right()[0] > 6.95:
+            end_r.shift((6.95 - end_r.get_right()[0]) * RIGHT)
+        if end_p.get_right()[0] > pa[1] + 0.5:
+            end_p.shift((pa[1] + 0.5 - end_p.get_right()[0]) * RIGHT)
+        self.curve = VGroup(prob_panel, rank_panel, curve_p, curve_r, dots, end_p, end_r)
+        self.curve.p_values, self.curve.ranks = self.p_answer.copy(), self.rank_answer.copy()
+        self.play(FadeIn(end_p), FadeIn(end_r), run_time=0.4)
+        on = first_layer_on_top(self.top[:, -1], self.answer_id)
+        if on is None:
+            self.show_caption(self.caption_text("not_top", ans=ans))
+        elif on == self.n_all - 1:
+            self.show_caption(self.caption_text("only_last", ans=ans))
+        else:
+            self.show_caption(self.caption_text("settles", ans=ans, where=self.row_name(on)))
+            mark = Line([pa[0] - 0.1, ly(on), 0], [pr[1] + 0.1, ly(on), 0], stroke_width=2,
+                        color=THEME.highlight).set_opacity(0.8)
+            self.play(Create(mark), run_time=0.5)
+            self.curve.add(mark)
+        self.wait_read(2.0)

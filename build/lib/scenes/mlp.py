@@ -1,0 +1,582 @@
+"""The MLP block and where a fact lives, from real activations and a real intervention.
+
+``manim render scenes/mlp.py`` renders :class:`MLPScene` (section ``[mlp]`` of a course):
+
+1. ``beat_block`` — the block's place: residual stream → norm → up (and gate) →
+   nonlinearity → down → added back, with the real shapes and parameter counts (and the
+   MLPs' share of all parameters) read from the model.
+2. ``beat_vector`` — the last position's real vector through it: x, its norm x̂, then a few
+   real neurons' values before and after the nonlinearity (SiLU-gated for Llama, GELU for
+   GPT-2: the function the model uses, plotted from that function).
+3. ``beat_rows`` — each neuron adds its activation times its row of W_out; the real top
+   neurons, the real sum (mlp_out), and each one's direct push on the answer's logit.
+4. ``beat_layers`` — where the fact lives: the direct contribution of every layer's
+   attention and MLP output to the answer's logit, with the final norm's divisor frozen at
+   its real value (see :mod:`scenes.kit.analysis.mlp`); the terms sum to the real logit.
+5. ``beat_ablate`` — the intervention: the same prompt run again with the top neurons (or
+   the whole MLP) of the layer knocked out; the real probabilities before and after.
+
+Every number comes from the Trace (or the changed run's Trace); every equation shown is
+recorded in the ledger.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal, Sequence
+
+import numpy as np
+from manim import (DL, DOWN, LEFT, FadeTransform, RIGHT, UL, UP, Arrow, Axes, Circle, Create, FadeIn, FadeOut, Dot,
+                   GrowFromPoint, LaggedStart, Line, ReplacementTransform,
+                   SurroundingRectangle, Transform, TransformFromCopy, VGroup, Write, config)
+
+from scenes.kit.course.spec import Range
+from scenes.kit.scene import GPTScene, beat
+from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix
+from scenes.kit.pieces.mlp import chart_value, clear_of_bars, layer_chart, markup_box
+from scenes.kit.analysis.mlp import (ACT_TEX, ACTIVATIONS, activation, attribute, check_count,
+                                     mlp_param_parts, neuron_contributions, problem_of, resolve_answer,
+                                     resolve_layer, top_neurons)
+from scenes.kit.text import markup, num_text, token_label, wrapped_text
+from scenes.kit.theme import THEME, fmt, pct
+from tensors import Ablation, UserError, trace
+
+__all__ = ["MLPScene"]
+
+NUM = 22      # numbers in vectors/tables (digits ≈ 28 px at 1080p)
+LABEL = 25    # labels and notes (x-height ≈ 20 px at 1080p)
+
+
+class MLPScene(GPTScene):
+    """The MLP block of one layer and the answer's logit, layer by layer (see module doc)."""
+
+    prompt: ClassVar[str] = "The Colosseum is in the city of"
+    config_section: ClassVar[str] = "mlp"
+    _subscripts = True
+    #: The answer token (one token of the model's vocabulary, e.g. " Rome"), or "auto" for
+    #: the model's most likely next token.
+    answer: ClassVar[str] = "auto"
+    #: The MLP's layer; None = the layer whose MLP adds the most to the answer's logit directly.
+    layer: ClassVar[int | None] = None
+    #: How many of that layer's neurons are shown and knocked out (1–6).
+    n_neurons: ClassVar[Annotated[int, Range(1, 6)]] = 5
+    #: What the intervention knocks out: the top neurons, or the layer's whole MLP.
+    ablate: ClassVar[Literal["neurons", "mlp"]] = "neurons"
+    #: "zero" sets it to 0; "mean" to its mean over this prompt's positions.
+    ablation_kind: ClassVar[Literal["zero", "mean"]] = "zero"
+    #: Leading entries shown of each d_model-long vector.
+    entries: ClassVar[Annotated[int, Range(2, 8)]] = 6
+    #: Seconds of reading pause after each step.
+    pause: ClassVar[Annotated[float, Range(0, 60)]] = 2.0
+    beats: ClassVar[Sequence[str]] = ("beat_block", "beat_vector", "beat_rows", "beat_layers",
+                                      "beat_ablate")
+    captions: ClassVar[dict[str, str]] = {
+        "block": "After attention, every block has an MLP: it reads the stream through a norm, "
+                 "widens it to {d_mlp:,} neurons, and adds its output back to the stream.",
+        "vector": "Layer {layer}, position {pos} (“{tok}”): the real vector, normed, then "
+                  "{n} of the {d_mlp:,} neurons: the {n} with the largest direct push on “{ans}”.",
+        "act": "Each neuron: {pre} = x̂ · its column of {W}{bias} (one dot product), then {act}.",
+        "rows": "Each neuron adds its activation × its row of W_out ({d_model} numbers). "
+                "Summed over all {d_mlp:,} neurons{bias}: the MLP's output.",
+        "push": "Through the final norm and W_U, each row pushes “{ans}”'s logit directly "
+                "(the norm's divisor frozen at its real value for this position).",
+        "layers": "Every layer's attention and MLP write into the stream. With the embedding's"
+                  "{bias}, their direct pushes on “{ans}”'s logit add up to the real logit, {logit}.",
+        "layers_note": "“Direct” leaves out what a write does through later layers, which read "
+                       "it. Largest pushes: the MLP of layer {best}, attention of layer {best_attn}.",
+        "ablate": "Now run the same prompt again with {what}, and compare the real "
+                  "probabilities.",
+        "after": "“{ans}”: {p0} → {p1}. Now most likely: “{top}” ({ptop}).",
+        "after_same": "“{ans}”: {p0} → {p1}. Still the most likely token.",
+    }
+
+    # ------------------------------------------------------------------ data and knobs
+    @classmethod
+    def model_problem(cls, t: Any, get: Any) -> tuple[str, str] | None:
+        """(knob, what is allowed) for a ``layer`` this model lacks or an ``answer`` that is
+        not one of its tokens (the rules :func:`resolve_layer` / :func:`resolve_answer` apply
+        in :meth:`prepare`), or None."""
+        for knob, check in (("layer", lambda: get("layer") is not None and
+                             resolve_layer(t, get("layer"), None)),
+                            ("answer", lambda: resolve_answer(t, get("answer") or "auto"))):
+            what = problem_of(check, knob, get(knob))
+            if what:
+                return knob, what
+        return None
+
+    def prepare(self) -> None:
+        t = self.trace
+        info = t.info
+        self.pos = t.n_pos - 1
+        self.d_model, self.d_mlp = info["d_model"], info["d_mlp"]
+        self.answer_id = resolve_answer(t, self.answer, self.pos)
+        self.ans = token_label(t.token_strs([self.answer_id])[0])
+        self.attr = attribute(t, self.answer_id, self.pos)
+        self.L = resolve_layer(t, self.layer, self.attr)
+        self.k = check_count(self.n_neurons, self.d_mlp)
+        lay = info["layers"][self.L]
+        self.act_name, self.norm2 = lay["act"], lay["norm2"]
+        if self.act_name not in ACTIVATIONS:
+            raise UserError(f"layer {self.L}'s activation {self.act_name!r} is not drawn by this "
+                            f"scene; known: {', '.join(sorted(ACTIVATIONS))}")
+        self.gated = t.mlp_gate is not None
+        self.contrib, self.b_contrib = neuron_contributions(t, self.attr, self.L)
+        self.top = top_neurons(self.contrib, self.k)
+        self.p0 = t.probs(self.pos)
+        # decimals for logit pushes: two, more when even the largest is small (random models)
+        big = max(float(np.abs(self.contrib[self.top]).max()), float(np.abs(self.attr.mlp).max()))
+        self.dg = 2 + min(2, max(0, -int(np.floor(np.log10(max(big, 1e-9))))))
+
+    def changed_trace(self) -> Any:
+        """The Trace of the same prompt with the intervention applied (cached by tensors)."""
+        kw = {"index": tuple(self.top)} if self.ablate == "neurons" else {}
+        self.ablation = Ablation(self.ablate, layer=self.L, kind=self.ablation_kind, **kw)
+        return trace(self.prompt, self.model, device=self.device, ablate=[self.ablation])
+
+    # ------------------------------------------------------------------ small helpers
+    def cap(self, key: str, **kw: Any) -> Any:
+        return self.show_caption(self.caption_text(key, **kw))
+
+    def stage(self, *keep: Any) -> None:
+        """Fade out what this beat does not use (only needed when beats are reordered)."""
+        keep_all = {id(m) for m in (*keep, self.header, getattr(self, "_caption", None)) if m}
+        gone = [m for m in self.mobjects if id(m) not in keep_all]
+        if gone:
+            self.play(*[FadeOut(m) for m in gone], run_time=0.4)
+
+    # ------------------------------------------------------------------ header (every beat)
+    def build_header(self) -> None:
+        t = self.trace
+        title = self.text("The MLP block", size=34).to_corner(UL, buff=0.35)
+        tag = self.model_tag(f"layer {self.L}")
+        ans = self.text(f"→  “{self.ans}”  {pct(self.p0[self.answer_id])}", size=LABEL,
+                        color=THEME.highlight)
+        room = config.frame_width - 0.9 - ans.width - 0.3
+        shown = list(t.tokens)   # one row: a long prompt shows its last tokens after "…"
+        toks = TokenBoxes(shown, font_size=LABEL, max_width=None)
+        while toks.width > room and len(shown) > 2:
+            shown = ["…"] + shown[2:]   # drop one more real token
+            toks = TokenBoxes(shown, font_size=LABEL, max_width=None)
+        toks.next_to(title, DOWN, buff=0.25).to_edge(LEFT, buff=0.45)
+        toks.highlight(len(shown) - 1)
+        ans.next_to(toks, RIGHT, buff=0.3)
+        self.header = VGroup(title, tag, toks, ans)
+        self.content_top = toks.get_bottom()[1] - 0.3
+        self.add(self.header)
+
+    # ------------------------------------------------------------------ beat 1
+    def make_diagram(self) -> VGroup:
+        t, L, d, m = self.trace, self.L, self.d_model, self.d_mlp
+        y_stream = -0.8
+        y_mid = y_stream + (1.85 if self.gated else 1.3)
+        stream = Arrow([-6.9, y_stream, 0], [6.9, y_stream, 0], buff=0, color=THEME.dim,
+                       stroke_width=6, max_tip_length_to_length_ratio=0.02)
+        s_lab = self.text(f"residual stream, layer {L} (attention already added)", size=LABEL,
+                          color=THEME.dim).next_to(stream, DOWN, buff=0.12).to_edge(LEFT, buff=0.5)
+        norm = markup_box(markup(self.norm2["type"]), 1.9, THEME.dim)
+        act_txt = f"{ACT_TEX[self.act_name]}(gate) ⊙ up" if self.gated else ACT_TEX[self.act_name]
+        act = markup_box(markup(act_txt), 2.9 if self.gated else 1.6, THEME.highlight)
+        up = markup_box("W<sub>in</sub>  (up)", 2.2, THEME.positive)
+        down = markup_box("W<sub>out</sub>  (down)", 2.4, THEME.positive)
+        projs = VGroup(up)
+        if self.gated:
+            gate = markup_box("W<sub>gate</sub>  (gate)", 2.2, THEME.positive)
+            projs = VGroup(up, gate).arrange(DOWN, buff=0.75)
+        row = VGroup(norm, projs, act, down).arrange(RIGHT, buff=0.75).move_to([0.25, y_mid, 0])
+        shapes = VGroup()
+        for b, shp in [(up, (d, m)), (down, (m, d))] + ([(projs[1], (d, m))] if self.gated else []):
+            shapes.add(num_text(f"{shp[0]:,} × {shp[1]:,}", NUM, THEME.dim).next_to(b, DOWN, 0.1))
+        shapes.add(num_text(f"{m:,} neurons", NUM, THEME.dim).next_to(act, DOWN, 0.1))
+        arrows = VGroup(*[Arrow(a.get_right(), b.get_left(), buff=0.08, color=THEME.dim,
+                                stroke_width=3, max_tip_length_to_length_ratio=0.25)
+                          for a, b in [(norm, p) for p in projs] + [(p, act) for p in projs]
+                          + [(act, down)]])
+        x_in, x_out = norm.get_left()[0] - 0.45, down.get_right()[0] + 0.45
+        plus = VGroup(Circle(0.2, color=THEME.text, stroke_width=3),
+                      num_text("+", 30, THEME.text)).move_to([x_out, y_stream, 0])
+        branch = VGroup(
+            Line([x_in, y_stream, 0], [x_in, norm.get_y(), 0], color=THEME.dim, stroke_width=3),
+            Arrow([x_in, norm.get_y(), 0], norm.get_left(), buff=0, color=THEME.dim,
+                  stroke_width=3, max_tip_length_to_length_ratio=0.4),
+            Line(down.get_right(), [x_out, down.get_y(), 0], color=THEME.dim, stroke_width=3),
+            Arrow([x_out, down.get_y(), 0], plus.get_top(), buff=0, color=THEME.dim,
+                  stroke_width=3, max_tip_length_to_length_ratio=0.15))
+        parts = mlp_param_parts(t, L)
+        total = t.param_counts(L)["mlp"]
+        self.equation("total", "MLP parameters of the layer", shown=total, parts=list(parts.values()))
+        l1 = num_text(f"MLP of layer {L}: " + " + ".join(f"{v:,}" for v in parts.values())
+                      + f" = {total:,} parameters", LABEL, THEME.text)
+        n_layer, pc = t.info["n_layer"], t.info["param_counts"]
+        all_mlp, n_params = t.param_counts()["mlp"], t.info["n_params"]
+        self.equation("total", "all MLPs", shown=all_mlp, parts=pc["mlp"])
+        share = all_mlp / n_params
+        self.equation("scale", "share of all parameters", shown=share, a=all_mlp, s=1.0 / n_params)
+        l2 = num_text(f"all {n_layer} MLPs: {all_mlp:,} of the model's {n_params:,} "
+                      f"parameters = {100 * share:.1f}%", LABEL, THEME.text)
+        facts = VGroup(l1, l2).arrange(DOWN, buff=0.18, aligned_edge=LEFT)
+        facts.next_to(s_lab, DOWN, buff=0.3).to_edge(LEFT, buff=0.5)
+        g = VGroup(stream, s_lab, branch, plus, row, arrows, shapes, facts)
+        g.norm, g.projs, g.act, g.down, g.stream, g.facts = norm, projs, act, down, stream, facts
+        g.others = VGroup(s_lab, branch, plus, arrows, shapes, facts)
+        return g
+
+    def build_diagram(self) -> None:
+        self.diagram = self.make_diagram()
+        self.add(self.diagram)
+
+    @beat(needs=("header",))
+    def beat_block(self) -> None:
+        self.stage()
+        g = self.make_diagram()
+        self.cap("block", d_mlp=self.d_mlp)
+        self.play(Create(g.stream), FadeIn(g[1]), run_time=0.7)
+        self.play(LaggedStart(Create(g[2]), FadeIn(g.norm), FadeIn(g.projs), FadeIn(g.act),
+                              FadeIn(g.down), FadeIn(g[3]), lag_ratio=0.3), FadeIn(g[5]),
+                  run_time=2.0)
+        self.play(FadeIn(g[6]), run_time=0.5)
+        self.play(Write(g.facts), run_time=1.2)
+        self.diagram = g
+        self.wait_read(1.5)
+
+    # ------------------------------------------------------------------ beat 2
+    def make_vector(self) -> VGroup:
+        t, L, p, n = self.trace, self.L, self.pos, self.entries
+        x = np.asarray(t.resid_mid[L, p], np.float64)
+        xh = np.asarray(t.mlp_in[L, p], np.float64)
+        w = t.weights
+        g2, b2 = np.asarray(t.block("ln2.w", L), np.float64), np.asarray(t.block("ln2.b", L), np.float64)
+        if self.norm2["type"] == "RMSNorm":
+            self.equation("rmsnorm", "x̂ = RMSNorm(x)", shown=xh, x=x, g=g2, eps=self.norm2["eps"])
+        else:
+            self.equation("layernorm", "x̂ = LayerNorm(x)", shown=xh, x=x, g=g2, b=b2,
+                          eps=self.norm2["eps"])
+        y0 = self.content_top - 0.6
+        xc = VectorColumn(x[:n], self.d_model, label="x", font_size=NUM, show_len=True)
+        xhc = VectorColumn(xh[:n], self.d_model, label="x̂", font_size=NUM, show_len=True)
+        xc.to_edge(LEFT, buff=0.2).align_to([0, y0, 0], UP)      # its bracket inside the frame
+        xhc.move_to([-3.55, 0, 0]).align_to([0, y0, 0], UP)
+        arr = Arrow([xc.get_right()[0], xc.get_y(), 0], [xhc.get_left()[0], xc.get_y(), 0],
+                    buff=0.1, color=THEME.dim, stroke_width=3)
+        nlab = self.text(self.norm2["type"], size=LABEL, color=THEME.dim)   # above, between the columns
+        nlab.move_to([arr.get_x(), xc.label.get_y(), 0])
+        idx = self.top
+        pre = np.asarray(t.mlp_pre[L, p, idx], np.float64)
+        actv = np.asarray(t.mlp_act[L, p, idx], np.float64)
+        b_in = np.asarray(w.get("b_in", L), np.float64)[idx]
+        self.equation("matmul", "up = x̂·W_in + b_in", shown=pre, x=xh, W=t.W_in(L, idx), b=b_in)
+        heads = ["neuron"]
+        if self.gated:
+            gate = np.asarray(t.mlp_gate[L, p, idx], np.float64)
+            b_g = np.asarray(w.get("b_gate", L), np.float64)[idx]
+            self.equation("matmul", "gate = x̂·W_gate + b_gate", shown=gate, x=xh,
+                          W=t.W_gate(L, idx), b=b_g)
+            self.equation("activation", "SiLU(gate) ⊙ up", shown=actv, x=gate, name=self.act_name, up=pre)
+            heads += ["gate", "up", f"{ACT_TEX[self.act_name]}(gate)·up"]
+            cols = [gate, pre, actv]
+        else:
+            gate = pre
+            self.equation("activation", "GELU(pre)", shown=actv, x=pre, name=self.act_name)
+            heads += ["pre", f"{ACT_TEX[self.act_name]}(pre)"]
+            cols = [pre, actv]
+        col_x = [-1.95, -0.75, 0.45, 1.85][:len(heads)]
+        head_t = VGroup(*[self.text(h, size=LABEL, color=THEME.dim).move_to([cx, y0 - 0.1, 0])
+                          for h, cx in zip(heads, col_x)])
+        head_t[-1].set_color(THEME.highlight)
+        rows = []
+        for r, nid in enumerate(idx):
+            y = y0 - 0.7 - 0.52 * r
+            cells = [num_text(f"#{nid}", NUM, THEME.text).move_to([col_x[0], y, 0])]
+            for c, vals in enumerate(cols):
+                v = float(vals[r])
+                cells.append(num_text(fmt(v), NUM, THEME.highlight if c == len(cols) - 1
+                                      else THEME.text).move_to([col_x[c + 1], y, 0]))
+                cells[-1].value = v
+            rows.append(VGroup(*cells))
+        rows = VGroup(*rows)
+        # the activation, plotted from the model's own function, with these neurons on it
+        lo = min(-3.0, float(gate.min()) - 0.5)
+        hi = max(3.0, float(gate.max()) + 0.5)
+        f = lambda z: float(activation(np.array(z), self.act_name))
+        ylo, yhi = min(-1.0, f(lo), f(hi)) - 0.2, max(f(lo), f(hi), 1.0) + 0.2
+        ax = Axes(x_range=[lo, hi, max(1, round((hi - lo) / 6))], y_range=[ylo, yhi, max(1, round((yhi - ylo) / 4))],
+                  x_length=3.3, y_length=3.1, tips=False,
+                  axis_config={"color": THEME.dim, "stroke_width": 2, "include_ticks": False})
+        ax.move_to([4.95, y0 - 1.85, 0])
+        curve = ax.plot(f, x_range=[lo, hi, (hi - lo) / 200], color=THEME.highlight, stroke_width=3)
+        fname = self.text(f"{ACT_TEX[self.act_name]}(z)", size=LABEL, color=THEME.highlight)
+        fname.next_to(ax, UP, buff=0.1)
+        zl = VGroup(self.text("gate" if self.gated else "pre", size=LABEL, color=THEME.dim))
+        zl.next_to(ax.x_axis, UP, buff=0.1).align_to(ax, RIGHT)
+        dots = VGroup(*[Dot(ax.c2p(float(z), f(float(z))), radius=0.06, color=THEME.text)
+                        for z in gate])
+        xt = int(np.floor(hi))  # a few real coordinates on the axes
+        yt = int(np.floor(max(f(lo), f(hi))))
+        zl.add(num_text("0", NUM, THEME.dim).next_to(ax.c2p(0, 0), DL, buff=0.06),
+               num_text(str(xt), NUM, THEME.dim).next_to(ax.c2p(xt, 0), DOWN, buff=0.08),
+               Line(ax.c2p(xt, 0) + 0.06 * DOWN, ax.c2p(xt, 0) + 0.06 * UP, color=THEME.dim),
+               num_text(str(yt), NUM, THEME.dim).next_to(ax.c2p(0, yt), LEFT, buff=0.08),
+               Line(ax.c2p(0, yt) + 0.06 * LEFT, ax.c2p(0, yt) + 0.06 * RIGHT, color=THEME.dim))
+        g = VGroup(xc, arr, nlab, xhc, head_t, rows, ax, curve, fname, zl, dots)
+        g.xc, g.xhc, g.heads, g.rows, g.plot, g.dots = xc, xhc, head_t, rows, VGroup(ax, curve, fname, zl), dots
+        g.arrow = VGroup(arr, nlab)
+        g.act_cells = VGroup(*[r[-1] for r in rows])
+        g.id_cells = VGroup(*[r[0] for r in rows])
+        g.in_cells = VGroup(*[VGroup(*r[1:-1]) for r in rows])
+        return g
+
+    def build_neuron_table(self) -> None:
+        self.neuron_table = self.make_vector()
+        self.add(self.neuron_table)
+
+    @beat(needs=("header", "diagram"))
+    def beat_vector(self) -> None:
+        d = self.diagram
+        self.stage(d)
+        v = self.make_vector()
+        t = self.trace
+        self.cap("vector", layer=self.L, pos=self.pos, tok=token_label(t.tokens[self.pos]),
+                 n=self.k, d_mlp=self.d_mlp, ans=self.ans)
+        # the diagram's parts become this step's labels: stream → x, norm → the arrow, …
+        self.play(FadeOut(d.others), ReplacementTransform(d.stream, v.xc),
+                  FadeTransform(d.norm, v.arrow), run_time=1.0)
+        self.play(TransformFromCopy(v.xc.entries, v.xhc.entries), FadeIn(v.xhc.brackets),
+                  FadeIn(v.xhc.label), FadeIn(v.xhc.ellipses), FadeIn(v.xhc.len_text), run_time=0.9)
+        heads = v.heads
+        # each box glides to its column and becomes its header (up → "up", gate → "gate", …)
+        pairs = [(d.projs[0], heads[2] if self.gated else heads[1]), (d.act, heads[-1])]
+        if self.gated:
+            pairs.append((d.projs[1], heads[1]))
+        self.play(*[FadeTransform(box_, head) for box_, head in pairs], FadeOut(d.down),
+                  FadeIn(heads[0]), run_time=0.9)
+        pre = "gate and up" if self.gated else "pre"
+        W = "W_gate and W_in" if self.gated else "W_in"
+        act = f"{ACT_TEX[self.act_name]}(gate) × up" if self.gated else ACT_TEX[self.act_name]
+        bias = " + its bias" if self.trace.weights.is_real("b_in") else ""
+        self.cap("act", pre=pre, W=W, act=act, bias=bias)
+        self.play(FadeIn(v.id_cells, lag_ratio=0.2),
+                  LaggedStart(*[TransformFromCopy(v.xhc.entries, c) for c in v.in_cells],
+                              lag_ratio=0.25), run_time=1.6)
+        self.play(Create(v.plot[0]), Create(v.plot[1]), FadeIn(v.plot[2]), FadeIn(v.plot[3]),
+                  run_time=1.0)
+        gate_cells = VGroup(*[r[1] for r in v.rows])
+        self.play(LaggedStart(*[TransformFromCopy(c, dot) for c, dot in zip(gate_cells, v.dots)],
+                              lag_ratio=0.2), run_time=1.2)
+        self.play(LaggedStart(*[TransformFromCopy(dot, c) for dot, c in zip(v.dots, v.act_cells)],
+                              lag_ratio=0.2), run_time=1.2)
+        self.neuron_table = v
+        self.wait_read(1.5)
+
+    # ------------------------------------------------------------------ beat 3
+    def make_rows(self, act_cells: VGroup) -> VGroup:
+        t, L, p, idx = self.trace, self.L, self.pos, self.top
+        n = min(self.entries, 4)  # columns of W_out shown (room for the pushes beside them)
+        act_full = np.asarray(t.mlp_act[L, p], np.float64)
+        W_full = t.W_out(L)
+        b_out = np.asarray(t.weights.get("b_out", L), np.float64)
+        out = np.asarray(t.mlp_out[L, p], np.float64)
+        self.equation("matmul", "mlp_out = Σ act_n · W_out[n] + b_out", shown=out, x=act_full,
+                      W=W_full, b=b_out)
+        y0 = self.content_top - 0.45
+        M = WeightMatrix(np.asarray(W_full[idx, :n], np.float64), (self.d_mlp, self.d_model),
+                         font_size=NUM, truncated_rows=True, show_shape=False)
+        M.shift([-3.7 - M.brackets.get_left()[0], y0 - 0.55 - M.get_top()[1], 0])
+        M.label = self.text(f"rows of W_out  ({self.d_mlp:,} × {self.d_model:,})", LABEL)
+        M.label.next_to(M.brackets, UP, buff=0.15)
+        M.add(M.label)
+        ys = [M.entry(r, 0).get_y() for r in range(len(idx))]
+        acts = VGroup(*[num_text(fmt(float(act_full[i])), NUM, THEME.highlight)
+                        .move_to([-4.95, y, 0]) for i, y in zip(idx, ys)])
+        ids = VGroup(*[num_text(f"#{i}", NUM, THEME.text).move_to([-6.4, y, 0]) for i, y in zip(idx, ys)])
+        times = VGroup(*[num_text("×", NUM, THEME.dim).next_to(M.brackets, LEFT, 0.15).set_y(y)
+                         for y in ys])
+        b_txt = " + b_out" if t.weights.is_real("b_out") else ""   # only a bias the model has
+        more = self.text(f"+ the other {self.d_mlp - len(idx):,} neurons' rows{b_txt}", LABEL,
+                       THEME.dim)
+        more.next_to(M, DOWN, buff=0.12).align_to(M.brackets, LEFT)
+        out_cells = VGroup(*[num_text(fmt(float(out[c]), sign=False), NUM, THEME.text)
+                             .move_to([M.entry(0, c).get_x(), more.get_bottom()[1] - 0.35, 0])
+                             for c in range(n)])
+        out_lab = self.text("= MLP output", size=LABEL).next_to(out_cells, LEFT, buff=0.3)
+        out_dots = num_text("⋯", NUM, THEME.dim).next_to(out_cells, RIGHT, buff=0.3)
+        # direct push of each row on the answer's logit (final norm's divisor frozen)
+        a = self.attr
+        writes = act_full[idx, None] * np.asarray(W_full[idx], np.float64)
+        hx = 3.6
+        head = self.text(f"→ “{self.ans}” logit", size=LABEL, color=THEME.dim)
+        head.move_to([hx, M.label.get_y(), 0])
+        pushes = VGroup()
+        for r, i in enumerate(idx):
+            c = float(self.contrib[i])
+            wc = writes[r] - writes[r].mean() if a.centred else writes[r]
+            self.equation("dot", f"push of neuron {i}", shown=c, a=wc, b=a.direction)
+            pushes.add(num_text(fmt(c, self.dg), NUM, THEME.positive if c >= 0 else THEME.negative)
+                       .move_to([hx, ys[r], 0]))
+        top_sum = float(self.contrib[idx].sum())
+        self.equation("sum", "these neurons' pushes", shown=top_sum, terms=self.contrib[idx])
+        self.equation("sum", "the layer's MLP push", shown=float(a.mlp[L]),
+                      terms=np.concatenate([self.contrib, [self.b_contrib]]))
+        s1 = num_text(f"these {len(idx)}: {fmt(top_sum, self.dg)}", LABEL, THEME.text)
+        s2 = self.text(f"all {self.d_mlp:,}{b_txt}: {fmt(float(a.mlp[L]), self.dg)}", LABEL,
+                     THEME.highlight)
+        sums = VGroup(s1, s2).arrange(DOWN, buff=0.15, aligned_edge=RIGHT)
+        sums.next_to(pushes, DOWN, buff=0.35).to_edge(RIGHT, buff=0.4)
+        g = VGroup(ids, acts, times, M, more, out_lab, out_cells, out_dots, head, pushes, sums)
+        g.ids, g.acts, g.M, g.out = ids, acts, M, VGroup(out_lab, out_cells, out_dots, more)
+        g.times, g.push, g.sums, g.layer_total = times, VGroup(head, pushes), s1, s2
+        return g
+
+    def build_layer_total(self) -> None:
+        g = self.make_rows(VGroup())
+        self.add(g)
+        self.rows_view, self.layer_total = g, g.layer_total
+
+    @beat(needs=("header", "neuron_table"))
+    def beat_rows(self) -> None:
+        v = self.neuron_table
+        self.stage(v)
+        g = self.make_rows(v.act_cells)
+        self.cap("rows", d_model=self.d_model, d_mlp=self.d_mlp,
+                 bias=" (+ its bias)" if self.trace.weights.is_real("b_out") else "")
+        others = [m for m in v if m not in (v.rows,)]
+        self.play(*[FadeOut(m) for m in others], FadeOut(v.in_cells),
+                  ReplacementTransform(v.act_cells, g.acts), ReplacementTransform(v.id_cells, g.ids),
+                  run_time=1.0)
+        self.play(FadeIn(g.M), FadeIn(g.times), run_time=0.9)
+        self.play(FadeIn(g.out[3]), run_time=0.4)
+        self.play(LaggedStart(*[TransformFromCopy(g.M.col(c), g.out[1][c])
+                                for c in range(len(g.out[1]))], lag_ratio=0.15),
+                  FadeIn(g.out[0]), FadeIn(g.out[2]), run_time=1.4)
+        self.wait_read(0.7)
+        self.cap("push", ans=self.ans)
+        self.play(FadeIn(g.push[0]), LaggedStart(*[TransformFromCopy(row, c) for row, c in
+                                                  zip(g.M.rows, g.push[1])], lag_ratio=0.2),
+                  run_time=1.3)
+        self.play(FadeIn(g.sums), run_time=0.6)
+        self.play(FadeIn(g.layer_total, shift=0.1 * DOWN), run_time=0.6)
+        self.rows_view, self.layer_total = g, g.layer_total
+        self.wait_read(1.2)
+
+    # ------------------------------------------------------------------ beat 4
+    def make_chart(self, attr: Any, top: float, bottom: float = -2.45, x0: float = -6.0,
+                   x1: float = 6.0, span: Sequence[Any] = ()) -> VGroup:
+        return layer_chart(attr, top, bottom, x0, x1, span, NUM, LABEL)
+
+    def chart_value(self, ch: VGroup, v: float, corner: bool = False) -> Any:
+        val = chart_value(ch, self.L, fmt(v, self.dg), v >= 0, corner, NUM)
+        return val if corner else clear_of_bars(val, ch)
+
+    def build_layer_chart(self) -> None:
+        ch = self.make_chart(self.attr, self.content_top - 1.05)
+        self.layer_chart = VGroup(ch, self.chart_value(ch, float(self.attr.mlp[self.L])))
+        self.layer_chart.ch = ch
+        self.add(self.layer_chart)
+
+    @beat(needs=("header", "layer_total"))
+    def beat_layers(self) -> None:
+        a = self.attr
+        self.stage(self.layer_total)
+        ch = self.make_chart(a, self.content_top - 1.05)
+        logit = float(a.logit)
+        # the exact sum (embedding, each layer's attention and MLP, the final norm's bias)
+        self.equation("sum", "Σ direct pushes = the answer's logit", shown=logit, terms=a.terms())
+        norm = self.trace.info["final_norm"]
+        bias = f" + the final norm's bias term ({fmt(a.bias)})" if norm["bias"] else ""
+        eq = num_text(f"sum of all {len(a.terms()) - 1} bars{bias} = {fmt(logit, sign=False)} = "
+                      f"“{self.ans}”'s logit", LABEL, THEME.text)
+        how = "centred, divisor" if a.centred else "divisor"
+        note = wrapped_text(f"via the final {norm['type']} ({how} frozen at the real "
+                             f"{fmt(1.0 / a.scale, sign=False)}) and W_U", LABEL,
+                             config.frame_width - 0.6, THEME.dim)
+        top = VGroup(eq, note).arrange(DOWN, buff=0.12).move_to([0, self.content_top - 0.35, 0])
+        best = ch.mlp[self.L]
+        mark = SurroundingRectangle(best, color=THEME.highlight, buff=0.05)
+        val = self.chart_value(ch, float(a.mlp[self.L]))
+        self.cap("layers", ans=self.ans, logit=fmt(logit, sign=False),
+                 bias=" and the final norm's bias" if norm["bias"] else "")
+        self.play(FadeIn(ch.axis), FadeIn(ch.ticks), FadeIn(ch.leg), FadeIn(note), run_time=0.7)
+        self.play(LaggedStart(*[GrowFromPoint(b, [b.get_x(), ch.y0, 0]) for b in ch.bars
+                                if b is not best], lag_ratio=0.03), run_time=2.2)
+        self.play(GrowFromPoint(best, [best.get_x(), ch.y0, 0]),
+                  ReplacementTransform(self.layer_total, val), run_time=1.0)
+        la = int(np.argmax(a.attn))   # the largest attention push, labelled too
+        val_a = num_text(fmt(float(a.attn[la]), self.dg), NUM, THEME.key)
+        val_a.next_to(ch.attn[la], UP if a.attn[la] >= 0 else DOWN, 0.12)
+        if val_a.get_right()[0] > val.get_left()[0] - 0.1 and abs(val_a.get_y() - val.get_y()) < 0.35:
+            val_a.shift((val.get_left()[0] - 0.1 - val_a.get_right()[0]) * RIGHT)   # side by side
+        clear_of_bars(val_a, ch)
+        self.play(Create(mark), FadeIn(eq), FadeIn(val_a), run_time=0.7)
+        self.wait_read(1.0)
+        self.cap("layers_note", best=int(np.argmax(a.mlp)), best_attn=la)
+        self.layer_chart = VGroup(ch, val, mark, top, val_a)
+        self.layer_chart.ch = ch
+        self.wait_read(1.2)
+
+    # ------------------------------------------------------------------ beat 5
+    @beat(needs=("header", "layer_chart"))
+    def beat_ablate(self) -> None:
+        t, t2 = self.trace, self.changed_trace()
+        chart, ch = self.layer_chart, self.layer_chart.ch
+        self.stage(chart)
+        p1 = t2.probs(self.pos)
+        self.equation("softmax", "p = softmax(logits), plain run", shown=self.p0, z=t.logits[self.pos])
+        self.equation("softmax", "p = softmax(logits), changed run", shown=p1, z=t2.logits[self.pos])
+        a2 = attribute(t2, self.answer_id, self.pos)
+        self.equation("sum", "Σ direct pushes (changed run)", shown=float(a2.logit), terms=a2.terms())
+        top0 = [int(i) for i in np.argsort(-self.p0, kind="stable")[:4]]
+        top1 = [int(i) for i in np.argsort(-p1, kind="stable")[:3]]
+        ids = list(dict.fromkeys([self.answer_id, top1[0]] + top0 + top1))[:5]
+        labels = [token_label(s) for s in t.token_strs(ids)]
+        self.cap("ablate", what=self.ablation_text())
+        # the chart moves to the left half; the plain run's probabilities appear on the right
+        top = self.content_top - 0.5
+        half = self.make_chart(self.attr, top, -1.0, -6.4, -0.9, span=(a2,))
+        val = self.chart_value(half, float(self.attr.mlp[self.L]), corner=True)
+        self.play(Transform(ch, half), Transform(chart[1], val), FadeOut(chart[2:]), run_time=1.0)
+        before = Bars(labels, [float(self.p0[i]) for i in ids], max_bar_width=2.6,
+                      bar_height=0.3, row_buff=0.16, font_size=NUM, highlight=0)
+        labs = VGroup(*[num_text(s, NUM, THEME.text) for s in labels])
+        for lab, b in zip(labs, before.bars):
+            lab.next_to(before.bars[0], LEFT, buff=0.3).match_y(b)
+        probs = VGroup(labs, before)
+        probs.shift([1.9 - labs.get_left()[0], top - 0.55 - before.get_top()[1], 0])
+        head = self.text("plain run", size=LABEL, color=THEME.dim).next_to(probs, UP, 0.2)
+        self.play(FadeIn(labs), FadeIn(before), FadeIn(head), run_time=0.8)
+        self.wait_read(0.5)
+        spec = wrapped_text(self.ablation_text(), LABEL, config.frame_width - 0.8, THEME.negative)
+        spec.next_to([0, min(ch.get_bottom()[1], probs.get_bottom()[1]) - 0.25, 0], DOWN, 0)
+        self.play(FadeIn(spec, shift=0.1 * DOWN), run_time=0.6)
+        ghosts = VGroup(*[b.copy().set_fill(opacity=0).set_stroke(THEME.dim, 1.5) for b in before.bars])
+        self.add(ghosts)
+        self.bring_to_back(ghosts)   # under the new bars and their percentages
+        changed = self.make_chart(a2, top, -1.0, -6.4, -0.9, span=(self.attr,))
+        val2 = self.chart_value(changed, float(a2.mlp[self.L]), corner=True)
+        anims, finish = before.retarget([float(p1[i]) for i in ids])
+        head2 = self.text("changed run (outline: plain run)", size=LABEL, color=THEME.negative)
+        self.play(*anims, Transform(head, head2.move_to(head)), Transform(chart[1], val2),
+                  *[Transform(b, c) for b, c in zip(ch.bars, changed.bars)], run_time=1.4)
+        finish(self)
+        moves = [p.animate.next_to(g, RIGHT, buff=0.12) for p, g, b in
+                 zip(before.pct_texts, ghosts, before.bars) if g.get_right()[0] > b.get_right()[0]]
+        if moves:  # a percentage inside the plain run's outline moves out of it
+            self.play(*moves, run_time=0.3)
+        new_top = int(np.argmax(p1))
+        same = new_top == self.answer_id == int(np.argmax(self.p0))
+        self.cap("after_same" if same else "after", ans=self.ans, p0=pct(self.p0[self.answer_id]),
+                 p1=pct(p1[self.answer_id]),
+                 top=token_label(t2.token_strs([new_top])[0]), ptop=pct(p1[new_top]))
+        lg = num_text(f"“{self.ans}” logit: {fmt(float(t.logits[self.pos, self.answer_id]), sign=False)}"
+                      f" → {fmt(float(a2.logit), sign=False)}", LABEL, THEME.text)
+        self.play(FadeIn(lg.next_to(spec, DOWN, buff=0.25)), run_time=0.6)
+        self.changed, self.prob_bars = t2, (ids, before)   # what is on screen, for tests
+        self.wait_read(2.0)
+
+    def ablation_text(self) -> str:
+        """What the changed run changed, in words (the Ablation the run was made with)."""
+        a, n = self.ablation, self.trace.n_pos
+        mean = f"mean over this prompt's {n} positions"
+        if a.target == "neurons":
+            many = len(a.index) > 1
+            what = f"neuron{'s' if many else ''} " + ", ".join(f"#{i}" for i in self.top)
+            how = "set to 0" if a.kind == "zero" else f"{'each ' if many else ''}set to its {mean}"
+        else:
+            what = "whole MLP output"
+            how = "set to 0" if a.kind == "zero" else f"set to its {mean}"
+        return f"layer {a.layer}'s {what} {how}, at every position"

@@ -1,0 +1,135 @@
+"""``python -m scenes.render.exact_manim render ...``: manim's own command line, with one
+change that makes a fast-forwarded animation leave the scene exactly as a drawn one does.
+
+When manim skips an animation (``-n FIRST,LAST`` before FIRST, ``-s`` stills, a cache hit)
+it advances time in one step of ``run_time``, while a drawn animation advances in frame
+steps ``0, 1/fps, …`` (ending one frame short of ``run_time``) and then runs the updaters
+once more with ``dt = 0``. Time-based updaters (``begin_ambient_camera_rotation``, anything
+using ``dt``) therefore drift: a piece that starts after a fast-forward would show the
+camera a few degrees off. Here a skipped animation steps through the same times as a drawn
+one whenever something on screen has such an updater — updating the mobjects, drawing and
+encoding nothing — so every piece starts from the very state of the whole render (and a
+``-s`` still has no drift either); without one, manim's single step reaches the same state. The scene clock
+(``scene.time``, which subtitle cues read) also moves as in the drawn path — by the frames
+drawn, not by the run time — so a piece's ``.srt`` has the whole render's times. And a
+piece (``-n``) keeps the sounds added while it fast-forwards (manim drops them), so the
+soundtrack Manim leaves beside the last piece (``<scene>.wav``) is the whole render's, the
+same calls in the same order at the same times: the driver muxes it into the joined video.
+
+With ``$RENDER_PLAYS_OUT`` set, a render that runs to the scene's end (not stopped by
+``-n …,LAST``) also writes the run time of every animation there (JSON), which is what the
+driver needs to cut the scene into pieces next time without a dry run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from manim import config
+from manim.manager import Manager
+from manim.renderer.cairo_renderer import CairoRenderer
+from manim.scene.scene import Scene
+
+_progression = Scene.get_time_progression
+_play_internal = Scene.play_internal
+_freeze = CairoRenderer.freeze_current_frame
+
+
+def _get_time_progression(self: Scene, run_time: float, description: str = "",
+                          n_iterations: int | None = None,
+                          override_skip_animations: bool = False) -> Any:
+    # the drawn path's times (np.arange(0, run_time, 1/fps)) when skipping, if anything on
+    # screen moves with time; else manim's one step to the end (the same end state: an
+    # animation's frame is a function of its progress, an updater without dt of the state)
+    stepped = not self.renderer.skip_animations or _moves_with_time(self)
+    return _progression(self, run_time, description, n_iterations,
+                        override_skip_animations=stepped or override_skip_animations)
+
+
+def _moves_with_time(scene: Scene) -> bool:
+    """Whether the scene or a mobject on it has an updater that reads ``dt`` (a turning
+    camera, anything integrating time): its state depends on every step, not only the end."""
+    return bool(scene.updaters) or any(m.has_time_based_updater()
+                                       for m in scene.get_mobject_family_members())
+
+
+def _drawn_seconds(run_time: float, fps: float, frozen: bool) -> float:
+    """How far the drawn path moves the scene clock: one frame per time of the progression
+    (a frozen ``wait``: ``int(run_time * fps)`` repeated frames).
+
+    >>> _drawn_seconds(0.5, 15, False), _drawn_seconds(0.5, 15, True)    # 8 frames, 7 frames
+    (0.5333333333333333, 0.4666666666666667)
+    """
+    n = int(run_time * fps) if frozen else len(np.arange(0, run_time, 1 / fps))
+    return n / fps
+
+
+def _clock_as_drawn(self: Scene, frozen: bool) -> None:
+    """A skipped play moved the clock by its run time; move it as a drawn one would, so
+    ``scene.time`` (subtitle cues, sounds) in a piece is the whole render's time."""
+    r = self.renderer
+    r.time += _drawn_seconds(self.duration, r.camera.frame_rate, frozen) - self.duration
+
+
+def _play_internal_exact(self: Scene, skip_rendering: bool = False) -> None:
+    if self.renderer.skip_animations:
+        _clock_as_drawn(self, frozen=False)  # before the animations' clean-up reads the time
+    _play_internal(self, skip_rendering)
+    if self.renderer.skip_animations:
+        self.update_mobjects(0)  # what the drawn path does after finishing its animations
+
+
+def _freeze_exact(self: CairoRenderer, duration: float) -> None:
+    if self.skip_animations:
+        self.time += _drawn_seconds(duration, self.camera.frame_rate, True) - duration
+    _freeze(self, duration)
+
+
+def _add_sound_even_when_skipping(self: Manager, sound_file: str, time_offset: float = 0,
+                                  gain: float | None = None, **kwargs: Any) -> None:
+    # manim drops a sound added while it skips; a piece keeps it, at the scene time
+    self.file_writer.add_sound(sound_file, self.time + time_offset, gain, **kwargs)
+
+
+def _record_plays(path: Path) -> None:
+    """Write the scene's animation run times to ``path`` when a render reaches its end."""
+    durations: list[float] = []
+    play, render = CairoRenderer.play, Scene.render
+
+    def recording_play(self, scene, *args, **kwargs):  # type: ignore[no-untyped-def]
+        play(self, scene, *args, **kwargs)
+        durations.append(float(scene.duration))
+
+    def recording_render(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        durations.clear()
+        result = render(self, *args, **kwargs)
+        if config.upto_animation_number in (None, -1, float("inf")) and durations:  # to the end
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+            tmp.write_text(json.dumps({"durations": durations}))
+            os.replace(tmp, path)
+        return result
+
+    CairoRenderer.play = recording_play  # type: ignore[method-assign]
+    Scene.render = recording_render  # type: ignore[method-assign]
+
+
+def main() -> None:
+    Scene.get_time_progression = _get_time_progression  # type: ignore[method-assign]
+    Scene.play_internal = _play_internal_exact  # type: ignore[method-assign]
+    CairoRenderer.freeze_current_frame = _freeze_exact  # type: ignore[method-assign]
+    if "-n" in sys.argv:  # a piece: its soundtrack is the whole scene's (see the module doc)
+        Manager.add_sound = _add_sound_even_when_skipping  # type: ignore[method-assign]
+    if os.environ.get("RENDER_PLAYS_OUT"):
+        _record_plays(Path(os.environ["RENDER_PLAYS_OUT"]))
+    from manim.__main__ import main as manim_main
+
+    sys.argv[0] = "manim"
+    manim_main()
+
+
+if __name__ == "__main__":
+    main()
