@@ -59,3 +59,44 @@ def test_slides_render_and_convert_to_html(tmp_path, tiny_gpt2_dir):
     for ref in refs:
         assert (tmp_path / ref).is_file()  # the videos are copied next to the page
     assert "<section" in html and "reveal" in html.lower()
+
+
+def test_every_slide_has_speaker_notes_and_no_sliver_ends_the_deck(tmp_path, tiny_gpt2_dir):
+    """Each slide's notes: its beat, the captions shown in it (what the voice says) and the
+    course's own notes; a few frames after the last beat join the last slide."""
+    import av
+
+    course = write_tiny_course(tmp_path, tiny_gpt2_dir)
+    course.write_text(course.read_text() + (
+        "\nfrom scenes.kit.slides import slide_class\n"
+        "class TailScene(TinyScene):\n"
+        "    def construct(self):\n"
+        "        super().construct()\n"
+        "        self.wait(0.07)   # a sliver after the last beat\n"
+        "TailSlides = slide_class(TailScene)\n"))
+    cfg = tmp_path / "lecture.toml"
+    cfg.write_text('[tiny]\nchapter = "A circle, counted"\n'
+                   'notes = { beat_two = "Pause here for questions." }\n')
+    env = {k: v for k, v in __import__("os").environ.items()}
+    env["GPT_SCENES_COURSE"] = str(cfg)
+    r = subprocess.run([PY, "-m", "manim_slides", "render", "-ql", "--media_dir",
+                        str(tmp_path / "media"), str(course), "TailSlides"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    slides = json.loads((tmp_path / "slides" / "TailSlides.json").read_text())["slides"]
+    assert len(slides) == 2  # two beats; the 0.07 s tail is not a third slide
+    with av.open(str(tmp_path / slides[-1]["file"])) as c:
+        v = c.streams.video[0]
+        last = float(v.duration * v.time_base)
+    assert last == pytest.approx(0.5 + 0.07, abs=0.1)  # beat two's FadeOut + the tail
+    one, two = (s["notes"] for s in slides)
+    assert one.startswith("**A circle, counted — beat 1 of 2: one**")
+    n_layer = 3  # the tiny GPT-2: the caption names its last layer
+    assert f"> 2 tokens, layer {n_layer - 1}" in one  # the caption shown during beat one
+    assert two.startswith("**A circle, counted — beat 2 of 2: two**")
+    assert two.endswith("Pause here for questions.")
+    r = subprocess.run([PY, "-m", "manim_slides", "convert", "TailSlides", "deck.html"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "deck.html").read_text()
+    assert html.count('<aside class="notes"') == 2 and "Pause here for questions." in html
