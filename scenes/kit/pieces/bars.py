@@ -6,7 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 from manim import RIGHT, FadeIn, Rectangle, Transform, VGroup
 
-from ..text import num_text
+from ..text import flat_text, num_text
 from ..theme import THEME, pct
 from .tokens import token_text
 
@@ -14,8 +14,11 @@ __all__ = ["ProbabilityBars", "Bars"]
 
 
 class ProbabilityBars(VGroup):
-    """Next-token probabilities: one row per label (visible spaces), a bar whose length is
-    the real probability, and the percentage. ``.values`` holds the probabilities.
+    """Next-token probabilities: one row per label, a bar whose length is the real
+    probability, and the percentage. ``.values`` holds the probabilities.
+
+    Labels are token strings by default (``tokens=True``: a leading space drawn as ␣, as the
+    model sees it); ``tokens=False`` draws each label as the text given (``"L16 H0"``).
 
     For a temperature sweep keep the labels and pass new real probabilities:
     ``self.play(bars.animate_to(new_probs))`` or ``bars.with_probs(new_probs)``.
@@ -23,24 +26,26 @@ class ProbabilityBars(VGroup):
     >>> b = ProbabilityBars([" Paris", " the"], [0.773, 0.065])
     >>> [t.text for t in b.pct_texts]
     ['77.3%', '6.50%']
+    >>> [t.text for t in ProbabilityBars(["L16 H0"], [0.92], tokens=False).label_texts]
+    ['L16 H0']
     """
 
     def __init__(self, labels: Sequence[str], probs: Sequence[float], *,
                  max_bar_width: float = 5.0, bar_height: float = 0.32,
                  font_size: float | None = None, color=None, highlight: int | None = None,
                  full_scale: float = 1.0, row_buff: float = 0.12, highlight_color=None,
-                 **kwargs):
+                 tokens: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.labels = list(labels)
         self.values = np.asarray(probs, dtype=np.float64)
         self._kw = dict(max_bar_width=max_bar_width, bar_height=bar_height,
                         font_size=font_size, color=color, highlight=highlight,
                         full_scale=full_scale, row_buff=row_buff,
-                        highlight_color=highlight_color)
+                        highlight_color=highlight_color, tokens=tokens)
         fs = font_size or THEME.text_size * 0.8
         color = color or THEME.positive
         self.label_texts, self.bars, self.pct_texts = VGroup(), VGroup(), VGroup()
-        lab = [token_text(s, fs) for s in self.labels]
+        lab = [token_text(s, fs) if tokens else _plain(s, fs) for s in self.labels]
         lw = max((t.width for t in lab), default=0.5)
         for i, (t, p) in enumerate(zip(lab, self.values)):
             y = -i * (bar_height + row_buff)
@@ -92,6 +97,13 @@ class ProbabilityBars(VGroup):
         for old_b, new_b in zip(self.bars, new.bars):
             old_b.value = new_b.value
         return Transform(self, new, run_time=run_time)
+
+
+def _plain(s: str, size: float) -> Any:
+    """Label ``s`` drawn as given (no visible-space marks), in the theme font."""
+    t = flat_text(s, size, THEME.text)
+    t.text = s
+    return t
 
 
 class Bars(ProbabilityBars):
