@@ -19,9 +19,9 @@ one softmax and the seeded draws, :mod:`~tensors.generate` text generation;
 from ._version import __version__
 from .ablation import Ablation
 from .errors import UserError, exit_on_user_error, note
-from .extract import trace
+from .extract import tokenizer, trace
 from .store import home
 from .trace import CAPTURE_VERSION, Trace
 
-__all__ = ["trace", "Trace", "Ablation", "UserError", "exit_on_user_error", "note",
+__all__ = ["trace", "tokenizer", "Trace", "Ablation", "UserError", "exit_on_user_error", "note",
            "CAPTURE_VERSION", "home", "__version__"]

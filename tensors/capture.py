@@ -30,7 +30,7 @@ All tensors stay on the device until the end and are copied to the host in one t
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -156,8 +156,11 @@ Edit = Callable[[str, int, Any], Any]  # (site, layer, tensor [pos, ...]) -> new
 
 
 def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
-                edit: Edit | None = None) -> tuple[dict[str, np.ndarray], list[int]]:
+                edit: Edit | None = None, ids: Sequence[int] | None = None
+                ) -> tuple[dict[str, np.ndarray], list[int]]:
     """Forward the prompt once and return (arrays, token_ids). Shapes in :class:`tensors.Trace`.
+    ``ids``: these token ids exactly (no tokenizing, no special tokens added) instead of
+    ``prompt``'s.
 
     ``edit(site, layer, x)`` (optional, see :data:`EDIT_SITES`) may return a replacement for
     the tensor at that site; None leaves the run unchanged there.
@@ -166,7 +169,8 @@ def run_capture(model: Any, tok: Any, family: str, prompt: str, device: str,
 
     fam = families.get(family)
     info = fam.dims(model.config)
-    ids = tok(prompt)["input_ids"]    # checked against the context and memory: tensors.budget
+    # checked against the context and memory (tensors.budget) and the vocabulary before
+    ids = [int(i) for i in ids] if ids is not None else tok(prompt)["input_ids"]
     blocks = fam.blocks(model)
     parts = [fam.parts(b) for b in blocks]
     n_layer = len(parts)

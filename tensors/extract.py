@@ -17,7 +17,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from . import ablation, models
 from .ablation import Ablation
@@ -28,13 +28,15 @@ from .fetch import QUANTIZATION_KEY, bundled_quantization
 from .resolve import ModelRef, config_facts, fingerprint, resolve
 from .store import CacheError
 from .trace import ARRAY_FIELDS, Trace, load_tokenizer
+from . import trace_cache
 from .trace_cache import cache_path, load_trace, save_trace
 from .weights_cache import ensure_weights
 
 
-def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str | None = None,
-          use_cache: bool = True, quiet: bool = False,
-          ablate: Ablation | Sequence[Ablation] | None = None) -> Trace:
+def trace(prompt: str | Sequence[str] | None = None, model: str | os.PathLike | None = "auto", *,
+          ids: Sequence[int] | Sequence[Sequence[int]] | None = None,
+          device: str | None = None, use_cache: bool = True, quiet: bool = False,
+          ablate: Ablation | Sequence[Ablation] | None = None) -> "Trace | list[Trace]":
     """Run ``prompt`` through ``model`` (see :func:`tensors.resolve.resolve`) and capture a Trace.
 
     A second call with the same model, weights and prompt loads from the cache without
@@ -43,17 +45,62 @@ def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str 
     (:class:`tensors.ablation.Ablation`); the Trace is then that of the changed run, cached
     under its own key, and ``info["ablations"]`` lists what was changed (``[]`` for a plain run).
 
+    ``ids``: token ids instead of text, used exactly (no tokenizing, no special token added)
+    — e.g. a random sequence repeated twice, for induction heads; cached under the ids (a
+    text prompt that tokenizes to the same ids has its own entry). ``t.prompt`` is then the
+    ids decoded, ``info["input_ids"]`` the ids. Get the tokenizer without loading the model
+    with :func:`tokenizer`.
+
+    A batch — a list of prompts, or a list of id lists — returns a list of Traces, one per
+    item, each cached as if traced alone (one forward pass each; the model is loaded once).
+
     >>> t = trace("The Colosseum is in the city of", "smollm2",
     ...           ablate=[Ablation("mlp", layer=3)])              # doctest: +SKIP
+    >>> import numpy as np
+    >>> rnd = [int(i) for i in np.random.default_rng(0).integers(1000, 5000, 20)]
+    >>> t = trace(ids=rnd * 2, model="smollm2")                   # doctest: +SKIP
+    >>> a, b = trace(["The cat sat", "The dog ran"], "smollm2")   # doctest: +SKIP
     """
-    if not isinstance(prompt, str) or not prompt.strip():
+    if ids is not None:
+        if prompt is not None:
+            raise UserError("pass a prompt or ids=[...], not both")
+        ids_list = list(ids)
+        if ids_list and all(isinstance(x, (list, tuple)) or hasattr(x, "__len__") and
+                            not isinstance(x, (str, bytes)) for x in ids_list):
+            return [trace(model=model, ids=list(x), device=device, use_cache=use_cache,
+                          quiet=quiet, ablate=ablate) for x in ids_list]
+        return _trace_one(None, _check_ids(ids_list), model, device, use_cache, quiet, ablate)
+    if isinstance(prompt, (list, tuple)):
+        if not prompt:
+            raise UserError("the batch of prompts is empty; pass at least one prompt")
+        return [trace(p, model, device=device, use_cache=use_cache, quiet=quiet, ablate=ablate)
+                for p in prompt]
+    return _trace_one(prompt, None, model, device, use_cache, quiet, ablate)
+
+
+def _check_ids(ids: list) -> list[int]:
+    try:
+        out = [int(i) for i in ids]
+    except (TypeError, ValueError):
+        raise UserError(f"ids must be whole numbers (token ids); got {ids[:5]!r}…") from None
+    if not out:
+        raise UserError("ids is empty; pass at least one token id")
+    if any(i != x for i, x in zip(out, ids) if isinstance(x, float)):
+        raise UserError("ids must be whole numbers (token ids), not fractions")
+    return out
+
+
+def _trace_one(prompt: str | None, ids: list[int] | None, model, device, use_cache: bool,
+               quiet: bool, ablate) -> Trace:  # noqa: ANN001
+    if ids is None and (not isinstance(prompt, str) or not prompt.strip()):
         raise UserError("the prompt is empty; pass some text, e.g. --prompt 'The capital of France is'")
     ablations = ablation.normalise(ablate)
     if explicit_device(device):
         pick_device(device)  # a device this machine cannot use is an error even on a cache hit
     ref = resolve(model, quiet=quiet)
     fp = fingerprint(ref.path)
-    path = cache_path(ref.key, fp, prompt, ablation.key_of(ablations)) if use_cache else None
+    key_text = prompt if ids is None else ids_key(ids)
+    path = cache_path(ref.key, fp, key_text, ablation.key_of(ablations)) if use_cache else None
     if path is not None:
         try:
             return load_trace(path)
@@ -61,7 +108,11 @@ def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str 
             pass
         except CacheError as e:
             note(f"cache entry {path.name} is stale or corrupt ({e}); recomputing")
-    facts, n_pos = check_prompt_fits(ref, prompt)
+    if ids is None:
+        facts, n_pos = check_prompt_fits(ref, prompt)
+    else:
+        facts, n_pos = check_ids_fit(ref, ids)
+        prompt = load_tokenizer(ref.path).decode(ids)
     ablation.check(ablations, facts, n_pos, ref.name)
     t0 = time.perf_counter()
     mdl, tok, dev = models.load(ref, device)
@@ -69,10 +120,12 @@ def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str 
 
     info = model_info(mdl, ref.family)
     edit = ablation.make_edit(ablations, info["d_head"]) if ablations else None
-    arrays, ids = run_capture(mdl, tok, ref.family, prompt, dev, edit)
+    arrays, ids = run_capture(mdl, tok, ref.family, prompt, dev, edit, ids=ids)
     info.update(name=ref.name, model_key=ref.key, model_path=str(ref.path), fingerprint=fp,
                 device=dev, bundled=ref.bundled, quantization=_quantization(ref),
                 ablations=[a.to_json() for a in ablations])
+    if key_text is not prompt:
+        info["input_ids"] = list(ids)
     t = Trace(prompt=prompt, tokens=readable_tokens(tok, ids), info=info,
               **{f: arrays.get(f) for f in ARRAY_FIELDS})
     ensure_weights(mdl, ref, fp)
@@ -86,6 +139,44 @@ def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str 
     if not quiet:
         note(f"captured {t.n_pos} tokens on {dev} in {time.perf_counter() - t0:.2f} s")
     return t
+
+
+def ids_key(ids: Sequence[int]) -> str:
+    """The cache key text of a run from token ids (never equal to a text prompt's: a NUL).
+
+    >>> ids_key([464, 3797])
+    '\\x00ids:464,3797'
+    """
+    return "\0ids:" + ",".join(str(int(i)) for i in ids)
+
+
+def tokenizer(model: str | os.PathLike | None = "auto") -> Any:
+    """The model's tokenizer (Hugging Face), without loading the model — to build token ids
+    for :func:`trace` (``tokenizer("smollm2").encode(" the")``)."""
+    return load_tokenizer(resolve(model, quiet=True).path)
+
+
+def check_ids_fit(ref: ModelRef, ids: list[int]) -> tuple[dict[str, int], int]:
+    """Like :func:`check_prompt_fits` for token ids: each in the vocabulary, the sequence
+    within the context and the memory budget."""
+    facts = config_facts(ref)
+    vocab = int(facts.get("vocab_size") or 0)
+    bad = [i for i in ids if i < 0 or (vocab and i >= vocab)]
+    if bad:
+        raise UserError(f"token id {bad[0]} is not in {ref.name}'s vocabulary (0 to {vocab - 1})")
+    check_fits(facts, len(ids), _weights_bytes(ref.path), ref.name)
+    return facts, len(ids)
+
+
+def _retrace(prompt: str, info: dict) -> Trace:
+    """The trace ``info`` describes, computed again (see :mod:`tensors.trace_cache`)."""
+    key = info.get("model_key", "")
+    spec = ("smollm2" if key.startswith("bundled:") else key[3:] if key.startswith("hf:")
+            else info["model_path"])
+    abl = ablation.from_info(info)
+    if info.get("input_ids"):
+        return trace(model=spec, ids=info["input_ids"], quiet=True, ablate=abl)
+    return trace(prompt, spec, quiet=True, ablate=abl)
 
 
 def check_prompt_fits(ref: ModelRef, prompt: str) -> tuple[dict[str, int], int]:
@@ -125,3 +216,6 @@ def _weights_bytes(d: Path) -> int:
         dtype = "float32"
     scale = 2 if dtype in ("float16", "bfloat16") else 1
     return scale * sum(f.stat().st_size for f in [*d.glob("*.safetensors"), *d.glob("*.bin")])
+
+
+trace_cache.recompute_hook = _retrace  # trace_cache never imports this module (no circle)

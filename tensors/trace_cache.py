@@ -18,7 +18,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -137,14 +137,15 @@ class _Reader:
         return np.asarray(getattr(self.fresh, name)[i])
 
 
+#: How a damaged entry is computed again, ``(prompt, info) -> Trace``: set by
+#: :mod:`tensors.extract`, which imports this module (this module never imports it).
+recompute_hook: Callable[[str, dict[str, Any]], Trace] | None = None
+
+
 def _recompute(path: Path, prompt: str, info: dict[str, Any]) -> Trace:
     """The trace ``info`` describes, computed again (the damaged file removed first)."""
-    from . import ablation
-    from .extract import trace
-
     with contextlib.suppress(OSError):
         Path(path).unlink()
-    key = info.get("model_key", "")
-    spec = ("smollm2" if key.startswith("bundled:") else key[3:] if key.startswith("hf:")
-            else info["model_path"])
-    return trace(prompt, spec, quiet=True, ablate=ablation.from_info(info))
+    if recompute_hook is None:  # only tensors.trace_cache imported: nothing can recompute
+        raise CacheError(f"{Path(path).name} is damaged; import tensors to recompute it")
+    return recompute_hook(prompt, info)
