@@ -9,13 +9,11 @@ import re
 import sys
 from pathlib import Path
 
+from .paths import GALLERY_DIR, GALLERY_GIF, ROOT
 from .plan import QUALITIES
 
-ROOT = Path(__file__).resolve().parents[2]
 PROG = "render.sh"
 EXIT_USAGE = 2
-GALLERY_DIR = ROOT / "assets" / "gallery"
-GALLERY_GIF = (360, 8)  # width px, fps: small enough for a README
 #: Manim's --max-inflight-encoders default: encode finished animations while the next one
 #: renders (measured: render/video 0.90 → 0.76 over the seven scenes at 1080p60).
 ENCODERS = 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .cli import GALLERY_DIR, GALLERY_GIF
+from .paths import GALLERY_DIR, GALLERY_GIF
 from .pool import say
 from .summary import Row
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .cli import ROOT
+from .paths import ROOT
 from .pool import Interrupted, Job, copy_atomic, error_line, find_output, say
 
 MAX_RETRIES = 3

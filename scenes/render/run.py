@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from . import narration, plan
-from .cli import ROOT
+from .paths import ROOT
 from .media import add_soundtrack, concat, to_gif, video_seconds
 from .plan import QUALITIES, Task
 from .playcount import MARK, plays_cache_key
