@@ -21,7 +21,7 @@ from .ablation import Ablation
 from .errors import UserError, exit_on_user_error, note
 from .extract import tokenizer, trace
 from .store import home
-from .trace import CAPTURE_VERSION, Trace
+from .trace import CAPTURE_VERSION, HOOK_NAMES, Trace
 
 __all__ = ["trace", "tokenizer", "Trace", "Ablation", "UserError", "exit_on_user_error", "note",
-           "CAPTURE_VERSION", "home", "__version__"]
+           "CAPTURE_VERSION", "HOOK_NAMES", "home", "__version__"]

@@ -39,6 +39,36 @@ ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "q", "k_kv", "v_kv",
 #: Arrays a model may not have (learned positions).
 OPTIONAL_FIELDS = ("pos_embed",)
 
+#: Each Trace field's TransformerLens hook (``{l}``: the layer). TransformerLens arrays have a
+#: batch axis first and ``pos`` before ``head``: ``t.pattern[l]`` is
+#: ``cache[f"blocks.{l}.attn.hook_pattern"][0]``. Where a RoPE or gated-MLP model differs,
+#: the value names both (``q`` enters the dot product rotated: ``hook_rot_q``; a gated MLP's
+#: up projection is ``hook_pre_linear``, its gate ``hook_pre``). ``resid[n_layer]`` is
+#: ``blocks.{n_layer-1}.hook_resid_post``.
+HOOK_NAMES: dict[str, str] = {
+    "token_ids": "(the model's input tokens)",
+    "embed": "hook_embed",
+    "pos_embed": "hook_pos_embed",
+    "resid": "blocks.{l}.hook_resid_pre",
+    "attn_in": "blocks.{l}.ln1.hook_normalized",
+    "q": "blocks.{l}.attn.hook_q | RoPE: blocks.{l}.attn.hook_rot_q",
+    "k": "blocks.{l}.attn.hook_k | RoPE: blocks.{l}.attn.hook_rot_k",
+    "v": "blocks.{l}.attn.hook_v",
+    "scores": "blocks.{l}.attn.hook_attn_scores",
+    "pattern": "blocks.{l}.attn.hook_pattern",
+    "z": "blocks.{l}.attn.hook_z",
+    "head_out": "blocks.{l}.attn.hook_result",
+    "attn_out": "blocks.{l}.hook_attn_out",
+    "resid_mid": "blocks.{l}.hook_resid_mid",
+    "mlp_in": "blocks.{l}.ln2.hook_normalized",
+    "mlp_pre": "blocks.{l}.mlp.hook_pre | gated MLP: blocks.{l}.mlp.hook_pre_linear",
+    "mlp_gate": "gated MLP: blocks.{l}.mlp.hook_pre",
+    "mlp_act": "blocks.{l}.mlp.hook_post",
+    "mlp_out": "blocks.{l}.hook_mlp_out",
+    "final": "ln_final.hook_normalized",
+    "logits": "(the model's output logits)",
+}
+
 
 @dataclasses.dataclass
 class Trace:

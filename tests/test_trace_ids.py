@@ -70,3 +70,22 @@ def test_no_import_circle_between_extract_and_trace_cache():
     src = Path(__import__("tensors.trace_cache").trace_cache.__file__).read_text()
     imported = {n.module for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom)}
     assert "extract" not in imported and "tensors.extract" not in imported
+
+
+def test_every_trace_array_has_its_transformerlens_hook_name():
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    from tensors import HOOK_NAMES, Trace
+    from tensors.trace import ARRAY_FIELDS
+
+    doc_fields = set(re.findall(r"^    - ``(\w+)``", Trace.__doc__, re.M)) - {"tokens", "info"}
+    arrays = (set(ARRAY_FIELDS) - {"k_kv", "v_kv", "logits_last"}) | doc_fields
+    assert arrays <= set(HOOK_NAMES), arrays - set(HOOK_NAMES)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for field, hook in HOOK_NAMES.items():
+        if hook.startswith("blocks.") or hook.startswith("hook_") or hook.startswith("ln_final"):
+            assert f"`{hook.split(' |')[0]}`" in readme, (field, hook)
+    arrays_typed = [f.name for f in dataclasses.fields(Trace) if "ndarray" in str(f.type)]
+    assert arrays_typed and not set(arrays_typed) - set(HOOK_NAMES) - {"k_kv", "v_kv", "logits_last"}
