@@ -238,7 +238,11 @@ def beat_stills(cls: type, outdir: str, quality: str = "high_quality", **knobs: 
 def _main(argv: list[str]) -> None:
     import importlib
 
-
+    if len(argv) < 2 or argv[0] in ("-h", "--help"):
+        print("usage: python -m scenes.kit.checks SCENE_ID OUTDIR [knob=value ...]\n"
+              "  beat stills + legibility of a story scene; any scene file, with the "
+              "equation ledger too: gpt-scenes check FILE.py [SCENE] (see --help there)")
+        raise SystemExit(0 if argv[:1] in (["-h"], ["--help"]) else 2)
     name, outdir, *rest = argv
     mod = importlib.import_module(f"scenes.{name}")
     classes = [c for c in vars(mod).values() if isinstance(c, type) and
