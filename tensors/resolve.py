@@ -94,7 +94,8 @@ def _resolve_auto() -> ModelRef:
     why = "HF_HUB_OFFLINE is set" if _env_offline() else "the hub did not answer"
     hint = (f"GPT-2 is not in the Hugging Face cache and {why}; to use GPT-2, run once with "
             "network access (it is then cached in ~/.cache/huggingface), or pass a local gpt2 "
-            "directory as the model (--model DIR)")
+            "directory as the model (model = \"DIR\" in the course file, or --model DIR for "
+            "python -m tensors)")
     return dataclasses.replace(_bundled_ref(), hint=hint)
 
 
