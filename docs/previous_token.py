@@ -2,7 +2,7 @@
 from typing import ClassVar, Sequence
 
 import numpy as np
-from manim import DOWN, UP, Create, FadeIn
+from manim import UP, Create, FadeIn
 
 from scenes.kit.pieces import AttentionGrid, ProbabilityBars
 from scenes.kit.scene import GPTScene

@@ -39,11 +39,11 @@ ARRAY_FIELDS = ("token_ids", "embed", "pos_embed", "resid", "q", "k_kv", "v_kv",
 #: Arrays a model may not have (learned positions).
 OPTIONAL_FIELDS = ("pos_embed",)
 
-#: Each Trace field's TransformerLens hook (``{l}``: the layer). TransformerLens arrays have a
-#: batch axis first and ``pos`` before ``head``: ``t.pattern[l]`` is
-#: ``cache[f"blocks.{l}.attn.hook_pattern"][0]``. Where a RoPE or gated-MLP model differs,
-#: the value names both (``q`` enters the dot product rotated: ``hook_rot_q``; a gated MLP's
-#: up projection is ``hook_pre_linear``, its gate ``hook_pre``). ``resid[n_layer]`` is
+#: Each Trace field's TransformerLens hook (``{l}`` is the layer). TransformerLens arrays
+#: have a batch axis first and ``pos`` before ``head``: ``t.pattern[l]`` is
+#: ``cache[f"blocks.{l}.attn.hook_pattern"][0]``. Where RoPE or a gated MLP differs, the
+#: value names both: ``q`` enters the dot product rotated (``hook_rot_q``); a gated MLP's up
+#: projection is ``hook_pre_linear``, its gate ``hook_pre``. ``resid[n_layer]`` is
 #: ``blocks.{n_layer-1}.hook_resid_post``.
 HOOK_NAMES: dict[str, str] = {
     "token_ids": "(the model's input tokens)",

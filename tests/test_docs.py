@@ -92,3 +92,23 @@ def test_console_script_help_and_version(tmp_path):
         assert h.returncode == 0 and "usage:" in h.stdout, (cmd, h.stderr[-500:])
     r = gpt_scenes("rendr", cwd=tmp_path)
     assert r.returncode == 2 and "did you mean render" in r.stderr
+
+
+def test_docs_build_offline_without_warnings(tmp_path):
+    """Sphinx with autodoc: the tutorial and the API of tensors and the kit, -W (a warning
+    fails the build); nothing is fetched (no intersphinx, the bundled theme)."""
+    pytest.importorskip("sphinx", reason="the docs extra (sphinx, myst-parser) is not installed")
+    pytest.importorskip("myst_parser", reason="the docs extra (sphinx, myst-parser) is not installed")
+    r = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-W", "-q", "-b", "html",
+                        str(ROOT / "docs"), str(tmp_path / "html")], capture_output=True,
+                       text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(ROOT),
+                                                        HF_HUB_OFFLINE="1"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    tutorial = (tmp_path / "html" / "tutorial.html").read_text()
+    assert "PreviousTokenHead" in tutorial
+    api = (tmp_path / "html" / "api" / "tensors.html").read_text()
+    for name in ("tensors.trace", "tensors.Trace", "HOOK_NAMES", "blocks.{l}.attn.hook_pattern"):
+        assert name in api, name
+    kit = (tmp_path / "html" / "api" / "kit.html").read_text()
+    for name in ("GPTScene", "AttentionGrid", "ProbabilityBars", "check_beats", "LedgerMixin"):
+        assert name in kit, name
