@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             entries = _entries(args, all_classes=True, course=course)
             errors: list[str] = []
             notes = check_course(course, entries, args.failed, errors=errors)
-            for n in notes:
+            for n in notes if not errors else []:  # with errors: only the errors
                 print(f"[gpt-scenes] {n}", file=sys.stderr)
             for e in errors:
                 print(f"{PROG}: error: {' '.join(e.split())}", file=sys.stderr)
