@@ -73,9 +73,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return check_main(rest, prog=f"{PROG} check")
     if cmd == "course":
-        from .kit.course.cli import main as course_main
+        from .kit.course import cli as course_cli
 
-        return course_main(rest)
+        course_cli.PROG = f"{PROG} course"
+        return course_cli.main(rest)
     from tensors.cli import main as tensors_main
 
     return tensors_main([cmd, *rest], prog=PROG)

@@ -22,7 +22,8 @@ _ADDRESS = re.compile(r"^(auto|local|ray://\S+|[\w.-]+:\d+|\[[0-9a-fA-F:]+\]:\d+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
-        self.exit(EXIT_USAGE, f"{PROG}: error: {message}; see ./render.sh --help\n")
+        see = "./render.sh" if PROG == "render.sh" else PROG
+        self.exit(EXIT_USAGE, f"{PROG}: error: {message}; see {see} --help\n")
 
 
 def _positive_int(s: str) -> int:
@@ -51,7 +52,7 @@ def _split(s: str) -> str:
 
 def parser() -> _Parser:
     p = _Parser(
-        prog="./render.sh",
+        prog="./render.sh" if PROG == "render.sh" else PROG,
         description="Render gpt-scenes scenes in parallel to predictable file names, then print "
                     "a summary (scene, video seconds, render seconds, output).",
         epilog="Outputs: OUT/<quality>/<scene>.mp4 (OUT/<course>/<quality>/ for a course named by "

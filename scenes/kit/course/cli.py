@@ -37,24 +37,25 @@ def _entries(args: argparse.Namespace, all_classes: bool = False,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = _Parser(prog=PROG, description=__doc__.split("\n")[0])
+    p = _Parser(prog=PROG, description="The course config (one TOML file per lecture): check it, "
+                "list the scenes, show the values each scene will use, write a starter file.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     c = sub.add_parser("check", help="validate a course config against every scene")
     c.add_argument("file", nargs="?", help=f"default: ${ENV_VAR}, ./{LOCAL_NAME}, the shipped default")
     c.add_argument("--scenes", nargs="*", default=[], help="course .py files with scene classes")
     ls = sub.add_parser("list", help="the scenes found, in story order")
-    ls.add_argument("--scenes", nargs="*", default=[])
+    ls.add_argument("--scenes", nargs="*", default=[], help="course .py files with scene classes")
     ls.add_argument("--all", action="store_true", help="also secondary classes in scenes/")
-    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--json", action="store_true", help="print one JSON list")
     sh = sub.add_parser("show", help="the knob values each scene will use")
-    sh.add_argument("file", nargs="?")
-    sh.add_argument("--scenes", nargs="*", default=[])
+    sh.add_argument("file", nargs="?", help=f"default: ${ENV_VAR}, ./{LOCAL_NAME}, the shipped default")
+    sh.add_argument("--scenes", nargs="*", default=[], help="course .py files with scene classes")
     it = sub.add_parser("init", help=f"write a starter config (default ./{LOCAL_NAME})")
-    it.add_argument("path", nargs="?", default=LOCAL_NAME)
+    it.add_argument("path", nargs="?", default=LOCAL_NAME, help=f"where to write it (default ./{LOCAL_NAME})")
     sub.add_parser("template", help="print the fully commented config")
     w = sub.add_parser("warm", help="compute each scene's trace once (cache)")
     w.add_argument("names", nargs="*", help="scene ids or class names (default: all)")
-    w.add_argument("--scenes", nargs="*", default=[])
+    w.add_argument("--scenes", nargs="*", default=[], help="course .py files with scene classes")
     args = p.parse_args(argv)
 
     with exit_on_user_error(PROG):
