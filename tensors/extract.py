@@ -28,7 +28,7 @@ from .fetch import QUANTIZATION_KEY, bundled_quantization
 from .resolve import ModelRef, config_facts, fingerprint, resolve
 from .store import CacheError
 from .trace import ARRAY_FIELDS, Trace, load_tokenizer
-from .trace_cache import cache_path, load_trace, save_trace
+from .trace_cache import cache_path, load_trace, request, save_trace
 from .weights_cache import ensure_weights
 
 
@@ -56,7 +56,7 @@ def trace(prompt: str, model: str | os.PathLike | None = "auto", *, device: str 
     path = cache_path(ref.key, fp, prompt, ablation.key_of(ablations)) if use_cache else None
     if path is not None:
         try:
-            return load_trace(path)
+            return load_trace(path, request(prompt, ref.key, fp, [a.to_json() for a in ablations]))
         except FileNotFoundError:
             pass
         except CacheError as e:
