@@ -53,6 +53,7 @@ class OneLineParser(argparse.ArgumentParser):
     """
 
     def __init__(self, *args, see: str = "--help", **kwargs):
+        kwargs.setdefault("allow_abbrev", False)   # --dev is not --device: say so, never guess
         super().__init__(*args, **kwargs)
         self.see = see
 

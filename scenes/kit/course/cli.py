@@ -17,6 +17,10 @@ from .validate import scene_values
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)   # an abbreviated option is an error, never a guess
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:
         self.exit(2, f"{self.prog}: error: {message}; see --help\n")
 
