@@ -140,7 +140,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
             p.error(f"unknown option {s}")
     for c in args.course or []:
         if not Path(c).is_file():
-            p.error(f"--course {c}: no such file")
+            p.error(f"--course {c}: " + ("a folder, not a TOML file" if Path(c).is_dir() else
+                                         "a symlink loop" if Path(c).is_symlink() else "no such file"))
     if args.course and len({Path(c).stem for c in args.course}) < len(args.course):
         p.error("--course: two course files with the same name would share an output folder")
     if args.slides and args.transparent:

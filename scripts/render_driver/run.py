@@ -48,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
 
     from . import scenes_api as S
 
+    from tensors.store import writable_folder
+
     t_all = time.perf_counter()
+    writable_folder(args.out, f"--out {args.out}")  # also for --dry-run: it would fail later
     if args.gallery:
         args.stills = args.gif = True
     courses = args.course or [None]
@@ -119,6 +122,7 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
     files = [s for s in args.scenes if s.endswith(".py")]
     names = [s for s in args.scenes if not s.endswith(".py")]
     entries, failed = S.discover(files, all_classes=True)
+    S.check_imports(files, failed)  # a course .py the user named that raises: its exception
     for path, msg in failed:
         say(f"skipped {path}: {msg}")
     if args.list:

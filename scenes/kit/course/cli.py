@@ -8,12 +8,13 @@ from pathlib import Path
 
 from tensors import UserError, exit_on_user_error, trace
 from tensors.errors import note
+from tensors.store import atomic_write, writable_folder
 
 from .config import DEFAULT_PATH, ENV_VAR, LOCAL_NAME, Course, load_course
 from .discover import SceneEntry, check_course, discover, select
 from .knobs import knobs
 from .template import _key, _toml_value, template
-from .validate import scene_values
+from .validate import check_imports, scene_values
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,7 +27,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _entries(args: argparse.Namespace, all_classes: bool = False) -> list[SceneEntry]:
-    entries, errors = discover(getattr(args, "scenes", None) or (), all_classes=all_classes)
+    asked = getattr(args, "scenes", None) or ()
+    entries, errors = discover(asked, all_classes=all_classes)
+    check_imports(asked, errors)
     for path, msg in errors:
         print(f"[gpt-scenes] skipped {path}: {msg}", file=sys.stderr)
     args.failed = [p for p, _ in errors]
@@ -60,10 +63,16 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.cmd == "init":
             dest = Path(args.path)
-            if dest.exists():
+            if dest.exists() or dest.is_symlink():
                 raise UserError(f"{dest} already exists; edit it, or pass another path")
             src = DEFAULT_PATH.read_text() if DEFAULT_PATH.is_file() else template(_entries(args))
-            dest.write_text(src)
+            writable_folder(dest.parent, f"course init {dest}")
+            try:
+                with atomic_write(dest, "w") as f:
+                    f.write(src)
+            except OSError as e:
+                raise UserError(f"course init: cannot write {dest} ({e.strerror or type(e).__name__}); "
+                                "pass a path in a writable folder") from None
             print(f"wrote {dest}: uncomment and change what your course needs, then ./render.sh")
             return 0
         if args.cmd == "list":

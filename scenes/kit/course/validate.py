@@ -219,3 +219,16 @@ def scene_values(course: Course, cls: type, notes: list[str] | None = None
                              f"{cls.__name__}: its class sets {k} itself")
             del values[k]
     return values, captions
+
+
+def check_imports(asked: Iterable[Any], failed: Iterable[tuple[Any, str]]) -> None:
+    """A one-line UserError when a course ``.py`` file the user named does not import
+    (``failed``: (path, "ExcType: message") from :func:`~scenes.kit.course.discover.discover`)
+    — its exception, not "no scenes found"."""
+    from pathlib import Path
+
+    named = {Path(a).resolve() for a in asked}
+    for path, msg in failed:
+        if Path(path).resolve() in named:
+            raise UserError(f"course file {path} does not import: {msg}; fix it (`python {path}` "
+                            "shows where)")
