@@ -17,7 +17,7 @@ from tensors import UserError, trace
 
 from .config import SCENES_DIR, Course, scene_files
 from .knobs import is_scene_class
-from .validate import _err, scene_values, validate_class_knobs, validate_captions, validate_theme, validate_top
+from .validate import _err, dry_prepare, scene_values, validate_class_knobs, validate_captions, validate_theme, validate_top
 from .voice import voice_settings
 
 #: The lecture's story order (scene ids = module stems); other scenes follow alphabetically.
@@ -183,9 +183,12 @@ def check_course(course: Course, entries: list[SceneEntry], failed: Iterable[Pat
     seen: set[str] = set()
     for e in entries:
         validate_class_knobs(e.cls)
-        values, _ = scene_values(course, e.cls, notes)
+        values, caps = scene_values(course, e.cls, notes)
         if with_model is None or e.class_name in with_model:
             check_against_model(course, e.cls, values)
+            if values or caps or Path(e.file).parent != SCENES_DIR:  # check = render
+                dry_prepare(course, e.cls, values, caps,
+                            lambda p, m, d: trace(p, m, device=d, quiet=True))
         seen.add(getattr(e.cls, "config_section", ""))
     # a section for a scene file that is present but not discovered (e.g. broken) is
     # checked for its shape only
