@@ -161,6 +161,27 @@ def remove_stale_temps(folder: Path) -> int:
     return n
 
 
+_SWEPT: set[str] = set()
+
+
+def sweep_stale_temps(root: str | os.PathLike | None = None) -> int:
+    """:func:`remove_stale_temps` in ``root`` (default :func:`home`) and every folder under it
+    (symlinks not followed), once per process and root: a run killed with ``kill -9`` while
+    writing (a 500 MB weights cache, a video) leaves ``.<name>.tmp.<pid>``; the next run
+    removes it. Returns how many were removed."""
+    top = Path(root).expanduser() if root is not None else home()
+    key = str(top.absolute())
+    if key in _SWEPT:
+        return 0
+    _SWEPT.add(key)
+    n = 0
+    for folder, dirs, files in os.walk(top):
+        if any(".tmp." in x for x in (*dirs, *files)):
+            n += remove_stale_temps(Path(folder))
+        dirs[:] = [d for d in dirs if ".tmp." not in d]
+    return n
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     """Write ``path`` whole or not at all: yields a file object on a temp file in the same

@@ -125,3 +125,40 @@ def test_a_warm_start_only_stats_the_files(tiny_gpt2_dir, home, monkeypatch):
     with open(tiny_gpt2_dir / "model.safetensors", "rb") as fh:
         whole = __import__("hashlib").sha256(fh.read()).hexdigest()
     assert whole in (home / "state" / "file-sha256.json").read_text()
+
+
+# ------------------------------------------------------------------ temp files of killed runs
+def _killed_while_writing(path: Path) -> Path:
+    """Start writing ``path`` the package's one way (atomic_write) in another process and
+    kill -9 it mid-write; the temp file it leaves."""
+    import subprocess
+    import sys
+
+    code = ("import os, signal, sys\nfrom tensors.store import atomic_write\n"
+            "with atomic_write(sys.argv[1]) as f:\n"
+            "    f.write(b'x' * 100000); f.flush(); os.kill(os.getpid(), signal.SIGKILL)\n")
+    r = subprocess.run([sys.executable, "-c", code, str(path)], env={**os.environ},
+                       capture_output=True, timeout=120)
+    assert r.returncode == -9, r.stderr
+    left = list(path.parent.glob(f".{path.name}.tmp.*"))
+    assert len(left) == 1 and not path.exists()
+    return left[0]
+
+
+def test_kill_9_while_the_weights_cache_is_written_leaves_nothing_after_the_next_run(
+        tiny_gpt2_dir, home, capsys):
+    left = _killed_while_writing(home / "weights" / "0123456789abcdef.v3.safetensors")
+    trace(PROMPT, str(tiny_gpt2_dir))                               # the next run writes weights
+    assert not left.exists()
+    assert len(notes(capsys.readouterr().err, "temporary file")) == 1
+
+
+def test_stale_temps_are_swept_from_every_folder_but_a_live_writer_s_are_kept(tmp_path):
+    out = tmp_path / "out with 'quote' é"
+    dead = _killed_while_writing(out / "480p15" / "logs" / "tokenization.mp4")
+    live = out / ".media" / f".x.mp4.tmp.{os.getpid()}"              # this process: alive
+    live.parent.mkdir(parents=True)
+    live.write_text("still being written")
+    assert store.sweep_stale_temps(out) == 1
+    assert not dead.exists() and live.exists()
+    assert store.sweep_stale_temps(out) == 0                         # once per process

@@ -48,10 +48,14 @@ def run(args: argparse.Namespace) -> int:
 
     from . import scenes_api as S
 
-    from tensors.store import writable_folder
+    from tensors.store import sweep_stale_temps, writable_folder
 
     t_all = time.perf_counter()
     writable_folder(args.out, f"--out {args.out}")  # also for --dry-run: it would fail later
+    if not args.dry_run:  # what killed runs left (.<name>.tmp.<pid>): the cache home, --out
+        n = sweep_stale_temps() + sweep_stale_temps(args.out)
+        if n:
+            say(f"removed {n} temporary file(s) left by interrupted runs")
     if args.gallery:
         args.stills = args.gif = True
     courses = args.course or [None]
