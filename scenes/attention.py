@@ -52,7 +52,7 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
     Knobs (class attributes; a course config ``[attention]`` section may set them too):
 
     - ``prompt``, ``model``, ``device`` — what to run (see :class:`scenes.kit.scene.GPTScene`).
-    - ``layer``, ``head`` — None = chosen by the rule below; negative counts from the end.
+    - ``layer``, ``head`` — None = chosen by the rule below, else 0 to n_layer - 1 / n_head - 1.
     - ``search_layers`` — layers the rule looks in (None = all).
     - ``query`` — the attending position for the value and arc beats (None = rule below).
     - ``max_columns`` — at most this many tokens get rows in X, X̂, Q, K (the last ones).

@@ -56,7 +56,7 @@ class KVCacheScene(GPTScene):
     config_section = "kv_cache"
     beats = ("beat_runs", "beat_same", "beat_step", "beat_cost")
 
-    #: Layer whose keys and values are drawn (negative counts from the end).
+    #: Layer whose keys and values are drawn (0 to n_layer - 1).
     layer: ClassVar[int] = 0
     #: Query head whose keys and values are drawn (it reads kv head head // group size).
     head: ClassVar[int] = 0

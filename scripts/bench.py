@@ -142,7 +142,7 @@ def memory_figures(lengths: list[int], device: str) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(allow_abbrev=False)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--lengths", type=int, nargs="+", default=[16, 32, 64])
     ap.add_argument("--memory", type=int, nargs="*", help="long-prompt memory figures only")

@@ -64,7 +64,7 @@ def warm(scenes: list[str]) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     ap.add_argument("scenes", nargs="*", help="scene ids (default: every story scene)")
     ap.add_argument("-q", "--quality", default="h", choices=list("lmhpk"))
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)

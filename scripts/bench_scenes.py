@@ -47,7 +47,7 @@ def prompt_with(n: int) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(allow_abbrev=False)
     ap.add_argument("scenes", nargs="*")
     ap.add_argument("-q", "--quality", nargs="+", default=["l", "h"], choices=list(QUALITY))
     ap.add_argument("--prompt-tokens", type=int, nargs="*", default=[])

@@ -82,7 +82,7 @@ def render(cls: type, quality: str, media: Path) -> tuple[float, Path]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(allow_abbrev=False, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-q", choices=sorted(QUALITY), default="l")
     args = ap.parse_args()
     from scenes.attention import AttentionScene

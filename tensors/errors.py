@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from typing import Iterator
 
@@ -26,13 +27,21 @@ class UserError(Exception):
 
 @contextlib.contextmanager
 def exit_on_user_error(prog: str = "gpt-scenes") -> Iterator[None]:
-    """Turn a :class:`UserError` raised inside the block into one stderr line and exit 2."""
+    """Turn a :class:`UserError` raised inside the block into one stderr line and exit 2.
+
+    A closed output pipe (``… | head``) ends the command quietly, exit 0, as a shell tool
+    does: what was wanted was read."""
     try:
         yield
+        sys.stdout.flush()      # a broken pipe found now, not in the interpreter's exit
     except UserError as e:
         msg = " ".join(str(e).split())  # always one line
         print(f"{prog}: error: {msg}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_USER_ERROR) from None
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError):   # nothing more to flush at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
 
 
 def note(msg: str) -> None:
@@ -53,6 +62,7 @@ class OneLineParser(argparse.ArgumentParser):
     """
 
     def __init__(self, *args, see: str = "--help", **kwargs):
+        kwargs.setdefault("allow_abbrev", False)   # --dev is not --device: say so, never guess
         super().__init__(*args, **kwargs)
         self.see = see
 

@@ -29,7 +29,7 @@ from .resolve import ModelRef, config_facts, fingerprint, resolve
 from .store import CacheError
 from .trace import ARRAY_FIELDS, Trace, load_tokenizer
 from . import trace_cache
-from .trace_cache import cache_path, load_trace, save_trace
+from .trace_cache import cache_path, load_trace, request, save_trace
 from .weights_cache import ensure_weights
 
 
@@ -103,7 +103,8 @@ def _trace_one(prompt: str | None, ids: list[int] | None, model, device, use_cac
     path = cache_path(ref.key, fp, key_text, ablation.key_of(ablations)) if use_cache else None
     if path is not None:
         try:
-            return load_trace(path)
+            return load_trace(path, request(prompt, ref.key, fp, [a.to_json() for a in ablations],
+                                            token_ids=ids))
         except FileNotFoundError:
             pass
         except CacheError as e:

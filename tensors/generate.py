@@ -120,7 +120,11 @@ def generate(prompt: str, model: str = "auto", steps: int = 6, temperature: floa
     use_cache = use_cache and path is not None
     if use_cache:
         try:
-            return _from_json(read_json(path))
+            got = _from_json(read_json(path))
+            if (got.prompt, got.temperature, got.seed, got.top_k, got.info.get("fingerprint")) \
+                    == (prompt, T, int(seed), top_k, fp) and len(got.steps) <= int(steps):
+                return got
+            note(f"generation cache {path.name} holds another run; recomputing")
         except FileNotFoundError:
             pass
         except (CacheError, KeyError, TypeError, ValueError) as e:

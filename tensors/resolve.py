@@ -9,7 +9,7 @@ Accepted specs (``model=`` everywhere, ``--model`` on the command line):
 - a local directory holding ``config.json`` and weights of either family;
 - the bundled model by a short name: ``smollm2``, ``smollm2-135m``, ``bundled``.
 
-Nothing here loads weights: :func:`fingerprint` samples the weight files, :func:`config_facts`
+Nothing here loads weights: :func:`fingerprint` hashes the weight files, :func:`config_facts`
 reads ``config.json``. Loading is :func:`tensors.models.load`.
 
 >>> resolve("smollm2", quiet=True).name          # doctest: +SKIP
@@ -229,28 +229,84 @@ def config_facts(ref: ModelRef) -> dict[str, int]:
     return {**fam.dims(cfg), "vocab_size": int(cfg.vocab_size), "gated": int(fam.GATED)}
 
 
-@lru_cache(maxsize=None)
-def fingerprint(path: Path) -> str:
-    """A cheap, stable fingerprint of a model's weights, without loading them.
+#: Remembered full-file digests: path -> (size, mtime_ns, ctime_ns, inode, sha256).
+_FILE_SHA: dict[str, tuple[int, int, int, int, str]] = {}
 
-    sha256 over config.json and, for every weight file: its name, size, and its first and
-    last MiB (safetensors files start with a header naming every tensor, shape and offset).
-    Changed weights change the size or, in practice, the sampled bytes.
+
+def _digests_path() -> Path:
+    return home() / "state" / "file-sha256.json"
+
+
+def _load_digests() -> dict[str, list]:
+    from .store import CacheError, read_json
+
+    try:
+        got = read_json(_digests_path())
+        return got if isinstance(got, dict) else {}
+    except (FileNotFoundError, CacheError):
+        return {}
+
+
+def file_sha256(f: Path, memo: dict[str, list] | None = None) -> tuple[str, bool]:
+    """(sha256 of the whole of ``f``, whether it was hashed now). The digest is remembered
+    (in this process and in ``<home>/state/file-sha256.json``) against the file's size,
+    mtime_ns, ctime_ns and inode: any write to the file changes one of them (ctime cannot be
+    set back by a user), so a remembered digest is only reused for the very same bytes."""
+    from .store import sha256_file
+
+    st = f.stat()
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    key = str(f.resolve())
+    got = _FILE_SHA.get(key)
+    if got is not None and got[:4] == stamp:
+        return got[4], False
+    rec = (memo or {}).get(key)
+    if isinstance(rec, list) and len(rec) == 5 and tuple(rec[:4]) == stamp and isinstance(rec[4], str):
+        _FILE_SHA[key] = (*stamp, rec[4])
+        return rec[4], False
+    digest = sha256_file(f)
+    _FILE_SHA[key] = (*stamp, digest)
+    return digest, True
+
+
+def fingerprint(path: Path) -> str:
+    """The fingerprint of a model's weights, without loading them: sha256 over config.json
+    and, for every weight file, its name and the sha256 of its whole content — any changed
+    byte of any weights file gives another fingerprint (so other traces and weights cache).
+
+    A file is hashed in full the first time it is seen (about 0.3 s per 100 MB here); its
+    digest is then remembered against its size, mtime_ns, ctime_ns and inode
+    (:func:`file_sha256`), so a warm start only stats the files.
     """
     h = hashlib.sha256()
     files = sorted([*path.glob("*.safetensors"), *path.glob("*.bin")])
     cfg = path / "config.json"
+    memo: dict[str, list] | None = None
+    hashed = False
     try:
         h.update(cfg.read_bytes() if cfg.exists() else b"")
         for f in files:
-            size = f.stat().st_size
-            h.update(f.name.encode() + str(size).encode())
-            with open(f, "rb") as fh:
-                h.update(fh.read(1 << 20))
-                if size > 2 << 20:
-                    fh.seek(-(1 << 20), os.SEEK_END)
-                    h.update(fh.read())
+            key = str(f.resolve())
+            if memo is None and key not in _FILE_SHA:
+                memo = _load_digests()
+            digest, now = file_sha256(f, memo)
+            hashed |= now
+            h.update(f"{f.name}\0{f.stat().st_size}\0{digest}\0".encode())
     except OSError as e:
         raise UserError(f"cannot read the model files in '{path}' ({e.strerror}); check their "
                         "permissions") from None
+    if hashed:
+        _save_digests(memo or _load_digests())
     return h.hexdigest()[:16]
+
+
+def _save_digests(memo: dict[str, list]) -> None:
+    """Merge this process's digests into the remembered ones (files gone are dropped)."""
+    from .store import write_json
+
+    merged = {k: v for k, v in memo.items() if os.path.exists(k)}
+    merged.update({k: list(v) for k, v in _FILE_SHA.items()})
+    try:
+        write_json(_digests_path(), merged)
+    except (OSError, UserError):
+        pass  # only a warm-start speed-up; the next run hashes again

@@ -41,7 +41,12 @@ def check_temperature(temperature: Any) -> float:
 
 def softmax(logits: np.ndarray, temperature: float = 1.0, dtype: Any = np.float64,
             out: np.ndarray | None = None) -> np.ndarray:
-    """softmax(logits / T) over the last axis, numerically stable (max subtracted).
+    """softmax(logits / T) over the last axis, numerically stable (max subtracted before
+    dividing by T): finite and exact for every T > 0 and every finite logit range (T = 1e-320
+    gives the argmax, one-hot; T = 1e9 the near-uniform distribution).
+
+    >>> softmax(np.array([3.0, 2.0, 1.0]), temperature=1e-320)
+    array([1., 0., 0.])
 
     logits: [..., n] -> probabilities [..., n] summing to 1; ``-inf`` entries get 0.
     ``dtype``: float64 for the probabilities shown and sampled; the attention pattern uses
@@ -56,10 +61,14 @@ def softmax(logits: np.ndarray, temperature: float = 1.0, dtype: Any = np.float6
         z = out
         if z is not logits:
             np.copyto(z, logits)
-    if T != 1.0:
-        z /= T
-    z -= z.max(axis=-1, keepdims=True)
-    np.exp(z, out=z)
+    # log-space: shift by the max first (z_i - max <= 0, the max row entry exactly 0), then
+    # divide by T in float64 — never an overflow (logits of ±1e30, T = 1e-320: the
+    # others go to -inf, exp 0) and never a NaN, so T -> 0 is the argmax (ties shared).
+    with np.errstate(over="ignore", under="ignore"):     # -> -inf / 0, as meant
+        z -= z.max(axis=-1, keepdims=True)
+        if T != 1.0:
+            np.divide(z, np.float64(T), out=z, casting="unsafe")
+        np.exp(z, out=z)
     z /= z.sum(axis=-1, keepdims=True)
     return z
 

@@ -100,6 +100,37 @@ def disk_full_error(path: Path) -> UserError:
                      "to a folder on a disk with room")
 
 
+def writable_folder(folder: str | os.PathLike, what: str) -> None:
+    """A one-line :class:`UserError` unless ``folder`` is, or can be made, a folder this
+    process can write in: checked on its nearest existing ancestor (a file there, a
+    read-only filesystem or folder). Nothing is created.
+
+    >>> writable_folder("/dev/null/o", "--out /dev/null/o")
+    Traceback (most recent call last):
+    tensors.errors.UserError: --out /dev/null/o: /dev/null is a file, not a folder; pass a folder you can write to
+    """
+    p = Path(folder).expanduser().absolute()
+    while True:
+        try:
+            st = p.stat()
+            break
+        except (FileNotFoundError, NotADirectoryError):
+            p = p.parent
+        except OSError as e:  # a symlink loop, a name too long …
+            raise UserError(f"{what}: {p} cannot be used ({e.strerror}); pass a folder you "
+                            "can write to") from None
+    import stat as _stat
+
+    if not _stat.S_ISDIR(st.st_mode):
+        raise UserError(f"{what}: {p} is a file, not a folder; pass a folder you can write to")
+    try:
+        ro = bool(os.statvfs(p).f_flag & os.ST_RDONLY)
+    except OSError:
+        ro = False
+    if ro or not os.access(p, os.W_OK | os.X_OK):
+        raise UserError(f"{what}: {p} is read-only; pass a folder you can write to")
+
+
 # ====================================================================== atomic write
 def _pid_alive(pid: int) -> bool:
     try:
@@ -127,6 +158,27 @@ def remove_stale_temps(folder: Path) -> int:
                     n += 1
     except OSError:
         pass
+    return n
+
+
+_SWEPT: set[str] = set()
+
+
+def sweep_stale_temps(root: str | os.PathLike | None = None) -> int:
+    """:func:`remove_stale_temps` in ``root`` (default :func:`home`) and every folder under it
+    (symlinks not followed), once per process and root: a run killed with ``kill -9`` while
+    writing (a 500 MB weights cache, a video) leaves ``.<name>.tmp.<pid>``; the next run
+    removes it. Returns how many were removed."""
+    top = Path(root).expanduser() if root is not None else home()
+    key = str(top.absolute())
+    if key in _SWEPT:
+        return 0
+    _SWEPT.add(key)
+    n = 0
+    for folder, dirs, files in os.walk(top):
+        if any(".tmp." in x for x in (*dirs, *files)):
+            n += remove_stale_temps(Path(folder))
+        dirs[:] = [d for d in dirs if ".tmp." not in d]
     return n
 
 

@@ -76,6 +76,7 @@ def save_trace(t: Trace, path: Path) -> None:
     arrays = {f: getattr(t, f) for f in ARRAY_FIELDS if getattr(t, f) is not None}
     info = {**t.info, "model_path": to_home(t.info["model_path"])}
     write_checked(path, arrays, {"prompt": t.prompt, "tokens": t.tokens, "info": info,
+                                 "token_ids": [int(i) for i in np.asarray(t.token_ids)],
                                  "capture_version": CAPTURE_VERSION})
 
 
@@ -84,9 +85,14 @@ def save_trace(t: Trace, path: Path) -> None:
 LAZY_BYTES = 1 << 20
 
 
-def load_trace(path: Path) -> Trace:
+def load_trace(path: Path, expect: dict[str, Any] | None = None) -> Trace:
     """The cached trace in ``path``; :class:`CacheError` (a ValueError, with the reason)
     when the entry is unusable, FileNotFoundError when there is none.
+
+    ``expect``: what was asked (:func:`request`); the entry is used only when its stored
+    prompt, model identity, weights fingerprint, capture settings (ablations) and — when
+    given — token ids equal it (:func:`check_request`), else :class:`CacheError` naming
+    the first difference. A file's name is no proof of what is in it.
 
     Opening checks the header (a few ms). Arrays of :data:`LAZY_BYTES` or more are
     :class:`~tensors.lazy.PerLayer` views read per layer (per position for ``logits``) when a
@@ -101,6 +107,10 @@ def load_trace(path: Path) -> Trace:
     missing = [n for n in ARRAY_FIELDS if n not in f.names and n not in OPTIONAL_FIELDS]
     if missing:
         raise CacheError(f"missing arrays {missing}")
+    if expect is not None:
+        if "token_ids" in expect and "token_ids" not in meta and "token_ids" in f.names:
+            meta = {**meta, "token_ids": f.get("token_ids").tolist()}   # files before v1 of this
+        check_request(meta, expect)
     try:
         info = {**meta["info"], "model_path": str(from_home(meta["info"]["model_path"]))}
         reader = _Reader(f, meta["prompt"], info)
@@ -111,6 +121,39 @@ def load_trace(path: Path) -> Trace:
         raise CacheError(f"unreadable ({e.strerror or type(e).__name__})") from None
     except (KeyError, TypeError) as e:
         raise CacheError(f"metadata lacks {e}") from None
+
+
+def request(prompt: str | None, model_key: str, fingerprint: str, ablations: list[Any],
+            token_ids: list[int] | None = None) -> dict[str, Any]:
+    """What a trace is asked for, as :func:`load_trace` checks it against a cache entry."""
+    want: dict[str, Any] = {"prompt": prompt, "model_key": model_key, "fingerprint": fingerprint,
+                            "ablations": json.loads(json.dumps(list(ablations)))}
+    if token_ids is not None:
+        want["token_ids"] = [int(i) for i in token_ids]
+    return want
+
+
+def _short(x: Any) -> str:
+    s = repr(x)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+def check_request(meta: dict[str, Any], want: dict[str, Any]) -> None:
+    """:class:`CacheError` unless the stored ``meta`` of a trace file is the trace ``want``
+    (:func:`request`) asks for: prompt, model key, fingerprint, ablations, token ids."""
+    info = meta.get("info") if isinstance(meta.get("info"), dict) else {}
+    stored = {"prompt": meta.get("prompt"), "model_key": info.get("model_key"),
+              "fingerprint": info.get("fingerprint"), "ablations": info.get("ablations", [])}
+    for name in ("prompt", "model_key", "fingerprint", "ablations"):
+        if name == "prompt" and want[name] is None:
+            continue  # a run from token ids: the ids are checked below
+        if stored[name] != want[name]:
+            raise CacheError(f"it holds another run: {name} {_short(stored[name])}, asked "
+                             f"{_short(want[name])}")
+    if "token_ids" in want:
+        ids = meta.get("token_ids")
+        if ids is None or [int(i) for i in ids] != want["token_ids"]:
+            raise CacheError(f"it holds other token ids {_short(ids)}, asked {_short(want['token_ids'])}")
 
 
 class _Reader:

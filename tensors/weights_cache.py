@@ -18,7 +18,7 @@ from typing import Any
 from . import models
 from .errors import note
 from .resolve import ModelRef, resolve
-from .store import CacheError, home, write_checked
+from .store import CacheError, home, sweep_stale_temps, write_checked
 from .weights import Weights, extract_weights
 
 
@@ -93,6 +93,9 @@ def ensure_weights(model: Any, ref: ModelRef, fingerprint: str) -> dict[str, Any
 
 
 def _write(model: Any, ref: ModelRef, p: Path) -> dict[str, Any] | None:
+    n = sweep_stale_temps()   # a weights cache half-written by a killed run (500 MB): gone
+    if n:
+        note(f"removed {n} temporary file(s) left in {home()} by interrupted runs")
     tensors, zero_filled = extract_weights(model, ref.family)
     meta = {"model_key": ref.key, "family": ref.family, "zero_filled": zero_filled}
     try:

@@ -199,8 +199,9 @@ def concat_lecture(videos: Sequence[Path], dst: Path, titles: Sequence[str] | No
     starts = [sum(durations[:i]) for i in range(len(videos))]
     with_audio = all(_has_audio(v) for v in videos)
     # outpoint rounded down: a packet starting exactly at the end belongs to the next part
-    manifest = "".join(f"file 'file:{v.resolve().as_posix()}'\noutpoint {int(d * 1e6) / 1e6:.6f}\n"
-                       for v, d in zip(videos, durations))
+    quoted = ["'file:" + v.resolve().as_posix().replace("'", "'\\''") + "'" for v in videos]  # any folder name
+    manifest = "".join(f"file {q}\noutpoint {int(d * 1e6) / 1e6:.6f}\n"
+                       for q, d in zip(quoted, durations))
     tmp = dst.with_name(f"{dst.stem}.part{dst.suffix}")
     with av.open(io.BytesIO(manifest.encode()), format="concat", options={"safe": "0"}) as inp:
         streams = [inp.streams.video[0]] + ([inp.streams.audio[0]] if with_audio else [])

@@ -21,6 +21,10 @@ _ADDRESS = re.compile(r"^(auto|local|ray://\S+|[\w.-]+:\d+|\[[0-9a-fA-F:]+\]:\d+
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)   # --lectur is an error, not --lecture
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line, exit 2
         see = "./render.sh" if PROG == "render.sh" else PROG
         self.exit(EXIT_USAGE, f"{PROG}: error: {message}; see {see} --help\n")
@@ -137,7 +141,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
             p.error(f"unknown option {s}")
     for c in args.course or []:
         if not Path(c).is_file():
-            p.error(f"--course {c}: no such file")
+            p.error(f"--course {c}: " + ("a folder, not a TOML file" if Path(c).is_dir() else
+                                         "a symlink loop" if Path(c).is_symlink() else "no such file"))
     if args.course and len({Path(c).stem for c in args.course}) < len(args.course):
         p.error("--course: two course files with the same name would share an output folder")
     if args.slides and args.transparent:

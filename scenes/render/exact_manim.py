@@ -117,7 +117,19 @@ def _record_plays(path: Path) -> None:
     Scene.render = recording_render  # type: ignore[method-assign]
 
 
+def _concat_manifest_bytes(input_files: list[str]) -> bytes:
+    """Manim's concat manifest with every path quoted for FFmpeg (manim 0.22 writes a folder
+    name with a single quote unescaped: the join fails with FileNotFoundError '<none>')."""
+    from .media import concat_quote
+
+    return ("# This file records the segment order used by Manim.\n"
+            + "".join(f"file {concat_quote(Path(f))}\n" for f in input_files)).encode("utf-8")
+
+
 def main() -> None:
+    from manim.scene.scene_file_writer import SceneFileWriter
+
+    SceneFileWriter._concat_manifest_bytes = staticmethod(_concat_manifest_bytes)  # type: ignore[method-assign]
     Scene.get_time_progression = _get_time_progression  # type: ignore[method-assign]
     Scene.play_internal = _play_internal_exact  # type: ignore[method-assign]
     CairoRenderer.freeze_current_frame = _freeze_exact  # type: ignore[method-assign]

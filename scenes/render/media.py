@@ -31,14 +31,23 @@ def video_seconds(path: Path) -> float | None:
         return None
 
 
+def concat_quote(path: Path) -> str:
+    """``path`` as one quoted word of an FFmpeg concat manifest (any folder name: a single
+    quote inside is written ``'\\''``, as the concat demuxer reads it).
+
+    >>> concat_quote(Path("/o/it's/a.mp4"))
+    "'file:/o/it'\\\\''s/a.mp4'"
+    """
+    return "'file:" + path.resolve().as_posix().replace("'", "'\\''") + "'"
+
+
 def concat(videos: list[Path], dst: Path) -> None:
     """Stream-copy ``videos`` one after another into ``dst`` — no re-encode, so the frames
     are bit-identical to the inputs' (they must share codec, size and rate: rendered alike).
     Manim joins its partial movie files the same way. Written to a temporary name first."""
     import av
 
-    manifest = io.BytesIO("".join(f"file 'file:{v.resolve().as_posix()}'\n" for v in videos)
-                          .encode())
+    manifest = io.BytesIO("".join(f"file {concat_quote(v)}\n" for v in videos).encode())
     tmp = dst.with_name(dst.stem + ".part" + dst.suffix)
     dst.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -86,7 +86,7 @@ def plays_cache_key(file: Path, class_name: str, roots: list[Path], course: str 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m scenes.render.playcount")
+    ap = argparse.ArgumentParser(allow_abbrev=False, prog="python -m scenes.render.playcount")
     ap.add_argument("file", type=Path)
     ap.add_argument("class_name")
     ap.add_argument("-q", "--quality", default="l")

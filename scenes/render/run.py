@@ -49,7 +49,14 @@ def run(args: argparse.Namespace) -> int:
 
     from . import scenes_api as S
 
+    from tensors.store import sweep_stale_temps, writable_folder
+
     t_all = time.perf_counter()
+    writable_folder(args.out, f"--out {args.out}")  # also for --dry-run: it would fail later
+    if not args.dry_run:  # what killed runs left (.<name>.tmp.<pid>): the cache home, --out
+        n = sweep_stale_temps() + sweep_stale_temps(args.out)
+        if n:
+            say(f"removed {n} temporary file(s) left by interrupted runs")
     if args.gallery:
         args.stills = args.gif = True
     courses = args.course or [None]
@@ -127,6 +134,7 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
     names = [s for s in args.scenes if not s.endswith(".py")]
     own = [str(f) for f in S.course_scene_files(course)]  # the course's scene_files
     entries, failed = S.discover(list(dict.fromkeys(files + own)), all_classes=True)
+    S.check_imports(files, failed)  # a course .py the user named that raises: its exception
     for path, msg in failed:
         say(f"skipped {path}: {msg}")
     if args.list:

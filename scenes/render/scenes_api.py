@@ -16,7 +16,7 @@ from scenes.kit.course.config import ENV_VAR, SCENES_DIR, Course, find_config, l
 from scenes.kit.course.discover import STORY_ORDER, SceneEntry, check_course, discover, select  # noqa: F401
 from scenes.kit.course.lecture import chapter, default_chapter, out_name, scene_order  # noqa: F401
 from scenes.kit.course.lecture import scene_files as course_scene_files  # noqa: F401
-from scenes.kit.course.validate import scene_values
+from scenes.kit.course.validate import check_imports, scene_values  # noqa: F401
 from scenes.kit.slides import slides_name  # noqa: F401  (re-exported)
 from scenes.kit.course.voice import check as check_voice, voice_env, voice_settings  # noqa: F401
 from scenes.kit.revealjs import convert_options  # noqa: F401
@@ -24,7 +24,7 @@ from scenes.kit.subtitles import (burn_subtitles, concat_lecture, join_srt, pars
                                   write_subtitles)
 
 __all__ = ["ENV_VAR", "SCENES_DIR", "STORY_ORDER", "Course", "SceneEntry", "check_course",
-           "discover", "find_config", "load_course", "select", "scene_values", "slides_name",
+           "discover", "check_imports", "find_config", "load_course", "select", "scene_values", "slides_name",
            "check_voice", "voice_env", "voice_settings", "convert_options", "burn_subtitles",
            "concat_lecture", "join_srt", "parse_srt", "write_subtitles",
            "SLIDES_FILE", "warm_traces", "cache_dirs", "chapter", "default_chapter", "out_name",

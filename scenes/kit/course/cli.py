@@ -8,19 +8,24 @@ from pathlib import Path
 
 from tensors import UserError, exit_on_user_error, trace
 from tensors.errors import note
+from tensors.store import atomic_write, writable_folder
 
 from .config import DEFAULT_PATH, ENV_VAR, LOCAL_NAME, Course, load_course
 from .discover import SceneEntry, check_course, discover, select
 from .knobs import knobs
 from .lecture import chapter, default_chapter, scene_files, scene_order
 from .template import _key, _toml_value, template
-from .validate import scene_values
+from .validate import check_imports, scene_values
 
 
 PROG = "python -m scenes.kit.course"
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)   # an abbreviated option is an error, never a guess
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:
         self.exit(2, f"{self.prog}: error: {message}; see --help\n")
 
@@ -28,8 +33,10 @@ class _Parser(argparse.ArgumentParser):
 def _entries(args: argparse.Namespace, all_classes: bool = False,
              course: Course | None = None) -> list[SceneEntry]:
     """The scenes: scenes/, the --scenes files and the course's own ``scene_files``."""
-    files = [*(getattr(args, "scenes", None) or ()), *(scene_files(course) if course else ())]
+    asked = getattr(args, "scenes", None) or ()
+    files = [*asked, *(scene_files(course) if course else ())]
     entries, errors = discover(dict.fromkeys(map(str, files)), all_classes=all_classes)
+    check_imports(asked, errors)
     for path, msg in errors:
         print(f"[gpt-scenes] skipped {path}: {msg}", file=sys.stderr)
     args.failed = [p for p, _ in errors]
@@ -64,10 +71,16 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.cmd == "init":
             dest = Path(args.path)
-            if dest.exists():
+            if dest.exists() or dest.is_symlink():
                 raise UserError(f"{dest} already exists; edit it, or pass another path")
             src = DEFAULT_PATH.read_text() if DEFAULT_PATH.is_file() else template(_entries(args))
-            dest.write_text(src)
+            writable_folder(dest.parent, f"course init {dest}")
+            try:
+                with atomic_write(dest, "w") as f:
+                    f.write(src)
+            except OSError as e:
+                raise UserError(f"course init: cannot write {dest} ({e.strerror or type(e).__name__}); "
+                                "pass a path in a writable folder") from None
             print(f"wrote {dest}: uncomment and change what your course needs, then ./render.sh")
             return 0
         if args.cmd == "list":

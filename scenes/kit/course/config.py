@@ -113,6 +113,23 @@ def find_config(cwd: Path | None = None) -> tuple[Path | None, str]:
     return None, "none"
 
 
+def existing_file(path: str | os.PathLike, what: str) -> Path:
+    """``path`` resolved, or a one-line UserError saying why it is not a readable file (it
+    does not exist, is a folder, or is a symlink loop)."""
+    try:
+        p = Path(path).expanduser().resolve(strict=True)
+    except RuntimeError:   # Python < 3.13: a symlink loop
+        raise UserError(f"{what} {path} is a symlink loop; point it at a TOML file") from None
+    except OSError as e:
+        why = "is a symlink loop" if e.errno == 40 else "does not exist"
+        raise UserError(f"{what} {path} {why}; pass an existing TOML file") from None
+    if p.is_dir():
+        raise UserError(f"{what} {path} is a folder, not a file; pass a TOML file in it")
+    if not p.is_file():
+        raise UserError(f"{what} {path} is not a regular file; pass a TOML file")
+    return p
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
@@ -120,6 +137,9 @@ def read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"course config {path}: not valid TOML: {e}; "
                         "see `python -m scenes.kit.course template` for the format") from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"course config {path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at "
+                        f"offset {e.start}); save it as UTF-8") from None
     except OSError as e:
         raise UserError(f"course config {path}: cannot read it ({e.strerror})") from None
 
@@ -129,9 +149,7 @@ def load_course(path: str | os.PathLike | None = None) -> Course:
     if path is None:
         p, source = find_config()
     else:
-        p, source = Path(path).expanduser().resolve(), "arg"
-        if not p.is_file():
-            raise UserError(f"course config {path} does not exist; pass an existing TOML file")
+        p, source = existing_file(path, "course config"), "arg"
     if p is None:
         return Course(None, {}, source)
     return Course(p, read_toml(p), source)

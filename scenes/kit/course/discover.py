@@ -18,7 +18,8 @@ from tensors import UserError, trace
 from .config import SCENES_DIR, Course, scene_files
 from .knobs import beat_names, is_scene_class
 from .lecture import check_notes_beats, scene_order, validate_lecture
-from .validate import _err, scene_values, validate_class_knobs, validate_captions, validate_theme, validate_top
+from .validate import (_err, dry_prepare, scene_values, validate_class_knobs, validate_captions,
+                       validate_theme, validate_top)
 from .voice import voice_settings
 
 #: The lecture's story order (scene ids = module stems); other scenes follow alphabetically.
@@ -224,17 +225,20 @@ def check_course(course: Course, entries: list[SceneEntry], failed: Iterable[Pat
         section = getattr(e.cls, "config_section", "") or ""
         step(validate_class_knobs, e.cls)
         if errors is None:
-            values = scene_values(course, e.cls, notes)[0]
+            values, caps = scene_values(course, e.cls, notes)
         else:  # each key of the section on its own, then the whole (for its notes)
             for c in each_key(course, section) if section else []:
                 step(scene_values, c, e.cls)
             r = step(scene_values, course, e.cls, notes)
-            values = r[0] if r is not None else None
+            values, caps = r if r is not None else (None, None)
         if section:
             for err in check_notes_beats(course, section, list(beat_names(e.cls))):
                 step(_raise, err)
         if values is not None and (with_model is None or e.class_name in with_model):
             step(check_against_model, course, e.cls, values)
+            if values or caps or Path(e.file).parent != SCENES_DIR:  # check = render
+                step(dry_prepare, course, e.cls, values, caps,
+                     lambda p, m, d: trace(p, m, device=d, quiet=True))
         seen.add(section)
     # a section for a scene file that is present but not discovered (e.g. broken) is
     # checked for its shape only

@@ -8,6 +8,7 @@ and what is allowed (exit 2 under ``manim render`` and the course CLI)::
 from __future__ import annotations
 
 import dataclasses
+import re
 import string
 from typing import Any, Iterable
 
@@ -102,6 +103,39 @@ def _placeholders(s: str) -> set[str]:
         return {"\0bad"}
 
 
+#: A format spec a caption may give any placeholder: fill/align and a width up to 99 (it works
+#: on numbers and strings alike). Other specs only as the scene's own caption writes them.
+_SAFE_SPEC = re.compile(r"(.?[<>^])?\d{0,2}")
+
+
+def _specs(s: str) -> dict[str, set[str]] | None:
+    """{placeholder: the format specs it is written with} (None if not a format string)."""
+    out: dict[str, set[str]] = {}
+    try:
+        for _, f, spec, conv in string.Formatter().parse(s):
+            if f:
+                out.setdefault(f, set()).add(f"!{conv}:{spec}" if conv else spec or "")
+    except ValueError:
+        return None
+    return out
+
+
+def _spec_problem(v: str, default: str) -> str | None:
+    """Why the format specs in caption ``v`` are refused (None if fine): each must be the
+    default caption's own spec for that placeholder, or fill/align/width ≤ 99 — never a
+    1 GB padding (``{n:>999999999}``) nor a spec the value's type rejects at render time."""
+    have, may = _specs(v) or {}, _specs(default) or {}
+    for name, specs in have.items():
+        for spec in specs - may.get(name, set()):
+            if "{" in spec or "!" in spec or not _SAFE_SPEC.fullmatch(spec):
+                own = sorted(may.get(name, {""}) - {""})
+                shown = f"{{{name}{spec}}}" if spec.startswith("!") else f"{{{name}:{spec}}}"
+                return (f"format spec {shown} is not allowed: use {{{name}}}"
+                        + (f" or {{{name}:{own[0]}}}" if own else "")
+                        + " or a width up to 99, e.g. {" + name + ":>8}")
+    return None
+
+
 def validate_captions(course: Course, section: str, table: Any,
                       defaults: dict[str, str] | None) -> dict[str, str]:
     """Caption overrides: strings, only keys the scene has, only its {placeholders}.
@@ -122,6 +156,9 @@ def validate_captions(course: Course, section: str, table: Any,
                 what = (f"may use only the placeholders {names}" if may else
                         "this caption has no {placeholders}") + " (write {{ }} for a brace)"
                 raise _err(course, section, k, v, what)
+            problem = _spec_problem(v, defaults[k])
+            if problem:
+                raise _err(course, section, k, v, problem)
         out[k] = v
     return out
 
@@ -224,3 +261,42 @@ def scene_values(course: Course, cls: type, notes: list[str] | None = None
                              f"{cls.__name__}: its class sets {k} itself")
             del values[k]
     return values, captions
+
+
+def check_imports(asked: Iterable[Any], failed: Iterable[tuple[Any, str]]) -> None:
+    """A one-line UserError when a course ``.py`` file the user named does not import
+    (``failed``: (path, "ExcType: message") from :func:`~scenes.kit.course.discover.discover`)
+    — its exception, not "no scenes found"."""
+    from pathlib import Path
+
+    named = {Path(a).resolve() for a in asked}
+    for path, msg in failed:
+        if Path(path).resolve() in named:
+            raise UserError(f"course file {path} does not import: {msg}; fix it (`python {path}` "
+                            "shows where)")
+
+
+def dry_prepare(course: Course, cls: type, values: dict[str, Any], captions: dict[str, str],
+                trace_of: Any) -> None:
+    """What the render would refuse, refused now with the render's own line: the scene's
+    ``prepare`` (the step before its first beat, where each scene checks its knobs against
+    the model and prompt — a prompt too long to draw, a ``long_context`` below the prompt,
+    analogy words the vectors lack …) run on a bare instance with the course's values.
+
+    ``trace_of(prompt, model, device)``: how to get the trace (the render's own cache). A
+    :class:`UserError` raised there is re-raised naming the course file and section; any
+    other exception is left to the render (a bare instance lacks the scene's canvas)."""
+    obj = object.__new__(cls)
+    for k, v in values.items():
+        setattr(obj, k, v)
+    if captions:
+        obj.captions = {**dict(getattr(cls, "captions", {}) or {}), **captions}
+    get = lambda k, d=None: getattr(obj, k, d)  # noqa: E731
+    section = getattr(cls, "config_section", "") or cls.__name__
+    try:
+        obj.trace = trace_of(get("prompt"), get("model", "auto"), get("device"))
+        obj.prepare()
+    except UserError as e:
+        raise UserError(f"course config {course.label}: [{section}] {e}") from None
+    except Exception:  # noqa: BLE001 - not a user mistake: the render reports it
+        return
