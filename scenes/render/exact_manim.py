@@ -37,6 +37,7 @@ from manim.scene.scene import Scene
 _progression = Scene.get_time_progression
 _play_internal = Scene.play_internal
 _freeze = CairoRenderer.freeze_current_frame
+_play = CairoRenderer.play
 
 
 def _get_time_progression(self: Scene, run_time: float, description: str = "",
@@ -58,21 +59,54 @@ def _moves_with_time(scene: Scene) -> bool:
 
 
 def _drawn_seconds(run_time: float, fps: float, frozen: bool) -> float:
-    """How far the drawn path moves the scene clock: one frame per time of the progression
-    (a frozen ``wait``: ``int(run_time * fps)`` repeated frames).
+    """How far the drawn path moves the scene clock, computed as manim draws: a frozen
+    ``wait`` adds ``int(run_time / dt)`` frames at once (``num_frames * dt``); an animation
+    one ``dt`` per time of ``np.arange(0, run_time, dt)``.
 
     >>> _drawn_seconds(0.5, 15, False), _drawn_seconds(0.5, 15, True)    # 8 frames, 7 frames
     (0.5333333333333333, 0.4666666666666667)
     """
-    n = int(run_time * fps) if frozen else len(np.arange(0, run_time, 1 / fps))
-    return n / fps
+    return _drawn_time(0.0, run_time, fps, frozen)
+
+
+def _drawn_time(start: float, run_time: float, fps: float, frozen: bool) -> float:
+    """The clock after a drawn play that started at ``start``, bit for bit: the same float
+    additions as CairoRenderer.add_frame. (Adding ``drawn - run_time`` to a clock that a
+    skip had moved by ``run_time`` is a few ulps off; a wait timed from the clock could then
+    round to one frame less: a re-run that took cached partial movies ended a frame early,
+    427 frames and last cue 28.466 s instead of 428 and 28.533 s.)
+
+    >>> t = _drawn_time(1 / 3, 2.0, 15, False)
+    >>> t == sum([1 / 15] * 30, 1 / 3), t == 1 / 3 + 2.0
+    (True, False)
+    """
+    dt = 1 / fps
+    if frozen:
+        return start + int(run_time / dt) * dt
+    t = start
+    for _ in range(len(np.arange(0, run_time, dt))):
+        t += 1 * dt
+    return t
 
 
 def _clock_as_drawn(self: Scene, frozen: bool) -> None:
-    """A skipped play moved the clock by its run time; move it as a drawn one would, so
-    ``scene.time`` (subtitle cues, sounds) in a piece is the whole render's time."""
+    """A skipped play (fast-forwarded, or a cache hit) moved the clock by its run time; move
+    it as a drawn one would, from where the play started, so ``scene.time`` (subtitle cues,
+    sounds, waits timed to them) in a piece or a re-run is the whole fresh render's time."""
     r = self.renderer
-    r.time += _drawn_seconds(self.duration, r.camera.frame_rate, frozen) - self.duration
+    start = getattr(r, "_time_before_play", None)
+    if start is None:
+        r.time += _drawn_seconds(self.duration, r.camera.frame_rate, frozen) - self.duration
+    else:
+        r.time = _drawn_time(start, self.duration, r.camera.frame_rate, frozen)
+
+
+def _play_noting_start(self: CairoRenderer, scene: Scene, *args: Any, **kwargs: Any) -> None:
+    self._time_before_play = self.time
+    try:
+        _play(self, scene, *args, **kwargs)
+    finally:
+        self._time_before_play = None
 
 
 def _play_internal_exact(self: Scene, skip_rendering: bool = False) -> None:
@@ -85,7 +119,9 @@ def _play_internal_exact(self: Scene, skip_rendering: bool = False) -> None:
 
 def _freeze_exact(self: CairoRenderer, duration: float) -> None:
     if self.skip_animations:
-        self.time += _drawn_seconds(duration, self.camera.frame_rate, True) - duration
+        start = getattr(self, "_time_before_play", None)
+        dt = 1 / self.camera.frame_rate
+        self.time = (start if start is not None else self.time - duration) + int(duration / dt) * dt
     _freeze(self, duration)
 
 
@@ -133,6 +169,7 @@ def main() -> None:
     Scene.get_time_progression = _get_time_progression  # type: ignore[method-assign]
     Scene.play_internal = _play_internal_exact  # type: ignore[method-assign]
     CairoRenderer.freeze_current_frame = _freeze_exact  # type: ignore[method-assign]
+    CairoRenderer.play = _play_noting_start  # type: ignore[method-assign]
     if "-n" in sys.argv:  # a piece: its soundtrack is the whole scene's (see the module doc)
         Manager.add_sound = _add_sound_even_when_skipping  # type: ignore[method-assign]
     if os.environ.get("RENDER_PLAYS_OUT"):

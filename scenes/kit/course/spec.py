@@ -171,12 +171,17 @@ class Bad(Exception):
 
 
 def show_value(v: Any) -> str:
+    """``v`` as an error message shows it: one line (control characters escaped, keys of a
+    table quoted unless bare), at most about 80 characters."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return repr(v)
+        s = repr(v)
+        return s if len(s) <= 80 else s[:76] + "…" + s[0]
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{k} = {show_value(x)}" for k, x in v.items()) + "}"
+        s = "{" + ", ".join(f"{k if re.fullmatch(r'[A-Za-z0-9_-]+', str(k)) else repr(k)} = "
+                            f"{show_value(x)}" for k, x in v.items()) + "}"
+        return s if len(s) <= 80 else s[:76] + " …}"
     if isinstance(v, (list, tuple)):
         s = "[" + ", ".join(show_value(x) for x in v) + "]"
         return s if len(s) <= 80 else s[:76] + " …]"
