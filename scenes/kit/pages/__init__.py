@@ -20,15 +20,26 @@ __all__ = ["write_pages", "write_for_entries"]
 
 
 def write_for_entries(entries: Iterable[Any], html_dir: str | os.PathLike,
-                      title: str = "Lecture", say: Any = None) -> list[Path]:
-    """Pages of the given scene entries (:class:`scenes.kit.course.discover.SceneEntry`),
-    with the course config in effect (``$GPT_SCENES_COURSE``), into ``html_dir``."""
+                      title: str = "Lecture", say: Any = None,
+                      env: dict[str, str] | None = None) -> list[Path]:
+    """Pages of the given scene entries (:class:`scenes.kit.course.discover.SceneEntry`)
+    into ``html_dir``, with the course config in effect (``$GPT_SCENES_COURSE``; taken from
+    ``env`` when given, as a render batch's environment)."""
+    from scenes.kit.course.config import ENV_VAR
+
     from .data import scene_page_data
     from .html import BUDGET_BYTES, site_bytes, write_site
 
-    pages = []
-    for e in entries:
-        pages.append(scene_page_data(e.cls, e.id))
+    before = os.environ.get(ENV_VAR)
+    if env is not None and ENV_VAR in env:
+        os.environ[ENV_VAR] = env[ENV_VAR]
+    try:
+        pages = [scene_page_data(e.cls, e.id) for e in entries]
+    finally:
+        if before is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = before
     written = write_site(Path(html_dir), pages, title)
     total = site_bytes(Path(html_dir), written)
     if say is not None:

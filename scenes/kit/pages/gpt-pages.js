@@ -227,7 +227,7 @@
     const col = d3.scaleSequential(d3.interpolateRgb(css("--neutral"), css("--positive"))).domain([0, 1]);
     const hm = heatmap(wrap.append("div"), rows, toks, (d) => {
       d.v = pt[d.i * C + d.j]; d.id = top[d.i * C + d.j]; d.fill = col(d.v);
-    }, { cw: 74, ch: 15, left: 120, top: 80 });
+    }, { cw: 74, ch: 15, left: 140, top: 80 });
     hm.g.selectAll("text.tok").data(hm.rects.data()).join("text").attr("class", "tok")
       .attr("x", (d) => d.j * hm.cw + 3).attr("y", (d) => d.i * hm.ch + hm.ch * 0.72)
       .text((d) => vis(Z.strs[d.id]).slice(0, 9)).attr("fill", (d) => (d.v > 0.6 ? "#111" : css("--text")));
