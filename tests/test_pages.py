@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pages_site import SCENES, pages, site  # noqa: F401 - fixtures
 from scenes.kit.pages import data as pdata
 from scenes.kit.pages import vendor
 from scenes.kit.pages.html import BUDGET_BYTES, site_bytes
@@ -23,37 +24,6 @@ from tensors import UserError, trace
 from tensors.sampling import softmax
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The story scenes whose pages are written here (each section kind at least once).
-SCENES = ("tokenization", "embedding", "transformer", "embedding_space", "attention", "mlp",
-          "logit_lens", "softmax_temperature")
-
-
-def page_data(html: Path) -> dict:
-    """The JSON a page embeds (what its JavaScript draws from)."""
-    m = re.search(r'<script id="page-data" type="application/json">(.*?)</script>',
-                  html.read_text(encoding="utf-8"), re.S)
-    assert m, f"{html} has no page data"
-    return json.loads(m.group(1).replace("<\\/", "</"))
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """The pages of SCENES for the default course (bundled model), in one folder."""
-    from scenes.kit.pages import write_pages
-
-    if not vendor.D3.is_fetched():
-        pytest.skip("d3 is not fetched: scripts/setup.sh runs python -m scenes.kit.pages fetch")
-    d = tmp_path_factory.mktemp("pages")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GPT_SCENES_CACHE", str(tmp_path_factory.mktemp("page-traces")))
-        mp.setenv("GPT_SCENES_COURSE", "none")
-        write_pages(d / "html", SCENES)
-    return d / "html"
-
-
-@pytest.fixture(scope="module")
-def pages(site) -> dict[str, dict]:
-    return {s: page_data(site / f"{s}.html") for s in SCENES}
 
 
 def close(a, b, tol: float = 1e-6) -> None:

@@ -26,6 +26,7 @@ def write_for_entries(entries: Iterable[Any], html_dir: str | os.PathLike,
     into ``html_dir``, with the course config in effect (``$GPT_SCENES_COURSE``; taken from
     ``env`` when given, as a render batch's environment)."""
     from scenes.kit.course.config import ENV_VAR
+    from tensors import UserError
 
     from .data import scene_page_data
     from .html import BUDGET_BYTES, site_bytes, write_site
@@ -33,8 +34,15 @@ def write_for_entries(entries: Iterable[Any], html_dir: str | os.PathLike,
     before = os.environ.get(ENV_VAR)
     if env is not None and ENV_VAR in env:
         os.environ[ENV_VAR] = env[ENV_VAR]
+    pages = []
     try:
-        pages = [scene_page_data(e.cls, e.id) for e in entries]
+        for e in entries:
+            try:
+                pages.append(scene_page_data(e.cls, e.id))
+            except UserError as ex:      # that scene's render says the same, one line
+                if say is None:
+                    raise
+                say(f"html {e.id}: no page ({ex})")
     finally:
         if before is None:
             os.environ.pop(ENV_VAR, None)

@@ -26,14 +26,21 @@
 
   // ------------------------------------------------------------------ tooltip + readouts
   const tip = d3.select("body").append("div").attr("class", "tip").style("opacity", 0);
+  let hovered = null;       // the element under the mouse: its readout follows redraws
+  function show(h) {
+    const s = h.text(h.d, h.el);
+    tip.text(s);
+    if (h.readout) h.readout.text(s).attr("data-value", h.d && h.d.v !== undefined ? h.d.v : null);
+  }
   function hover(sel, text, readout) {
     sel.on("mouseenter", function (ev, d) {
-      const s = text(d, this);
-      tip.style("opacity", 1).text(s);
-      if (readout) readout.text(s).attr("data-value", d && d.v !== undefined ? d.v : null);
+      hovered = { el: this, d, text, readout };
+      tip.style("opacity", 1);
+      show(hovered);
     }).on("mousemove", (ev) => tip.style("left", ev.pageX + 14 + "px").style("top", ev.pageY + 10 + "px"))
-      .on("mouseleave", () => tip.style("opacity", 0));
+      .on("mouseleave", () => { hovered = null; tip.style("opacity", 0); });
   }
+  const rehover = () => hovered && show(hovered);
   function section(key, title, blurb) {
     const s = d3.select("#sections").append("section").attr("id", key);
     s.append("h2").text(title);
@@ -67,7 +74,7 @@
       .attr("transform", (d, j) => `translate(${j * cw + cw * 0.6},-6) rotate(-55)`).text((d) => d);
     const data = [];
     rows.forEach((_, i) => cols.forEach((_, j) => data.push({ i, j })));
-    const rects = g.selectAll("rect.cell").data(data).join("rect").attr("class", "cell")
+    const rects = g.selectAll("rect.cell").data(data).join("rect").attr("class", "cell " + (opts.cls || ""))
       .attr("x", (d) => d.j * cw).attr("y", (d) => d.i * ch).attr("width", cw - 1).attr("height", ch - 1)
       .attr("data-i", (d) => d.i).attr("data-j", (d) => d.j);
     const update = () => rects.each(function (d) { cell(d); }).attr("fill", (d) => d.fill)
@@ -101,7 +108,7 @@
       if (d.j > d.i) { d.fill = css("--masked"); d.v = 0; return; }
       d.v = P[((state.l * H + state.h) * Q + d.i) * K + d.j];
       d.fill = col(Math.sqrt(d.v));
-    }, { cw: 30, ch: 26, left: 120, top: 90 });
+    }, { cw: 30, ch: 26, left: 120, top: 90, cls: "pat" });
     hover(hm.rects, (d) => d.j > d.i ? `masked: “${toks[d.i]}” cannot read the later “${toks[d.j]}”` :
       `layer ${state.l}, head ${state.h}: “${toks[d.i]}” (pos ${d.i}) → “${toks[d.j]}” (pos ${d.j}): ${fmt(d.v, 4)}`, readout);
     right.append("p").attr("class", "small").text("Head-choice score: the attention that positions ≥ 3 " +
@@ -110,7 +117,7 @@
     const sc = d3.scaleSequential(d3.interpolateViridis).domain([0, smax || 1]);
     const shm = heatmap(right, d3.range(L).map((l) => "layer " + l), d3.range(H).map((h) => "h" + h), (d) => {
       d.v = S[d.i * H + d.j]; d.fill = sc(d.v);
-    }, { cw: 20, ch: Math.max(8, Math.min(16, Math.floor(520 / L))), left: 70, top: 30 });
+    }, { cw: 20, ch: Math.max(8, Math.min(16, Math.floor(520 / L))), left: 70, top: 30, cls: "score" });
     shm.rects.attr("id", (d) => `score-${d.i}-${d.j}`).style("cursor", "pointer")
       .attr("stroke", (d) => (d.i === A.layer && d.j === A.head ? css("--highlight") : null)).attr("stroke-width", 2)
       .on("click", (ev, d) => G.pickHead(d.i, d.j));
@@ -122,6 +129,7 @@
       state.l = +l; state.h = +h;
       lsel.property("value", state.l); hsel.property("value", state.h);
       hm.update();
+      rehover();
       sel.attr("x", state.h * shm.cw).attr("y", state.l * shm.ch);
       title.text(`layer ${state.l}, head ${state.h} (reads kv head ${Math.floor(state.h / (H / A.n_kv_head))}); ` +
         `score ${fmt(S[state.l * H + state.h], 3)}` + (state.l === A.layer && state.h === A.head ? " — the video's head" : ""));
@@ -206,6 +214,7 @@
       d3.select("#mlp-title").text(after ? `changed run: logit of “${ans}” ${fmt(M.logit, 3)} → ${fmt(M.after.logit, 3)} (dashed: plain run)`
         : `plain run: logit of “${ans}” ${fmt(M.logit, 3)}`);
       G.mlpRun = after ? "changed" : "plain";
+      rehover();
     };
     hover(chart.bars, (d) => `${labels[d.i]}: direct push ${fmt(d.v, 4)} on “${ans}”`, readout);
     hover(probs.bars, (d) => `“${ids[d.i]}”: p = ${fmt(d.v, 6)}`, readout);
@@ -253,7 +262,7 @@
     const ctl = s.append("div").attr("class", "controls");
     ctl.append("label").text("T ");
     const slider = ctl.append("input").attr("type", "range").attr("id", "temp").attr("min", -1.3).attr("max", 1.3)
-      .attr("step", 0.01).attr("value", 0).style("width", "360px");
+      .attr("step", "any").attr("value", 0).style("width", "360px");
     const tval = ctl.append("span").attr("class", "now").attr("id", "temp-value");
     ctl.append("span").text("  the video's T: ");
     ctl.selectAll("button.t").data(S.temps).join("button").attr("class", "t").text((d) => d)
@@ -285,6 +294,7 @@
       slider.property("value", Math.log10(T));
       tval.text(`T = ${T.toPrecision(3)}`).attr("data-t", T);
       G.temperature = T; G.shown = shown;
+      rehover();
       const dt = performance.now() - t0;
       G.updateMs.push(dt);
       timing.text(`last update ${dt.toFixed(2)} ms (softmax over ${V.toLocaleString()} logits and redraw)`);
