@@ -5,7 +5,8 @@ logit lens, softmax with a temperature slider, the embedding space in 3D.
 - :mod:`.data` — what each page shows, read from the scene's Trace and its ``prepare()``;
 - :mod:`.html` — the pages and the index, written with d3 and the page script beside them;
 - :mod:`.vendor` — d3 from the npm registry, pinned and sha256-checked (like reveal.js);
-- :mod:`.notebook` — a Trace's compact HTML summary in Jupyter.
+- a Trace in Jupyter: :mod:`tensors.display` (``Trace._repr_html_``); the example notebook
+  is assets/notebooks/explore.ipynb.
 
 ``./render.sh --html`` writes ``out/<quality>/html/<scene>.html`` and ``index.html``;
 alone: ``python -m scenes.kit.pages write out/html [SCENE ...]``.
