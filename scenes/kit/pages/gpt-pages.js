@@ -75,7 +75,7 @@
     const data = [];
     rows.forEach((_, i) => cols.forEach((_, j) => data.push({ i, j })));
     const rects = g.selectAll("rect.cell").data(data).join("rect").attr("class", "cell " + (opts.cls || ""))
-      .attr("x", (d) => d.j * cw).attr("y", (d) => d.i * ch).attr("width", cw - 1).attr("height", ch - 1)
+      .attr("x", (d) => d.j * cw).attr("y", (d) => d.i * ch).attr("width", cw < 4 ? cw : cw - 1).attr("height", ch - 1)
       .attr("data-i", (d) => d.i).attr("data-j", (d) => d.j);
     const update = () => rects.each(function (d) { cell(d); }).attr("fill", (d) => d.fill)
       .attr("data-v", (d) => d.v);
@@ -89,7 +89,7 @@
     const [L, H, Q, K] = P.shape, toks = D.tokens.pieces.map(vis);
     const s = section("attention", "Attention: pick a layer and a head",
       `The pattern of one head: row = the attending (query) token, column = the token it reads (key); ` +
-      `each row sums to 1, keys after the query are masked. The video showed layer ${A.layer}, head ${A.head} ` +
+      `each row sums to 1, keys after the query are masked; colour ∝ √weight (small weights stay visible; hover for the value). The video showed layer ${A.layer}, head ${A.head} ` +
       `(the largest head-choice score below). Click a score cell or use the menus.`);
     const ctl = s.append("div").attr("class", "controls");
     ctl.append("label").text("layer ");
@@ -389,11 +389,13 @@
   }
   function embed() {
     const E = D.embed, R = decode(E.rows), [P, dm] = R.shape, toks = D.tokens.pieces.map(vis);
+    const mags = Array.from(R, Math.abs).sort((a, b) => a - b), mx = mags[Math.floor(0.98 * (mags.length - 1))] || 1;
     const s = section("embed", "Embedding rows", `Each token's row of W_E (${dm} numbers; what block 0 receives` +
-      (E.pos_embed ? ", plus a learned position row)." : "; this model adds no position row)."));
+      (E.pos_embed ? ", plus a learned position row)" : "; this model adds no position row)") +
+      `. Blue positive, red negative; colours saturate at ±${fmt(mx, 3)} (the 98th percentile of |value|), hover for the value.`);
     const readout = s.append("p").attr("class", "readout").attr("id", "embed-readout").text("hover a cell");
-    const mx = d3.max(R, Math.abs) || 1;
-    const col = d3.scaleDiverging(d3.interpolateRdBu).domain([mx, 0, -mx]);
+    const col = d3.scaleDiverging(d3.piecewise(d3.interpolateRgb, [css("--negative"), css("--neutral"), css("--positive")]))
+      .domain([-mx, 0, mx]).clamp(true);
     const hm = heatmap(s.append("div").style("overflow-x", "auto"), toks, d3.range(dm).map(() => ""), (d) => {
       d.v = R[d.i * dm + d.j]; d.fill = col(d.v);
     }, { cw: 2, ch: 22, left: 120, top: 10 });
