@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pages_site import SCENES, pages, site  # noqa: F401 - fixtures
+from pages_site import SCENES, page_data, pages, site  # noqa: F401 - fixtures
 from scenes.kit.pages import data as pdata
 from scenes.kit.pages import vendor
 from scenes.kit.pages.html import BUDGET_BYTES, site_bytes
@@ -140,6 +140,41 @@ def test_embed_and_writes_are_the_trace(pages):
     close(pdata.unpack(pages["embedding"]["embed"]["rows"]), t.W_E(t.token_ids))
     close(pdata.unpack(pages["transformer"]["writes"]["norms"]),
           write_norms(t.attn_out, t.mlp_out), 1e-5)
+
+
+def test_pages_of_a_gpt2_shaped_model(tmp_path, monkeypatch, tiny_gpt2_dir):
+    """LayerNorm, learned positions, biases: the same pages from the tiny GPT-2 fixture."""
+    from scenes.kit.pages import write_pages
+
+    if not vendor.D3.is_fetched():
+        pytest.skip("d3 is not fetched")
+    course = tmp_path / "tiny.toml"
+    course.write_text(f'model = "{tiny_gpt2_dir}"\n', encoding="utf-8")
+    monkeypatch.setenv("GPT_SCENES_COURSE", str(course))
+    write_pages(tmp_path / "h", ("attention", "embedding", "mlp", "logit_lens"))
+    att, emb = page_data(tmp_path / "h" / "attention.html"), page_data(tmp_path / "h" / "embedding.html")
+    t = trace(att["tokens"]["prompt"], str(tiny_gpt2_dir), quiet=True)
+    close(pdata.unpack(att["attention"]["pattern"]), np.asarray(t.pattern))
+    t = trace(emb["tokens"]["prompt"], str(tiny_gpt2_dir), quiet=True)
+    close(pdata.unpack(emb["embed"]["pos_embed"]), t.pos_embed)
+    m = page_data(tmp_path / "h" / "mlp.html")["mlp"]
+    assert len(pdata.unpack(m["mlp"])) == t.info["n_layer"]
+
+
+def test_long_prompts_store_attention_in_8_bits_and_say_so(monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(pdata, "PATTERN_EXACT_MAX", 10)
+    z = np.random.default_rng(0).normal(size=(2, 2, 4, 4))          # an input, not an answer
+    z[..., np.triu_indices(4, 1)[0], np.triu_indices(4, 1)[1]] = -np.inf
+    pattern = softmax(z).astype(np.float32)
+    t = SimpleNamespace(pattern=pattern, info={"n_kv_head": 1}, n_pos=4)
+    scene = SimpleNamespace(trace=t, head_score_table=np.zeros((2, 2)), L=1, H=0, Q=3)
+    notes: list[str] = []
+    a = pdata.attention_data(scene, notes)
+    assert a["pattern"]["dtype"] == "u8"
+    assert np.abs(pdata.unpack(a["pattern"]) - pattern).max() <= 0.5 / 255 + 1e-9
+    assert any("1/255" in n for n in notes)
 
 
 # ---------------------------------------------------------------------- the pinned download
