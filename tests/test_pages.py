@@ -235,6 +235,32 @@ def test_cli_unknown_scene_is_one_line_exit_2(tmp_path):
     assert "Traceback" not in r.stderr and not (tmp_path / "h").exists()
 
 
+def test_render_html_writes_pages_beside_the_videos(tmp_path, tiny_gpt2_dir):
+    """The driver's --html (render.sh's python side; render.sh itself also runs the set-up)."""
+    import os
+
+    from tiny_scene import write_tiny_course
+
+    if not vendor.D3.is_fetched():
+        pytest.skip("d3 is not fetched")
+    course = write_tiny_course(tmp_path, tiny_gpt2_dir)
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "render.py"), str(course), "--html",
+                        "-j", "2", "--out", str(out)], cwd=tmp_path, capture_output=True, text=True,
+                       env={**os.environ, "GPT_SCENES_COURSE": "none"}, timeout=600,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    h = out / "480p15" / "html"
+    for name in ("tiny", "tiny_two"):
+        d = page_data(h / f"{name}.html")
+        assert d["sections"] == ["tokens"] and d["tokens"]["pieces"]
+        assert f'href="../{name}.mp4"' in (h / f"{name}.html").read_text(encoding="utf-8")
+        assert (out / "480p15" / f"{name}.mp4").is_file()
+    index = (h / "index.html").read_text(encoding="utf-8")
+    assert 'href="tiny.html"' in index and 'href="tiny_two.html"' in index
+    assert "[render] html " in r.stderr
+
+
 def test_render_sh_takes_html():
     sys.path.insert(0, str(ROOT / "scripts"))
     from render_driver import cli

@@ -84,7 +84,8 @@ scene {esc(data['class'])}. Works offline: its scripts are in this folder.</p>
 """
 
 
-def index_html(title: str, rows: list[dict[str, Any]], total: int) -> str:
+def index_html(title: str, rows: list[dict[str, Any]], total: int,
+               lecture: dict[str, str] | None = None) -> str:
     """The lecture's index: a line per scene (page, video when there is one, sections)."""
     esc = html.escape
     body = "\n".join(
@@ -99,6 +100,7 @@ def index_html(title: str, rows: list[dict[str, Any]], total: int) -> str:
 <p class="small">One page per scene, from the same model run as its video. Open any of them in a
 browser (double-click; no server, no internet needed). All pages with their scripts:
 {total / 1e6:.2f} MB.</p>
+<p>{_anchors(lecture or {})}</p>
 <table><tr><th>scene</th><th>what</th><th>sections</th><th>size</th><th>also</th></tr>
 {body}
 </table></body></html>
@@ -149,7 +151,10 @@ def write_site(html_dir: Path, pages: Iterable[dict[str, Any]], title: str = "Le
                      "links": {k: v for k, v in links.items() if k != "index"}})
     total = site_bytes(html_dir, written)
     index = html_dir / "index.html"
-    _write(index, index_html(title, rows, total))
+    lecture = {k: f"../{rel}" for k, rel in (("the lecture's video", "lecture.mp4"),
+                                              ("the lecture's slides", "slides/lecture.html"))
+               if (html_dir.parent / rel).is_file()}
+    _write(index, index_html(title, rows, total, lecture))
     return [*written, index]
 
 
