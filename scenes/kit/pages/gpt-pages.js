@@ -90,7 +90,7 @@
     const s = section("attention", "Attention: pick a layer and a head",
       `The pattern of one head: row = the attending (query) token, column = the token it reads (key); ` +
       `each row sums to 1, keys after the query are masked; colour ∝ √weight (small weights stay visible; hover for the value). The video showed layer ${A.layer}, head ${A.head} ` +
-      `(the largest head-choice score below). Click a score cell or use the menus.`);
+      `(the largest head-choice score below) and the row of “${toks[A.query]}” (▸). Click a score cell or use the menus.`);
     const ctl = s.append("div").attr("class", "controls");
     ctl.append("label").text("layer ");
     const lsel = ctl.append("select").attr("id", "att-layer");
@@ -104,7 +104,7 @@
     const readout = s.append("p").attr("class", "readout").attr("id", "att-readout").text("hover a cell");
     const state = { l: A.layer, h: A.head };
     const col = d3.scaleSequential(d3.interpolateInferno).domain([0, 1]);
-    const hm = heatmap(left, toks, toks, (d) => {
+    const hm = heatmap(left, toks.map((t, i) => (i === A.query ? "▸ " : "") + t), toks, (d) => {
       if (d.j > d.i) { d.fill = css("--masked"); d.v = 0; return; }
       d.v = P[((state.l * H + state.h) * Q + d.i) * K + d.j];
       d.fill = col(Math.sqrt(d.v));
