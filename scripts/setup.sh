@@ -58,6 +58,8 @@ fi
 "$VENV/bin/python" -m tensors fetch
 # reveal.js for slides that work without internet (npm registry tarball, sha256-checked; idempotent).
 "$VENV/bin/python" -m scenes.kit.revealjs fetch >/dev/null
+# d3 for the interactive pages (./render.sh --html; npm registry tarball, sha256-checked).
+"$VENV/bin/python" -m scenes.kit.pages fetch >/dev/null
 # The optional ray extra (~240 MB), only when asked for (idempotent).
 if [ "$WITH_RAY" = 1 ] && ! "$VENV/bin/python" -c "import ray" 2>/dev/null; then
   log "pip: the optional ray extra (requirements-ray.txt, ~240 MB)"

@@ -331,6 +331,11 @@ class Trace:
                         lambda i: np.einsum("hpd,hdm->hpm", self.z[i], self.weights.get("W_O", i)))
 
     # ------------------------------------------------------------------ small conveniences
+    def _repr_html_(self) -> str:
+        """Jupyter's view: tokens, shapes, top predictions (:func:`tensors.display.trace_html`)."""
+        from .display import trace_html
+        return trace_html(self)
+
     @property
     def n_pos(self) -> int:
         return len(self.tokens)

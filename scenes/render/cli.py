@@ -92,6 +92,9 @@ def parser() -> _Parser:
     p.add_argument("--slides", action="store_true",
                    help="render with manim-slides (a slide per beat) and convert to HTML: "
                         "slides/<scene>.html and slides/lecture.html")
+    p.add_argument("--html", action="store_true",
+                   help="also interactive pages from the same traces: html/<scene>.html and "
+                        "html/index.html (d3 copied beside them: works offline)")
     p.add_argument("--voice", action="store_true",
                    help="narrate: each caption spoken by the offline Piper voice (the course's "
                         "[voice] names another voice and speed), AAC audio in the mp4")

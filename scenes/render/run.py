@@ -298,6 +298,10 @@ def _finish(args: argparse.Namespace, b: Batch, wall: float, S) -> int:  # noqa:
 
         html = convert_slides(todo, rows, b.slides_dir, b.env, S.slides_name,
                               S.convert_options(b.slides_dir))
+    if getattr(args, "html", False):  # interactive pages from the same traces (scenes.kit.pages)
+        from scenes.kit.pages import write_for_entries
+
+        write_for_entries(todo, out / "html", b.label or "Lecture", say, b.env)
     if args.gallery:
         from .gallery import make_gallery
 
