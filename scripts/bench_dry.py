@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """Dry-run timings of every scene as the prompt grows (``bench_scenes.py --dry``, issue 25).
 
-The parent (:func:`dry_main`) starts one child process per (family, scene[, checkout]); the
-child (``bench_dry.py child MODEL SCENE N,N,...``, scenes imported from ``PYTHONPATH``)
-prints one JSON line per prompt length:
+The parent (:func:`dry_main`) starts one child process per family (and checkout), side by
+side; the child (``bench_dry.py child MODEL SCENE,SCENE,... N,N,... LIMIT``, scenes imported
+from ``PYTHONPATH``) captures each prompt once and prints one JSON line per scene and length
+(CPU seconds, ``time.process_time``):
 
 - ``capture``: the cold ``trace()`` of the prompt (the model's forward pass and saving it),
 - ``traces``: every ``trace()`` the scene itself calls while it runs (cache loads, and new
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
 import sys
 import tempfile
@@ -55,8 +55,20 @@ def prompt_of(tok: Any, n: int) -> str:
 
 
 # ---------------------------------------------------------------------------- the child
-def child(model: str, scene_name: str, lengths: list[int]) -> None:
+class OverBudget(Exception):
+    """The CPU seconds of one case ran out (SIGXCPU from RLIMIT_CPU)."""
+
+
+def _over_budget(*_: Any) -> None:
+    raise OverBudget
+
+
+def child(model: str, scenes: list[str], lengths: list[int], limit: float) -> None:
+    """Every scene at every length (shortest first; a scene over budget skips the longer
+    ones): one ``BENCH {json}`` line each. One capture per length, shared by the scenes."""
     import importlib
+    import resource
+    import signal
 
     from manim import tempconfig
 
@@ -64,10 +76,11 @@ def child(model: str, scene_name: str, lengths: list[int]) -> None:
     from scenes.kit.scene import GPTScene
     from tensors import trace
 
-    os.environ["GPT_SCENES_CACHE"] = tempfile.mkdtemp(prefix="bench-dry-")
-    mod = importlib.import_module(f"scenes.{scene_name}")
-    (cls,) = [c for c in vars(mod).values() if isinstance(c, type) and issubclass(c, GPTScene)
-              and c.__module__ == mod.__name__]
+    classes = {}
+    for name in scenes:
+        mod = importlib.import_module(f"scenes.{name}")
+        (classes[name],) = [c for c in vars(mod).values() if isinstance(c, type) and
+                            issubclass(c, GPTScene) and c.__module__ == mod.__name__]
     t0 = trace("The", model, quiet=True)          # the model loaded once, not timed
     tok = t0.tokenizer
     clock = {"trace": 0.0}
@@ -84,73 +97,82 @@ def child(model: str, scene_name: str, lengths: list[int]) -> None:
                 getattr(m, "trace", None) is trace:
             m.trace = timed_trace
     tensors.trace = timed_trace
-
-    for n in lengths:
+    signal.signal(signal.SIGXCPU, _over_budget)
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    over: set[str] = set()
+    wanted = {name: sorted({min(n, LIMITS.get(name, n)) for n in lengths}) for name in scenes}
+    for n in sorted({m for ms in wanted.values() for m in ms}):
         prompt = prompt_of(tok, n)
         s = time.process_time()
-        t = trace(prompt, model, quiet=True)
+        t = trace(prompt, model, quiet=True)      # cold, unless the other checkout ran it
         capture = time.process_time() - s
-        beats: dict[str, float] = {}
+        for name in scenes:
+            if n in wanted[name] and name not in over:
+                row = _one(classes[name], name, prompt, model, n, t.n_pos, capture, clock,
+                           limit, hard)
+                print("BENCH " + json.dumps(row), flush=True)
+                if "timeout" in row:
+                    over.add(name)
 
-        class Timed(cls):  # type: ignore[misc, valid-type]
-            def prepare(self) -> None:
-                s, t0 = time.process_time(), clock["trace"]
-                super().prepare()
-                beats["prepare"] = time.process_time() - s - (clock["trace"] - t0)
 
-            def run_beat(self, name: str) -> None:
-                s, t0 = time.process_time(), clock["trace"]
-                super().run_beat(name)
-                beats[name] = time.process_time() - s - (clock["trace"] - t0)
+def _one(cls: type, name: str, prompt: str, model: str, n: int, n_pos: int,
+         capture: float | None, clock: dict[str, float], limit: float, hard: int) -> dict:
+    """One dry run of scene ``cls`` (CPU-limited to ``limit`` seconds): its row."""
+    import resource
 
-        Timed.__name__ = cls.__name__
-        Timed.prompt, Timed.model = prompt, model
-        clock["trace"] = 0.0
-        row: dict[str, Any] = {"n": n, "tokens": t.n_pos, "capture": capture}
-        s = time.process_time()
-        try:
-            with tempconfig({"dry_run": True, "disable_caching": True}):
-                Timed(skip_animations=True).render()
-        except SystemExit:                        # a UserError, said in one line on stderr
-            row["refused"] = True
-        wall = time.process_time() - s
-        row.update(traces=clock["trace"], dry=wall - clock["trace"], beats=beats)
-        print("BENCH " + json.dumps(row), flush=True)
+    from manim import tempconfig
+
+    beats: dict[str, float] = {}
+
+    class Timed(cls):  # type: ignore[misc, valid-type]
+        def prepare(self) -> None:
+            s, t0 = time.process_time(), clock["trace"]
+            super().prepare()
+            beats["prepare"] = time.process_time() - s - (clock["trace"] - t0)
+
+        def run_beat(self, beat: str) -> None:
+            s, t0 = time.process_time(), clock["trace"]
+            super().run_beat(beat)
+            beats[beat] = time.process_time() - s - (clock["trace"] - t0)
+
+    Timed.__name__ = cls.__name__
+    Timed.prompt, Timed.model = prompt, model
+    clock["trace"] = 0.0
+    row: dict[str, Any] = {"scene": name, "n": n, "tokens": n_pos, "capture": capture}
+    s = time.process_time()
+    # the CPU seconds of this case are limited (a loaded machine stretches wall time)
+    resource.setrlimit(resource.RLIMIT_CPU, (int(s + limit) + 1, hard))
+    try:
+        with tempconfig({"dry_run": True, "disable_caching": True}):
+            Timed(skip_animations=True).render()
+    except SystemExit:                            # a UserError, said in one line on stderr
+        row["refused"] = True
+    except OverBudget:
+        row["timeout"] = limit
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+    row.update(traces=clock["trace"], dry=time.process_time() - s - clock["trace"], beats=beats)
+    return row
 
 
 # ---------------------------------------------------------------------------- the parent
-def run_case(tree: Path, model: str, scene: str, lengths: list[int], limit: float,
-             ) -> dict[int, dict[str, Any]]:
-    """Run one child; the rows it printed by length (a length past ``limit`` seconds is
-    ``{"timeout": limit}``, and the longer ones are not run)."""
-    env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1"}
-    err = tempfile.TemporaryFile("w+")          # a file: a full pipe would stall the child
-    proc = subprocess.Popen([sys.executable, __file__, "child", model, scene,
-                             ",".join(map(str, lengths))], stdout=subprocess.PIPE,
-                            stderr=err, text=True, env=env, cwd=str(tree))
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout] + [lines.put(None)],
-                     daemon=True).start()
-    out: dict[int, dict[str, Any]] = {}
-    for n in lengths:
-        end = time.monotonic() + limit + (60 if not out else 0)   # the first: imports too
-        line = ""
-        while line is not None and not line.startswith("BENCH "):   # manim prints too
-            try:
-                line = lines.get(timeout=max(0.0, end - time.monotonic()))
-            except queue.Empty:
-                break
-        if line is not None and not line.startswith("BENCH "):
-            proc.kill()
-            out[n] = {"timeout": limit}
-            break
-        if line is None:
-            proc.wait()
+def run_child(tree: Path, model: str, scenes: list[str], lengths: list[int], limit: float,
+              cache: str, log: Any) -> dict[tuple[str, int], dict[str, Any]]:
+    """Run one child (scenes from ``tree``); its rows by (scene, length)."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", "GPT_SCENES_CACHE": cache}
+    with tempfile.TemporaryFile("w+") as err:     # a file: a full pipe would stall the child
+        proc = subprocess.Popen([sys.executable, __file__, "child", model, ",".join(scenes),
+                                 ",".join(map(str, lengths)), str(limit)], stdout=subprocess.PIPE,
+                                stderr=err, text=True, env=env, cwd=str(tree))
+        out: dict[tuple[str, int], dict[str, Any]] = {}
+        for line in proc.stdout:                  # manim prints too: only BENCH lines
+            if line.startswith("BENCH "):
+                r = json.loads(line[6:])
+                out[r["scene"], r["n"]] = r
+                log(r)
+        if proc.wait() != 0:
             err.seek(0)
-            out[n] = {"error": (err.read().strip().splitlines() or ["?"])[-1]}
-            break
-        out[n] = json.loads(line[6:])
-    proc.wait()
+            log({"error": (err.read().strip().splitlines() or ["?"])[-1]})
     return out
 
 
@@ -159,8 +181,6 @@ def cell(r: dict[str, Any] | None) -> str:
         return "-"
     if "timeout" in r:
         return f">{r['timeout']:.0f}"
-    if "error" in r:
-        return "error"
     if r.get("refused"):
         return "refused"
     return f"{r['dry']:.1f}"
@@ -168,6 +188,8 @@ def cell(r: dict[str, Any] | None) -> str:
 
 def dry_main(scenes: list[str], lengths: list[int], families: list[str], compare: str | None,
              limit: float) -> None:
+    """Time every scene (children run side by side: one per family and checkout), then print
+    the table: CPU seconds beyond the capture, before → after with ``compare``."""
     trees = [("after", ROOT)] + ([("before", Path(compare).resolve())] if compare else [])
     models = {"smollm2": "smollm2"}
     if "gpt2" in families:
@@ -175,23 +197,34 @@ def dry_main(scenes: list[str], lengths: list[int], families: list[str], compare
 
         models["gpt2"] = str(gpt2_shaped(Path(tempfile.mkdtemp(prefix="bench-gpt2-")) / "m",
                                          n_positions=1024))
-    results: dict[tuple[str, str, str], dict[int, dict[str, Any]]] = {}
+    lock = threading.Lock()
+    results: dict[tuple[str, str], dict[tuple[str, int], dict[str, Any]]] = {}
+
+    def work(fam: str, label: str, tree: Path) -> None:
+        def log(r: dict[str, Any]) -> None:
+            with lock:
+                if "error" in r:
+                    print(f"{fam} {label}: child failed: {r['error']}", flush=True)
+                    return
+                print(f"{fam:8s} {label:6s} {r['scene']:20s} {r['n']:5d} tokens: {cell(r):>7s} s "
+                      f"(traces {r['traces']:.1f} s; " + ", ".join(
+                          f"{k.removeprefix('beat_')} {v:.1f}" for k, v in r["beats"].items())
+                      + ")", flush=True)
+        results[fam, label] = run_child(tree, models[fam], scenes, lengths, limit,
+                                        tempfile.mkdtemp(prefix=f"bench-dry-{fam}-{label}-"), log)
+
+    threads = [threading.Thread(target=work, args=(fam, label, tree))
+               for fam in families for label, tree in trees]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    print("\nDry run (prepare + lay out every beat, animations skipped), CPU seconds beyond "
+          "the capture; " + ("before → after; " if compare else "") +
+          "columns: prompt tokens (or the scene's limit, in brackets)")
     for fam in families:
+        print(f"\n{fam}: scene | " + " | ".join(str(n) for n in lengths))
         for scene in scenes:
-            ns = sorted({min(n, LIMITS.get(scene, n)) for n in lengths})
-            for label, tree in reversed(trees):            # before first, then after
-                r = results[fam, scene, label] = run_case(tree, models[fam], scene, ns, limit)
-                print(f"{fam:8s} {scene:20s} {label:6s} " + "  ".join(
-                    f"{n}: {cell(r.get(n))} s (capture {r[n].get('capture', 0):.1f}, "
-                    f"traces {r[n].get('traces', 0):.1f})" if n in r else f"{n}: -"
-                    for n in ns), flush=True)
-    print("\nDry run (prepare + lay out every beat, animations skipped), seconds beyond the "
-          "capture; " + ("before → after; " if compare else "") +
-          "columns: prompt tokens (or the scene's limit)")
-    for fam in families:
-        print(f"\n{fam}: scene | " + " | ".join(str(n) for n in lengths) + " | capture at the longest")
-        for scene in scenes:
-            ns = sorted({min(n, LIMITS.get(scene, n)) for n in lengths})
             cols, seen = [], set()
             for n in lengths:
                 m = min(n, LIMITS.get(scene, n))
@@ -199,26 +232,18 @@ def dry_main(scenes: list[str], lengths: list[int], families: list[str], compare
                     cols.append("")
                     continue
                 seen.add(m)
-                a = cell(results[fam, scene, "after"].get(m))
-                b = cell(results[fam, scene, "before"].get(m)) if compare else None
-                tag = f" ({m})" if m != n else ""
-                cols.append((f"{b} → {a}" if compare else a) + tag)
-            last = results[fam, scene, "after"].get(max(ns), {})
-            cap = f"{last['capture']:.1f} s" if "capture" in last else "-"
-            print(f"{scene} | " + " | ".join(cols) + f" | {cap}")
-    print("\nPer beat at the longest prompt run (after):")
-    for fam in families:
-        for scene in scenes:
-            r = results[fam, scene, "after"]
-            done = [n for n in r if "beats" in r[n]]
-            if done:
-                n = max(done)
-                print(f"  {fam} {scene} ({n}): " + ", ".join(
-                    f"{k.removeprefix('beat_')} {v:.2f}" for k, v in r[n]["beats"].items()))
+                a = cell(results[fam, "after"].get((scene, m)))
+                b = cell(results[fam, "before"].get((scene, m))) if compare else None
+                cols.append((f"{b} → {a}" if compare else a) + (f" ({m})" if m != n else ""))
+            print(f"{scene} | " + " | ".join(cols))
+        caps = {r["n"]: r["capture"] for r in results[fam, "after"].values() if r.get("capture")}
+        print(f"{fam}: capture (CPU s, cold or from the other checkout's cache) by length: "
+              + ", ".join(f"{n}: {c:.1f}" for n, c in sorted(caps.items())))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "child":
-        child(sys.argv[2], sys.argv[3], [int(x) for x in sys.argv[4].split(",")])
+    if len(sys.argv) == 6 and sys.argv[1] == "child":
+        child(sys.argv[2], sys.argv[3].split(","), [int(x) for x in sys.argv[4].split(",")],
+              float(sys.argv[5]))
     else:
         raise SystemExit("usage: bench_scenes.py --dry (this file is its helper)")

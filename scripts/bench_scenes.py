@@ -17,7 +17,8 @@ config with the real GPT-2 tokenizer (:func:`tensors.shaped.gpt2_shaped`, contex
 at prompts of 1, 12, 40, 200 and 1,000 tokens of English text (or the scene's stated
 limit). Each (family, scene) runs in a fresh process with its own empty trace cache; the
 model capture (every ``trace()`` call, including a second run such as an ablation) is
-timed apart from the rest::
+timed apart from the rest. Figures are CPU seconds of the process (``time.process_time``):
+on a quiet machine about the wall time; on a loaded one the wall time stretches, they don't::
 
     .venv/bin/python scripts/bench_scenes.py --dry                     # every scene
     .venv/bin/python scripts/bench_scenes.py --dry mlp --tokens 200 1000 --family smollm2
@@ -25,7 +26,8 @@ timed apart from the rest::
 
 ``--compare TREE`` runs each case also with the scenes of another checkout (``PYTHONPATH``),
 back to back, so that the two columns are measured under the same load. ``--limit S``:
-a case that takes longer is stopped and shown as ``>S``; longer prompts are then skipped.
+a case that takes more CPU seconds is stopped and shown as ``>S``; longer prompts are then
+skipped.
 """
 from __future__ import annotations
 
@@ -73,7 +75,7 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, nargs="+", default=[1, 12, 40, 200, 1000])
     ap.add_argument("--family", nargs="+", default=["smollm2", "gpt2"], choices=["smollm2", "gpt2"])
     ap.add_argument("--compare", help="another checkout: its scenes are timed too, side by side")
-    ap.add_argument("--limit", type=float, default=120.0, help="seconds per case (--dry)")
+    ap.add_argument("--limit", type=float, default=120.0, help="CPU seconds per case (--dry)")
     args = ap.parse_args()
     if args.dry:
         dry_main(args.scenes or [s for s in STORY if (ROOT / "scenes" / f"{s}.py").exists()],
