@@ -25,8 +25,8 @@ from manim import (DOWN, LEFT, RIGHT, UL, Arrow, Create, Dot, FadeIn, FadeOut, F
                    LaggedStart, Line, ReplacementTransform, RoundedRectangle, VGroup,
                    VMobject)
 
-from scenes.kit.analysis.lens import (first_layer_on_top, lens_all, layer_list, ranks, shown_layers,
-                                      softmax_rows, top_ids)
+from scenes.kit.analysis.lens import (AtPositions, first_layer_on_top, lens_all, layer_list, ranks,
+                                      shown_layers, softmax_rows, top_ids)
 from scenes.kit.analysis.mlp import problem_of, resolve_answer
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
@@ -93,17 +93,20 @@ class LogitLensScene(GPTScene):
         info = self.info = t.info
         N = info["n_layer"]
         self.n_all = N + 1
-        self.lens = lens_all(t)                                        # [layer+1, pos, vocab]
-        self.top = top_ids(self.lens)                                  # [layer+1, pos]
-        self.p_top = np.take_along_axis(softmax_rows(self.lens), self.top[..., None], -1)[..., 0]
+        n = t.n_pos
+        self.cols = list(range(max(0, n - self.max_positions), n))
+        # the lens at the shown positions only (indexed by position): a long prompt costs
+        # what is shown, not [layer+1, pos, vocab] over every position
+        lens = lens_all(t, self.cols)                                  # [layer+1, col, vocab]
+        top = top_ids(lens)                                            # [layer+1, col]
+        p_top = np.take_along_axis(softmax_rows(lens), top[..., None], -1)[..., 0]
+        self.lens, self.top, self.p_top = (AtPositions(a, self.cols, n) for a in (lens, top, p_top))
         self.answer_id = resolve_answer(t, self.answer or "auto")      # "auto": the top next token
         self.answer_str = t.token_strs([self.answer_id])[0]
         last = self.lens[:, -1]                                        # [layer+1, vocab]
         self.p_answer = softmax_rows(last)[:, self.answer_id]
         self.rank_answer = ranks(last, self.answer_id)
         self.layers = shown_layers(N, self.max_rows)
-        n = t.n_pos
-        self.cols = list(range(max(0, n - self.max_positions), n))
         self.tag = self.model_tag()
 
     def row_name(self, L: int) -> str:

@@ -150,13 +150,10 @@ class MLPScene(GPTScene):
         ans = self.text(f"→  “{self.ans}”  {pct(self.p0[self.answer_id])}", size=LABEL,
                         color=THEME.highlight)
         room = config.frame_width - 0.9 - ans.width - 0.3
-        shown = list(t.tokens)   # one row: a long prompt shows its last tokens after "…"
-        toks = TokenBoxes(shown, font_size=LABEL, max_width=None)
-        while toks.width > room and len(shown) > 2:
-            shown = ["…"] + shown[2:]   # drop one more real token
-            toks = TokenBoxes(shown, font_size=LABEL, max_width=None)
+        # one row: a long prompt shows its last tokens after "N earlier" (the piece's rule)
+        toks = TokenBoxes(t.tokens, font_size=LABEL, max_width=room, max_rows=1, keep="end")
         toks.next_to(title, DOWN, buff=0.25).to_edge(LEFT, buff=0.45)
-        toks.highlight(len(shown) - 1)
+        toks.highlight(len(toks.boxes) - 1)
         ans.next_to(toks, RIGHT, buff=0.3)
         self.header = VGroup(title, tag, toks, ans)
         self.content_top = toks.get_bottom()[1] - 0.3

@@ -9,6 +9,25 @@ The trace cache is warmed first (one render), so figures are rendering only, as 
 re-rendering sees them; the first-ever render adds the model capture (see scripts/bench.py).
 --prompt-tokens renders the attention-style scene with prompts of N tokens through a
 temporary course config (``[<scene>] prompt = ...``) to show how render time grows.
+
+``--dry`` (issue 25) times instead the scene's own work as the prompt grows: a dry run
+(``dry_run``, animations skipped: every beat prepared and laid out, nothing drawn), per
+scene, for both families — the bundled SmolLM2 and a GPT-2-shaped model built from its
+config with the real GPT-2 tokenizer (:func:`tensors.shaped.gpt2_shaped`, context 1,024) —
+at prompts of 1, 12, 40, 200 and 1,000 tokens of English text (or the scene's stated
+limit). Each (family, scene) runs in a fresh process with its own empty trace cache; the
+model capture (every ``trace()`` call, including a second run such as an ablation) is
+timed apart from the rest. Figures are CPU seconds of the process (``time.process_time``):
+on a quiet machine about the wall time; on a loaded one the wall time stretches, they don't::
+
+    .venv/bin/python scripts/bench_scenes.py --dry                     # every scene
+    .venv/bin/python scripts/bench_scenes.py --dry mlp --tokens 200 1000 --family smollm2
+    .venv/bin/python scripts/bench_scenes.py --dry --compare /work/main  # before → after
+
+``--compare TREE`` runs each case also with the scenes of another checkout (``PYTHONPATH``),
+back to back, so that the two columns are measured under the same load. ``--limit S``:
+a case that takes more CPU seconds is stopped and shown as ``>S``; longer prompts are then
+skipped.
 """
 from __future__ import annotations
 
@@ -24,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from scenes.render.media import video_seconds  # noqa: E402
 from scenes.kit.course.discover import STORY_ORDER as STORY  # noqa: E402
+from bench_dry import dry_main  # noqa: E402
 QUALITY = {"l": "-ql", "m": "-qm", "h": "-qh", "p": "-qp", "k": "-qk"}
 
 
@@ -51,7 +71,16 @@ def main() -> None:
     ap.add_argument("scenes", nargs="*")
     ap.add_argument("-q", "--quality", nargs="+", default=["l", "h"], choices=list(QUALITY))
     ap.add_argument("--prompt-tokens", type=int, nargs="*", default=[])
+    ap.add_argument("--dry", action="store_true", help="dry-run timings (see the module doc)")
+    ap.add_argument("--tokens", type=int, nargs="+", default=[1, 12, 40, 200, 1000])
+    ap.add_argument("--family", nargs="+", default=["smollm2", "gpt2"], choices=["smollm2", "gpt2"])
+    ap.add_argument("--compare", help="another checkout: its scenes are timed too, side by side")
+    ap.add_argument("--limit", type=float, default=120.0, help="CPU seconds per case (--dry)")
     args = ap.parse_args()
+    if args.dry:
+        dry_main(args.scenes or [s for s in STORY if (ROOT / "scenes" / f"{s}.py").exists()],
+                 args.tokens, args.family, args.compare, args.limit)
+        return
     scenes = args.scenes or [s for s in STORY if (ROOT / "scenes" / f"{s}.py").exists()]
     env = {**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
     rows = []

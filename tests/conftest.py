@@ -8,6 +8,8 @@ import pytest
 
 from manim.utils.testing import frames_comparison
 
+from tensors.shaped import gpt2_shaped, llama_shaped, randomize_biases_and_norms  # noqa: F401
+
 # Debian 12 ships cairo 1.16; without this every frames_comparison test is silently skipped.
 frames_comparison.MIN_CAIRO_VERSION = 11600
 
@@ -25,64 +27,17 @@ def gpt2_tok_dir() -> Path:
     return fetch_gpt2_tokenizer()
 
 
-def randomize_biases_and_norms(model, seed: int = 1) -> None:
-    """Give every bias and every norm gain/bias random non-zero values.
-
-    transformers initialises biases to 0 and norm gains to 1, so a model fresh from its
-    config cannot catch a forgotten bias, gain or norm; these values can (issue 10).
-    """
-    import torch
-
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            leaf = name.rsplit(".", 2)
-            is_norm = any(k in name for k in ("ln_", "norm", "layernorm"))
-            if leaf[-1] == "bias":
-                p.copy_(0.2 * torch.randn(p.shape, generator=g))
-            elif is_norm and leaf[-1] == "weight":
-                p.copy_(1.0 + 0.5 * torch.randn(p.shape, generator=g))
-
-
-def _save_model(model, tok, path: Path) -> Path:
-    randomize_biases_and_norms(model)
-    model.save_pretrained(path)
-    tok.save_pretrained(path)
-    return path
-
-
 @pytest.fixture(scope="session")
 def tiny_gpt2_dir(tmp_path_factory, gpt2_tok_dir) -> Path:
     """A GPT-2-shaped model (random weights, seed 0; random biases and LayerNorm gains and
-    biases) with the real GPT-2 tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
-
-    torch.manual_seed(0)
-    cfg = GPT2Config(n_layer=3, n_head=4, n_embd=64, n_positions=128, vocab_size=50257,
-                     attn_implementation="eager")
-    model = GPT2LMHeadModel(cfg).eval()
-    tok = AutoTokenizer.from_pretrained(gpt2_tok_dir)
-    return _save_model(model, tok, tmp_path_factory.mktemp("tiny-gpt2"))
+    biases) with the real GPT-2 tokenizer (:func:`tensors.shaped.gpt2_shaped`)."""
+    return gpt2_shaped(tmp_path_factory.mktemp("tiny-gpt2"))
 
 
 @pytest.fixture(scope="session")
 def tiny_llama_dir(tmp_path_factory) -> Path:
-    """A Llama-shaped model with grouped-query attention (6 query heads, 2 kv heads),
-    RoPE, untied embeddings, random q/k/v/o and MLP biases and random RMSNorm gains — and
-    the bundled model's tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-    from tensors.fetch import bundled_dir
-
-    tok = AutoTokenizer.from_pretrained(bundled_dir())
-    torch.manual_seed(0)
-    cfg = LlamaConfig(num_hidden_layers=2, num_attention_heads=6, num_key_value_heads=2,
-                      hidden_size=96, intermediate_size=192, vocab_size=len(tok),
-                      max_position_embeddings=256, tie_word_embeddings=False,
-                      attention_bias=True, mlp_bias=True, attn_implementation="eager")
-    model = LlamaForCausalLM(cfg).eval()
-    return _save_model(model, tok, tmp_path_factory.mktemp("tiny-llama"))
+    """A Llama-shaped model with grouped-query attention (:func:`tensors.shaped.llama_shaped`)."""
+    return llama_shaped(tmp_path_factory.mktemp("tiny-llama"))
 
 
 @pytest.fixture(autouse=True)

@@ -15,14 +15,45 @@ from __future__ import annotations
 import numpy as np
 
 
-def lens_all(t) -> np.ndarray:
+def lens_all(t, positions: list[int] | None = None) -> np.ndarray:
     """The logit lens at every layer in one matrix product: the final norm of every
     ``t.resid[layer, pos]`` (``t.apply_norm``) times W_Uᵀ -> [layer+1, pos, vocab] float32.
     The same numbers as ``t.lens_logits(layer)`` for each layer (tested), one BLAS call
-    instead of n_layer + 1."""
-    xn = t.apply_norm(t.resid)                                 # [layer+1, pos, d_model]
+    instead of n_layer + 1. ``positions``: only those (a long prompt shows a few), in order."""
+    resid = t.resid if positions is None else np.asarray(t.resid)[:, list(positions)]
+    xn = t.apply_norm(resid)                                   # [layer+1, pos, d_model]
     L, P, d = xn.shape
     return (xn.reshape(L * P, d) @ t.weights.W_U.T).reshape(L, P, -1)
+
+
+class AtPositions:
+    """Numbers [layer, pos, ...] computed at some positions of the prompt only (the ones a
+    scene shows: its cost follows what is shown, not the prompt's length), indexed by the
+    prompt's own positions: ``a[L, p]``, ``a[L, [p, q]]``, ``a[:, -1]``; ``a[L]`` is layer
+    L at the computed positions, in order. A position not computed is a KeyError.
+
+    >>> a = AtPositions(np.arange(6).reshape(2, 3), positions=[7, 8, 9], n_pos=10)
+    >>> int(a[1, 8]), a[0, [9, 7]].tolist(), a[:, -1].tolist(), a[1].tolist()
+    (4, [2, 0], [2, 5], [3, 4, 5])
+    """
+
+    def __init__(self, a: np.ndarray, positions: list[int], n_pos: int):
+        self.a, self.positions, self.n_pos = a, list(positions), n_pos
+        self.col = {p: j for j, p in enumerate(self.positions)}
+
+    def _j(self, p):
+        if isinstance(p, (list, tuple, np.ndarray)):
+            return [self._j(q) for q in p]
+        p = int(p)
+        q = p + self.n_pos if p < 0 else p
+        if q not in self.col:
+            raise KeyError(f"position {p} was not computed (only {self.positions})")
+        return self.col[q]
+
+    def __getitem__(self, key):
+        if not isinstance(key, tuple):
+            return self.a[key]
+        return self.a[(key[0], self._j(key[1]), *key[2:])]
 
 
 def softmax_rows(z: np.ndarray) -> np.ndarray:

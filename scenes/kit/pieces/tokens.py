@@ -73,27 +73,42 @@ class TokenBoxes(VGroup):
         n = len(all_tokens)
         shown = range(n)
         note = None
+        made: dict[int, VGroup] = {}     # boxes measured while fitting, reused when drawn
         if max_rows and max_width and n:
             # how many fit: widths of the boxes in order, rows filled greedily; room kept
-            # for the note in the row it goes into
-            widths = {}
-
+            # for the note in the row it goes into. Only the boxes looked at are made (a
+            # row holds a bounded number), so a long prompt costs what is drawn, not more.
             def width(i: int) -> float:
-                if i not in widths:
-                    widths[i] = make(i, all_tokens[i]).width
-                return widths[i]
+                if i not in made:
+                    made[i] = make(i, all_tokens[i])
+                return made[i].width
 
-            def fits(idx: list[int], lead: float = 0.0, tail: float = 0.0) -> bool:
-                ws = ([lead] if lead else []) + [width(i) for i in idx] + ([tail] if tail else [])
+            def fits(idx: Sequence[int], lead: float = 0.0, tail: float = 0.0) -> bool:
                 rows, x = 1, 0.0
-                for w in ws:
+                for w in [lead] * bool(lead) + [width(i) for i in idx] + [tail] * bool(tail):
                     if x > 0 and x + w > max_width:
                         rows, x = rows + 1, 0.0
+                        if rows > max_rows:
+                            return False
                     x += w + buff
-                return rows <= max_rows
+                return True
 
-            if not fits(list(range(n))):
-                order = list(range(n)) if keep == "start" else list(range(n - 1, -1, -1))
+            def fits_lazily(idx: Sequence[int]) -> bool:   # stops at the first row too many
+                rows, x = 1, 0.0
+                for i in idx:
+                    w = width(i)
+                    if x > 0 and x + w > max_width:
+                        rows, x = rows + 1, 0.0
+                        if rows > max_rows:
+                            return False
+                    x += w + buff
+                return True
+
+            # every box is at least box_h * 0.7 wide: more than fill the rows never fit
+            too_many = box_h * 0.7 <= max_width and \
+                n * (box_h * 0.7 + buff) > max_rows * (max_width + buff)
+            if too_many or not fits_lazily(range(n)):
+                order = range(n) if keep == "start" else range(n - 1, -1, -1)
                 chosen: list[int] = []
                 for i in order:
                     w_note = self._note(n - len(chosen) - 1, keep, fs).width
@@ -112,7 +127,7 @@ class TokenBoxes(VGroup):
         self.boxes, self.labels, self.rects, self.positions = VGroup(), VGroup(), VGroup(), VGroup()
         self.bodies, self.markers = [], []
         for i in shown:
-            b = make(i, all_tokens[i])
+            b = made.pop(i, None) or make(i, all_tokens[i])
             self.rects.add(b.rect)
             self.labels.add(b.label)
             self.bodies.append(b.body)
