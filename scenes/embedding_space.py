@@ -153,18 +153,11 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
     def fixed(self, *mobs: Any) -> None:
         self.add_fixed_in_frame_mobjects(*mobs)
 
-    def show_caption(self, s: str, run_time: float = 0.6):
-        self.caption_event(s)  # subtitles and voice (GPTScene)
-        old = getattr(self, "_caption", None)
-        cap = self.caption_mobject(s)
+    def caption_in(self, cap):
+        """Captions stay fixed in the frame while the camera moves; they fade in by opacity."""
         self.fixed(cap)
         cap.set_opacity(0)
-        if old is not None:                       # out, then in: never two sentences at once
-            self.play(FadeOut(old), run_time=run_time * 0.4)
-            self.remove(old)
-        self.play(cap.animate.set_opacity(1), run_time=run_time * 0.6)
-        self._caption = cap
-        return cap
+        return cap.animate.set_opacity(1)
 
     def make_tag(self):
         """Top-right tag: the model's name, or the word2vec source when those are shown."""
