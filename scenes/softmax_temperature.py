@@ -24,13 +24,13 @@ from typing import Annotated, ClassVar, Sequence
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Line, Triangle,
-                   ValueTracker, VGroup, Write, config, smooth)
+                   ValueTracker, VGroup, VMobject, Write, config, smooth)
 
 from scenes.kit.analysis.output import check_temperatures, temperature_path
 from scenes.kit.pieces import Bars, TokenBoxes, formula_softmax_T, t_label
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.text import displayable, logit_str, num_text, token_label, wrap_lines
+from scenes.kit.text import displayable, joined_pieces, logit_str, num_text, token_label, wrap_lines
 from scenes.kit.theme import THEME
 from tensors.generate import distribution, generate, greedy, sample, token_strs
 
@@ -194,16 +194,24 @@ class SoftmaxTemperatureScene(GPTScene):
                       terms=p[self.others])
 
     def follow(self) -> None:
-        """Bars, rest bar, pointer and T label follow the tracker (every frame)."""
+        """Bars, rest bar, pointer and T label follow the tracker (every frame). The bars
+        are computed at the temperature the label shows (T rounded to 3 significant digits,
+        as printed), so "T = 1" means the bars at exactly T = 1; the pointer glides."""
         def T() -> float:
             return float(10 ** self.tracker.get_value())
 
-        self.bars.add_updater(lambda m: m.set_values(self.shown_probs(T())))
-        self.rest_bar.add_updater(lambda m: m.set_values([self.rest_mass(T())]))
+        def shown_T() -> float:
+            return float(f"{T():.3g}")
+
+        self.bars.add_updater(lambda m: m.set_values(self.shown_probs(shown_T())))
+        self.rest_bar.add_updater(lambda m: m.set_values([self.rest_mass(shown_T())]))
         self.pointer.add_updater(lambda m: m.set_x(self.tx(T())))
-        self.t_text.add_updater(lambda m: m.become(
-            self.text(t_label(float(f"{T():.2g}")), size=28, color=THEME.highlight)
-            .next_to(self.pointer, UP, buff=0.1)))
+        def label(m: VMobject) -> None:
+            new = self.text(t_label(shown_T()), size=28, color=THEME.highlight)
+            m.become(new.next_to(self.pointer, UP, buff=0.1))
+            m.text = new.text                      # what it reads now
+
+        self.t_text.add_updater(label)
 
     def still(self) -> None:
         for m in (self.bars, self.rest_bar, self.pointer, self.t_text):
@@ -313,7 +321,7 @@ class SoftmaxTemperatureScene(GPTScene):
         for T in self.temps if self.continuations else ():
             g = self.continuations[T]
             stop = next((s for s in g.steps if s.stop), None)
-            txt = "…" + displayable(g.text[len(g.prompt):].replace("\n", "↵"))
+            txt = "…" + displayable(joined_pieces(g.appended).replace("\n", "↵"))
             if stop is not None:  # the real stop token's own string
                 txt += f"  [{stop.sampled}: stop]"
             parts = [num_text(l, fs, THEME.accent) for l in wrap_lines(txt, fs, max_w, 2)]
