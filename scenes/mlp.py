@@ -1,4 +1,6 @@
-"""The MLP block and where a fact lives, from real activations and a real intervention.
+"""The MLP block and what one layer's MLP does to the answer, from real activations and a
+real intervention (an ablation shows what removing that block does to this prediction —
+not where a fact is stored: several layers' MLPs each matter when knocked out).
 
 ``manim render scenes/mlp.py`` renders :class:`MLPScene` (section ``[mlp]`` of a course):
 
@@ -10,7 +12,7 @@
    GPT-2: the function the model uses, plotted from that function).
 3. ``beat_rows`` — each neuron adds its activation times its row of W_out; the real top
    neurons, the real sum (mlp_out), and each one's direct push on the answer's logit.
-4. ``beat_layers`` — where the fact lives: the direct contribution of every layer's
+4. ``beat_layers`` — which layers push the answer directly: the direct contribution of every layer's
    attention and MLP output to the answer's logit, with the final norm's divisor frozen at
    its real value (see :mod:`scenes.kit.analysis.mlp`); the terms sum to the real logit.
 5. ``beat_ablate`` — the intervention: the same prompt run again with the top neurons (or
