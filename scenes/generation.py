@@ -98,7 +98,7 @@ class GenerationScene(GPTScene):
         boxes = [
             box("tokens", w, sub="the text so far, tokenized"),
             box("embedding", w, sub=f"W_E {shape_str(info['vocab_size'], info['d_model'])}{pos}"),
-            box(f"{info['n_layer']} × block", w, height=0.78, color=THEME.positive,
+            box(f"{info['n_layer']} × block", w, height=0.78, color=THEME.dim,
                 sub=f"attention ({info['n_head']} heads{'' if learned else ', RoPE'})"
                     f" + MLP ({info['mlp']})"),
             box("final norm + unembedding", w,

@@ -4,7 +4,7 @@
 
 1. ``beat_logits`` — the prompt's tokens and the model's real scores (logits) for the
    ``top_k`` most likely next tokens, out of its whole vocabulary.
-2. ``beat_softmax`` — the formula p_i = e^{z_i/T} / Σ_j e^{z_j/T}, a temperature pointer on a
+2. ``beat_softmax`` — the formula p_i = e^{ℓ_i/T} / Σ_j e^{ℓ_j/T}, a temperature pointer on a
    number line, and the real probabilities at T = 1 as bars — plus one bar for all other
    tokens together, so flattening is visible.
 3. ``beat_sweep`` — the pointer slides through ``temperatures``; the bars follow it live,
@@ -134,7 +134,7 @@ class SoftmaxTemperatureScene(GPTScene):
             y = -i * ROW
             r[0].move_to([lw - r[0].width / 2, y, 0])
             r[1].move_to([lw + 0.35 + vw - r[1].width / 2, y, 0])
-        head = VGroup(num_text("token", 20, THEME.dim), num_text("logit z", 20, THEME.dim))
+        head = VGroup(num_text("token", 20, THEME.dim), num_text("logit ℓ", 20, THEME.dim))
         head[0].move_to([lw - head[0].width / 2, 0.5, 0])
         head[1].move_to([lw + 0.35 + vw - head[1].width / 2, 0.5, 0])
         table = VGroup(head, rows)

@@ -166,8 +166,8 @@ class TransformerScene(GPTScene):
         unemb = stage(f"unembedding → {info['vocab_size']:,} logits", -2.33)
         # legend over the block rows
         names = {"attn": f"attention · {info['n_head']} heads", "mlp": f"MLP · {info['mlp']}"}
-        colors = {"norm1": THEME.dim, "attn": THEME.positive, "norm2": THEME.dim,
-                  "mlp": THEME.accent}
+        colors = {"norm1": THEME.dim, "attn": THEME.attention, "norm2": THEME.dim,
+                  "mlp": THEME.mlp}
         xs, x = {}, x0
         for key, w in SEGMENTS:
             xs[key] = (x, x + w)
@@ -425,7 +425,7 @@ class TransformerScene(GPTScene):
         W = self.writes
         scale = 2.7 / max(float(W.max()), 1e-9)
         x_cols = (-0.6, 3.3)
-        colors = (THEME.positive, THEME.accent)
+        colors = (THEME.attention, THEME.mlp)
         heads = VGroup(*[self.text(s, size=20, color=c).move_to([x + 1.35, 2.33, 0])
                          for s, x, c in zip(("‖attention write‖", "‖MLP write‖"), x_cols, colors)])
         cols = VGroup()

@@ -35,14 +35,44 @@ def scene_class(name: str) -> type:
     return cls
 
 
+def drawn_texts(scene: GPTScene) -> list[tuple[str, str | None]]:
+    """(string, fill colour) of every text on screen (texts made by scenes.kit.text)."""
+    out = []
+    for m in scene.get_mobject_family_members():
+        s = getattr(m, "text", None)
+        if isinstance(s, str) and s.strip():
+            try:
+                colour = m.get_fill_color().to_hex() if len(m.points) else None
+            except Exception:
+                colour = None
+            out.append((s, colour))
+    return out
+
+
+RUNS: dict[tuple, tuple[list[Cue], GPTScene]] = {}
+
+
 def run_cues(cls: type, **knobs) -> tuple[list[Cue], GPTScene]:
-    """The caption cues of ``cls`` run with ``knobs``, animations skipped."""
-    sub = type(cls.__name__, (cls,), dict(knobs))
+    """The caption cues of ``cls`` run with ``knobs``, animations skipped; the scene keeps
+    ``.drawn`` (what :func:`drawn_texts` saw at the end of each beat). Cached per process
+    (tests/test_glossary.py reads the same runs)."""
+    key = (cls, tuple(sorted((k, str(v)) for k, v in knobs.items())))
+    if key in RUNS:
+        return RUNS[key]
+    drawn: list[tuple[str, str | None]] = []
+
+    def end_beat(self, name: str) -> None:
+        drawn.extend(drawn_texts(self))
+        cls.end_beat(self, name)
+
+    sub = type(cls.__name__, (cls,), {**knobs, "end_beat": end_beat})
     with tempconfig({"dry_run": True, "disable_caching": True, "quality": "low_quality",
                      "verbosity": "ERROR", "progress_bar": "none"}):
         scene = sub(skip_animations=True)
         scene.render()
-    return scene._timeline.cues, scene
+    scene.drawn = drawn
+    RUNS[key] = scene._timeline.cues, scene
+    return RUNS[key]
 
 
 def _check(cues: list[Cue], scene: GPTScene, pace: float = 1.0) -> None:
