@@ -53,7 +53,7 @@ def compare_shapes(published: Sequence[tuple], n_layer: int, d_model: int, total
     depth (layers), width (d_model), size (parameters; within a factor 1.5 = about as many).
 
     >>> compare_shapes(PUBLISHED, 30, 576, 134_515_008)
-    'GPT-2 small is shallower (12 layers vs 30) and wider, with about as many parameters; GPT-2 XL and GPT-3 175B are deeper, wider and larger'
+    'GPT-2 small is shallower and wider, with about as many parameters; GPT-2 XL and GPT-3 175B are deeper, wider and larger'
     """
     def words(L: int, d: int, p: str) -> tuple[str, str, str]:
         depth = "deeper" if L > n_layer else "shallower" if L < n_layer else "as deep"
@@ -70,8 +70,6 @@ def compare_shapes(published: Sequence[tuple], n_layer: int, d_model: int, total
         names = " and ".join([", ".join(r[0] for r in rows[:-1]), rows[-1][0]] if len(rows) > 1
                              else [rows[0][0]])
         verb = "are" if len(rows) > 1 else "is"
-        if depth == "shallower" and len(rows) == 1:
-            depth += f" ({rows[0][1]} layers vs {n_layer})"
         if size == "about as large":
             out.append(f"{names} {verb} {depth} and {width}, with about as many parameters")
         else:
@@ -108,7 +106,7 @@ class TransformerScene(GPTScene):
         "residual": "The residual stream runs through every block; each block adds its "
                     "attention and MLP outputs to it.",
         "bars": "Bars: the size ‖·‖ of each write at “{tok}” (position {pos}), from this run.",
-        "scale": "For scale, published shapes (not runs) beside this one: {compare}.",
+        "scale": "For scale: {compare}.",
     }
 
     # ------------------------------------------------------------------ data

@@ -30,7 +30,8 @@ from scenes.kit.analysis.output import norm_stats
 from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix, norm_formula
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.text import displayable, logit_str, num_text, token_label
+from scenes.kit.text import (displayable, flat_text, font_size_of, logit_str, markup, num_text,
+                             token_label)
 from scenes.kit.theme import THEME, fmt
 from tensors import UserError
 from tensors.generate import distribution, token_strs
@@ -212,6 +213,7 @@ class UnembeddingScene(GPTScene):
         W = WeightMatrix(self.W_U_block, (self.vocab, self.d),
                          row_labels=[token_label(displayable(s)) for s in self.top_strs],
                          label="W_Uᵀ", font_size=FS)
+        _transposed_label(W, "W<sub>U</sub>ᵀ")
         eq = num_text("=", 30, THEME.text)
         logit_vals = [float(self.logits[i]) for i in self.top_ids]
         lg = VectorColumn(np.array(logit_vals), self.vocab, label="ℓ", font_size=FS,
@@ -248,8 +250,8 @@ class UnembeddingScene(GPTScene):
         hr = W.highlight_row(0)
         hw = SurroundingRectangle(W.entry(0, 0), color=THEME.highlight, buff=0.04)
         hx = SurroundingRectangle(xn.entry(0), color=THEME.highlight, buff=0.04)
-        head = num_text(f"ℓ({token_label(displayable(self.top_strs[0]))}) = x̂ · its column of W_U:", FS,
-                        THEME.highlight)
+        head = flat_text(markup(f"ℓ({token_label(displayable(self.top_strs[0]))}) = x̂ · its "
+                                "column of W_U:"), FS, THEME.highlight, markup=True)
         head.next_to(self.toks, DOWN, buff=0.35).to_edge(LEFT, buff=0.5)
         terms = self.W_U_block[0] * self.xn[:self.n_dims]
         partial = np.cumsum(terms)
@@ -337,6 +339,7 @@ class UnembeddingScene(GPTScene):
                           label="W_E  (token → vector)", font_size=FS)
         WU = WeightMatrix(self.W_U_block[:, :c], (self.vocab, self.d), row_labels=labels,
                           label="W_Uᵀ  (vector → score)", font_size=FS)
+        _transposed_label(WU, "W<sub>U</sub>ᵀ<sub>  (vector → score)</sub>")
         VGroup(WE, WU).arrange(RIGHT, buff=1.2).move_to([0, -0.4, 0])
         self.WE, self.WU = WE, WU
         rel = num_text("=" if self.tied else "≠", 40, THEME.highlight if self.tied else THEME.negative)
@@ -355,3 +358,16 @@ class UnembeddingScene(GPTScene):
                         [*WE.row(0), *WU.row(0)]], run_time=0.6)
         self.tie_relation, self.tie_caption = rel, cap
         self.hold()
+
+
+def _transposed_label(W: WeightMatrix, label_markup: str) -> None:
+    """``W_Uᵀ`` in a matrix's label with a real subscript U and the ᵀ after it (label_text
+    would put ᵀ inside the subscript). ``label_markup`` is Pango markup."""
+    old = W.label
+    new = flat_text(label_markup, font_size_of(old) or FS * 1.3, old.get_fill_color(),
+                    markup=True)
+    new.text = label_markup
+    new.move_to(old)
+    W.remove(old)
+    W.add(new)
+    W.label = new
