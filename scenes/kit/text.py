@@ -91,7 +91,10 @@ def _pango_flat(markup: str, size: float, font: str) -> VMobject | None:
     dir) and read the glyph outlines straight into one VMobject — no SVGMobject tree."""
     d = config.get_dir("text_dir")
     d.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(f"flat2|{font}|{size}|{markup}".encode()).hexdigest()[:16]
+    # which of its characters some installed font has: a font installed later (CJK …)
+    # must not reuse an outline drawn as Pango's hex box before
+    glyphs = "".join("1" if has_glyph(c) else "0" for c in sorted(set(markup)) if ord(c) > 0x2FF)
+    key = hashlib.sha256(f"flat3|{font}|{size}|{markup}|{glyphs}".encode()).hexdigest()[:16]
     f = d / f"flat_{key}.svg"
     if not f.exists():
         manimpango.MarkupUtils.text2svg(
@@ -448,18 +451,23 @@ def flatten(mob: Any) -> Any:
 _DRAWABLE: dict[tuple[str, str], bool] = {}
 
 
+_HAS_GLYPH: dict[str, bool] = {}
+
+
 def has_glyph(c: str) -> bool:
     """Whether an installed font has a glyph for ``c`` (fontconfig; Pango falls back to it
     when the theme font lacks it — CJK needs e.g. ``fonts-wqy-microhei``, see
     scripts/setup.sh). Without one Pango draws a tiny boxed hex code."""
     import subprocess
 
-    try:
-        r = subprocess.run(["fc-list", f":charset={ord(c):x}", "family"], capture_output=True,
-                           text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return True                       # no fontconfig tools: trust Pango
-    return bool(r.stdout.strip())
+    if c not in _HAS_GLYPH:
+        try:
+            r = subprocess.run(["fc-list", f":charset={ord(c):x}", "family"],
+                               capture_output=True, text=True, timeout=10)
+            _HAS_GLYPH[c] = bool(r.stdout.strip())
+        except (OSError, subprocess.SubprocessError):
+            _HAS_GLYPH[c] = True              # no fontconfig tools: trust Pango
+    return _HAS_GLYPH[c]
 
 
 def displayable(s: str) -> str:
