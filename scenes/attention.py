@@ -348,13 +348,13 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
         lines = [self.text(f"{facts['type']} of layer {L} (ε = {facts['eps']:.0e})", size=fs)]
         st = t.norm_stats(x, "ln1", L)
         if ln:
-            lines.append(self.text("x̂ = (x − μ) ÷ σ × g + b", size=fs * 1.1, color=THEME.highlight))
+            lines.append(self.text("x̂ = (x − μ) ÷ σ ⊙ g + b", size=fs * 1.1, color=THEME.highlight))
             lines.append(self.text(f"row {p}: μ = {st['mean']:.4f}    σ = √(var(x) + ε) = "
                                    f"{1 / st['scale']:.4f}", size=fs))
             self.equation("mean", "μ = mean(x)", shown=st["mean"], x=x)
             self.equation("std", "σ = √(var(x) + ε)", shown=1 / st["scale"], x=x, eps=facts["eps"])
         else:
-            lines.append(self.text("x̂ = x ÷ rms(x) × g", size=fs * 1.1, color=THEME.highlight))
+            lines.append(self.text("x̂ = x ÷ rms(x) ⊙ g", size=fs * 1.1, color=THEME.highlight))
             lines.append(self.text(f"row {p}: rms(x) = √(mean(x²) + ε) = {1 / st['scale']:.4f}",
                                    size=fs))
             self.equation("rms", "rms(x) = √(mean(x²) + ε)", shown=1 / st["scale"], x=x,
@@ -389,7 +389,7 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
         ops = dict(x=self.x[self.cols], g=g, eps=facts["eps"])
         if ln:
             ops["b"] = b
-        self.equation(eq, "x̂ = (x − μ) ÷ σ × g + b" if ln else "x̂ = x ÷ rms(x) × g",
+        self.equation(eq, "x̂ = (x − μ) ÷ σ ⊙ g + b" if ln else "x̂ = x ÷ rms(x) ⊙ g",
                       shown=self.xhat[self.cols], **ops)
         self.shown.update(xhat=xh, norm_panel=panel)
         self.xhat_mat, self.xmat = xh, None

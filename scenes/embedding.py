@@ -169,6 +169,8 @@ class EmbeddingScene(GPTScene):
             row, head = self.W.row(r), self.W.row_labels[r]
             rect = SurroundingRectangle(VGroup(row, head), color=THEME.highlight, buff=0.06)
             first = k == 0
+            if k == 1:  # "Token 504 picks row 504" leaves before another token is lit
+                self.show_caption(self.caption_text("lookup_all"))
             if first:
                 cap = self.caption_text("lookup", id=f"{i:,}")
                 if self.n < t.n_pos:
@@ -185,7 +187,8 @@ class EmbeddingScene(GPTScene):
         self.equation("lookup", "x = W_E[id] (the rows shown)", shown=t.embed[:self.n],
                       W=t.W_E(sorted(set(self.ids))),
                       rows=[sorted(set(self.ids)).index(i) for i in self.ids])
-        self.show_caption(self.caption_text("lookup_all"))
+        if len(self.ids) < 2:
+            self.show_caption(self.caption_text("lookup_all"))
         self.wait(2.0)
 
     @beat(needs=("tag", "vecs"))

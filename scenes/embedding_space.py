@@ -153,18 +153,11 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
     def fixed(self, *mobs: Any) -> None:
         self.add_fixed_in_frame_mobjects(*mobs)
 
-    def show_caption(self, s: str, run_time: float = 0.6):
-        self.caption_event(s)  # subtitles and voice (GPTScene)
-        old = getattr(self, "_caption", None)
-        cap = self.caption_mobject(s)
+    def caption_in(self, cap):
+        """Captions stay fixed in the frame while the camera moves; they fade in by opacity."""
         self.fixed(cap)
         cap.set_opacity(0)
-        if old is not None:                       # out, then in: never two sentences at once
-            self.play(FadeOut(old), run_time=run_time * 0.4)
-            self.remove(old)
-        self.play(cap.animate.set_opacity(1), run_time=run_time * 0.6)
-        self._caption = cap
-        return cap
+        return cap.animate.set_opacity(1)
 
     def make_tag(self):
         """Top-right tag: the model's name, or the word2vec source when those are shown."""
@@ -296,8 +289,9 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         la, lb, lc = (self.src.label(k).strip() for k in an.keys)
         expr = f"E({la}) − E({lb}) + E({lc})"
         focus = {ka: THEME.highlight, kb: THEME.key, kc: THEME.query}
-        if an.expected_key is not None:
-            focus.setdefault(an.expected_key, THEME.accent)
+        # the caption first, then the arrows it names; the expected answer is not marked
+        # until the ranking says where it is (its verdict caption)
+        self.show_caption(self.caption_text("arith", expr=expr))
         anims = []
         for k, a in self.arrows.items():
             if k in focus:
@@ -315,7 +309,6 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                       max_tip_length_to_length_ratio=0.15)
         result = Dot(pr, radius=0.07, color=THEME.text)
         rlab = num_text("?", THEME.text_size, THEME.text).move_to(pr + 0.3 * OUT)
-        self.show_caption(self.caption_text("arith", expr=expr))
         self.equation("a-b+c", expr, shown=an.vec, a=self.src.vec(ka), b=self.src.vec(kb),
                       c=self.src.vec(kc))
         # the camera follows the arithmetic: the difference b → c, carried to a, the result
@@ -355,6 +348,11 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                     s = self.caption_text("verdict_miss", exp=exp, rank=an.expected_rank,
                                           size=an.size, cos=fmt(an.expected_cos, 3, sign=False))
             self.show_caption(s)
+            k = an.expected_key
+            if k in self.arrows and k not in an.keys:  # marked with its verdict, not before
+                self.play(self.arrows[k].animate.set_color(THEME.accent).set_opacity(1),
+                          self.labels[k].animate.set_color(THEME.accent).set_opacity(1),
+                          run_time=0.5)
         self.wait(3.5)
         self.table = table
 

@@ -30,7 +30,8 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, CurvedArrow, FadeIn, FadeOu
 from scenes.kit.pieces import ProbabilityBars, TokenBoxes, box, down_arrow
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.text import displayable, flat_text, num_text, shape_str, token_label, wrap_lines
+from scenes.kit.text import (displayable, flat_text, joined_pieces, num_text, shape_str,
+                             token_label, wrap_lines)
 from scenes.kit.theme import THEME, pct
 from tensors import UserError
 from tensors.generate import (Generation, Step, check_temperature, distribution, draw,
@@ -97,7 +98,7 @@ class GenerationScene(GPTScene):
         boxes = [
             box("tokens", w, sub="the text so far, tokenized"),
             box("embedding", w, sub=f"W_E {shape_str(info['vocab_size'], info['d_model'])}{pos}"),
-            box(f"{info['n_layer']} × block", w, height=0.78, color=THEME.positive,
+            box(f"{info['n_layer']} × block", w, height=0.78, color=THEME.dim,
                 sub=f"attention ({info['n_head']} heads{'' if learned else ', RoPE'})"
                     f" + MLP ({info['mlp']})"),
             box("final norm + unembedding", w,
@@ -345,7 +346,8 @@ class GenerationScene(GPTScene):
     def beat_result(self) -> None:
         g = self.gen
         n = sum(1 for s in g.steps if not s.stop)
-        body = displayable(g.text.replace("\n", "↵"))
+        # the appended pieces' bytes decoded together: a half character shows as ⟨E5 BA⟩
+        body = displayable((g.prompt + joined_pieces(g.appended)).replace("\n", "↵"))
         size, width = 26.0, config.frame_width / 2 - self.bars_anchor.get_left()[0] - 0.4
         words = body.split(" ")
         # the text's end, as many words as fill three lines (start from a tail that

@@ -27,6 +27,7 @@ from scenes.kit.analysis.kvcache import StepCost, cache_numbers, max_cache_diff
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import TokenBoxes, WeightMatrix
+from scenes.kit.glossary import scale_str
 from scenes.kit.text import num_text, number_str, token_label
 from scenes.kit.theme import THEME, mass_text
 from tensors import UserError
@@ -76,7 +77,7 @@ class KVCacheScene(GPTScene):
         "values": "And the values too. Only the new token's row is new.",
         "step": "So a generation step computes one new row, k and v of “{tok}”, and reads the "
                 "cached rows of all earlier tokens.",
-        "scores": "The new query against all {n} keys: q·k × {scale:g}, then softmax — the "
+        "scores": "The new query against all {n} keys: q·k {scale}, then softmax — the "
                   "attention row of “{tok}” in run 2.",
         "cost": "Multiply-adds per step, counted from {model}'s shapes: the matrix products, "
                 "with and without the cache.",
@@ -290,11 +291,12 @@ class KVCacheScene(GPTScene):
         scores = t2.scores[L, H, n]
         pattern = t2.pattern[L, H, n]
         self.equation("matmul", "q · k_j", shown=raw, x=t2.q[L, H, n], W=K.T)
-        self.equation("scale", f"× {scale:g}", shown=scores, a=raw, s=scale)
+        self.equation("scale", scale_str(scale, self.info["d_head"]), shown=scores, a=raw, s=scale)
         self.equation("softmax", "softmax", shown=pattern, z=scores)
         x0, y0 = 1.15, 0.15
         pitch = min(0.95, (6.85 - x0 - 0.45) / (n + 1))
-        labels = ["q · k_j  (j = 0 … %d)" % n, f"× {scale:g}", "softmax: the attention weights"]
+        labels = ["q · k_j  (j = 0 … %d)" % n, scale_str(scale, self.info["d_head"]),
+                  "softmax: the attention weights"]
         rows = VGroup()
         for i, (vals, color) in enumerate(((raw, THEME.key), (scores, THEME.key),
                                            (pattern, THEME.highlight))):
@@ -310,7 +312,8 @@ class KVCacheScene(GPTScene):
                        num_text(f"… {q.shape[0] - e} more", 20, THEME.dim))
         qvals.arrange(RIGHT, buff=0.3).next_to(qlab, DOWN, buff=0.15).align_to(qlab, LEFT)
         qlab = VGroup(qlab, qvals)
-        self.show_caption(self.caption_text("scores", n=n + 1, scale=scale, tok=tok))
+        self.show_caption(self.caption_text("scores", n=n + 1, tok=tok,
+                                            scale=scale_str(scale, self.info["d_head"])))
         self.play(FadeIn(qlab), FadeIn(rows[0], shift=0.1 * RIGHT), run_time=0.7)
         self.play(FadeTransform(rows[0][0].copy(), rows[1][0]), FadeIn(rows[1][1]),
                   run_time=0.6)

@@ -65,7 +65,7 @@ class LogitLensScene(GPTScene):
                 "final norm and unembedding.",
         "idea2": "What would {model} predict if it stopped after that block? One cell, worked "
                  "through:",
-        "self": "Row 0 reads the embedding itself: with W_U = W_E (tied), {k} of {n} tokens "
+        "self": "Row 0 reads the embedding itself: with W_U = W_Eᵀ (tied), {k} of {n} tokens "
                 "predict themselves.",
         "grid": "Each column: the text up to that token. Each cell: the lens's top guess for "
                 "the next token, and its probability.",
@@ -114,7 +114,7 @@ class LogitLensScene(GPTScene):
 
     # ------------------------------------------------------------------ the ledger
     def record_lens(self, L: int, pos: list[int]) -> None:
-        """x̂ = final norm(x_L), z = x̂ · W_Uᵀ, p = softmax(z): the three steps the lens
+        """x̂ = final norm of x_L, ℓ = x̂ · W_U, p = softmax(ℓ): the three steps the lens
         shows, for layer L at positions ``pos``, with the numbers behind the screen."""
         t = self.trace
         x = t.resid[L, pos]
@@ -123,11 +123,11 @@ class LogitLensScene(GPTScene):
         g = t.weights.get("ln_f.w")
         if facts["type"] == "LayerNorm":
             b = t.weights.get("ln_f.b") if facts["bias"] else np.zeros_like(g)
-            self.equation("layernorm", "final norm(x)", shown=xn, x=x, g=g, b=b, eps=facts["eps"])
+            self.equation("layernorm", "x̂ = final LayerNorm of x", shown=xn, x=x, g=g, b=b, eps=facts["eps"])
         else:
-            self.equation("rmsnorm", "final norm(x)", shown=xn, x=x, g=g, eps=facts["eps"])
+            self.equation("rmsnorm", "x̂ = final RMSNorm of x", shown=xn, x=x, g=g, eps=facts["eps"])
         z = self.lens[L, pos]
-        self.equation("matmul", "norm(x) · W_Uᵀ", shown=z, x=xn, W=t.weights.W_U.T)
+        self.equation("matmul", "ℓ = x̂ · W_U", shown=z, x=xn, W=t.weights.W_U.T)
         self.equation("softmax", "softmax", shown=softmax_rows(z).astype(np.float32), z=z)
 
     # ------------------------------------------------------------------ layout
@@ -136,7 +136,7 @@ class LogitLensScene(GPTScene):
         t = self.trace
         self.title = self.text("The logit lens", size=34)
         self.title.to_corner(UL, buff=0.35)
-        self.formula = self.text("p = softmax( final norm(x_ℓ) · W_Uᵀ )", size=26,
+        self.formula = self.text("p = softmax(x̂·W_U),  x̂ = x_L after the final norm", size=26,
                                  color=THEME.highlight)
         self.formula.next_to(self.title, DOWN, buff=0.2).align_to(self.title, LEFT)
         k = len(self.cols)
@@ -230,7 +230,7 @@ class LogitLensScene(GPTScene):
         self.wait_read(1.5)
 
     def pipeline(self) -> VGroup:
-        """One cell of the lens worked through: x → final norm → · W_Uᵀ → softmax, with
+        """One cell of the lens worked through: x → final norm → · W_U → softmax, with
         its real numbers (a middle row of the grid, the last position)."""
         t = self.trace
         L = self.layers[len(self.layers) // 2]
@@ -243,7 +243,7 @@ class LogitLensScene(GPTScene):
         tok = token_label(t.token_strs([top])[0])
         specs = [(f"x {self.row_name(L)}", f"at “{token_label(t.tokens[p])}”: ‖x‖ = {np.linalg.norm(x):,.1f}"),
                  (f"final {self.info['final_norm']['type']}", f"‖x̂‖ = {np.linalg.norm(xn):,.1f}"),
-                 ("· W_Uᵀ", f"{z.shape[-1]:,} logits, top {float(z[top]):.2f}"),
+                 ("ℓ = x̂ · W_U", f"{z.shape[-1]:,} logits, top {float(z[top]):.2f}"),
                  ("softmax", f"top: “{tok}” {mass_text(float(self.p_top[L, p]))}")]
         boxes = VGroup()
         for a, b in specs:
@@ -340,19 +340,19 @@ class LogitLensScene(GPTScene):
                                  [(px(v), f"{int(v * 100)}%") for v in (0, 0.5, 1)], THEME.positive)
         rank_panel = self._panel(*pr, f"rank of “{ans}”",
                                  [(rx(10 ** e), f"{10 ** e:,}") for e in range(0, int(top) + 1, 2)],
-                                 THEME.accent)
+                                 THEME.dim)
         self.play(FadeIn(prob_panel), FadeIn(rank_panel), run_time=0.5)
         pts_p = [[px(float(p)), ly(L), 0] for L, p in enumerate(self.p_answer)]
         pts_r = [[rx(float(r)), ly(L), 0] for L, r in enumerate(self.rank_answer)]
         curve_p = VMobject(stroke_color=THEME.positive, stroke_width=3).set_points_as_corners(pts_p)
-        curve_r = VMobject(stroke_color=THEME.accent, stroke_width=3).set_points_as_corners(pts_r)
+        curve_r = VMobject(stroke_color=THEME.dim, stroke_width=3).set_points_as_corners(pts_r)
         dots = VGroup(*[Dot(p, radius=0.04, color=THEME.positive) for p in pts_p],
-                      *[Dot(p, radius=0.04, color=THEME.accent) for p in pts_r])
+                      *[Dot(p, radius=0.04, color=THEME.dim) for p in pts_r])
         self.play(Create(curve_p), Create(curve_r), LaggedStart(
             *[FadeIn(d) for d in dots], lag_ratio=0.02), run_time=2.4)
         end_p = num_text(mass_text(float(self.p_answer[-1])), 20, THEME.positive)
         end_p.next_to(pts_p[-1], DOWN, buff=0.12)
-        end_r = num_text(f"rank {int(self.rank_answer[-1]):,}", 20, THEME.accent)
+        end_r = num_text(f"rank {int(self.rank_answer[-1]):,}", 20, THEME.dim)
         end_r.next_to(pts_r[-1], DOWN, buff=0.12)
         if end_r.get_right()[0] > 6.95:
             end_r.shift((6.95 - end_r.get_right()[0]) * RIGHT)

@@ -1,4 +1,6 @@
-"""The MLP block and where a fact lives, from real activations and a real intervention.
+"""The MLP block and what one layer's MLP does to the answer, from real activations and a
+real intervention (an ablation shows what removing that block does to this prediction —
+not where a fact is stored: several layers' MLPs each matter when knocked out).
 
 ``manim render scenes/mlp.py`` renders :class:`MLPScene` (section ``[mlp]`` of a course):
 
@@ -10,7 +12,7 @@
    GPT-2: the function the model uses, plotted from that function).
 3. ``beat_rows`` — each neuron adds its activation times its row of W_out; the real top
    neurons, the real sum (mlp_out), and each one's direct push on the answer's logit.
-4. ``beat_layers`` — where the fact lives: the direct contribution of every layer's
+4. ``beat_layers`` — which layers push the answer directly: the direct contribution of every layer's
    attention and MLP output to the answer's logit, with the final norm's divisor frozen at
    its real value (see :mod:`scenes.kit.analysis.mlp`); the terms sum to the real logit.
 5. ``beat_ablate`` — the intervention: the same prompt run again with the top neurons (or
@@ -171,11 +173,11 @@ class MLPScene(GPTScene):
         norm = markup_box(markup(self.norm2["type"]), 1.9, THEME.dim)
         act_txt = f"{ACT_TEX[self.act_name]}(gate) ⊙ up" if self.gated else ACT_TEX[self.act_name]
         act = markup_box(markup(act_txt), 2.9 if self.gated else 1.6, THEME.highlight)
-        up = markup_box("W<sub>in</sub>  (up)", 2.2, THEME.positive)
-        down = markup_box("W<sub>out</sub>  (down)", 2.4, THEME.positive)
+        up = markup_box("W<sub>in</sub>  (up)", 2.2, THEME.mlp)
+        down = markup_box("W<sub>out</sub>  (down)", 2.4, THEME.mlp)
         projs = VGroup(up)
         if self.gated:
-            gate = markup_box("W<sub>gate</sub>  (gate)", 2.2, THEME.positive)
+            gate = markup_box("W<sub>gate</sub>  (gate)", 2.2, THEME.mlp)
             projs = VGroup(up, gate).arrange(DOWN, buff=0.75)
         row = VGroup(norm, projs, act, down).arrange(RIGHT, buff=0.75).move_to([0.25, y_mid, 0])
         shapes = VGroup()
@@ -345,7 +347,7 @@ class MLPScene(GPTScene):
                   FadeIn(heads[0]), run_time=0.9)
         pre = "gate and up" if self.gated else "pre"
         W = "W_gate and W_in" if self.gated else "W_in"
-        act = f"{ACT_TEX[self.act_name]}(gate) × up" if self.gated else ACT_TEX[self.act_name]
+        act = f"{ACT_TEX[self.act_name]}(gate) ⊙ up" if self.gated else ACT_TEX[self.act_name]
         bias = " + its bias" if self.trace.weights.is_real("b_in") else ""
         self.cap("act", pre=pre, W=W, act=act, bias=bias)
         self.play(FadeIn(v.id_cells, lag_ratio=0.2),
@@ -494,7 +496,7 @@ class MLPScene(GPTScene):
         self.play(GrowFromPoint(best, [best.get_x(), ch.y0, 0]),
                   ReplacementTransform(self.layer_total, val), run_time=1.0)
         la = int(np.argmax(a.attn))   # the largest attention push, labelled too
-        val_a = num_text(fmt(float(a.attn[la]), self.dg), NUM, THEME.key)
+        val_a = num_text(fmt(float(a.attn[la]), self.dg), NUM, THEME.attention)
         val_a.next_to(ch.attn[la], UP if a.attn[la] >= 0 else DOWN, 0.12)
         if val_a.get_right()[0] > val.get_left()[0] - 0.1 and abs(val_a.get_y() - val.get_y()) < 0.35:
             val_a.shift((val.get_left()[0] - 0.1 - val_a.get_right()[0]) * RIGHT)   # side by side

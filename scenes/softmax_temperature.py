@@ -4,7 +4,7 @@
 
 1. ``beat_logits`` — the prompt's tokens and the model's real scores (logits) for the
    ``top_k`` most likely next tokens, out of its whole vocabulary.
-2. ``beat_softmax`` — the formula p_i = e^{z_i/T} / Σ_j e^{z_j/T}, a temperature pointer on a
+2. ``beat_softmax`` — the formula p_i = e^{ℓ_i/T} / Σ_j e^{ℓ_j/T}, a temperature pointer on a
    number line, and the real probabilities at T = 1 as bars — plus one bar for all other
    tokens together, so flattening is visible.
 3. ``beat_sweep`` — the pointer slides through ``temperatures``; the bars follow it live,
@@ -24,13 +24,13 @@ from typing import Annotated, ClassVar, Sequence
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Line, Triangle,
-                   ValueTracker, VGroup, Write, config, smooth)
+                   ValueTracker, VGroup, VMobject, Write, config, smooth)
 
 from scenes.kit.analysis.output import check_temperatures, temperature_path
 from scenes.kit.pieces import Bars, TokenBoxes, formula_softmax_T, t_label
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.text import displayable, logit_str, num_text, token_label, wrap_lines
+from scenes.kit.text import displayable, joined_pieces, logit_str, num_text, token_label, wrap_lines
 from scenes.kit.theme import THEME
 from tensors.generate import distribution, generate, greedy, sample, token_strs
 
@@ -134,7 +134,7 @@ class SoftmaxTemperatureScene(GPTScene):
             y = -i * ROW
             r[0].move_to([lw - r[0].width / 2, y, 0])
             r[1].move_to([lw + 0.35 + vw - r[1].width / 2, y, 0])
-        head = VGroup(num_text("token", 20, THEME.dim), num_text("logit z", 20, THEME.dim))
+        head = VGroup(num_text("token", 20, THEME.dim), num_text("logit ℓ", 20, THEME.dim))
         head[0].move_to([lw - head[0].width / 2, 0.5, 0])
         head[1].move_to([lw + 0.35 + vw - head[1].width / 2, 0.5, 0])
         table = VGroup(head, rows)
@@ -194,16 +194,24 @@ class SoftmaxTemperatureScene(GPTScene):
                       terms=p[self.others])
 
     def follow(self) -> None:
-        """Bars, rest bar, pointer and T label follow the tracker (every frame)."""
+        """Bars, rest bar, pointer and T label follow the tracker (every frame). The bars
+        are computed at the temperature the label shows (T rounded to 3 significant digits,
+        as printed), so "T = 1" means the bars at exactly T = 1; the pointer glides."""
         def T() -> float:
             return float(10 ** self.tracker.get_value())
 
-        self.bars.add_updater(lambda m: m.set_values(self.shown_probs(T())))
-        self.rest_bar.add_updater(lambda m: m.set_values([self.rest_mass(T())]))
+        def shown_T() -> float:
+            return float(f"{T():.3g}")
+
+        self.bars.add_updater(lambda m: m.set_values(self.shown_probs(shown_T())))
+        self.rest_bar.add_updater(lambda m: m.set_values([self.rest_mass(shown_T())]))
         self.pointer.add_updater(lambda m: m.set_x(self.tx(T())))
-        self.t_text.add_updater(lambda m: m.become(
-            self.text(t_label(float(f"{T():.2g}")), size=28, color=THEME.highlight)
-            .next_to(self.pointer, UP, buff=0.1)))
+        def label(m: VMobject) -> None:
+            new = self.text(t_label(shown_T()), size=28, color=THEME.highlight)
+            m.become(new.next_to(self.pointer, UP, buff=0.1))
+            m.text = new.text                      # what it reads now
+
+        self.t_text.add_updater(label)
 
     def still(self) -> None:
         for m in (self.bars, self.rest_bar, self.pointer, self.t_text):
@@ -313,7 +321,7 @@ class SoftmaxTemperatureScene(GPTScene):
         for T in self.temps if self.continuations else ():
             g = self.continuations[T]
             stop = next((s for s in g.steps if s.stop), None)
-            txt = "…" + displayable(g.text[len(g.prompt):].replace("\n", "↵"))
+            txt = "…" + displayable(joined_pieces(g.appended).replace("\n", "↵"))
             if stop is not None:  # the real stop token's own string
                 txt += f"  [{stop.sampled}: stop]"
             parts = [num_text(l, fs, THEME.accent) for l in wrap_lines(txt, fs, max_w, 2)]

@@ -17,7 +17,7 @@ Knobs: ``prompt``, ``model``, ``position``, ``pause``. Section ``[transformer]``
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Sequence
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, GrowFromEdge, Line, LaggedStart,
@@ -41,6 +41,41 @@ PUBLISHED = (
 )
 PUBLISHED_SOURCES = ("GPT-2: Radford et al. 2019, Table 2 (heads: the released configs)",
                      "GPT-3: Brown et al. 2020, Table 2.1")
+
+def _count(p: str) -> float:
+    """A published parameter count as printed (``'117 M'``, ``'175.0 B'``) → a number."""
+    v, unit = p.replace(",", "").split()
+    return float(v) * {"M": 1e6, "B": 1e9}[unit]
+
+
+def compare_shapes(published: Sequence[tuple], n_layer: int, d_model: int, total: int) -> str:
+    """How each published shape compares with this model's (read from the run), grouped:
+    depth (layers), width (d_model), size (parameters; within a factor 1.5 = about as many).
+
+    >>> compare_shapes(PUBLISHED, 30, 576, 134_515_008)
+    'GPT-2 small is shallower and wider, with about as many parameters; GPT-2 XL and GPT-3 175B are deeper, wider and larger'
+    """
+    def words(L: int, d: int, p: str) -> tuple[str, str, str]:
+        depth = "deeper" if L > n_layer else "shallower" if L < n_layer else "as deep"
+        width = "wider" if d > d_model else "narrower" if d < d_model else "as wide"
+        r = _count(p) / max(total, 1)
+        size = "larger" if r >= 1.5 else "smaller" if r <= 1 / 1.5 else "about as large"
+        return depth, width, size
+
+    groups: dict[tuple[str, str, str], list[tuple]] = {}
+    for row in published:
+        groups.setdefault(words(row[1], row[2], row[4]), []).append(row)
+    out = []
+    for (depth, width, size), rows in groups.items():
+        names = " and ".join([", ".join(r[0] for r in rows[:-1]), rows[-1][0]] if len(rows) > 1
+                             else [rows[0][0]])
+        verb = "are" if len(rows) > 1 else "is"
+        if size == "about as large":
+            out.append(f"{names} {verb} {depth} and {width}, with about as many parameters")
+        else:
+            out.append(f"{names} {verb} {depth}, {width} and {size}")
+    return "; ".join(out)
+
 
 #: Widths of a block row's segments (frame units), in order.
 SEGMENTS = (("norm1", 0.25), ("attn", 2.05), ("norm2", 0.25), ("mlp", 1.75))
@@ -71,8 +106,7 @@ class TransformerScene(GPTScene):
         "residual": "The residual stream runs through every block; each block adds its "
                     "attention and MLP outputs to it.",
         "bars": "Bars: the size ‖·‖ of each write at “{tok}” (position {pos}), from this run.",
-        "scale": "For scale: published shapes of larger GPTs — a stack like this one, far "
-                 "wider and deeper.",
+        "scale": "For scale: {compare}.",
     }
 
     # ------------------------------------------------------------------ data
@@ -130,8 +164,8 @@ class TransformerScene(GPTScene):
         unemb = stage(f"unembedding → {info['vocab_size']:,} logits", -2.33)
         # legend over the block rows
         names = {"attn": f"attention · {info['n_head']} heads", "mlp": f"MLP · {info['mlp']}"}
-        colors = {"norm1": THEME.dim, "attn": THEME.positive, "norm2": THEME.dim,
-                  "mlp": THEME.accent}
+        colors = {"norm1": THEME.dim, "attn": THEME.attention, "norm2": THEME.dim,
+                  "mlp": THEME.mlp}
         xs, x = {}, x0
         for key, w in SEGMENTS:
             xs[key] = (x, x + w)
@@ -389,7 +423,7 @@ class TransformerScene(GPTScene):
         W = self.writes
         scale = 2.7 / max(float(W.max()), 1e-9)
         x_cols = (-0.6, 3.3)
-        colors = (THEME.positive, THEME.accent)
+        colors = (THEME.attention, THEME.mlp)
         heads = VGroup(*[self.text(s, size=20, color=c).move_to([x + 1.35, 2.33, 0])
                          for s, x, c in zip(("‖attention write‖", "‖MLP write‖"), x_cols, colors)])
         cols = VGroup()
@@ -506,7 +540,8 @@ class TransformerScene(GPTScene):
                 and m in self.mobjects]
         note = self._published_table()
         self.published = note
-        self.show_caption(self.caption_text("scale"))
+        self.show_caption(self.caption_text("scale", compare=compare_shapes(
+            PUBLISHED, self.info["n_layer"], self.info["d_model"], self.total)))
         self.play(*[FadeOut(m) for m in gone],
                   *[FadeIn(m, shift=0.1 * LEFT) for m in (note[0], note[1], note[2][:-1])],
                   run_time=0.7)

@@ -30,7 +30,8 @@ from scenes.kit.analysis.output import norm_stats
 from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix, norm_formula
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.text import displayable, logit_str, num_text, token_label
+from scenes.kit.text import (displayable, flat_text, font_size_of, logit_str, markup, num_text,
+                             token_label)
 from scenes.kit.theme import THEME, fmt
 from tensors import UserError
 from tensors.generate import distribution, token_strs
@@ -54,8 +55,8 @@ class UnembeddingScene(GPTScene):
                     "times a learned gain g.",
         "norm_ln": "The final LayerNorm: subtract the mean ({mean}), divide by the "
                    "standard deviation ({std}), scale by g, add b.",
-        "unembed": "The unembedding matrix has one row per token ({vocab:,} × {d:,}). "
-                   "Row · vector = that token's score (logit).",
+        "unembed": "ℓ = x̂·W_U: W_U ({d:,} × {vocab:,}) has one column per token, drawn "
+                   "here as rows (W_Uᵀ). x̂ · a token's column = its score, the logit ℓ.",
         "dot": "One of the {vocab:,} dot products, term by term: the first {n} of its {d:,} "
                "terms, then the sum of all of them.",
         "softmax": "Softmax over all {vocab:,} logits: the model's probabilities for the next "
@@ -76,7 +77,7 @@ class UnembeddingScene(GPTScene):
         self.x = np.asarray(t.resid[-1, -1], dtype=np.float64)          # before the final norm
         self.xn = np.asarray(t.final[-1], dtype=np.float64)             # after it
         self.stats = norm_stats(self.x, self.norm)
-        # the logits as the scene computes them: W_U · norm(x), i.e. final @ W_U.T, over the
+        # the logits as the scene computes them: ℓ = x̂·W_U (glossary), i.e. final @ W.T, over the
         # whole vocabulary (W_U [vocab, d_model], rows = tokens: tensors/weights.py)
         W_U = t.weights.W_U
         self.logits = np.asarray(W_U @ t.final[-1], dtype=np.float64)
@@ -109,7 +110,7 @@ class UnembeddingScene(GPTScene):
         return xcol.move_to([-5.4, -0.3, 0])
 
     def _xncol(self) -> VectorColumn:
-        xn = VectorColumn(self.xn[:self.n_dims], self.d, label="norm(x)", font_size=22,
+        xn = VectorColumn(self.xn[:self.n_dims], self.d, label="x̂", font_size=22,
                           show_len=True)
         return xn.move_to([5.2, -0.3, 0])
 
@@ -139,10 +140,10 @@ class UnembeddingScene(GPTScene):
 
     def record_norm(self) -> None:
         if self.norm == "RMSNorm":
-            self.equation("rmsnorm", "x̂ = x / √(mean x² + ε) ⊙ g", shown=self.xn, x=self.x,
+            self.equation("rmsnorm", "x̂ = x ÷ rms(x) ⊙ g", shown=self.xn, x=self.x,
                           g=self.gain, eps=self.eps)
         else:
-            self.equation("layernorm", "x̂ = (x − μ) / √(σ² + ε) ⊙ g + b", shown=self.xn,
+            self.equation("layernorm", "x̂ = (x − μ) ÷ σ ⊙ g + b", shown=self.xn,
                           x=self.x, g=self.gain, b=self.bias, eps=self.eps)
 
     # ------------------------------------------------------------------ beats
@@ -165,12 +166,15 @@ class UnembeddingScene(GPTScene):
         formula.move_to([0.0, 0.2, 0])
         name = self.text(f"final {self.norm}", size=26, color=THEME.highlight)
         name.next_to(formula, UP, buff=0.3)
+        # the glossary's rms(x) and σ include ε (scenes.kit.glossary)
         if self.norm == "RMSNorm":
-            stat = f"√(mean x²) = {fmt(self.stats['rms'], sign=False)}"
-            cap = self.caption_text("norm_rms", rms=fmt(self.stats["rms"], sign=False))
+            rms = float(np.sqrt(self.stats["rms"] ** 2 + self.eps))
+            stat = f"rms(x) = {fmt(rms, sign=False)}"
+            cap = self.caption_text("norm_rms", rms=fmt(rms, sign=False))
         else:
-            mean, std = fmt(self.stats["mean"], 3), fmt(self.stats["std"], 3, sign=False)
-            stat = f"mean = {mean},  std = {std}"
+            sigma = float(np.sqrt(self.stats["std"] ** 2 + self.eps))
+            mean, std = fmt(self.stats["mean"], 3), fmt(sigma, 3, sign=False)
+            stat = f"μ = {mean},  σ = {std}"
             cap = self.caption_text("norm_ln", mean=mean, std=std)
         stat_t = num_text(stat, 24, THEME.text).next_to(formula, DOWN, buff=0.35)
         stat_t.values = self.stats
@@ -208,10 +212,11 @@ class UnembeddingScene(GPTScene):
         redrawn); logits entries on the rows of W_U they come from."""
         W = WeightMatrix(self.W_U_block, (self.vocab, self.d),
                          row_labels=[token_label(displayable(s)) for s in self.top_strs],
-                         label="W_U", font_size=FS)
+                         label="W_Uᵀ", font_size=FS)
+        _transposed_label(W, "W<sub>U</sub>ᵀ")
         eq = num_text("=", 30, THEME.text)
         logit_vals = [float(self.logits[i]) for i in self.top_ids]
-        lg = VectorColumn(np.array(logit_vals), self.vocab, label="logits", font_size=FS,
+        lg = VectorColumn(np.array(logit_vals), self.vocab, label="ℓ", font_size=FS,
                           digits=2)
         slot = xn.copy()
         row = VGroup(W, slot, eq, lg).arrange(RIGHT, buff=0.45)
@@ -231,13 +236,13 @@ class UnembeddingScene(GPTScene):
         group = getattr(self, "norm_group", None)
         gone = [FadeOut(group)] if group is not None and self.is_shown(group) else []
         self.show_caption(self.caption_text("unembed", vocab=self.vocab, d=self.d))
-        # norm(x) itself moves next to W_U (the same mobject: its label stays whole)
+        # x̂ itself moves next to W_Uᵀ (the same mobject: its label stays whole)
         self.play(*gone, xn.animate.move_to(xn.target_spot), FadeIn(W, shift=0.3 * RIGHT),
                   run_time=0.9)
         self.play(FadeIn(eq), FadeIn(lg.brackets), FadeIn(lg.label), FadeIn(lg.len_text or VGroup()),
                   run_time=0.5)
         self.hold(minimum=0.3)
-        # one row · norm(x), term by term: a highlight steps along the row of the top token
+        # one token's column of W_U (a row of W_Uᵀ) · x̂, term by term: a highlight steps along the row of the top token
         i0 = self.top_ids[0]
         row_full = np.asarray(t.W_U([i0])[0], dtype=np.float64)
         full = float(np.dot(row_full, self.xn))
@@ -245,8 +250,8 @@ class UnembeddingScene(GPTScene):
         hr = W.highlight_row(0)
         hw = SurroundingRectangle(W.entry(0, 0), color=THEME.highlight, buff=0.04)
         hx = SurroundingRectangle(xn.entry(0), color=THEME.highlight, buff=0.04)
-        head = num_text(f"{token_label(displayable(self.top_strs[0]))} row · norm(x):", FS,
-                        THEME.highlight)
+        head = flat_text(markup(f"ℓ({token_label(displayable(self.top_strs[0]))}) = x̂ · its "
+                                "column of W_U:"), FS, THEME.highlight, markup=True)
         head.next_to(self.toks, DOWN, buff=0.35).to_edge(LEFT, buff=0.5)
         terms = self.W_U_block[0] * self.xn[:self.n_dims]
         partial = np.cumsum(terms)
@@ -268,7 +273,7 @@ class UnembeddingScene(GPTScene):
         he = SurroundingRectangle(lg.entry(0), color=THEME.highlight, buff=0.05)
         self.play(FadeIn(rest), FadeOut(hw), FadeOut(hx), run_time=0.5)
         self.play(TransformFromCopy(rest, lg.entry(0)), Create(he), run_time=0.6)
-        self.equation("dot", "logit = W_U[row] · norm(x)", shown=full, a=row_full, b=self.xn)
+        self.equation("dot", "ℓ_i = x̂ · W_U[:, i]", shown=full, a=row_full, b=self.xn)
         # the other rows: the same product, all at once
         self.play(FadeIn(VGroup(*lg.entries[1:]), lag_ratio=0.2), *(
             [FadeIn(lg.ellipses)] if lg.truncated_rows else []),
@@ -276,7 +281,7 @@ class UnembeddingScene(GPTScene):
         self.remove(*[m for m in self.mobjects if m is not lg and m in lg.get_family()])
         self.add(lg)
         for k, i in enumerate(self.top_ids[1:], 1):
-            self.equation("dot", "logit = W_U[row] · norm(x)", shown=float(self.logits[i]),
+            self.equation("dot", "ℓ_i = x̂ · W_U[:, i]", shown=float(self.logits[i]),
                           a=np.asarray(t.W_U([i])[0], dtype=np.float64), b=self.xn)
         self.dot_text = rest
         self.hold()
@@ -311,7 +316,7 @@ class UnembeddingScene(GPTScene):
         rest_lab = num_text(f"all other {self.vocab - self.top_k:,}", FS, THEME.dim)
         rest_lab.match_y(rest_bar.bars[0]).align_to(labels, RIGHT)
         self.bars, self.rest_bar = bars, rest_bar
-        self.equation("softmax", "p = softmax(logits)", shown=self.probs, z=self.logits)
+        self.equation("softmax", "p = softmax(ℓ)", shown=self.probs, z=self.logits)
         self.equation("sum", "all other tokens = Σ p_j (j not shown)", shown=rest,
                       terms=self.probs[self.others])
         self.show_caption(self.caption_text("softmax", vocab=self.vocab))
@@ -333,7 +338,8 @@ class UnembeddingScene(GPTScene):
         WE = WeightMatrix(self.W_E_block[:, :c], (self.vocab, self.d), row_labels=labels,
                           label="W_E  (token → vector)", font_size=FS)
         WU = WeightMatrix(self.W_U_block[:, :c], (self.vocab, self.d), row_labels=labels,
-                          label="W_U  (vector → score)", font_size=FS)
+                          label="W_Uᵀ  (vector → score)", font_size=FS)
+        _transposed_label(WU, "W<sub>U</sub>ᵀ<sub>  (vector → score)</sub>")
         VGroup(WE, WU).arrange(RIGHT, buff=1.2).move_to([0, -0.4, 0])
         self.WE, self.WU = WE, WU
         rel = num_text("=" if self.tied else "≠", 40, THEME.highlight if self.tied else THEME.negative)
@@ -352,3 +358,16 @@ class UnembeddingScene(GPTScene):
                         [*WE.row(0), *WU.row(0)]], run_time=0.6)
         self.tie_relation, self.tie_caption = rel, cap
         self.hold()
+
+
+def _transposed_label(W: WeightMatrix, label_markup: str) -> None:
+    """``W_Uᵀ`` in a matrix's label with a real subscript U and the ᵀ after it (label_text
+    would put ᵀ inside the subscript). ``label_markup`` is Pango markup."""
+    old = W.label
+    new = flat_text(label_markup, font_size_of(old) or FS * 1.3, old.get_fill_color(),
+                    markup=True)
+    new.text = label_markup
+    new.move_to(old)
+    W.remove(old)
+    W.add(new)
+    W.label = new

@@ -14,7 +14,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 # chromium-headless-shell: only tests/test_slides_offline.py uses it (~96 MB download, ~300 MB).
 APT_PKGS=(pkg-config libcairo2-dev libpango1.0-dev texlive-latex-base texlive-latex-extra
-          dvisvgm fonts-cmu fonts-lmodern fonts-dejavu-core chromium-headless-shell)
+          dvisvgm fonts-cmu fonts-lmodern fonts-dejavu-core fonts-wqy-microhei
+          chromium-headless-shell)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -221,13 +221,14 @@ class AttentionReadoutBeats:
         low = notes.get_bottom()[1] - (-config.frame_height / 2 + 1.25)   # the caption's room
         if low < 0:                                  # many notes: everything moves up
             VGroup(tb, arcs, notes).shift(-low * UP)
+        # the caption first: the arcs it describes are drawn under it, not under the last one
+        self.show_caption(self.caption_text("arcs", head=H, layer=L, tok=self._tok(Q), q=Q))
         self.reveal(tb, *notes, run_time=0.5)
         drawn = [a for a in arcs.arcs if a is not None]
         order = sorted(drawn, key=lambda a: -a.value)      # the heaviest arc first
         if order:
             self.play(LaggedStart(*[Create(a) for a in order], lag_ratio=0.15), run_time=1.2)
         self.play(FadeIn(arcs.percent_labels), run_time=0.3)
-        self.show_caption(self.caption_text("arcs", head=H, layer=L, tok=self._tok(Q), q=Q))
         self.shown["arcs"] = arcs
         self.shown["arc_positions"] = pos
         self._pause(2.0)

@@ -38,7 +38,7 @@ from .course.knobs import SceneKnobs, beat, beat_needs
 from .course.voice import scene_voice
 from .encoding import convert_held_frames_once, use_fast_encoder
 from .ledger import LedgerMixin
-from .subtitles import CaptionTimeline
+from .subtitles import CaptionTimeline, reading_time
 from .text import flat_text, markup, wrap_lines
 from .theme import THEME, theme_saved
 from .voice import Narrator
@@ -180,6 +180,11 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
     # (./render.sh --voice, a course's [voice]) it is also spoken, and a beat lasts at least
     # as long as its speech. Hooks: construct calls narration_start/narration_end, end_beat
     # calls narration_wait, show_caption calls caption_event, remove notices the caption go.
+    #
+    # Issue 20, reading time — ONE place: whatever makes the caption leave (show_caption's
+    # fade-out, clear, fade_out_shown, any FadeOut of it in a scene's play, a remove, the
+    # end of the scene) goes through caption_leaves first, which waits until the caption
+    # has been spoken and fully visible for reading_time(text, pace) seconds.
     def narration_start(self) -> None:
         """Start the scene's subtitle timeline and, if narration is on, its narrator."""
         self._timeline = CaptionTimeline.for_scene(self)
@@ -188,6 +193,8 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         voice = scene_voice(getattr(self, "_voice_settings", None))
         self._narrator = Narrator(self, voice) if voice is not None else None
         self._caption_leaving: Mobject | None = None
+        self._caption_left: Mobject | None = None
+        self._in_play = False
 
     def caption_event(self, s: str) -> None:
         """Caption ``s`` is about to appear (replacing ``self._caption``): finish the speech
@@ -200,6 +207,50 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         if self._narrator is not None:
             self._narrator.say(s)
 
+    def caption_settled(self, cap: Mobject) -> None:
+        """Caption ``cap`` has faded in: it is fully visible from now (its reading time
+        counts from here)."""
+        self._caption = cap
+        self._caption_since = float(self.renderer.time)
+        if getattr(self, "_timeline", None) is not None:
+            self._timeline.settled()
+
+    def caption_leaves(self) -> None:
+        """The caption on screen is about to go (fade out, be removed, the scene ends): wait
+        until it has been spoken and fully visible for its reading time
+        (:func:`scenes.kit.subtitles.reading_time` × ``pace``); its cue's fully-visible
+        time ends now. Once per caption."""
+        cap = getattr(self, "_caption", None)
+        if cap is None or cap is getattr(self, "_caption_left", None) or not self.is_shown(cap):
+            return
+        self._caption_left = cap
+        self.narration_wait()
+        need = reading_time(getattr(cap, "text", "") or "", self.pace_factor())
+        left = need - (float(self.renderer.time) - getattr(self, "_caption_since", 0.0))
+        if left > 1e-3:
+            Scene.wait(self, left)
+        if getattr(self, "_timeline", None) is not None:
+            self._timeline.leaving()
+
+    def pace_factor(self) -> float:
+        """The course's ``pace`` (1 = every caption gets its full reading time)."""
+        return float(getattr(self, "pace", 1.0) or 1.0)
+
+    def play(self, *args: Any, **kwargs: Any) -> None:
+        """Scene.play; an animation that removes the caption (a FadeOut of it, alone or in a
+        group) first lets it be read (:meth:`caption_leaves`)."""
+        cap = getattr(self, "_caption", None)
+        if cap is not None and not self._in_play_flag() and _removes(args, cap):
+            self.caption_leaves()
+        was, self._in_play = self._in_play_flag(), True
+        try:
+            super().play(*args, **kwargs)
+        finally:
+            self._in_play = was
+
+    def _in_play_flag(self) -> bool:
+        return bool(getattr(self, "_in_play", False))
+
     def narration_wait(self) -> None:
         """Wait until the narration so far has been spoken (no cut-off sentences)."""
         if getattr(self, "_narrator", None) is not None:
@@ -210,18 +261,22 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
             self._timeline.hide()  # the caption went some other way than remove()
 
     def narration_end(self) -> None:
-        """End of the scene: the last speech finished, the soundtrack as long as the video,
-        the last cue closed."""
+        """End of the scene: the last caption read and spoken to its end, the soundtrack as
+        long as the video, the last cue closed."""
+        self.caption_leaves()
         if getattr(self, "_narrator", None) is not None:
             self._narrator.close()
         if getattr(self, "_timeline", None) is not None:
             self._timeline.end()
 
     def remove(self, *mobjects: Mobject) -> "GPTScene":
-        super().remove(*mobjects)
         cap = getattr(self, "_caption", None)
-        if getattr(self, "_timeline", None) is not None and cap is not None and \
-                cap is not self._caption_leaving and any(m is cap for m in mobjects):
+        gone = cap is not None and any(m is cap for m in mobjects)
+        if gone and not self._in_play_flag() and getattr(self, "_timeline", None) is not None:
+            self.caption_leaves()  # removed outright (not faded): read first
+        super().remove(*mobjects)
+        if getattr(self, "_timeline", None) is not None and gone and \
+                cap is not self._caption_leaving:
             self._timeline.hide()  # the caption faded out (FadeOut, clear) or was removed
         return self
 
@@ -263,19 +318,22 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         return cap.to_edge(DOWN, buff=0.3)
 
     def show_caption(self, s: str, run_time: float = 0.6) -> VMobject:
-        """Replace the bottom caption with ``s``: the old one fades out first, then the new
-        one fades in (two sentences are never on screen together)."""
+        """Replace the bottom caption with ``s``: the old one (once read, see
+        :meth:`caption_leaves`) fades out first, then the new one fades in (two sentences
+        are never on screen together)."""
         old = getattr(self, "_caption", None)
         cap = self.caption_mobject(s)
         if old is not None and old in self.mobjects:
-            self.narration_wait()  # the old caption stays until it has been spoken
             self.play(FadeOut(old), run_time=run_time * 0.4)
             run_time *= 0.6
         self.caption_event(s)  # its subtitle cue starts as it fades in
-        self.play(FadeIn(cap, shift=0.1 * UP), run_time=run_time)
-        self._caption = cap
-        self._caption_since = float(self.renderer.time)
+        self.play(self.caption_in(cap), run_time=run_time)
+        self.caption_settled(cap)
         return cap
+
+    def caption_in(self, cap: VMobject) -> Any:
+        """The animation that brings caption ``cap`` in (a 3D scene fixes it in the frame)."""
+        return FadeIn(cap, shift=0.1 * UP)
 
     def hold(self, minimum: float = 0.5, also: str = "") -> None:
         """Wait until the caption (and ``also``, more text just shown) has had time to be
@@ -283,11 +341,11 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         cap = getattr(self, "_caption", None)
         need = read_time(getattr(cap, "text", "") or "") + (read_time(also) - 0.6 if also else 0)
         seen = float(self.renderer.time) - getattr(self, "_caption_since", 0.0)
-        self.wait(max(minimum, need - seen))
+        self.wait(max(minimum, need - seen) * self.pace_factor())
 
     def wait_read(self, k: float = 1.0) -> None:
-        """A reading pause of ``k`` × the scene's ``pause`` knob (none when it is 0)."""
-        seconds = float(getattr(self, "pause", 0) or 0) * k
+        """A reading pause of ``k`` × the scene's ``pause`` knob × ``pace`` (none when 0)."""
+        seconds = float(getattr(self, "pause", 0) or 0) * k * self.pace_factor()
         if seconds > 0:
             self.wait(seconds)
 
@@ -313,7 +371,22 @@ def clear(scene: Scene, *keep: Any, run_time: float = 0.5) -> None:
 
 
 def _spoken_before_gone(scene: Scene, gone: list[Any]) -> None:
-    """A caption being faded out is first spoken to its end (GPTScene narration)."""
+    """A caption about to be faded out is first read and spoken to its end
+    (:meth:`GPTScene.caption_leaves`)."""
     cap = getattr(scene, "_caption", None)
-    if cap is not None and any(m is cap for m in gone) and hasattr(scene, "narration_wait"):
-        scene.narration_wait()
+    if cap is not None and any(m is cap for m in gone) and hasattr(scene, "caption_leaves"):
+        scene.caption_leaves()
+
+
+def _removes(anims: Any, cap: Mobject) -> bool:
+    """Whether any of ``anims`` (animations, groups of them, builders) removes ``cap`` or a
+    mobject that holds it (a FadeOut, Uncreate … — Manim's ``remover`` animations)."""
+    for a in anims:
+        inner = getattr(a, "animations", None)
+        if inner is not None and _removes(inner, cap):
+            return True
+        mob = getattr(a, "mobject", None)
+        if getattr(a, "remover", False) and isinstance(mob, Mobject) and \
+                any(m is cap for m in mob.get_family()):
+            return True
+    return False

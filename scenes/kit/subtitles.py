@@ -38,11 +38,52 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Cue:
-    """One subtitle: ``text`` on screen from ``start`` to ``end`` (seconds)."""
+    """One subtitle: ``text`` on screen from ``start`` to ``end`` (seconds). ``full``: when a
+    scene's caption was fully visible (faded in, not yet fading out), if known — it is not
+    written to .srt (a cue spans the fades)."""
 
     start: float
     end: float
     text: str
+    full: tuple[float, float] | None = None
+
+    @property
+    def visible(self) -> float:
+        """Seconds fully visible (the whole cue when ``full`` is not known)."""
+        a, b = self.full if self.full is not None else (self.start, self.end)
+        return b - a
+
+
+# ---------------------------------------------------------------------- reading time
+#: Reading speed of a caption: 15 characters a second (the common subtitle guideline for
+#: adults is 15–17; 15 leaves time to look at the picture too) …
+READ_CHARS_PER_S = 15.0
+#: … and never less than this on screen, however short the caption.
+MIN_CAPTION_S = 1.5
+
+
+def reading_time(text: str, pace: float = 1.0) -> float:
+    """Seconds caption ``text`` must stay fully visible: ``max(1.5, characters / 15)``,
+    times ``pace`` (a course's ``pace`` knob; 1 = the rule). Whitespace runs count once.
+
+    >>> reading_time("Softmax along each row")
+    1.5
+    >>> reading_time("x" * 60), reading_time("x" * 60, pace=0.8)
+    (4.0, 3.2)
+    """
+    return max(MIN_CAPTION_S, len(" ".join(text.split())) / READ_CHARS_PER_S) * pace
+
+
+def too_fast(cues: Iterable[Cue], pace: float = 1.0, tol: float = 1e-3) -> list[str]:
+    """The cues fully visible for less than their :func:`reading_time`, one line each
+    (``'12.3 s: 3.1 s for 84 chars (needs 5.6 s): "The total…"'``); [] when all are fine."""
+    out = []
+    for c in cues:
+        need = reading_time(c.text, pace)
+        if c.visible + tol < need:
+            out.append(f"{c.start:.1f} s: {c.visible:.2f} s for {len(c.text)} chars "
+                       f"(needs {need:.2f} s): {c.text[:60]!r}")
+    return out
 
 
 # ---------------------------------------------------------------------- scene captions
@@ -66,6 +107,7 @@ class CaptionTimeline:
         self.emit, self.now = emit, now
         self.cues: list[Cue] = []
         self._open: tuple[str, float] | None = None
+        self._full: list[float | None] = [None, None]
 
     @classmethod
     def for_scene(cls, scene: object) -> "CaptionTimeline":
@@ -77,6 +119,16 @@ class CaptionTimeline:
         self._close()
         self._open = (" ".join(text.split()), self.now())
 
+    def settled(self) -> None:
+        """The open caption has faded in: fully visible from now."""
+        if self._open is not None:
+            self._full[0] = self.now()
+
+    def leaving(self) -> None:
+        """The open caption starts to fade out now (fully visible until now)."""
+        if self._open is not None:
+            self._full[1] = self.now()
+
     def hide(self) -> None:
         """The caption on screen disappears now."""
         self._close()
@@ -87,11 +139,12 @@ class CaptionTimeline:
         if self._open is None:
             return
         text, start = self._open
+        (a, b), self._full = self._full, [None, None]
         self._open = None
         t = self.now()
         if t - start <= 1e-6 or not text:
             return
-        cue = Cue(start, t, text)
+        cue = Cue(start, t, text, (start if a is None else a, t if b is None else b))
         self.cues.append(cue)
         if self.emit is not None:
             self.emit(text, t - start, start - t)

@@ -31,7 +31,7 @@ from .theme import THEME, fmt
 
 __all__ = ["flat_text", "num_text", "label_text", "markup", "flatten", "visible_token",
            "token_label", "displayable", "number_str", "shape_str", "wrap_lines",
-           "wrapped_text", "SPACE_MARK", "logit_str", "font_size_of"]
+           "wrapped_text", "SPACE_MARK", "bytes_str", "byte_pieces", "joined_pieces", "piece_bytes", "logit_str", "font_size_of"]
 
 #: THE mark for a token's leading space, in boxes, tables, captions and bars alike
 #: (U+2423 OPEN BOX). Every scene gets it through :func:`visible_token` / :func:`token_label`.
@@ -91,7 +91,10 @@ def _pango_flat(markup: str, size: float, font: str) -> VMobject | None:
     dir) and read the glyph outlines straight into one VMobject — no SVGMobject tree."""
     d = config.get_dir("text_dir")
     d.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(f"flat2|{font}|{size}|{markup}".encode()).hexdigest()[:16]
+    # which of its characters some installed font has: a font installed later (CJK …)
+    # must not reuse an outline drawn as Pango's hex box before
+    glyphs = "".join("1" if has_glyph(c) else "0" for c in sorted(set(markup)) if ord(c) > 0x2FF)
+    key = hashlib.sha256(f"flat3|{font}|{size}|{markup}|{glyphs}".encode()).hexdigest()[:16]
     f = d / f"flat_{key}.svg"
     if not f.exists():
         manimpango.MarkupUtils.text2svg(
@@ -330,12 +333,69 @@ def visible_token(s: str) -> tuple[str, str]:
     >>> visible_token(' fluffy'), visible_token('ant'), visible_token('\\n')
     (('␣', 'fluffy'), ('', 'ant'), ('', '↵'))
     """
-    s = s.replace("\n", "↵").replace("\t", "⇥").replace("\r", "")
+    s = byte_pieces(s).replace("\n", "↵").replace("\t", "⇥").replace("\r", "")
     n = len(s) - len(s.lstrip(" "))
     body = s[n:]
     if not body:  # a token that is only spaces
         return ("", SPACE_MARK * max(n, 1))
     return (SPACE_MARK * n, body.replace(" ", SPACE_MARK))
+
+
+#: a byte the tokenizer's piece holds that is not a whole UTF-8 character, as
+#: :func:`tensors.capture.readable_tokens` writes it (``backslashreplace``)
+_BYTE_ESC = re.compile(r"\\x([0-9a-fA-F]{2})")
+
+
+def piece_bytes(s: str) -> bytes:
+    """The bytes a readable piece stands for: its text as UTF-8, each ``\\xNN`` escape (a
+    byte that is only part of a character) as that byte."""
+    out, at = bytearray(), 0
+    for m in _BYTE_ESC.finditer(s):
+        out += s[at:m.start()].encode("utf-8") + bytes([int(m.group(1), 16)])
+        at = m.end()
+    return bytes(out + s[at:].encode("utf-8"))
+
+
+def bytes_str(b: bytes) -> str:
+    """``b`` decoded as UTF-8; each run of bytes that is not a whole character shown as its
+    bytes in hex, ``⟨E5 BA⟩`` — never ``�``.
+
+    >>> bytes_str("度".encode()), bytes_str("度".encode()[:2]), bytes_str(b"a\\xff")
+    ('度', '⟨E5 BA⟩', 'a⟨FF⟩')
+    """
+    out, bad = [], bytearray()
+    text = b.decode("utf-8", errors="surrogateescape")
+    for c in text:
+        if 0xDC80 <= ord(c) <= 0xDCFF:        # an undecodable byte
+            bad.append(ord(c) - 0xDC00)
+            continue
+        if bad:
+            out.append("⟨" + " ".join(f"{x:02X}" for x in bad) + "⟩")
+            bad.clear()
+        out.append(c)
+    if bad:
+        out.append("⟨" + " ".join(f"{x:02X}" for x in bad) + "⟩")
+    return "".join(out)
+
+
+def byte_pieces(s: str) -> str:
+    """A readable piece with its partial-character bytes as ``⟨E6⟩`` (:func:`bytes_str`).
+
+    >>> byte_pieces(" \\\\xe6"), byte_pieces("度")
+    (' ⟨E6⟩', '度')
+    """
+    return bytes_str(piece_bytes(s)) if "\\x" in s else s
+
+
+def joined_pieces(pieces: "list[str]") -> str:
+    """Pieces generated one after another, as the text they make together: the bytes of
+    all of them decoded at once (two halves of a character join into it), any byte left
+    over shown as ``⟨E5⟩`` — what a generated text reads as on screen.
+
+    >>> joined_pieces([" \\\\xe6", "\\\\xb8", "\\\\xa9", " \\\\xe6"])
+    ' 温 ⟨E6⟩'
+    """
+    return bytes_str(b"".join(piece_bytes(p) for p in pieces))
 
 
 def token_label(s: str) -> str:
@@ -391,19 +451,39 @@ def flatten(mob: Any) -> Any:
 _DRAWABLE: dict[tuple[str, str], bool] = {}
 
 
+_HAS_GLYPH: dict[str, bool] = {}
+
+
+def has_glyph(c: str) -> bool:
+    """Whether an installed font has a glyph for ``c`` (fontconfig; Pango falls back to it
+    when the theme font lacks it — CJK needs e.g. ``fonts-wqy-microhei``, see
+    scripts/setup.sh). Without one Pango draws a tiny boxed hex code."""
+    import subprocess
+
+    if c not in _HAS_GLYPH:
+        try:
+            r = subprocess.run(["fc-list", f":charset={ord(c):x}", "family"],
+                               capture_output=True, text=True, timeout=10)
+            _HAS_GLYPH[c] = bool(r.stdout.strip())
+        except (OSError, subprocess.SubprocessError):
+            _HAS_GLYPH[c] = True              # no fontconfig tools: trust Pango
+    return _HAS_GLYPH[c]
+
+
 def displayable(s: str) -> str:
-    """``s`` with every character that would draw as nothing (no glyph, right-to-left scripts
-    that manim's Text drops, zero-width characters) replaced by its code point ``U+05E9``,
-    so a real vocabulary entry never shows as an empty box."""
+    """``s`` with every character that would draw as nothing or as Pango's tiny hex box
+    (no installed font has it, right-to-left scripts that manim's Text drops, zero-width
+    characters) replaced by its code point ``U+05E9``, so a real vocabulary entry never
+    shows as an empty or unreadable box; partial-character bytes as ``⟨E5 BA⟩``."""
     out = []
-    for c in s:
-        if c.isascii() or c in "␣↵⇥":
+    for c in byte_pieces(s):
+        if c.isascii() or c in "␣↵⇥⟨⟩":
             out.append(c)
             continue
         ok = _DRAWABLE.get((THEME.font, c))
         if ok is None:
             try:
-                ok = Text(c, font=THEME.font, font_size=20).width > 0
+                ok = has_glyph(c) and Text(c, font=THEME.font, font_size=20).width > 0
             except Exception:
                 ok = False
             _DRAWABLE[(THEME.font, c)] = ok

@@ -37,7 +37,8 @@ REFERENCE_PX = 1080
 
 @dataclasses.dataclass
 class Theme:
-    """The look. **One meaning per colour** (every scene keeps to it):
+    """The look. **One meaning per colour** (every scene keeps to it; the symbols and the
+    colour of every model quantity: :mod:`scenes.kit.glossary`):
 
     - ``positive`` blue / ``negative`` red — the sign and size of a real value; bars of
       probability are ``positive`` blue.
@@ -46,7 +47,9 @@ class Theme:
       "most likely" and never "sampled" by itself.
     - ``accent`` green — *sampled*: a token drawn by the seeded sampler, and text it appended.
       Shown only after the draw has landed.
-    - ``query`` orange / ``key`` violet / ``value`` green — the attention roles.
+    - ``query`` orange / ``key`` violet / ``value`` pink — the attention roles.
+    - ``attention`` blue / ``mlp`` teal — the two kinds of block and what they write (the
+      stack, the residual bars, the per-layer chart, generation's block).
     - ``dim`` grey — secondary text: labels, shapes, ellipses, what is left out.
     - ``masked`` — cells set to −∞ by the causal mask.
 
@@ -65,7 +68,9 @@ class Theme:
     accent: str = "#83C167"       # secondary emphasis (green)
     query: str = "#F4A259"        # queries (orange)
     key: str = "#9B8DE3"          # keys (violet)
-    value: str = "#83C167"        # values (green)
+    value: str = "#E07BB5"        # values (pink)
+    attention: str = "#6B8CFF"    # attention blocks and their writes (blue)
+    mlp: str = "#4CC9A0"          # MLP blocks and their writes (teal)
     masked: str = "#3A2A2E"       # masked (−∞) cells
     font: str = "CMU Serif"       # 3Blue1Brown's text face (Debian fonts-cmu)
     mono: str = "DejaVu Sans Mono"

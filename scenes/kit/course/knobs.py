@@ -16,12 +16,12 @@ import re
 import sys
 import types
 import typing
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Annotated, Any, Callable, ClassVar, Sequence
 
-from .spec import Spec, spec_from_hint, spec_from_value
+from .spec import Range, Spec, spec_from_hint, spec_from_value
 
 #: Top-level keys that apply to every scene (unless its section sets them).
-GENERIC_KEYS = ("prompt", "model", "device")
+GENERIC_KEYS = ("prompt", "model", "device", "pace")
 #: Class attributes that are never configurable.
 NOT_KNOBS = {"config_section", "captions", "trace"}
 
@@ -35,6 +35,10 @@ class SceneKnobs:
     model: ClassVar[str] = "auto"
     #: None = best available (cuda > mps > cpu).
     device: ClassVar[str | None] = None
+    #: Pace of the cut: every hold, reading pause and caption reading time × this (1 = each
+    #: caption fully visible ≥ max(1.5 s, characters ÷ 15); 0.8 = a faster cut whose
+    #: captions get 0.8 × that, for viewers who can pause; 1.25 = a slower one).
+    pace: ClassVar[Annotated[float, Range(0.5, 2.0)]] = 1.0
     #: Beat method names, run in this order by ``construct``.
     beats: ClassVar[Sequence[str]] = ()
     #: Section of the course config file that overrides this scene's knobs.
@@ -167,7 +171,7 @@ def knobs(cls: type) -> dict[str, Knob]:
         out[name].default = getattr(cls, name)
         out[name].owner = next(k for k in cls.__mro__ if name in k.__dict__)
     # lecturer's order: the prompt, the scene's own knobs (as defined), then beats and model
-    first, last = ["prompt"], ["beats", "model", "device"]
+    first, last = ["prompt"], ["beats", "model", "device", "pace"]
     order = first + [n for n in out if n not in first + last] + last
     return {n: out[n] for n in order if n in out}
 

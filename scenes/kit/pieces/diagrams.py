@@ -18,17 +18,19 @@ def t_label(T: float) -> str:
 
 
 def formula_softmax_T() -> MathTex:
-    """p_i = e^{z_i / T} / Σ_j e^{z_j / T}."""
-    return MathTex(r"p_i \;=\; \frac{e^{\,z_i / T}}{\sum_j e^{\,z_j / T}}", color=THEME.text,
+    """p_i = e^{ℓ_i / T} / Σ_j e^{ℓ_j / T} (ℓ: the logits, scenes.kit.glossary)."""
+    return MathTex(r"p_i \;=\; \frac{e^{\,\ell_i / T}}{\sum_j e^{\,\ell_j / T}}", color=THEME.text,
                    font_size=40)
 
 
 def norm_formula(norm: str) -> MathTex:
     """The final norm as the model computes it (read from ``info["norm"]``)."""
     if norm == "RMSNorm":
-        tex = r"\hat x \;=\; \frac{x}{\sqrt{\tfrac{1}{d}\sum_i x_i^2 + \epsilon}} \odot g"
+        tex = (r"\hat x \;=\; x \div \mathrm{rms}(x) \odot g,\quad "
+               r"\mathrm{rms}(x) = \sqrt{\mathrm{mean}(x^2) + \epsilon}")
     elif norm == "LayerNorm":
-        tex = r"\hat x \;=\; \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} \odot g \;+\; b"
+        tex = (r"\hat x \;=\; (x - \mu) \div \sigma \odot g + b,\quad "
+               r"\sigma = \sqrt{\mathrm{var}(x) + \epsilon}")
     else:
         raise UserError(f"unknown final norm {norm!r}")
     return MathTex(tex, color=THEME.text, font_size=34)

@@ -47,8 +47,8 @@ def layer_chart(attr: Any, top: float, bottom: float = -2.45, x0: float = -6.0, 
 
     xs = [x0 + slot * (i + 1.5) for i in range(n)]
     emb = bar(x0 + slot * 0.5, attr.embed, THEME.dim)
-    attn = VGroup(*[bar(x - bw / 2 - 0.01, float(v), THEME.key) for x, v in zip(xs, attr.attn)])
-    mlp = VGroup(*[bar(x + bw / 2 + 0.01, float(v), THEME.accent) for x, v in zip(xs, attr.mlp)])
+    attn = VGroup(*[bar(x - bw / 2 - 0.01, float(v), THEME.attention) for x, v in zip(xs, attr.attn)])
+    mlp = VGroup(*[bar(x + bw / 2 + 0.01, float(v), THEME.mlp) for x, v in zip(xs, attr.mlp)])
     axis = Line([x0 - 0.1, y0, 0], [x1 + 0.1, y0, 0], color=THEME.dim, stroke_width=2)
     ticks = VGroup(num_text("emb", label, THEME.dim).move_to([x0 + slot * 0.5, bottom + 0.1, 0]))
     step = next(s for s in (1, 2, 5, 10, 20, 50) if s * slot >= 0.8)
@@ -57,7 +57,7 @@ def layer_chart(attr: Any, top: float, bottom: float = -2.45, x0: float = -6.0, 
             ticks.add(num_text(str(i), num, THEME.dim).move_to([xs[i], bottom + 0.1, 0]))
     ticks.add(flat_text("layer", label, THEME.dim).next_to(ticks, RIGHT, buff=0.15))
     leg = VGroup()
-    for c, s in ((THEME.key, "attention output"), (THEME.accent, "MLP output")):
+    for c, s in ((THEME.attention, "attention output"), (THEME.mlp, "MLP output")):
         leg.add(VGroup(Rectangle(width=0.3, height=0.22, stroke_width=0, fill_color=c,
                                  fill_opacity=0.9), flat_text(s, label, THEME.text)).arrange(RIGHT, buff=0.12))
     leg.arrange(RIGHT, buff=0.5).move_to([x0, top, 0], aligned_edge=UL)
