@@ -30,7 +30,7 @@ MAT_SIZE = 18.0
 GAP_ROW = 0.62
 #: The least space between the digits of neighbouring columns, per unit of font size / 20
 #: (frame units): "0.02 −0.09" must never read as a subtraction.
-MIN_GAP = 0.3
+MIN_GAP = 0.2
 #: Space between neighbouring cell shades (frame units): cells never touch.
 SHADE_GAP = 0.05
 
@@ -168,10 +168,10 @@ class WeightMatrix(VGroup):
         def dot(s: str, x: float, y: float) -> VMobject:
             return num_text(s, fs, THEME.dim).move_to([x, y, 0])
 
-        # a shade reaches past its digits into the gap (never touching its neighbour's) and
-        # into the brackets' margin (never past it): the matrix is as wide as without shades
-        bbuff = 0.12 * fs / 20 + 0.06
-        px = max(0.0, min((gap - SHADE_GAP) / 2, bbuff - 0.04))
+        # a shade reaches a little past its digits into the gap (never touching its
+        # neighbour's); the brackets sit just outside the shades
+        bbuff = 0.05
+        px = max(0.0, min((gap - SHADE_GAP) / 2, 0.08 * fs / 20))
         py = max(0.0, min((step_y - digit_h - SHADE_GAP) / 2, px))
         for r, row in enumerate(cells):
             for c, t in enumerate(row):
@@ -193,7 +193,7 @@ class WeightMatrix(VGroup):
                 self.ellipses.add(dot("⋱", nc * step_x, y))
         # no empty group in the family: a Transform would fill it with points at ORIGIN
         self.body = VGroup(self.entries, *([self.ellipses] if self.ellipses else []))
-        self.brackets = brackets(self.body, buff=bbuff - px, color=color)
+        self.brackets = brackets(self.body, buff=bbuff, color=color)
         self.add(self.body, self.brackets)
         small = max(MIN_SIZE, fs * 0.85)
         self.row_labels = VGroup()
