@@ -411,10 +411,16 @@ class Finding:
 
 class FrameReport(list):
     """The findings of :func:`check_frames` (a list of :class:`Finding`); ``.frames``: how
-    many frames were sampled, ``.scene``: the scene that ran."""
+    many frames were sampled, ``.beats``: the end-of-beat problems (as :func:`check_beats`
+    reports them), ``.scene``: the scene that ran (its ``.ledger`` too)."""
 
     frames: int = 0
     scene: Any = None
+    beats: dict
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.beats = BeatReport()
 
     def frames_with(self) -> dict[str, int]:
         """Kind → how many sampled frames have at least one finding of that kind."""
@@ -445,7 +451,7 @@ class FrameReport(list):
 
 def check_frames(cls: type, every: float = SAMPLE_EVERY, **knobs: Any) -> FrameReport:
     """Run scene class ``cls`` (a GPTScene) with ``knobs`` and animations skipped, but check
-    the frames *inside* every animation: each play is interpolated at :func:`sample_times`
+    the frames *inside* every animation (and the end of each beat, as :func:`check_beats`): each play is interpolated at :func:`sample_times`
     (both ends and every ``every`` s of video) and :func:`check_scene` (all five rules) runs
     on each. A wait without updaters is one still frame, checked once. Seconds per scene."""
     report = FrameReport()
@@ -475,6 +481,10 @@ def check_frames(cls: type, every: float = SAMPLE_EVERY, **knobs: Any) -> FrameR
                 self.update_to_time(t)
                 record(self, start + t, at_rest=t in (0.0, ts[-1]), first=t == 0.0)
             super().play_internal(skip_rendering)
+
+        def end_beat(self, name: str) -> None:
+            report.beats[name] = check_scene(self)
+            super().end_beat(name)
 
     Checked.__name__ = cls.__name__
     for k, v in knobs.items():

@@ -235,15 +235,18 @@ def drawn_problems(e: "Equation") -> list[str]:
     text made from the entry; a shown cell whose number is not its ``.value`` at the shown
     precision; shown arithmetic that does not hold at the shown precision (and is not
     marked ``≈``)."""
+    from .text import markup          # scenes draw subscripts with Pango markup (W_Q → W<sub>Q</sub>)
+
+    norm = lambda s: html.unescape(re.sub(r"</?su[bp]>", "", markup(s))).replace(" ", "")
     out: list[str] = []
     for mob, text in e.drawn:
         on = _mob_text(mob)
-        if on.replace(" ", "") != text.replace(" ", ""):
+        if on.replace(" ", "") not in (norm(text), text.replace(" ", "")):
             out.append(f"{e.where}: drawn {on!r} is not the ledger's {text!r}")
         elif not arithmetic_holds(on):
             out.append(f"{e.where}: {on!r} does not add up as shown (say ≈)")
     for terms, total, rel in e.cells:
-        for cell in [c for t in terms for c in t] + total:
+        for cell in [c for t in terms for c in t] + list(total):
             if not _close(_mob_text(cell), getattr(cell, "value", float("nan"))):
                 out.append(f"{e.where}: cell {_mob_text(cell)!r} is not {getattr(cell, 'value', None)}")
         if rel != "≈":
