@@ -26,8 +26,9 @@ from ..theme import MIN_SIZE, THEME, digits_for, ink_color, shade_color
 
 #: Font size of the numbers in the attention scene's row matrices (X, X̂, Q, K, V).
 MAT_SIZE = 18.0
-#: Height of a ⋮ gap row between two shown rows, in rows (a gap is a mark, not a row of data).
-GAP_ROW = 0.62
+#: Height of a ⋮ gap row between two shown rows, in rows (a gap is a mark, not a row of data;
+#: room enough that a highlight around a shaded row does not cross the ⋮).
+GAP_ROW = 0.72
 #: The least space between the digits of neighbouring columns, per unit of font size / 20
 #: (frame units): "0.02 −0.09" must never read as a subtraction.
 MIN_GAP = 0.2
@@ -124,7 +125,7 @@ class WeightMatrix(VGroup):
     >>> g = WeightMatrix(np.array([[1.0], [2.0], [3.0]]), (100, 1), gap_after=[0])
     >>> y = [float(g.entry(r).get_y()) for r in range(3)]
     >>> round((y[0] - y[1]) / (y[1] - y[2]), 2)     # 1 + 2 × (GAP_ROW − 0.5)
-    1.24
+    1.44
 
     Decimals follow :func:`scenes.kit.theme.digits_for` unless ``digits`` is given; colours
     are relative to ``scale`` (default: the largest shown magnitude). Accessors:
