@@ -110,6 +110,14 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
 
 
+def pytest_collection_modifyitems(config, items):
+    # with xdist (--dist loadgroup): a test not kept with its scene stays with its file, so
+    # module-scoped fixtures (shared_cache: one trace cache per module) are built once
+    for item in items:
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(f"file-{item.path.name}"))
+
+
 def scene_param(name: str, *rest):
     """A pytest param for a scene (file name in scenes/) kept on one xdist worker."""
     return pytest.param(name, *rest, marks=pytest.mark.xdist_group(f"scene-{name}"),

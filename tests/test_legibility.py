@@ -116,8 +116,7 @@ def test_frames_inside_animations(name, family, scene_runs):
                       f"{worse}\n{r.summary()}"
 
 
-@pytest.mark.parametrize("n", LENGTHS)
-@pytest.mark.parametrize("name", SCENES)
+@pytest.mark.parametrize("name,n", [scene_param(s, n) for s in SCENES for n in LENGTHS])
 def test_long_prompts(name, n):
     if n > MAX_TOKENS.get(name, n):
         pytest.skip(f"{name} draws at most {MAX_TOKENS[name]} tokens (a longer prompt is "
