@@ -59,10 +59,14 @@ __all__ = ["Element", "elements", "check_mobjects", "check_scene", "check_beats"
 EPS = 0.01
 
 
+_DIGIT_REF: dict[str, float] = {}
+
+
 def digit_px(size: float) -> float:
     """Height in pixels (at 1080p) of a row of digits drawn at font size ``size``."""
-    ref = num_text("0", 100.0).height / 100.0
-    return size * ref * REFERENCE_PX / config.frame_height
+    if THEME.font not in _DIGIT_REF:                 # one measurement per font
+        _DIGIT_REF[THEME.font] = num_text("0", 100.0).height / 100.0
+    return size * _DIGIT_REF[THEME.font] * REFERENCE_PX / config.frame_height
 
 
 @dataclass
@@ -128,8 +132,11 @@ def _is_box(m: Mobject) -> bool:
 def _corners(m: Mobject, camera: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Bounding box (x, y) of ``m`` on screen; with a 3D ``camera``, where it draws ``m``."""
     if camera is None:
-        c, w, h = m.get_center(), m.width, m.height
-        return c[:2] - [w / 2, h / 2], c[:2] + [w / 2, h / 2]
+        pts = m.get_all_points()                     # one pass (get_center/width/height: three)
+        if not len(pts):
+            c = m.get_center()[:2]
+            return c, c
+        return pts[:, :2].min(0), pts[:, :2].max(0)
     pts = [camera.transform_points_pre_display(f, f.points)
            for f in m.family_members_with_points()]
     pts = np.vstack(pts)[:, :2]
@@ -184,9 +191,18 @@ def scan(mobs: Iterable[Mobject], camera: Any = None) -> Scan:
         seen.add(id(m))
         order[0] += 1
         if _is_text(m):
-            if _visible(m) and m.width > 0 and (getattr(m, "text", "x") or "").strip():
-                out.append(Element("text", m, *_corners(m, camera), _label(m), font_size_of(m),
-                                   order[0]))
+            if not (getattr(m, "text", "x") or "").strip() or not _visible(m):
+                return
+            lo, hi = _corners(m, camera)
+            if camera is None:                     # font_size_of, from the corners in hand
+                w, h = hi - lo
+                made, ext = getattr(m, "font_size_made", None), getattr(m, "extent_made", None)
+                size = (None if made is None else made if not ext or ext[0] * ext[1] <= 0
+                        else made * float(np.sqrt(max(w * h, 0.0) / (ext[0] * ext[1]))))
+            else:
+                w, size = m.width, font_size_of(m)
+            if w > 0:
+                out.append(Element("text", m, lo, hi, _label(m), size, order[0]))
             return
         if _is_box(m) and _visible(m):
             out.append(Element("box", m, *_corners(m, camera), _label(m), order=order[0]))
