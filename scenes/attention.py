@@ -298,7 +298,7 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
         if L == 0 and t.pos_embed is None:
             what = "x = each token's row of W_E"
         elif L == 0:
-            what = "x = each token's row of W_E + its position's row of W_pos"
+            what = "x = each token's row of W_E + its position's row of W_pos (W_pos not drawn)"
         else:
             what = f"x = each token's {self.x_name}"
         extra = []
@@ -466,7 +466,8 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
         q_eq = self.equation("matmul", "q = x̂·W_Q + b_Q", shown=self.q_lin[self.cols],
                              x=self.xhat[self.cols], W=self.W_Qf, b=self.b_Q)
         rest = self.d_model - e
-        tail = " + b_Q = {shown[%d][0]:.4f}" % r if bq else " = {shown[%d][0]:.4f}" % r
+        tail = (" + b_Q[0] ({b[0]:.4f}) = {shown[%d][0]:.4f}" % r if bq else
+                " = {shown[%d][0]:.4f}" % r)      # b_Q's number drawn, from the entry
         done = q_eq.bind(self._note(q_eq.say("… + {rest:,} more terms" + tail, rest=rest),
                                     color=THEME.highlight))
         done.next_to(counter, DOWN, buff=0.15).align_to(counter, LEFT)

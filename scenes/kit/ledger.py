@@ -25,6 +25,8 @@ shown, and checks that shown arithmetic (terms ``=`` a total) holds at that prec
 [-0.03, 0.01, -0.03, 0.17, 0.11]
 >>> arithmetic_holds("−0.03 + 0.01 − 0.03 + 0.17 = 0.11"), arithmetic_holds("0.1 + 0.2 ≈ 0.3")
 (False, True)
+>>> arithmetic_holds("… + 61 more terms + b_Q[0] (0.0123) = 0.3620")   # not a shown sum
+True
 
 >>> import numpy as np
 >>> e = Equation("dot", "q·k", shown=np.array(11.0), operands={"a": np.array([1., 2.]), "b": np.array([3., 4.])})
@@ -166,6 +168,9 @@ class _Formatter(string.Formatter):
 _NUM = re.compile(r"(?<![\w.])([−\-+]?)\s*(\d[\d,]*(?:\.\d+)?)")
 
 
+_SUM = re.compile(r"[−\-+]?\s*\d[\d,]*(?:\.\d+)?(?:\s*[−\-+]\s*\d[\d,]*(?:\.\d+)?)+")
+
+
 def parse_numbers(text: str) -> list[float]:
     """The numbers in a shown text, in order (true minus, thousands commas; a sign
     between two numbers is read as the second one's sign).
@@ -193,6 +198,8 @@ def arithmetic_holds(text: str) -> bool:
     if "≈" in text or text.count("=") != 1:
         return True
     left, right = text.split("=")
+    if not _SUM.fullmatch(left.strip()):
+        return True                          # not a sum of shown numbers (words, symbols)
     terms, res = parse_numbers(left), parse_numbers(right)
     if len(terms) < 2 or len(res) != 1:
         return True
