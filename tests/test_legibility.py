@@ -109,7 +109,8 @@ def test_frames_inside_animations(name, family, scene_runs):
     """Every ¼ s of video and both ends of each animation: no more open findings of any kind
     (overlap, line, frame, size, contrast) than the baseline lists for this scene."""
     r = scene_runs(name, family, **QUICK.get(name, {}))
-    assert r.frames >= 4 * float(r.scene.renderer.time) * 0.9        # really sampled inside
+    assert r.seconds == pytest.approx(float(r.scene.renderer.time), abs=0.01)  # all covered
+    assert r.frames >= 4 * (r.seconds - r.still) * 0.9                         # ¼ s apart
     allowed = json.loads(BASELINE.read_text()).get(f"{name}/{family}", {})
     worse = {k: (n, allowed.get(k, 0)) for k, n in r.distinct().items() if n > allowed.get(k, 0)}
     assert not worse, f"{name}/{family}: more findings than the baseline (found, allowed) " \

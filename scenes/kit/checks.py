@@ -431,6 +431,8 @@ class FrameReport(list):
     reports them), ``.scene``: the scene that ran (its ``.ledger`` too)."""
 
     frames: int = 0
+    seconds: float = 0.0   # video covered: plays sampled ≤ ``every`` apart, still waits once
+    still: float = 0.0     # of which still waits (one frame each)
     scene: Any = None
     beats: dict
 
@@ -493,6 +495,7 @@ def check_frames(cls: type, every: float = SAMPLE_EVERY, **knobs: Any) -> FrameR
             dur = float(self.get_run_time(self.animations))
             start = float(self.renderer.time) - dur      # skipping: time is already past it
             ts = sample_times(start, dur, every)
+            report.seconds += dur
             for t in ts:
                 self.update_to_time(t)
                 record(self, start + t, at_rest=t in (0.0, ts[-1]), first=t == 0.0)
@@ -511,6 +514,8 @@ def check_frames(cls: type, every: float = SAMPLE_EVERY, **knobs: Any) -> FrameR
 
         def frozen(duration: float) -> None:            # a still wait: one frame
             record(scene, float(scene.renderer.time) - duration, at_rest=True)
+            report.seconds += duration
+            report.still += duration
             orig(duration)
 
         scene.renderer.freeze_current_frame = frozen
