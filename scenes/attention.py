@@ -298,7 +298,7 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
         if L == 0 and t.pos_embed is None:
             what = "x = each token's row of W_E"
         elif L == 0:
-            what = "x = each token's row of W_E + its position's row of W_pos"
+            what = "x = each token's row of W_E + its position's row of W_pos (W_pos not drawn)"
         else:
             what = f"x = each token's {self.x_name}"
         extra = []
@@ -452,21 +452,26 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
         counter = self._note(f"x̂·W_Q column 0, first term: {partial[0]:.4f}", color=THEME.text)
         counter.next_to(xh, DOWN, buff=0.3).align_to(xh, LEFT)
         self.play(Create(row_rect), Create(col_rect), FadeIn(counter), run_time=0.5)
+        dot = self.equation("dot", f"first {e} terms of x̂·W_Q[:, 0]", shown=partial[-1],
+                            a=xr[:e], b=w0[:e])
         for i in range(1, e):
-            new = self._note(f"x̂·W_Q column 0, first {i + 1} terms: {partial[i]:.4f}",
-                             color=THEME.text).move_to(counter, aligned_edge=LEFT)
+            s = (dot.say("x̂·W_Q column 0, first {n} terms: {shown:.4f}", n=e) if i == e - 1 else
+                 f"x̂·W_Q column 0, first {i + 1} terms: {partial[i]:.4f}")
+            new = self._note(s, color=THEME.text).move_to(counter, aligned_edge=LEFT)
             self.play(Transform(counter, new), run_time=0.25)
-        self.equation("dot", f"first {e} terms of x̂·W_Q[:, 0]", shown=partial[-1],
-                      a=xr[:e], b=w0[:e])
-        full = float(self.q_lin[p, 0])
+            if i == e - 1:
+                dot.bind(new)                      # the shape counter now has
+        # ledger: the whole product as displayed (every shown row of Q and K); the worked
+        # entry's text is made from it (scenes.kit.ledger: Equation.say / bind)
+        q_eq = self.equation("matmul", "q = x̂·W_Q + b_Q", shown=self.q_lin[self.cols],
+                             x=self.xhat[self.cols], W=self.W_Qf, b=self.b_Q)
         rest = self.d_model - e
-        tail = f" + b_Q = {full:.4f}" if bq else f" = {full:.4f}"
-        done = self._note(f"… + {rest:,} more terms{tail}", color=THEME.highlight)
+        tail = (" + b_Q[0] ({b[0]:.4f}) = {shown[%d][0]:.4f}" % r if bq else
+                " = {shown[%d][0]:.4f}" % r)      # b_Q's number drawn, from the entry
+        done = q_eq.bind(self._note(q_eq.say("… + {rest:,} more terms" + tail, rest=rest),
+                                    color=THEME.highlight))
         done.next_to(counter, DOWN, buff=0.15).align_to(counter, LEFT)
         self.play(FadeIn(done), run_time=0.4)
-        # ledger: the whole product as displayed (every shown row of Q and K)
-        self.equation("matmul", "q = x̂·W_Q + b_Q", shown=self.q_lin[self.cols],
-                      x=self.xhat[self.cols], W=self.W_Qf, b=self.b_Q)
         self.equation("matmul", "k = x̂·W_K + b_K", shown=self.k_lin[self.cols],
                       x=self.xhat[self.cols], W=self.W_Kf, b=self.b_K)
         # the worked entry lands in Q; every row of X̂ is copied into its row of Q and K

@@ -57,3 +57,64 @@ def shared_cache(tmp_path_factory, request):
 def shared_traces(_isolated_traces, shared_cache, monkeypatch):
     """Opt in with ``pytestmark = pytest.mark.usefixtures("shared_traces")``."""
     monkeypatch.setenv("GPT_SCENES_CACHE", str(shared_cache))
+
+
+def pytest_configure(config):
+    # pytest-xdist (`tests/run.sh` uses it when installed) sends the tests of one scene to one
+    # worker (`--dist loadgroup`), so the scene is rendered once per session there too.
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+
+
+def pytest_collection_modifyitems(config, items):
+    # with xdist (--dist loadgroup): a test not kept with its scene stays with its file, so
+    # module-scoped fixtures (shared_cache: one trace cache per module) are built once
+    for item in items:
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(f"file-{item.path.name}"))
+
+
+def scene_param(name: str, *rest):
+    """A pytest param for a scene (file name in scenes/) kept on one xdist worker."""
+    return pytest.param(name, *rest, marks=pytest.mark.xdist_group(f"scene-{name}"),
+                        id="-".join(map(str, (name, *rest))))
+
+
+@pytest.fixture(scope="session")
+def scene_runs(tmp_path_factory, request):
+    """Each story scene rendered ONCE per test session (per xdist worker) and every check
+    reads that render: ``scene_runs(name, family, **knobs)`` → a
+    :class:`scenes.kit.checks.FrameReport` — the findings of every sampled frame inside the
+    animations, ``.beats`` the end-of-beat problems, ``.scene.ledger`` the equations shown.
+    ``family``: "bundled" (SmolLM2) or "gpt2" (the tiny GPT-2-shaped model). Traces are
+    shared by the whole session (one cache of their own)."""
+    import os
+
+    from scenes.kit.checks import check_frames
+
+    cache = tmp_path_factory.mktemp("scene-run-traces")
+    done: dict = {}
+
+    def get(name: str, family: str = "bundled", **knobs):
+        key = (name, family, tuple(sorted(knobs.items())))
+        if key not in done:
+            import importlib
+
+            from scenes.kit.scene import GPTScene
+
+            mod = importlib.import_module(f"scenes.{name}")
+            (cls,) = [c for c in vars(mod).values() if isinstance(c, type)
+                      and issubclass(c, GPTScene) and c.__module__ == mod.__name__]
+            model = "smollm2" if family == "bundled" else str(
+                request.getfixturevalue("tiny_gpt2_dir"))
+            saved = os.environ.get("GPT_SCENES_CACHE")
+            os.environ["GPT_SCENES_CACHE"] = str(cache)
+            try:
+                done[key] = check_frames(cls, model=model, **knobs)
+            finally:
+                if saved is None:
+                    os.environ.pop("GPT_SCENES_CACHE", None)
+                else:
+                    os.environ["GPT_SCENES_CACHE"] = saved
+        return done[key]
+
+    return get

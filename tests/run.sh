@@ -7,4 +7,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh" --ray     # with the optional ray extra: tests/test_render_ray.py uses it
 cd "$ROOT"
 export HF_HUB_OFFLINE=1          # tests never reach for the hub
+# pytest-xdist (requirements.txt): one worker per core; the tests of one scene go to one
+# worker (tests/conftest.py: xdist_group), which renders that scene once for all of them.
+# PYTEST_WORKERS=0 runs in this process.
+if [ "${PYTEST_WORKERS:-auto}" != 0 ] && "$ROOT/.venv/bin/python" -c "import xdist" 2>/dev/null; then
+  set -- -n "${PYTEST_WORKERS:-auto}" --dist loadgroup "$@"
+fi
 exec "$ROOT/.venv/bin/python" -m pytest -q "$@"

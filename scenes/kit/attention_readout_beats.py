@@ -12,6 +12,7 @@ import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, Create, FadeIn, FadeOut, FadeTransform, Group, LaggedStart,
                    ReplacementTransform, TransformFromCopy, VGroup, config)
 
+from . import ledger
 from .analysis.attention import arc_window
 from .course.knobs import beat
 from .pieces import AttentionArcs, AttentionGrid, TokenBoxes, WeightMatrix
@@ -120,12 +121,14 @@ class AttentionReadoutBeats:
         parts.append(("new x", new))
         mats = VGroup()
         ne = 2 if len(parts) <= 4 else 1
+        # decimals at which the shown terms add up to the shown total (else "≈": rounded)
+        digits = ledger.sum_digits(np.vstack([v[:ne] for _, v in parts[:-1]]), new[:ne])
         for name, vec in parts:
             m = WeightMatrix(vec[None, :ne], (1, self.d_model), font_size=MAT_SIZE, show_shape=False,
-                             truncated_cols=True, digits=2)
+                             truncated_cols=True, digits=digits or 2)
             lab = self._note(name, color=THEME.highlight if name == f"head {H}" else THEME.text)
             mats.add(VGroup(lab, m).arrange(DOWN, buff=0.1))
-        signs = ["+"] * (len(parts) - 2) + ["="]
+        signs = ["+"] * (len(parts) - 2) + ["=" if digits else "≈"]
         row = VGroup()
         for i, m in enumerate(mats):
             row.add(m)
@@ -143,7 +146,8 @@ class AttentionReadoutBeats:
                                                                          if m is not mats[1]])),
                   FadeIn(mats[1][0]), run_time=0.9)
         self.equation("sum", "x + Σ heads + b_O = new x (all heads)", shown=new,
-                      terms=np.vstack([x[None], heads, bO[None]]))
+                      terms=np.vstack([x[None], heads, bO[None]])).bind_cells(
+            [mats[i][1].row(0) for i in range(len(parts) - 1)], mats[-1][1].row(0), signs[-1])
         self.equation("sum", f"{info['n_head'] - 1} other heads", shown=others,
                       terms=np.delete(heads, H, axis=0))
         self.shown.update(head_out=contrib, x_q=mats[0][1], new_x=mats[-1][1])

@@ -1,4 +1,6 @@
-"""Legibility checks: what is on screen at the end of a beat can be read.
+"""Legibility checks: what is on screen can be read — at the end of each beat
+(:func:`check_beats`) and in every sampled frame *inside* the animations (:func:`check_frames`:
+every ¼ s of video plus both ends of each animation).
 
 Three rules, on the bounding boxes of the *elements* on screen (texts and filled boxes):
 
@@ -8,6 +10,18 @@ Three rules, on the bounding boxes of the *elements* on screen (texts and filled
 - **overlap** — no two texts overlap; a text overlaps a box only when it is its label
   (inside it); two boxes overlap only when one holds the other;
 - **frame** — nothing leaves the frame.
+
+Two more in :func:`check_frames` (``full=True``):
+
+- **line** — no drawn line (a stroke-only path: an arrow, an arc, an axis, a bracket) crosses
+  a text's box;
+- **contrast** — a text's fill colour against what is drawn behind its centre: the fill of
+  the topmost filled box painted before it there (composited over the background by its
+  opacity), or the mean of the image pixels under it, or the background — at least 4.5:1,
+  3:1 for digits ≥ 36 px (WCAG 2, :func:`scenes.kit.theme.contrast_ratio`). It compares
+  declared colours, not rendered pixels: glyph anti-aliasing and lines under a text are not
+  counted, and texts that are fading (opacity < 0.95, inside an animation) are not asked to
+  be read. A text at rest at partial opacity is composited and checked.
 
 In a 3D scene (a ``ThreeDCamera``) boxes are taken where the camera draws them: mobjects
 fixed in the frame (captions, tables) as they are, the others projected.
@@ -30,24 +44,29 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 import numpy as np
-from manim import (MathTex, Mobject, Rectangle, SingleStringMathTex, Tex, Text, VMobject,
+from manim import (ManimColor, MathTex, Mobject, Rectangle, SingleStringMathTex, Tex, Text, VMobject,
                    config, tempconfig)
 from manim.camera.three_d_camera import ThreeDCamera
 
 from .scene import GPTScene
 from .text import font_size_of, num_text
-from .theme import MIN_TEXT_PX, REFERENCE_PX, THEME
+from .theme import MIN_TEXT_PX, REFERENCE_PX, THEME, contrast_ratio, min_contrast_for
 
-__all__ = ["Element", "elements", "check_mobjects", "check_scene", "check_beats", "digit_px"]
+__all__ = ["Element", "elements", "check_mobjects", "check_scene", "check_beats", "check_frames",
+           "FrameReport", "Finding", "sample_times", "digit_px", "SAMPLE_EVERY"]
 
 #: Bounding boxes may touch: overlaps smaller than this (frame units, ≈1.3 px) are ignored.
 EPS = 0.01
 
 
+_DIGIT_REF: dict[str, float] = {}
+
+
 def digit_px(size: float) -> float:
     """Height in pixels (at 1080p) of a row of digits drawn at font size ``size``."""
-    ref = num_text("0", 100.0).height / 100.0
-    return size * ref * REFERENCE_PX / config.frame_height
+    if THEME.font not in _DIGIT_REF:                 # one measurement per font
+        _DIGIT_REF[THEME.font] = num_text("0", 100.0).height / 100.0
+    return size * _DIGIT_REF[THEME.font] * REFERENCE_PX / config.frame_height
 
 
 @dataclass
@@ -58,6 +77,7 @@ class Element:
     hi: np.ndarray
     label: str
     size: float | None = None  # font size drawn at (texts made by scenes.kit.text)
+    order: int = 0             # paint order (later is drawn on top)
 
     def inside(self, other: "Element", tol: float = 0.02) -> bool:
         return bool(np.all(self.lo >= other.lo - tol) and np.all(self.hi <= other.hi + tol))
@@ -112,42 +132,115 @@ def _is_box(m: Mobject) -> bool:
 def _corners(m: Mobject, camera: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Bounding box (x, y) of ``m`` on screen; with a 3D ``camera``, where it draws ``m``."""
     if camera is None:
-        c, w, h = m.get_center(), m.width, m.height
-        return c[:2] - [w / 2, h / 2], c[:2] + [w / 2, h / 2]
+        pts = m.get_all_points()                     # one pass (get_center/width/height: three)
+        if not len(pts):
+            c = m.get_center()[:2]
+            return c, c
+        return pts[:, :2].min(0), pts[:, :2].max(0)
     pts = [camera.transform_points_pre_display(f, f.points)
            for f in m.family_members_with_points()]
     pts = np.vstack(pts)[:, :2]
     return pts.min(0), pts.max(0)
 
 
-def elements(mobs: Iterable[Mobject], camera: Any = None) -> list[Element]:
-    """The texts and filled boxes among ``mobs`` and their families (a text is one element:
-    its glyphs are not looked into); ``camera``: a ThreeDCamera to place them as drawn."""
+def _points(m: VMobject, camera: Any = None) -> np.ndarray:
+    """Points along ``m``'s own curves (9 per cubic), as drawn; [n, 2]."""
+    pts = m.points
+    if camera is not None:
+        pts = camera.transform_points_pre_display(m, pts)
+    n = len(pts) // 4 * 4
+    if not n:
+        return np.zeros((0, 2))
+    t = np.linspace(0, 1, 9)[:, None]
+    w = np.hstack([(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t ** 2, t ** 3])  # [9, 4]
+    return np.einsum("sk,ckd->csd", w, pts[:n].reshape(-1, 4, 3))[..., :2]  # [curves, 9, 2]
+
+
+def _is_line(m: Mobject) -> bool:
+    if not isinstance(m, VMobject) or not len(m.points) or _fill_op(m) > 0.05:
+        return False
+    return bool(m.get_stroke_width() > 0 and len(m.stroke_rgbas)
+                and float(np.max(m.stroke_rgbas[:, 3])) > 0.3)
+
+
+@dataclass
+class Scan:
+    """What :func:`scan` found: texts and boxes (``els``), drawn lines as polylines
+    (label, [curves, 9, 2]) and images (mobject, lo, hi, order)."""
+
+    els: list[Element]
+    lines: list[tuple[str, np.ndarray, Mobject]]
+    images: list[tuple[Mobject, np.ndarray, np.ndarray, int]]
+
+
+def scan(mobs: Iterable[Mobject], camera: Any = None) -> Scan:
+    """The texts, filled boxes, lines and images among ``mobs`` and their families, in
+    paint order (a text is one element: its glyphs are not looked into); ``camera``: a
+    ThreeDCamera to place them as drawn."""
+    from manim import ImageMobject
+
     out: list[Element] = []
+    lines: list[tuple[str, np.ndarray, Mobject]] = []
+    images: list = []
     seen: set[int] = set()
+    order = [0]
 
     def walk(m: Mobject) -> None:
         if id(m) in seen:
             return
         seen.add(id(m))
+        order[0] += 1
         if _is_text(m):
-            if _visible(m) and m.width > 0 and (getattr(m, "text", "x") or "").strip():
-                out.append(Element("text", m, *_corners(m, camera), _label(m), font_size_of(m)))
+            if not (getattr(m, "text", "x") or "").strip() or not _visible(m):
+                return
+            lo, hi = _corners(m, camera)
+            if camera is None:                     # font_size_of, from the corners in hand
+                w, h = hi - lo
+                made, ext = getattr(m, "font_size_made", None), getattr(m, "extent_made", None)
+                size = (None if made is None else made if not ext or ext[0] * ext[1] <= 0
+                        else made * float(np.sqrt(max(w * h, 0.0) / (ext[0] * ext[1]))))
+            else:
+                w, size = m.width, font_size_of(m)
+            if w > 0:
+                out.append(Element("text", m, lo, hi, _label(m), size, order[0]))
             return
         if _is_box(m) and _visible(m):
-            out.append(Element("box", m, *_corners(m, camera), _label(m)))
+            out.append(Element("box", m, *_corners(m, camera), _label(m), order=order[0]))
+        elif _is_line(m):
+            lines.append((type(m).__name__, _points(m, camera), m))
+        elif isinstance(m, ImageMobject):
+            images.append((m, *_corners(m), order[0]))      # (3D: placed unprojected)
         for sub in m.submobjects:
             walk(sub)
 
-    for m in mobs:
+    for m in sorted(mobs, key=lambda m: getattr(m, "z_index", 0)):
         walk(m)
-    return out
+    return Scan(out, lines, images)
 
 
-def check_mobjects(mobs: Iterable[Mobject], camera: Any = None) -> list[str]:
-    """Every broken rule among ``mobs``, one line each (empty: all legible)."""
-    els = elements(mobs, camera)
+def elements(mobs: Iterable[Mobject], camera: Any = None) -> list[Element]:
+    """The texts and filled boxes among ``mobs`` and their families (a text is one element:
+    its glyphs are not looked into); ``camera``: a ThreeDCamera to place them as drawn."""
+    return scan(mobs, camera).els
+
+
+def check_mobjects(mobs: Iterable[Mobject], camera: Any = None, full: bool = False,
+                   at_rest: bool = True) -> list[str]:
+    """Every broken rule among ``mobs``, one line each (empty: all legible). ``full``: also
+    the line and contrast rules; ``at_rest``: no animation is half-way (fading texts are
+    then checked for contrast too)."""
+    return problems_in(scan(mobs, camera), full=full, at_rest=at_rest)
+
+
+def problems_in(sc: Scan, full: bool = False, at_rest: bool = True,
+                moving: frozenset[int] = frozenset()) -> list[str]:
+    """The broken rules in a :func:`scan`. Elements and lines whose mobject id is in
+    ``moving`` (in flight between two sampled frames) are exempt from the overlap and line
+    rules: a number flying to its place may cross others; it may not leave the frame."""
+    els = sc.els
     problems: list[str] = []
+    if full:
+        problems += _line_problems(sc, moving) + _contrast_problems(sc, at_rest)
     hw, hh = config.frame_width / 2, config.frame_height / 2
     for e in els:
         if e.kind == "text" and e.size is not None and digit_px(e.size) < MIN_TEXT_PX - 0.05:
@@ -155,25 +248,129 @@ def check_mobjects(mobs: Iterable[Mobject], camera: Any = None) -> list[str]:
                             f"(floor {MIN_TEXT_PX:g} px)")
         if np.any(e.lo < [-hw - EPS, -hh - EPS]) or np.any(e.hi > [hw + EPS, hh + EPS]):
             problems.append(f"frame: {e.label!r} leaves the frame")
-    for i, a in enumerate(els):
-        for b in els[i + 1:]:
-            if not a.overlaps(b):
-                continue
-            if a.kind == "text" and b.kind == "text":
-                problems.append(f"overlap: {a.label!r} × {b.label!r}")
-            elif a.kind != b.kind:
-                t, bx = (a, b) if a.kind == "text" else (b, a)
-                if not t.inside(bx):
-                    problems.append(f"overlap: {t.label!r} × box {bx.label!r}")
-            elif not (a.inside(b) or b.inside(a)):
-                problems.append(f"overlap: box {a.label!r} × box {b.label!r}")
+    if len(els) < 2:
+        return problems
+    lo = np.array([e.lo for e in els])
+    hi = np.array([e.hi for e in els])
+    ov = np.all(np.minimum(hi[:, None], hi[None]) - np.maximum(lo[:, None], lo[None]) > EPS, -1)
+    for i, j in zip(*np.nonzero(np.triu(ov, 1))):
+        a, b = els[i], els[j]
+        if id(a.mob) in moving or id(b.mob) in moving:
+            continue
+        if a.kind == "text" and b.kind == "text":
+            if a.label == b.label and np.allclose(a.lo, b.lo, atol=EPS) and \
+                    np.allclose(a.hi, b.hi, atol=EPS):
+                continue                     # a copy on its source: drawn as one
+            problems.append(f"overlap: {a.label!r} × {b.label!r}")
+        elif a.kind != b.kind:
+            t, bx = (a, b) if a.kind == "text" else (b, a)
+            if not t.inside(bx):
+                problems.append(f"overlap: {t.label!r} × box {bx.label!r}")
+        elif not (a.inside(b) or b.inside(a)):
+            problems.append(f"overlap: box {a.label!r} × box {b.label!r}")
     return problems
 
 
-def check_scene(scene: Any) -> list[str]:
+def _line_problems(sc: Scan, moving: frozenset[int] = frozenset()) -> list[str]:
+    """Texts crossed by a drawn line (a segment of its polyline enters the text's box,
+    shrunk by EPS on each side)."""
+    out: list[str] = []
+    if not sc.lines:
+        return out
+    segs = [(lab, p[:, :-1].reshape(-1, 2), p[:, 1:].reshape(-1, 2))
+            for lab, p, m in sc.lines if id(m) not in moving]
+    for e in sc.els:
+        if e.kind != "text" or id(e.mob) in moving:
+            continue
+        lo, hi = e.lo + EPS, e.hi - EPS
+        if np.any(hi <= lo):
+            continue
+        for lab, a, b in segs:
+            if _segments_hit(a, b, lo, hi):
+                out.append(f"line: {e.label!r} × {lab}")
+    return out
+
+
+def _segments_hit(a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
+    """Whether any segment a[i]→b[i] meets the box [lo, hi] (Liang–Barsky, vectorised)."""
+    box_lo, box_hi = np.minimum(a, b), np.maximum(a, b)
+    near = np.all(box_hi >= lo, axis=1) & np.all(box_lo <= hi, axis=1)
+    if not near.any():
+        return False
+    a, b = a[near], b[near]
+    d = b - a
+    t0, t1 = np.zeros(len(a)), np.ones(len(a))
+    for k in range(2):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ta, tb = (lo[k] - a[:, k]) / d[:, k], (hi[k] - a[:, k]) / d[:, k]
+        flat = d[:, k] == 0
+        inside = (a[:, k] >= lo[k]) & (a[:, k] <= hi[k])
+        t0 = np.where(flat, np.where(inside, t0, 2.0), np.maximum(t0, np.minimum(ta, tb)))
+        t1 = np.where(flat, t1, np.minimum(t1, np.maximum(ta, tb)))
+    return bool(np.any(t0 <= t1))
+
+
+def _rgba(m: Mobject) -> tuple[np.ndarray, float]:
+    """A text's or box's fill colour (rgb 0…1) and opacity (the most opaque part)."""
+    best = (np.zeros(3), 0.0)
+    for f in m.get_family():
+        if isinstance(f, VMobject) and len(f.points) and len(f.fill_rgbas):
+            k = int(np.argmax(f.fill_rgbas[:, 3]))
+            if f.fill_rgbas[k, 3] > best[1]:
+                best = (np.asarray(f.fill_rgbas[k, :3], float), float(f.fill_rgbas[k, 3]))
+    return best
+
+
+def _hex(rgb: np.ndarray) -> str:
+    return "#" + "".join(f"{int(round(255 * min(max(c, 0), 1))):02X}" for c in rgb)
+
+
+def _behind(e: Element, sc: Scan, bg: np.ndarray) -> tuple[np.ndarray, str]:
+    """The colour drawn behind text ``e``'s centre and what it is."""
+    c = (e.lo + e.hi) / 2
+    under = [b for b in sc.els if b.kind == "box" and b.order < e.order
+             and np.all(b.lo <= c) and np.all(c <= b.hi)]
+    col, what = bg, "background"
+    for m, lo, hi, order in sc.images:
+        if order < e.order and np.all(lo <= c) and np.all(c <= hi):
+            px = np.asarray(m.get_pixel_array(), float)
+            h, w = px.shape[:2]
+            x0, x1 = [int(np.clip((v - lo[0]) / (hi[0] - lo[0]) * w, 0, w - 1)) for v in (e.lo[0], e.hi[0])]
+            y0, y1 = [int(np.clip((hi[1] - v) / (hi[1] - lo[1]) * h, 0, h - 1)) for v in (e.hi[1], e.lo[1])]
+            patch = px[y0:y1 + 1, x0:x1 + 1].reshape(-1, px.shape[2])
+            a = patch[:, 3:4] / 255 if px.shape[2] == 4 else np.ones((len(patch), 1))
+            col = ((patch[:, :3] / 255) * a + col * (1 - a)).mean(0)
+            what = "image"
+    for b in sorted(under, key=lambda b: b.order):
+        rgb, op = _rgba(b.mob)
+        col, what = rgb * op + col * (1 - op), f"box {b.label}"
+    return col, what
+
+
+def _contrast_problems(sc: Scan, at_rest: bool) -> list[str]:
+    bg = np.asarray(ManimColor(THEME.background).to_rgb(), float)
+    out: list[str] = []
+    for e in sc.els:
+        if e.kind != "text":
+            continue
+        rgb, op = _rgba(e.mob)
+        if op < 0.95 and not at_rest:
+            continue                      # fading in or out: not asked to be read yet
+        behind, what = _behind(e, sc, bg)
+        ink = rgb * op + behind * (1 - op)
+        px = digit_px(e.size) if e.size else (e.hi[1] - e.lo[1]) * REFERENCE_PX / config.frame_height
+        need = min_contrast_for(px)
+        r = contrast_ratio(_hex(ink), _hex(behind))
+        if r < need - 1e-3:
+            out.append(f"contrast: {e.label!r} {r:.1f}:1 on {what} (needs {need:g}:1)")
+    return out
+
+
+def check_scene(scene: Any, full: bool = False, at_rest: bool = True) -> list[str]:
     """:func:`check_mobjects` on everything on screen in ``scene`` now."""
     camera = getattr(scene, "camera", None)
-    return check_mobjects(scene.mobjects, camera if isinstance(camera, ThreeDCamera) else None)
+    return check_mobjects(scene.mobjects, camera if isinstance(camera, ThreeDCamera) else None,
+                          full=full, at_rest=at_rest)
 
 
 def check_beats(cls: type, **knobs: Any) -> dict[str, list[str]]:
@@ -192,6 +389,136 @@ def check_beats(cls: type, **knobs: Any) -> dict[str, list[str]]:
         setattr(Checked, k, v)
     with tempconfig({"dry_run": True, "disable_caching": True}):
         scene = Checked(skip_animations=True)
+        scene.render()
+    report.scene = scene
+    return report
+
+
+#: Seconds of video between two frames sampled inside an animation.
+SAMPLE_EVERY = 0.25
+
+
+def sample_times(start: float, duration: float, every: float = SAMPLE_EVERY) -> list[float]:
+    """Times (seconds from the animation's start) to check in an animation that starts
+    ``start`` seconds into the video and runs ``duration``: both ends and every multiple of
+    ``every`` of video time in between.
+
+    >>> sample_times(0.9, 0.7)
+    [0.0, 0.1, 0.35, 0.6, 0.7]
+    >>> sample_times(2.0, 0.0)
+    [0.0]
+    """
+    k0, k1 = int(np.floor(start / every)) + 1, int(np.ceil((start + duration) / every)) - 1
+    inner = [round(k * every - start, 6) for k in range(k0, k1 + 1)
+             if 0 < k * every - start < duration]
+    return sorted({0.0, *inner, round(float(duration), 6)})
+
+
+@dataclass
+class Finding:
+    t: float          # seconds into the video
+    beat: str
+    problem: str      # "kind: …"
+
+    @property
+    def kind(self) -> str:
+        return self.problem.split(":", 1)[0]
+
+
+class FrameReport(list):
+    """The findings of :func:`check_frames` (a list of :class:`Finding`); ``.frames``: how
+    many frames were sampled, ``.beats``: the end-of-beat problems (as :func:`check_beats`
+    reports them), ``.scene``: the scene that ran (its ``.ledger`` too)."""
+
+    frames: int = 0
+    seconds: float = 0.0   # video covered: plays sampled ≤ ``every`` apart, still waits once
+    still: float = 0.0     # of which still waits (one frame each)
+    scene: Any = None
+    beats: dict
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.beats = BeatReport()
+
+    def frames_with(self) -> dict[str, int]:
+        """Kind → how many sampled frames have at least one finding of that kind."""
+        seen: dict[str, set[float]] = {}
+        for f in self:
+            seen.setdefault(f.kind, set()).add(f.t)
+        return {k: len(v) for k, v in sorted(seen.items())}
+
+    def distinct(self) -> dict[str, int]:
+        """Kind → how many different problems (the same one over many frames counts once)."""
+        out: dict[str, set[str]] = {}
+        for f in self:
+            out.setdefault(f.kind, set()).add(f"{f.beat} {f.problem}")
+        return {k: len(v) for k, v in sorted(out.items())}
+
+    def summary(self, limit: int = 40) -> str:
+        """One line per distinct problem: its first time, how many frames, the beat."""
+        first: dict[tuple[str, str], list[float]] = {}
+        for f in self:
+            first.setdefault((f.beat, f.problem), []).append(f.t)
+        rows = sorted(first.items(), key=lambda kv: kv[1][0])
+        lines = [f"{ts[0]:6.2f}–{ts[-1]:6.2f} s ({len(set(ts)):3d} frames) {beat}: {p}"
+                 for (beat, p), ts in rows[:limit]]
+        if len(rows) > limit:
+            lines.append(f"… {len(rows) - limit} more")
+        return "\n".join(lines)
+
+
+def check_frames(cls: type, every: float = SAMPLE_EVERY, **knobs: Any) -> FrameReport:
+    """Run scene class ``cls`` (a GPTScene) with ``knobs`` and animations skipped, but check
+    the frames *inside* every animation (and the end of each beat, as :func:`check_beats`): each play is interpolated at :func:`sample_times`
+    (both ends and every ``every`` s of video) and :func:`check_scene` (all five rules) runs
+    on each. A wait without updaters is one still frame, checked once. Seconds per scene."""
+    report = FrameReport()
+
+    last: dict[int, np.ndarray] = {}            # mobject id → centre at the previous sample
+
+    def record(scene: Any, t: float, at_rest: bool, first: bool = True) -> None:
+        report.frames += 1
+        beat = str(getattr(scene, "_current_beat", "")).rsplit(".", 1)[-1]
+        camera = scene.camera if isinstance(scene.camera, ThreeDCamera) else None
+        sc = scan(scene.mobjects, camera)
+        now = {id(e.mob): (e.lo + e.hi) / 2 for e in sc.els}
+        now.update({id(m): p.reshape(-1, 2).mean(0) for _, p, m in sc.lines if p.size})
+        moving = frozenset() if first else frozenset(
+            k for k, c in now.items() if k in last and np.abs(c - last[k]).max() > 0.02)
+        last.clear()
+        last.update(now)
+        report.extend(Finding(round(t, 3), beat, p)
+                      for p in problems_in(sc, full=True, at_rest=at_rest, moving=moving))
+
+    class Checked(cls):  # type: ignore[misc, valid-type]
+        def play_internal(self, skip_rendering: bool = False) -> None:
+            dur = float(self.get_run_time(self.animations))
+            start = float(self.renderer.time) - dur      # skipping: time is already past it
+            ts = sample_times(start, dur, every)
+            report.seconds += dur
+            for t in ts:
+                self.update_to_time(t)
+                record(self, start + t, at_rest=t in (0.0, ts[-1]), first=t == 0.0)
+            super().play_internal(skip_rendering)
+
+        def end_beat(self, name: str) -> None:
+            report.beats[name] = check_scene(self)
+            super().end_beat(name)
+
+    Checked.__name__ = cls.__name__
+    for k, v in knobs.items():
+        setattr(Checked, k, v)
+    with tempconfig({"dry_run": True, "disable_caching": True}):
+        scene = Checked(skip_animations=True)
+        orig = scene.renderer.freeze_current_frame
+
+        def frozen(duration: float) -> None:            # a still wait: one frame
+            record(scene, float(scene.renderer.time) - duration, at_rest=True)
+            report.seconds += duration
+            report.still += duration
+            orig(duration)
+
+        scene.renderer.freeze_current_frame = frozen
         scene.render()
     report.scene = scene
     return report

@@ -10,6 +10,8 @@ afterwards: see :func:`theme_saved`).
 (2, 3, 4)
 >>> value_color(1.0, scale=1.0).to_hex().upper() == THEME.positive.upper()
 True
+>>> contrast_ratio(THEME.text, THEME.background) > 15
+True
 """
 from __future__ import annotations
 
@@ -33,6 +35,15 @@ DIGIT_PX_PER_SIZE = 1.29
 MIN_SIZE = float(math.ceil(MIN_TEXT_PX / DIGIT_PX_PER_SIZE))
 #: Pixel rows of the frame the floor refers to.
 REFERENCE_PX = 1080
+#: WCAG 2 AA: text contrast against what is behind it, at least 4.5:1 ...
+MIN_CONTRAST = 4.5
+#: ... or 3:1 for large text (at least this many pixels per row of digits at 1080p: WCAG's
+#: "large" is 18 pt ≈ 24 px of em, whose digits are ~2/3 of it; we use the issue's 36 px).
+LARGE_TEXT_PX = 36.0
+MIN_CONTRAST_LARGE = 3.0
+#: Cell shades are kept this much above the floor (anti-aliased glyph edges blend into what
+#: is behind them, so a shade exactly at 4.5:1 would read lower).
+SHADE_MARGIN = 1.15
 
 
 @dataclasses.dataclass
@@ -162,7 +173,10 @@ def mass_text(p: float) -> str:
 
 
 def value_color(x: float, scale: float) -> ManimColor:
-    """Blue for positive, red for negative, brighter = larger |x| relative to ``scale``."""
+    """Blue for positive, red for negative, brighter = larger |x| relative to ``scale``: the
+    colour of a heat-map cell that carries no digits. Digits are never drawn in it (small
+    values are too dim to read); a number shows its size by :func:`shade_color` behind
+    :func:`ink_color` digits instead."""
     if not np.isfinite(x):
         return THEME.color("masked")
     t = min(abs(float(x)) / scale, 1.0) if scale > 0 else 0.0
@@ -191,3 +205,98 @@ def weight_rgb(weights: np.ndarray, color: str | None = None) -> np.ndarray:
     hexrgb = lambda h: np.array([int(h[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
     lo, hi = hexrgb(THEME.neutral), hexrgb(color or THEME.highlight)
     return (lo + (hi - lo) * np.sqrt(w)).round().astype(np.uint8)
+
+
+# ====================================================================== contrast (WCAG 2)
+def _rgb01(color) -> np.ndarray:
+    return np.asarray(ManimColor(color).to_rgb(), dtype=np.float64)
+
+
+def relative_luminance(color) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0 black … 1 white).
+
+    >>> relative_luminance("#FFFFFF"), relative_luminance("#000000")
+    (1.0, 0.0)
+    >>> round(relative_luminance("#808080"), 3)
+    0.216
+    """
+    c = _rgb01(color)
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(np.dot([0.2126, 0.7152, 0.0722], lin))
+
+
+def contrast_ratio(a, b) -> float:
+    """WCAG 2 contrast ratio of two colours, (L_light + 0.05) / (L_dark + 0.05): 1 … 21.
+
+    >>> contrast_ratio("#FFFFFF", "#000000")
+    21.0
+    >>> round(contrast_ratio("#777777", "#FFFFFF"), 2)    # the classic AA borderline grey
+    4.48
+    """
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return round((la + 0.05) / (lb + 0.05), 6)
+
+
+def min_contrast_for(px: float) -> float:
+    """The contrast a text whose digits are ``px`` pixels tall (at 1080p) needs: 4.5:1, or
+    3:1 for large text.
+
+    >>> min_contrast_for(20), min_contrast_for(40)
+    (4.5, 3.0)
+    """
+    return MIN_CONTRAST_LARGE if px >= LARGE_TEXT_PX else MIN_CONTRAST
+
+
+def ink_color(x: float) -> ManimColor:
+    """The colour of a number's digits: the text colour tinted a little toward its sign's
+    colour (blue +, red −), bright at every magnitude (the size is in the shade behind).
+
+    >>> all(contrast_ratio(ink_color(v), THEME.background) > 7 for v in (-1e-3, 0.0, 2.0))
+    True
+    """
+    if not np.isfinite(x):
+        return THEME.color("dim")
+    end = THEME.color("positive") if x >= 0 else THEME.color("negative")
+    return interpolate_color(THEME.color("text"), end, 0.3)
+
+
+_SHADE_MAX: dict[tuple, tuple[float, float]] = {}
+
+
+def shade_max() -> tuple[float, float]:
+    """How far (0 … 1) a cell shade may go from the background toward the positive and
+    negative colours while every ink drawn on it (the sign's :func:`ink_color`, the text
+    colour, the highlight) keeps :data:`MIN_CONTRAST` × :data:`SHADE_MARGIN` against it.
+    Computed from the theme (a course may change the colours), cached per palette."""
+    key = (THEME.background, THEME.text, THEME.positive, THEME.negative, THEME.highlight)
+    if key not in _SHADE_MAX:
+        out = []
+        for sign, end in ((1.0, THEME.positive), (-1.0, THEME.negative)):
+            inks = (ink_color(sign), THEME.color("text"), THEME.color("highlight"))
+            best = 0.0
+            for k in range(1, 101):
+                bg = interpolate_color(THEME.color("background"), ManimColor(end), k / 100)
+                if min(contrast_ratio(i, bg) for i in inks) < MIN_CONTRAST * SHADE_MARGIN:
+                    break
+                best = k / 100
+            out.append(best)
+        _SHADE_MAX[key] = (out[0], out[1])
+    return _SHADE_MAX[key]
+
+
+def shade_color(x: float, scale: float) -> ManimColor:
+    """The shade of a number's cell: from the background (0) toward blue (+) or red (−) in
+    proportion to |x| / ``scale``, never so far that its digits drop under 4.5:1.
+
+    >>> top = shade_color(-1.0, 1.0)
+    >>> contrast_ratio(ink_color(-1.0), top) >= MIN_CONTRAST * SHADE_MARGIN
+    True
+    >>> shade_color(0.0, 1.0).to_hex().upper() == THEME.background.upper()
+    True
+    """
+    if not np.isfinite(x):
+        return THEME.color("masked")
+    t = min(abs(float(x)) / scale, 1.0) if scale > 0 else 0.0
+    pos, neg = shade_max()
+    end = THEME.color("positive") if x >= 0 else THEME.color("negative")
+    return interpolate_color(THEME.color("background"), end, t * (pos if x >= 0 else neg))

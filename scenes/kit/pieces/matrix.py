@@ -1,8 +1,9 @@
 """Matrices and vectors of real numbers: one layout for all of them.
 
 :class:`WeightMatrix` is the one grid: a shown block of a real matrix in square brackets,
-entries right-aligned in their columns, coloured by sign and magnitude
-(:func:`scenes.kit.theme.value_color`) and printed by :func:`scenes.kit.text.number_str`
+entries right-aligned in their columns, each a :class:`Cell`: bright digits
+(:func:`scenes.kit.theme.ink_color`, ≥ 4.5:1 at every magnitude) over a shade that shows
+sign and size (:func:`scenes.kit.theme.shade_color`), printed by :func:`scenes.kit.text.number_str`
 with :func:`scenes.kit.theme.digits_for` decimals; ⋯ / ⋮ / ⋱ where the matrix goes on, a ⋮
 gap row between rows that are not adjacent, optional row and column labels, a label, and
 braces with notes (:meth:`WeightMatrix.annotate`). ``.value`` on every entry is the real number.
@@ -17,17 +18,24 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from manim import DOWN, LEFT, ORIGIN, RIGHT, UP, Brace, SurroundingRectangle, VGroup, VMobject
+from manim import (DOWN, LEFT, ORIGIN, RIGHT, UP, Brace, Rectangle, SurroundingRectangle, VGroup,
+                   VMobject)
 
 from ..text import displayable, label_text, num_text, number_str, shape_str, token_label
-from ..theme import MIN_SIZE, THEME, digits_for, value_color
+from ..theme import MIN_SIZE, THEME, digits_for, ink_color, shade_color
 
 #: Font size of the numbers in the attention scene's row matrices (X, X̂, Q, K, V).
 MAT_SIZE = 18.0
-#: Height of a ⋮ gap row between two shown rows, in rows (a gap is a mark, not a row of data).
-GAP_ROW = 0.62
+#: Height of a ⋮ gap row between two shown rows, in rows (a gap is a mark, not a row of data;
+#: room enough that a highlight around a shaded row does not cross the ⋮).
+GAP_ROW = 0.72
+#: The least space between the digits of neighbouring columns, per unit of font size / 20
+#: (frame units): "0.02 −0.09" must never read as a subtraction.
+MIN_GAP = 0.2
+#: Space between neighbouring cell shades (frame units): cells never touch.
+SHADE_GAP = 0.05
 
-__all__ = ["MAT_SIZE", "WeightMatrix", "VectorColumn", "EmbeddingMatrix", "column_plan", "brackets",
+__all__ = ["MAT_SIZE", "Cell", "WeightMatrix", "VectorColumn", "EmbeddingMatrix", "column_plan", "brackets",
            "scale_of"]
 
 
@@ -58,6 +66,38 @@ def scale_of(values: np.ndarray) -> float:
     return float(np.abs(v).max()) if v.size and np.abs(v).max() > 0 else 1.0
 
 
+# ====================================================================== one entry
+class Cell(VGroup):
+    """One shown number: its digits (``.number``, a :func:`num_text`) over a shade
+    (``.shade``) that shows sign and size. ``.text`` is the string, ``.value`` the real
+    number; :meth:`set_color` colours the digits only (a highlighted entry stays readable).
+
+    >>> c = Cell(num_text("−0.5", 20), Rectangle(width=1, height=0.4))
+    >>> c.text, c.set_color("#FFD166").number.get_fill_color().to_hex()
+    ('−0.5', '#FFD166')
+    """
+
+    def __init__(self, number: VMobject, shade: Rectangle, **kwargs):
+        super().__init__(shade, number, **kwargs)
+        self.number, self.shade = number, shade
+
+    @property
+    def text(self) -> str:
+        return self.number.text
+
+    def set_color(self, color=None, family: bool = True):  # type: ignore[override]
+        if getattr(self, "number", None) is None:        # while VGroup initialises
+            return super().set_color(color, family)
+        self.number.set_color(color)
+        return self
+
+
+def _cell(x: float, digits: int, fs: float, sc: float) -> Cell:
+    shade = Rectangle(width=1, height=1, stroke_width=0, fill_opacity=1,
+                      fill_color=shade_color(x, sc))
+    return Cell(num_text(number_str(x, digits), fs, ink_color(x)), shade)
+
+
 # ====================================================================== the grid
 class WeightMatrix(VGroup):
     """A shown block of a real matrix (rows × columns) — weights, or rows of activations —
@@ -74,12 +114,18 @@ class WeightMatrix(VGroup):
     >>> [t.text for t in m.ellipses]
     ['⋯', '⋯', '⋮', '⋮', '⋱']
 
+    Every digit is bright (≥ 4.5:1 against its shade); neighbouring numbers are at least
+    ``MIN_GAP`` apart and their shades do not touch:
+
+    >>> m.min_gap() >= MIN_GAP * m.font_size / 20
+    True
+
     ``gap_after`` puts a ⋮ row after the given shown rows (the rows between are not drawn):
 
     >>> g = WeightMatrix(np.array([[1.0], [2.0], [3.0]]), (100, 1), gap_after=[0])
     >>> y = [float(g.entry(r).get_y()) for r in range(3)]
     >>> round((y[0] - y[1]) / (y[1] - y[2]), 2)     # 1 + 2 × (GAP_ROW − 0.5)
-    1.24
+    1.44
 
     Decimals follow :func:`scenes.kit.theme.digits_for` unless ``digits`` is given; colours
     are relative to ``scale`` (default: the largest shown magnitude). Accessors:
@@ -110,11 +156,12 @@ class WeightMatrix(VGroup):
         sc = scale if scale is not None else scale_of(self.values)
         if digits is None:  # small numbers get more decimals instead of a column of 0.00
             digits = digits_for(scale_of(self.values))
-        cells = [[num_text(number_str(x, digits), fs, value_color(x, sc)) for x in row]
-                 for row in self.values]
-        cw = max((t.width for row in cells for t in row), default=0.3)
-        step_x = cw + (h_buff if h_buff is not None else 0.35 * fs / 20)
-        step_y = num_text("0", fs).height + (v_buff if v_buff is not None else 0.22 * fs / 20)
+        cells = [[_cell(x, digits, fs, sc) for x in row] for row in self.values]
+        cw = max((t.number.width for row in cells for t in row), default=0.3)
+        gap = max(h_buff if h_buff is not None else 0.35 * fs / 20, MIN_GAP * fs / 20)
+        step_x = cw + gap
+        digit_h = num_text("0", fs).height
+        step_y = digit_h + (v_buff if v_buff is not None else 0.22 * fs / 20)
         # y of each shown row; a gap row takes GAP_ROW of a row on either side of its ⋮
         gaps = sorted(set(int(g) for g in gap_after))
         ys = [-(r + 2 * (GAP_ROW - 0.5) * sum(g < r for g in gaps)) * step_y for r in range(nr)]
@@ -122,10 +169,17 @@ class WeightMatrix(VGroup):
         def dot(s: str, x: float, y: float) -> VMobject:
             return num_text(s, fs, THEME.dim).move_to([x, y, 0])
 
+        # a shade reaches a little past its digits into the gap (never touching its
+        # neighbour's); the brackets sit just outside the shades
+        bbuff = 0.05
+        px = max(0.0, min((gap - SHADE_GAP) / 2, 0.08 * fs / 20))
+        py = max(0.0, min((step_y - digit_h - SHADE_GAP) / 2, px))
         for r, row in enumerate(cells):
             for c, t in enumerate(row):
                 t.value, t.index = float(self.values[r, c]), (r, c)
-                t.move_to([c * step_x + cw / 2 - t.width / 2, ys[r], 0])   # right-aligned
+                t.shade.stretch_to_fit_width(cw + 2 * px).stretch_to_fit_height(digit_h + 2 * py)
+                t.shade.move_to([c * step_x, ys[r], 0])
+                t.number.move_to([c * step_x + cw / 2 - t.number.width / 2, ys[r], 0])  # right-aligned
         self.rows = VGroup(*[VGroup(*row) for row in cells])
         self.entries = VGroup(*[t for row in cells for t in row])
         self.ellipses = VGroup()
@@ -140,7 +194,7 @@ class WeightMatrix(VGroup):
                 self.ellipses.add(dot("⋱", nc * step_x, y))
         # no empty group in the family: a Transform would fill it with points at ORIGIN
         self.body = VGroup(self.entries, *([self.ellipses] if self.ellipses else []))
-        self.brackets = brackets(self.body, buff=0.12 * fs / 20 + 0.06, color=color)
+        self.brackets = brackets(self.body, buff=bbuff, color=color)
         self.add(self.body, self.brackets)
         small = max(MIN_SIZE, fs * 0.85)
         self.row_labels = VGroup()
@@ -172,9 +226,16 @@ class WeightMatrix(VGroup):
         self.add(*([b] if brace else []), t)
         return b, t
 
-    def entry(self, r: int, c: int = 0) -> VMobject:
+    def entry(self, r: int, c: int = 0) -> Cell:
         """The shown entry (r, c); it carries ``.value`` (the real number)."""
         return self.rows[r][c]
+
+    def min_gap(self) -> float:
+        """The smallest horizontal space between the digits of two neighbouring entries of
+        a row (frame units; inf with one column)."""
+        gaps = [b.number.get_left()[0] - a.number.get_right()[0]
+                for row in self.rows for a, b in zip(row, row[1:])]
+        return float(min(gaps, default=float("inf")))
 
     def row(self, r: int) -> VGroup:
         return self.rows[r]
