@@ -10,12 +10,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, ManimColor, SurroundingRectangle,
-                   UpdateFromAlphaFunc, VGroup, config)
+from manim import (DOWN, LEFT, RIGHT, UP, Create, Dot, FadeIn, FadeOut,
+                   ManimColor, SurroundingRectangle, TransformFromCopy, UpdateFromAlphaFunc,
+                   VGroup, config)
 
 from .analysis.attention import grid_labels
 from .course.knobs import beat
-from .pieces import AttentionGrid
+from .pieces import AttentionGrid, VectorColumn, WeightMatrix
+from .pieces.matrix import MAT_SIZE
+from .pieces.product import MatrixProduct, fly_into
 from .text import num_text, number_str
 from .theme import MIN_SIZE, THEME, pct
 
@@ -24,6 +27,9 @@ __all__ = ["AttentionGridBeats"]
 
 class AttentionGridBeats:
     """Beats 4–6 of the attention scene: the queries × keys grid, changed in place."""
+
+    #: x of the grid's centre (left of centre: q and k, then the worked numbers, on its right)
+    grid_x = -1.9
 
     def build_grid(self) -> None:
         """The masked scores grid (what beat_mask ends with), silently."""
@@ -41,7 +47,7 @@ class AttentionGridBeats:
         g = AttentionGrid(M, labels, labels, mode=mode, cell_size=cs,
                           show_numbers=n <= self.max_numbers, digits=digits,
                           font_size=MIN_SIZE, show_positions=True, label_size=MIN_SIZE)
-        g.shift((-0.55 - g.frame.get_center()[0]) * RIGHT)
+        g.shift((self.grid_x - g.frame.get_center()[0]) * RIGHT)
         if g.frame.height >= 3.0:
             g.shift((-2.55 - g.frame.get_bottom()[1]) * UP)
         else:                                   # a small grid sits higher: room for notes
@@ -125,7 +131,8 @@ class AttentionGridBeats:
 
     @beat(needs=("tag", "qmat"))
     def beat_dot_products(self) -> None:
-        """4. The grid of q·k dot products (built from copies of q and k), then scaled."""
+        """4. The grid of q·k dot products, each cell built from copies of its q row and k row
+        flying in; one cell worked term by term; then scaled."""
         t, L, H, Q = self.trace, self.L, self.H, self.Q
         q = np.asarray(t.q[L][H], np.float64)
         k = np.asarray(t.k[L][H], np.float64)
@@ -133,29 +140,40 @@ class AttentionGridBeats:
         g = self._grid(qk, "scores", digits=1)
         notes = self._grid_notes(g)
         qm, km = self.qmat, self.kmat
-        # q rows fly to the grid's rows, k rows to its columns; cells appear row by row
-        ql, kl = VGroup(g.query_labels, g.query_positions), VGroup(g.key_labels, g.key_positions)
-        self.cross_fade((), [ql, kl, g.frame], run_time=1.0, extra=[
-            qm.animate.scale(0.35).move_to(ql).set_opacity(0),
-            km.animate.scale(0.35).rotate(math.pi / 2).move_to(kl).set_opacity(0)])
-        cells = [VGroup(g.cell(i, j), *( [g.numbers[i * self.n + j]] if g.show_numbers else []))
-                 for i in range(self.n) for j in range(self.n)] if not g.as_image else [g.image]
-        self.cross_fade((), cells, run_time=1.4, each=0.3, extra=[FadeIn(notes)])
-        self.settle(qm, km, g)
-        self.qmat = self.kmat = None
         self.show_caption(self.caption_text("dots"))
+        self._build_grid(g, qm, km)
         self.equation("matmul", "q_i · k_j (every cell)", shown=qk, x=q, W=k.T)
-        # one cell worked: the query's strongest key
+        self.shown["qk"] = g
+        # one cell worked: the query's strongest key, q_Q · k_j term by term
         j = int(np.argmax(np.asarray(t.pattern[L][H][Q])))
         cell_rect = SurroundingRectangle(g.cell(Q, j) if not g.as_image else g.frame,
                                          color=THEME.highlight, buff=0.02)
-        worked = self._para(f"q_{Q} · k_{j} = the sum of {self.d_head} products "
-                            f"q_{Q}[i] × k_{j}[i] = {qk[Q, j]:.3f}", 34)
-        worked.next_to(g.frame, RIGHT, buff=0.35).align_to(g.frame, DOWN)
+        worked = self._dot_piece(q, k, Q, j, qk[Q, j])
         self.equation("dot", f"q_{Q} · k_{j}", shown=qk[Q, j], a=q[Q], b=k[j])
-        self.play(Create(cell_rect), FadeIn(worked), run_time=0.5)
-        self.shown["qk"] = g
-        self._pause(1.2)
+        rows = VGroup()
+        if Q in self.cols:
+            rows.add(qm.highlight_row(self.cols.index(Q)))
+        if j in self.cols:
+            rows.add(km.highlight_row(self.cols.index(j)))
+        self.play(Create(cell_rect), Create(rows), run_time=0.4)
+        # q_Q and k_j leave their matrices for the worked product; the matrices make room
+        srcs = []
+        if Q in self.cols:
+            srcs.append(TransformFromCopy(VGroup(*qm.row(self.cols.index(Q))[:2]),
+                                          VGroup(*worked.vec.entries[:2])))
+        if j in self.cols:
+            srcs.append(TransformFromCopy(VGroup(*km.row(self.cols.index(j))[:2]),
+                                          VGroup(*worked.mat.entries[:2])))
+        self.cross_fade([qm, km, rows], [worked], run_time=0.9, extra=srcs)
+        self.remove(*[m for m in self.mobjects if m in qm.get_family() or m in km.get_family()])
+        self.add(worked)
+        note = worked.work(self, 0, [0], step=0.4, note_at=worked)
+        landed = worked.out.entry(0, 0).copy()
+        self.play(landed.animate.move_to(g.cell_center(Q, j)).set_opacity(0), run_time=0.6)
+        self.remove(landed)
+        self.play(FadeOut(VGroup(worked, worked.out, note)), FadeIn(notes), run_time=0.5)
+        self.qmat = self.kmat = None
+        self.shown["worked_dot"] = worked
         # the scale of this layer, read from the model
         inv = 1.0 / self.scale
         if abs(inv - math.sqrt(self.d_head)) < 1e-6 * inv:
@@ -171,13 +189,55 @@ class AttentionGridBeats:
             formula.next_to(beside[-1], DOWN, buff=0.4).align_to(beside[-1], LEFT)
         else:
             formula.next_to(g.frame, RIGHT, buff=0.35)
-        self.play(FadeIn(formula, shift=0.2 * LEFT), FadeOut(cell_rect), FadeOut(worked), run_time=0.4)
+        self.play(FadeIn(formula, shift=0.2 * LEFT), FadeOut(cell_rect), run_time=0.4)
         self.show_caption(self.caption_text("scale", scale_text=cap, d_head=self.d_head, sqrt=inv))
         self.grid = self._grid_to(g, qk * self.scale, "scores", 2)
         self.equation("scale", st, shown=qk * self.scale, a=qk, s=self.scale)
         self.grid_notes, self.formula = notes, formula
         self.shown["scaled"] = self.grid
         self._pause(1.4)
+
+    def _build_grid(self, g: AttentionGrid, qm, km, run_time: float = 3.6) -> None:
+        """The grid appears cell by cell (lagged): copies of q row i and k row j fly into
+        cell (i, j) and it lands with its number — never an empty grid."""
+        n = self.n
+        ql, kl = VGroup(g.query_labels, g.query_positions), VGroup(g.key_labels, g.key_positions)
+        qrow = {p: VGroup(*qm.row(i)) for i, p in enumerate(self.cols)}
+        krow = {p: VGroup(*km.row(i)) for i, p in enumerate(self.cols)}
+        base = [FadeIn(VGroup(ql, kl, g.frame))]
+        if g.as_image:            # one image: it fades in while the shown rows fly to their cells
+            cells = [(i, j) for i in range(n) for j in range(i + 1) if i in qrow and j in krow]
+            lands = [Dot(g.cell_center(i, j), radius=0.001, fill_opacity=0) for i, j in cells]
+            base.append(FadeIn(g.image))
+        else:
+            cells = [(i, j) for i in range(n) for j in range(n)]
+            lands = [VGroup(g.cell(i, j), *([g.numbers[i * n + j]] if g.show_numbers else []))
+                     for i, j in cells]
+        srcs = [[qrow[i]] * (i in qrow) + [krow[j]] * (j in krow) for i, j in cells]
+        fly_into(self, lands, srcs, run_time=run_time, each=min(0.5, 12.0 / max(len(cells), 1) + 0.1),
+                 extra=base, shrink=0.25)
+        self.remove(*lands)
+        self.add(g)
+        self.chrome_front()
+
+    def _dot_piece(self, q: np.ndarray, k: np.ndarray, i: int, j: int, value: float) -> MatrixProduct:
+        """q_i (a row, first entries) times k_j (a column): the product piece for one cell."""
+        e = self.entries
+        vec = WeightMatrix(q[i, :e][None], (1, self.d_head), label=f"q_{i}", font_size=MAT_SIZE,
+                           show_shape=False)
+        vec.label.set_fill(THEME.query)
+        mat = VectorColumn(k[j, :e], self.d_head, label=f"k_{j}", font_size=MAT_SIZE)
+        mat.label.set_fill(THEME.key)
+        out = WeightMatrix(np.array([[value]]), (1, 1), label="q·k", font_size=MAT_SIZE,
+                           show_shape=False, digits=3)
+        p = MatrixProduct(vec, mat, out, x=q[i], W=k[j][:, None], names=(f"q_{i}", f"k_{j}", ""))
+        p.arrange_in_row(buff=0.3)
+        right = config.frame_width / 2 - 0.3
+        left = self.grid.frame.get_right()[0] + 0.6 if getattr(self, "grid", None) is not None else 1.0
+        left = max(left, self.grid_x + 2.45 + 0.6)
+        p.out.align_to(p.vec, UP)
+        VGroup(p, p.out).move_to([(left + right) / 2, 0.9, 0])
+        return p
 
     @beat(needs=("tag", "grid"))
     def beat_mask(self) -> None:
