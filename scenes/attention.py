@@ -37,6 +37,7 @@ from scenes.kit.attention_qk_beats import AttentionQKBeats
 from scenes.kit.attention_readout_beats import AttentionReadoutBeats
 from scenes.kit.pieces import TokenBoxes, WeightMatrix
 from scenes.kit.pieces.matrix import MAT_SIZE
+from scenes.kit.camera import FrameZoom
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import token_label
@@ -48,7 +49,8 @@ __all__ = ["AttentionScene"]
 
 
 # ====================================================================== the scene
-class AttentionScene(AttentionQKBeats, AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTScene):
+class AttentionScene(AttentionQKBeats, AttentionGridBeats, AttentionReadoutBeats, Curtains, FrameZoom,
+                     GPTScene):
     """Self-attention in one head of a real model, beat by beat.
 
     Knobs (class attributes; a course config ``[attention]`` section may set them too):

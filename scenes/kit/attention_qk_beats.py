@@ -108,7 +108,9 @@ class AttentionQKBeats:
         pq = self._product(WQ, qm, self.W_Qf, self.b_Q, "b_Q", self.q_lin, ("x̂", "W_Q", "b_Q"))
         self.play(FadeIn(VGroup(WQ, pq.frame)), run_time=0.5)
         # one entry worked: q[p, 0] = Σ_i x̂[p, i] W_Q[i, 0] (+ b_Q[0]), partial sums counting up
+        self.zoom_to(xh.row(r), WQ, qm.entry(r, 0), margin=0.5)
         note = pq.work(self, r, [0], note_at=WQ, note_dir=DOWN)
+        self.pull_back(run_time=0.7)
         pq.sweep(self, run_time=1.6, remove=[note])
         self.add(qm)
         WK = self._w_block(self.W_Kf, "W_K", THEME.key)

@@ -330,7 +330,7 @@ class MatrixProduct(VGroup):
         scene.add(*lands)
         # one piece on stage: the copies gone, the result whole
         fam = set(self.out.get_family())
-        scene.remove(*[m for m in scene.mobjects if m in fam])
+        scene.remove(self.frame, *[m for m in scene.mobjects if m in fam])
         scene.add(self.out)
         keep = [self.cols[j] for j in range(nc)]
         ops = {"b": self.b[keep]} if self.b is not None else {}
