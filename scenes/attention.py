@@ -28,8 +28,8 @@ import textwrap
 from typing import Annotated, ClassVar, Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, FadeTransform, LaggedStart,
-                   SurroundingRectangle, Transform, TransformFromCopy, VGroup, VMobject, config)
+from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, FadeTransform,
+                   SurroundingRectangle, VGroup, VMobject, config)
 
 from scenes.kit.analysis.attention import head_scores, pick_query, select_head, shown_positions
 from scenes.kit.attention_grid_beats import AttentionGridBeats
@@ -294,9 +294,8 @@ class AttentionScene(AttentionQKBeats, AttentionGridBeats, AttentionReadoutBeats
         self.play(FadeOut(head), FadeOut(pos_note), FadeOut(full.positions),
                   *[FadeTransform(b, l) for b, l in zip(boxes, labs)],
                   *[FadeOut(b) for i, b in enumerate(full.boxes) if i + start not in self.cols],
-                  run_time=0.9)
-        self.play(FadeIn(VGroup(xmat.body, xmat.brackets, xmat.label, xmat.brace,
-                                xmat.shape_text), lag_ratio=0.02), run_time=0.7)
+                  FadeIn(VGroup(xmat.body, xmat.brackets, xmat.label, xmat.brace,
+                                xmat.shape_text), lag_ratio=0.02), run_time=1.2)
         self.remove(*labs)
         self.add(xmat)
         more = f"; rows for the last {len(self.cols)} of {self.n} tokens" if len(self.cols) < self.n else ""

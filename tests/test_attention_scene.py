@@ -291,6 +291,8 @@ def test_product_piece_counts_real_partial_sums(tmp_path):
     from manim import Create, FadeIn, Scene
     from scenes.kit import ledger
     from scenes.kit.ledger import LedgerMixin
+    from scenes.kit.pieces.matrix import scale_of
+    from scenes.kit.theme import digits_for
 
     class Host(LedgerMixin, Scene):
         def construct(self):
@@ -308,10 +310,12 @@ def test_product_piece_counts_real_partial_sums(tmp_path):
         s.render()
     p, x, W = s.p, s.x.astype(np.float64), s.W.astype(np.float64)
     want = {(r, j): np.cumsum(x[r, :p.k] * W[:p.k, j]) for r, j in ((1, 2), (0, 0), (0, 1))}
+    want_all = {(1, 2): want[(1, 2)], (0, 0): np.c_[want[(0, 0)], want[(0, 1)]],
+                (0, 1): np.c_[want[(0, 0)], want[(0, 1)]]}       # one row worked together
     seen: dict = {}
     for r, j, text, v in p.history:
         seen.setdefault((r, j), []).append(v)
-        assert text == number_str(v, p.digits)                  # the shown text is that sum
+        assert text == number_str(v, max(p.digits, digits_for(scale_of(want_all[(r, j)]))))
     for key, sums in want.items():
         np.testing.assert_array_equal(seen[key], sums)          # exactly the float64 sums
     # each shown entry is the model's value (the ledger recomputes x·W + b in full)

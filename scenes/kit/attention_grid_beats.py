@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, Create, Dot, FadeIn, FadeOut,
-                   ManimColor, SurroundingRectangle, TransformFromCopy, UpdateFromAlphaFunc,
+                   ManimColor, Rectangle, SurroundingRectangle, TransformFromCopy, UpdateFromAlphaFunc,
                    VGroup, config)
 
 from .analysis.attention import grid_labels
@@ -168,7 +168,8 @@ class AttentionGridBeats:
         self.cross_fade([qm, km, rows], [worked], run_time=0.9, extra=srcs)
         self.remove(*[m for m in self.mobjects if m in qm.get_family() or m in km.get_family()])
         self.add(worked)
-        self.zoom_to(worked, worked.out, margin=0.9)
+        room = Rectangle(width=worked.width, height=1.3).next_to(worked, DOWN, buff=0.2)
+        self.zoom_to(worked, worked.out, room, margin=0.4)     # with room for the note below
         note = worked.work(self, 0, [0], step=0.4, note_at=worked)
         self.pull_back(run_time=0.7)
         landed = worked.out.entry(0, 0).copy()
@@ -216,7 +217,7 @@ class AttentionGridBeats:
             cells = [(i, j) for i in range(n) for j in range(n)]
             lands = [VGroup(g.cell(i, j), *([g.numbers[i * n + j]] if g.show_numbers else []))
                      for i, j in cells]
-        srcs = [[qrow[i]] * (i in qrow) + [krow[j]] * (j in krow) for i, j in cells]
+        srcs = [([qrow[i]] if i in qrow else []) + ([krow[j]] if j in krow else []) for i, j in cells]
         fly_into(self, lands, srcs, run_time=run_time, each=min(0.5, 12.0 / max(len(cells), 1) + 0.1),
                  extra=base, shrink=0.25)
         self.remove(*lands)
@@ -279,7 +280,8 @@ class AttentionGridBeats:
                   *[FadeOut(x) for x in side], run_time=0.6)
         self.grid_notes = VGroup(self.grid_notes[0])
         # 1. the scores leave the row for the table
-        src = [[g.numbers[Q * g.n_k + j]] if g.show_numbers else [g.cell(Q, j)] for j in tab.key_list]
+        src = [[g.numbers[Q * g.n_k + j]] if g.show_numbers else [] if g.as_image else [g.cell(Q, j)]
+               for j in tab.key_list]
         fly_into(self, list(tab.s), src, run_time=0.9, each=0.5)
         self.add(tab.s)
         # 2. exp(s − max), 3. their sum, 4. each ÷ the sum (the camera on the table)
@@ -335,7 +337,7 @@ class AttentionGridBeats:
             head.add(self._note(f"keys {keys[0]}–{Q} of 0–{Q} listed; the sum is over all {Q + 1}"))
             head.arrange(DOWN, aligned_edge=LEFT, buff=0.1)
         hdr = VGroup(self._note("key"), self._note("s"), self._note("exp(s − max)"), self._note("weight"))
-        right = [None, 1.25, 2.95, 4.1]
+        right = [None, 1.0, 3.15, 4.35]
         cols = [VGroup(), VGroup(), VGroup(), VGroup()]
         for j in keys:
             for c, (txt, col) in enumerate(((f"{j}", THEME.dim), (number_str(s[j], 2), THEME.text),

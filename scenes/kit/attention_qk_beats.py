@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from manim import (DOWN, LEFT, ORIGIN, RIGHT, UP, Arc, Arrow, Circle, Create, DashedLine, FadeIn,
+from manim import (DOWN, LEFT, RIGHT, UP, Arc, Arrow, Circle, Create, DashedLine, FadeIn,
                    FadeOut, Line, UpdateFromAlphaFunc, VGroup)
 
 from .course.knobs import beat
 from .pieces import WeightMatrix
 from .pieces.matrix import MAT_SIZE
 from .pieces.product import MatrixProduct
-from .theme import MIN_SIZE, THEME, digits_for
+from .theme import THEME, digits_for
 
 __all__ = ["AttentionQKBeats", "rope_pair"]
 
@@ -108,9 +108,7 @@ class AttentionQKBeats:
         pq = self._product(WQ, qm, self.W_Qf, self.b_Q, "b_Q", self.q_lin, ("x̂", "W_Q", "b_Q"))
         self.play(FadeIn(VGroup(WQ, pq.frame)), run_time=0.5)
         # one entry worked: q[p, 0] = Σ_i x̂[p, i] W_Q[i, 0] (+ b_Q[0]), partial sums counting up
-        self.zoom_to(xh.row(r), WQ, qm.entry(r, 0), margin=0.5)
         note = pq.work(self, r, [0], note_at=WQ, note_dir=DOWN)
-        self.pull_back(run_time=0.7)
         pq.sweep(self, run_time=1.6, remove=[note])
         self.add(qm)
         WK = self._w_block(self.W_Kf, "W_K", THEME.key)

@@ -18,7 +18,7 @@ from .course.knobs import beat
 from .pieces import AttentionArcs, AttentionGrid, TokenBoxes, WeightMatrix
 from .pieces.matrix import MAT_SIZE
 from .pieces.product import MatrixProduct
-from .text import num_text, shape_str, token_label
+from .text import num_text, token_label
 from .theme import MIN_SIZE, THEME, digits_for, pct
 
 __all__ = ["AttentionReadoutBeats"]
@@ -103,11 +103,13 @@ class AttentionReadoutBeats:
         contrib.label.set_fill(THEME.highlight)
         po = MatrixProduct(zrow, WOm, contrib, x=z, W=WO, names=("z", "W_O", ""))
         self.show_caption(self.caption_text("write", d_head=self.d_head, head=H, d_model=self.d_model))
-        VGroup(WOm, contrib).arrange(RIGHT, buff=0.35).next_to(zrow, RIGHT, buff=0.35)
-        VGroup(WOm, contrib).shift((zrow.brackets.get_top()[1] - WOm.brackets.get_top()[1]) * UP)
-        self.play(FadeOut(VGroup(vm, wts, wl, on)), VGroup(zcol, WOm, contrib).animate.move_to([0, 0.8, 0]),
-                  run_time=0.6)
-        self.play(FadeIn(VGroup(WOm, po.frame)), run_time=0.4)
+        ghost = zcol.copy()
+        VGroup(WOm, contrib).arrange(RIGHT, buff=0.35).next_to(ghost[1], RIGHT, buff=0.35)
+        VGroup(WOm, contrib).shift((ghost[1].brackets.get_top()[1] - WOm.brackets.get_top()[1]) * UP)
+        VGroup(ghost, WOm, contrib).move_to([0, 0.8, 0])
+        # v and the weights give way while W_O comes in: one step, never an empty stage
+        self.play(FadeOut(VGroup(vm, wts, wl, on)), zcol.animate.move_to(ghost),
+                  FadeIn(VGroup(WOm, po.frame)), run_time=0.8)
         note = po.work(self, 0, [0], step=0.3, note_at=WOm, note_dir=DOWN)
         po.sweep(self, run_time=0.8, remove=[note])
         self.shown.update(head_out=contrib, o_product=po)

@@ -76,8 +76,9 @@ class FrameZoom:
     """Mixin for a :class:`scenes.kit.scene.GPTScene` drawn by a
     :class:`manim.camera.moving_camera.MovingCamera` (as ``MovingCameraScene`` does): the
     frame zooms to what is being computed (:meth:`zoom_to`) and pulls back to the whole
-    (:meth:`pull_back`). The model tag and the caption stay where they are on screen, at
-    their size: they follow the frame. No caption changes while zoomed in.
+    (:meth:`pull_back`). The caption stays where it is on screen, at its size (it follows
+    the frame; the zoomed box sits above it); the model tag fades out while zoomed in and
+    back on the pull-back. No caption changes while zoomed in.
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -110,12 +111,20 @@ class FrameZoom:
         from manim import Group
 
         box = Group(*mobs)
-        aspect = config.frame_width / config.frame_height
-        w = max(box.width + 2 * margin, (box.height + 2 * margin) * aspect, min_width)
-        w = min(w, config.frame_width)
-        h = w / aspect
+        fw, fh = config.frame_width, config.frame_height
+        aspect = fw / fh
+        # bands the chrome covers on screen (caption below, tag above): the box goes between
+        cap, tag = getattr(self, "_caption", None), getattr(self, "tag", None)
+        bb = (cap.get_top()[1] + fh / 2 + 0.1) if cap is not None and cap in self.mobjects else 0.0
+        bt = 0.0                                      # the tag fades while zoomed in
+        room = max(0.4, 1 - (bb + bt) / fh)           # the share of the height left for content
+        h = max((box.height + 2 * margin) / room, (box.width + 2 * margin) / aspect, min_width / aspect)
+        h = min(h, fh)
+        w = h * aspect
+        s = w / fw
         c = box.get_center().copy()
-        hx, hy = (config.frame_width - w) / 2, (config.frame_height - h) / 2
+        c[1] -= (bb - bt) * s / 2
+        hx, hy = (fw - w) / 2, (fh - h) / 2
         c[0], c[1] = np.clip(c[0], -hx, hx), np.clip(c[1], -hy, hy)
         self._frame_to(c, w, run_time, extra)
 
@@ -135,6 +144,9 @@ class FrameZoom:
         if not self.zoomed:                       # what the chrome looks like unzoomed
             self._chrome_ref = {id(m): m.copy() for m in chrome}
         refs = [(m, self._chrome_ref.get(id(m))) for m in chrome]
+        tag = getattr(self, "tag", None)
+        full = abs(width - config.frame_width) < 1e-6
+        o0, o1 = (1.0 if not self.zoomed else 0.0), (1.0 if full else 0.0)
 
         def step(f: Any, alpha: float) -> None:
             a = smooth(alpha)
@@ -146,5 +158,7 @@ class FrameZoom:
             for m, ref in refs:
                 if ref is not None:
                     m.become(ref.copy().scale(s, about_point=np.zeros(3)).shift(c))
+                    if m is tag:                  # nothing slides under it: it steps aside
+                        m.set_opacity(o0 + (o1 - o0) * a)
 
         self.play(UpdateFromAlphaFunc(frame, step, rate_func=lambda t: t), *extra, run_time=run_time)

@@ -59,7 +59,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut,
 
 from manim.utils.rate_functions import smooth
 
-from ..text import num_text, number_str
+from ..text import flat_text, markup, num_text, number_str
 from ..transitions import drawn_parts, set_alpha
 from ..theme import MIN_SIZE, THEME, digits_for
 from .matrix import WeightMatrix, scale_of
@@ -203,14 +203,16 @@ class MatrixProduct(VGroup):
         if hasattr(scene, "equation"):
             scene.equation(kind, text, shown=shown, **ops)
 
-    def _counter(self, r: int, j: int, v: float, color=None) -> VMobject:
-        t = num_text(number_str(float(v), self.digits), self.out.font_size, color or THEME.highlight)
-        t.value, t.text = float(v), number_str(float(v), self.digits)
+    def _counter(self, r: int, j: int, v: float, color=None, digits: int | None = None) -> VMobject:
+        d = self.digits if digits is None else digits
+        t = num_text(number_str(float(v), d), self.out.font_size, color or THEME.highlight)
+        t.value, t.text = float(v), number_str(float(v), d)
         e = self.out.entry(r, j)
         return t.move_to(e.get_center()).align_to(e, RIGHT)
 
     def _line(self, s: str, color=None) -> VMobject:
-        t = num_text(s, self.note_size, color or THEME.text)
+        """A line of a note; ``W_Q`` gets a real subscript."""
+        t = flat_text(markup(s), self.note_size, color or THEME.text, markup=True)
         t.text = s
         return t
 
@@ -229,6 +231,8 @@ class MatrixProduct(VGroup):
         vn, wn, bn = self.names
         vr = self.vec_rows[r]
         ps = self.partial_sums(r, js)
+        # partial sums of a few terms are small: printed with the decimals they need
+        pd = max(self.digits, digits_for(scale_of(ps)))
         pen = THEME.highlight
         row_box = SurroundingRectangle(self.vec.row(vr), color=pen, buff=0.05, stroke_width=2)
         col_box = VGroup(*[SurroundingRectangle(self.mat.col(j), color=pen, buff=0.05, stroke_width=2)
@@ -237,7 +241,7 @@ class MatrixProduct(VGroup):
         bw = VGroup(*[SurroundingRectangle(self.mat.entry(0, j), color=pen, buff=0.04, stroke_width=4)
                       for j in js if j < self.mat_cols])
         counters = VGroup(*[self._counter(r, j, 0.0) for j in js])
-        col_txt = (f"[:, {self.cols[js[0]]}]" if len(js) == 1 else "")
+        col_txt = (f"[:, {self.cols[js[0]]}]" if len(js) == 1 and self.W.shape[1] > 1 else "")
         note = self._place(VGroup(self._line(f"{vn}·{wn}{col_txt}"),
                                   self._line(f"0 of {self.d:,} terms", THEME.dim)), note_at, note_dir)
         for c in counters:
@@ -246,7 +250,7 @@ class MatrixProduct(VGroup):
                    run_time=0.4)
         scene.add(counters)
         for i in range(self.k):
-            new = VGroup(*[self._counter(r, j, ps[i, n]) for n, j in enumerate(js)])
+            new = VGroup(*[self._counter(r, j, ps[i, n], digits=pd) for n, j in enumerate(js)])
             new_note = self._line(f"{i + 1} of {self.d:,} terms so far", THEME.dim)
             new_note.move_to(note[1], aligned_edge=LEFT)
             flying = VGroup(self.vec.entry(vr, i).copy(),
