@@ -71,7 +71,17 @@ def fly_into(scene: Any, landings: Sequence[VMobject], sources: Sequence[Sequenc
              run_time: float = 2.0, each: float = 0.3, extra: Sequence = (), shrink: float = 0.3) -> None:
     """Lagged: for each landing, copies of its sources fly into it (shrinking, fading) and
     it fades in. ONE animation drives every copy (cheap for hundreds of cells): only the
-    copies in flight are drawn. ``each``: the share of ``run_time`` one landing takes."""
+    copies in flight are drawn. ``each``: the share of ``run_time`` one landing takes;
+    ``extra`` animations run alongside. The landings are on stage afterwards.
+
+    >>> from manim import Dot, Scene, tempconfig
+    >>> with tempconfig({"dry_run": True}):
+    ...     s = Scene(skip_animations=True)
+    ...     a, b = Dot(), Dot().shift(RIGHT)
+    ...     fly_into(s, [b], [[a]], run_time=0.5)
+    >>> b in s.mobjects and a not in s.mobjects
+    True
+    """
     n = len(landings)
     live = VGroup()
     flights = []            # (landing, parts, [(copy, family points, start, end)])
@@ -85,7 +95,6 @@ def fly_into(scene: Any, landings: Sequence[VMobject], sources: Sequence[Sequenc
         flights.append((m, drawn_parts([m]), cps))
     for m, parts, _ in flights:
         set_alpha(parts[0], 0.0)
-    gone = [False] * n
 
     def step(_: VMobject, alpha: float) -> None:
         shown = []
@@ -104,7 +113,8 @@ def fly_into(scene: Any, landings: Sequence[VMobject], sources: Sequence[Sequenc
                 sc = 1 + (shrink - 1) * v
                 for f, pts in fam:
                     f.points = (pts - c0) * sc + pos
-                c.set_opacity(1 - v) if v > 0.6 else None
+                if v > 0.6:
+                    c.set_opacity(1 - v)
                 shown.append(c)
         live.submobjects = shown
 
@@ -113,6 +123,7 @@ def fly_into(scene: Any, landings: Sequence[VMobject], sources: Sequence[Sequenc
     scene.remove(live)
     for m, parts, _ in flights:
         set_alpha(parts[0], 1.0)
+    scene.add(*landings)
 
 
 def frame_parts(m: WeightMatrix) -> VGroup:
