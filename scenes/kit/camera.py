@@ -143,6 +143,23 @@ class FrameZoom:
                   if m is not None and m in self.mobjects]
         if not self.zoomed:                       # what the chrome looks like unzoomed
             self._chrome_ref = {id(m): m.copy() for m in chrome}
+        cap = getattr(self, "_caption", None)
+        band = getattr(self, "_caption_band", None)
+        if not self.zoomed and cap is not None and cap in self.mobjects:
+            # while zoomed a background band keeps what is under the caption from showing through
+            from manim import Rectangle
+            h = cap.get_top()[1] + config.frame_height / 2 + 0.12
+            band = Rectangle(width=config.frame_width, height=h, stroke_width=0,
+                             fill_color=self.camera.background_color, fill_opacity=1.0)
+            band.move_to([0, -config.frame_height / 2 + h / 2, 0])
+            self._caption_band = band
+            self._chrome_ref[id(band)] = band.copy()
+            band.set_fill(opacity=0.0)
+            self.add(band)
+            self.bring_to_front(cap)
+            chrome.append(band)
+        elif band is not None and band in self.mobjects:
+            chrome.append(band)
         refs = [(m, self._chrome_ref.get(id(m))) for m in chrome]
         tag = getattr(self, "tag", None)
         full = abs(width - config.frame_width) < 1e-6
@@ -160,5 +177,10 @@ class FrameZoom:
                     m.become(ref.copy().scale(s, about_point=np.zeros(3)).shift(c))
                     if m is tag:                  # nothing slides under it: it steps aside
                         m.set_opacity(o0 + (o1 - o0) * a)
+                    elif m is band:
+                        m.set_fill(opacity=1 - (o0 + (o1 - o0) * a))
 
         self.play(UpdateFromAlphaFunc(frame, step, rate_func=lambda t: t), *extra, run_time=run_time)
+        if full and band is not None:
+            self.remove(band)
+            self._caption_band = None
