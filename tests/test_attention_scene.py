@@ -66,8 +66,26 @@ def test_displayed_numbers_are_the_trace(tmp_path):
     assert not np.allclose(t.attn_in[L], t.resid[L])           # the norm is a real step
     _rows_check(sh["q"], t.q[L, H], scene.cols, 2)
     _rows_check(sh["k"], t.k[L, H], scene.cols, 2)
-    np.testing.assert_allclose(sh["W_Q"].values, t.block("W_Q", L, H, slice(0, k), slice(0, 1)))
-    np.testing.assert_allclose(sh["W_K"].values, t.block("W_K", L, H, slice(0, k), slice(0, 1)))
+    np.testing.assert_allclose(sh["W_Q"].values, t.block("W_Q", L, H, slice(0, k), slice(0, 2)))
+    np.testing.assert_allclose(sh["W_K"].values, t.block("W_K", L, H, slice(0, k), slice(0, 2)))
+    # q and k computed on screen: the worked entry counts through the real partial sums
+    p = Q if Q in scene.cols else scene.cols[-1]
+    xq = t.attn_in[L, p].astype(np.float64)
+    for name, W in (("q_product", t.block("W_Q", L, H)), ("k_product", t.block("W_K", L, H))):
+        pr = sh[name]
+        sums = [v for r, j, _, v in pr.history]
+        np.testing.assert_allclose(sums, np.cumsum(xq[:k] * W[:k, 0].astype(np.float64)), rtol=1e-12)
+        assert pr.done == {(r, j) for r in range(len(scene.cols)) for j in range(2)}
+    # RoPE: the pair drawn turned by the real angle, and lands on the Trace's rotated q
+    rp = t.info["rope"]
+    pos, i, j, ang = sh["rope_pair"]
+    assert ang == pytest.approx(pos * rp["theta"] ** (-2 * i / rp["dims"]))
+    assert j == i + rp["dims"] // 2 and 0 < ang <= 1.5 * math.pi
+    np.testing.assert_allclose(sh["rope_after"].values[:, 0], t.q[L, H, pos, [i, j]], rtol=1e-6)
+    # the worked cell: q_Q · k_j over all d_head terms
+    wd = sh["worked_dot"]
+    jj = int(np.argmax(t.pattern[L, H, Q]))
+    assert wd.result[0, 0] == pytest.approx(float(t.q[L, H, Q].astype(np.float64) @ t.k[L, H, jj]))
     assert sh["W_Q"].full_shape == (t.info["d_model"], t.info["d_head"])
     assert sh["W_Q"].shape_text.text == f"{t.info['d_model']:,} × {t.info['d_head']:,}"
     # 4-6: the grids, cell by cell, and the printed numbers
@@ -78,6 +96,13 @@ def test_displayed_numbers_are_the_trace(tmp_path):
     low = np.tril_indices(t.n_pos)
     np.testing.assert_allclose(sh["scaled"].values[low], t.scores[L, H][low], rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(sh["scores"].values, t.scores[L, H])
+    # softmax worked step by step: scores, exp(s − max), weights of the listed keys
+    tab = sh["softmax_table"]
+    s_row = t.scores[L, H, Q, :Q + 1].astype(np.float64)
+    e_row = np.exp(s_row - s_row.max())
+    np.testing.assert_allclose([m.value for m in tab.s], s_row[tab.key_list])
+    np.testing.assert_allclose([m.value for m in tab.e], e_row[tab.key_list])
+    np.testing.assert_allclose([m.value for m in tab.w], t.pattern[L, H, Q, tab.key_list])
     assert np.isneginf(sh["scores"].values[np.triu_indices(t.n_pos, 1)]).all()
     np.testing.assert_allclose(sh["pattern"].values, t.pattern[L, H])
     for g in (sh["qk"], sh["scores"], sh["pattern"]):
@@ -89,11 +114,11 @@ def test_displayed_numbers_are_the_trace(tmp_path):
     assert [n.text for n in sh["scores"].numbers][1] == "−∞"
     # 7: values, weights, z, this head's contribution, the layer's real update
     keys = [p for p in scene.cols if p <= Q]
-    _rows_check(sh["v"], t.v[L, H], keys, k)
+    _rows_check(sh["v"], t.v[L, H], keys, 2)
     w = t.pattern[L, H, Q]
     np.testing.assert_allclose([m.value for m in sh["weights"]], w[keys])
-    np.testing.assert_allclose(sh["z"].values[0], t.z[L, H, Q, :k], rtol=1e-6)
-    np.testing.assert_allclose(sh["head_out"].values[0], t.head_out[L, H, Q, :4], rtol=1e-6)
+    np.testing.assert_allclose(sh["z"].values[0], t.z[L, H, Q, :2], rtol=1e-6)
+    np.testing.assert_allclose(sh["head_out"].values[0], t.head_out[L, H, Q, :3], rtol=1e-6)
     ne = sh["new_x"].values.shape[1]
     np.testing.assert_allclose(sh["new_x"].values[0], t.resid_mid[L, Q, :ne], rtol=1e-6)
     # the head-choice note says what was searched
@@ -241,5 +266,69 @@ def test_llama_gqa_model_with_biases(tmp_path, tiny_llama_dir):
     t = trace(Gqa.prompt, str(tiny_llama_dir))
     kv = t.kv_head_of(scene.H)
     np.testing.assert_allclose(scene.shown["W_K"].values,
-                               t.weights.get("W_K", (scene.L, kv, slice(0, scene.entries), slice(0, 1))))
+                               t.weights.get("W_K", (scene.L, kv, slice(0, scene.entries), slice(0, 2))))
     np.testing.assert_allclose(scene.shown["pattern"].values, t.pattern[scene.L, scene.H])
+
+
+# ====================================================================== the product piece
+def _product_demo(d: int = 7, k: int = 3):
+    """A product of real-looking float32 numbers (a fixed, non-random pattern)."""
+    from scenes.kit.pieces import WeightMatrix
+    from scenes.kit.pieces.product import MatrixProduct
+    x = (np.sin(np.arange(2 * d).reshape(2, d) * 1.3) * 0.8).astype(np.float32)
+    W = (np.cos(np.arange(d * 4).reshape(d, 4) * 0.7) * 0.3).astype(np.float32)
+    b = np.linspace(-0.1, 0.2, 4).astype(np.float32)
+    out_vals = x.astype(np.float64) @ W + b
+    p = MatrixProduct(WeightMatrix(x[:, :k], (2, d)), WeightMatrix(W[:k, :3], (d, 4)),
+                      WeightMatrix(out_vals[:, :3], (2, 4)), x=x, W=W, b=b,
+                      names=("x̂", "W_Q", "b_Q"))
+    return p, x, W, b
+
+
+def test_product_piece_counts_real_partial_sums(tmp_path):
+    """The counting entries show the float64 cumulative sums of the shown operands, every
+    one of them goes into the ledger, and the entry lands on the model's value."""
+    from manim import Create, FadeIn, Scene
+    from scenes.kit import ledger
+    from scenes.kit.ledger import LedgerMixin
+    from scenes.kit.pieces.matrix import scale_of
+    from scenes.kit.theme import digits_for
+
+    class Host(LedgerMixin, Scene):
+        def construct(self):
+            self.p, self.x, self.W, self.b = _product_demo()
+            self.play(FadeIn(self.p))
+            # FadeIn shows operands and the result's frame, no result entry yet
+            assert not any(e in self.mobjects for e in self.p.out.entries)
+            self.play(Create(self.p))
+            self.p.work(self, 1, [2])
+            self.p.work(self, 0, [0, 1])          # a row's entries counting together
+            self.p.sweep(self)
+
+    with tempconfig({"media_dir": str(tmp_path), "quality": "low_quality"}):
+        s = Host(skip_animations=True)
+        s.render()
+    p, x, W = s.p, s.x.astype(np.float64), s.W.astype(np.float64)
+    want = {(r, j): np.cumsum(x[r, :p.k] * W[:p.k, j]) for r, j in ((1, 2), (0, 0), (0, 1))}
+    want_all = {(1, 2): want[(1, 2)], (0, 0): np.c_[want[(0, 0)], want[(0, 1)]],
+                (0, 1): np.c_[want[(0, 0)], want[(0, 1)]]}       # one row worked together
+    seen: dict = {}
+    for r, j, text, v in p.history:
+        seen.setdefault((r, j), []).append(v)
+        assert text == number_str(v, max(p.digits, digits_for(scale_of(want_all[(r, j)]))))
+    for key, sums in want.items():
+        np.testing.assert_array_equal(seen[key], sums)          # exactly the float64 sums
+    # each shown entry is the model's value (the ledger recomputes x·W + b in full)
+    res = x @ W + s.b
+    for r in range(2):
+        for j in range(3):
+            assert p.out.entry(r, j).text == number_str(res[r, j], p.digits)
+    assert all(ledger.error(e) < 1e-5 for e in s.ledger)
+    assert sum("sum of the first" in e.text for e in s.ledger) == 2 * p.k   # one per step of each work
+    assert p.out in s.mobjects and all(e in s.mobjects or e in p.out.get_family()
+                                       for e in p.out.entries)
+    # a wrong operand is refused, not drawn
+    from scenes.kit.pieces import WeightMatrix
+    from scenes.kit.pieces.product import MatrixProduct
+    with pytest.raises(ValueError, match="not W"):
+        MatrixProduct(p.vec, WeightMatrix(W[:3, :3] + 1, (7, 4)), p.out, x=x, W=W)

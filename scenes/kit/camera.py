@@ -1,4 +1,6 @@
-"""A 3D camera for a plot beside a table: content shifted on screen, overlay cached."""
+"""Cameras: :class:`ShiftedThreeDCamera` (a 3D plot beside a table: content shifted on
+screen, overlay cached) and :class:`FrameZoom` (a 2D scene whose frame zooms to the cell or
+row being computed and pulls back)."""
 from __future__ import annotations
 
 import itertools as it
@@ -6,10 +8,10 @@ from typing import Any
 
 import cairo
 import numpy as np
-from manim import VMobject
+from manim import VMobject, config
 from manim.camera.three_d_camera import ThreeDCamera
 
-__all__ = ["ShiftedThreeDCamera"]
+__all__ = ["ShiftedThreeDCamera", "FrameZoom"]
 
 
 class ShiftedThreeDCamera(ThreeDCamera):
@@ -67,3 +69,118 @@ class ShiftedThreeDCamera(ThreeDCamera):
         ctx.set_source_surface(self._ov_surface, 0, 0)
         ctx.paint()
         ctx.restore()
+
+
+# ====================================================================== 2D: the frame follows the idea
+class FrameZoom:
+    """Mixin for a :class:`scenes.kit.scene.GPTScene` drawn by a
+    :class:`manim.camera.moving_camera.MovingCamera` (as ``MovingCameraScene`` does): the
+    frame zooms to what is being computed (:meth:`zoom_to`) and pulls back to the whole
+    (:meth:`pull_back`). The caption stays where it is on screen, at its size (it follows
+    the frame; the zoomed box sits above it); the model tag fades out while zoomed in and
+    back on the pull-back. No caption changes while zoomed in.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        from manim.camera.moving_camera import MovingCamera
+
+        kwargs.setdefault("camera_class", MovingCamera)
+        super().__init__(*args, **kwargs)
+        self._chrome_ref: dict[int, Any] = {}
+
+    def get_moving_mobjects(self, *animations: Any) -> list:
+        """While the frame moves, everything is moving (as in MovingCameraScene)."""
+        from manim.utils.family import extract_mobject_family_members
+        from manim.utils.iterables import list_update
+
+        moving = super().get_moving_mobjects(*animations)
+        fam = extract_mobject_family_members(moving)
+        if any(m in fam for m in self.renderer.camera.get_mobjects_indicating_movement()):
+            return list_update(self.mobjects, moving)
+        return moving
+
+    @property
+    def zoomed(self) -> bool:
+        frame = getattr(self.camera, "frame", None)
+        return frame is not None and abs(frame.width - config.frame_width) > 1e-6
+
+    def zoom_to(self, *mobs: Any, margin: float = 0.45, min_width: float = 5.5,
+                run_time: float = 0.8, extra: Any = ()) -> None:
+        """Frame ``mobs`` (with ``margin``), never narrower than ``min_width`` and never
+        beyond the whole stage."""
+        from manim import Group
+
+        box = Group(*mobs)
+        fw, fh = config.frame_width, config.frame_height
+        aspect = fw / fh
+        # bands the chrome covers on screen (caption below, tag above): the box goes between
+        cap, tag = getattr(self, "_caption", None), getattr(self, "tag", None)
+        bb = (cap.get_top()[1] + fh / 2 + 0.1) if cap is not None and cap in self.mobjects else 0.0
+        bt = 0.0                                      # the tag fades while zoomed in
+        room = max(0.4, 1 - (bb + bt) / fh)           # the share of the height left for content
+        h = max((box.height + 2 * margin) / room, (box.width + 2 * margin) / aspect, min_width / aspect)
+        h = min(h, fh)
+        w = h * aspect
+        s = w / fw
+        c = box.get_center().copy()
+        c[1] -= (bb - bt) * s / 2
+        hx, hy = (fw - w) / 2, (fh - h) / 2
+        c[0], c[1] = np.clip(c[0], -hx, hx), np.clip(c[1], -hy, hy)
+        self._frame_to(c, w, run_time, extra)
+
+    def pull_back(self, run_time: float = 0.8, extra: Any = ()) -> None:
+        """Back to the whole stage."""
+        if self.zoomed:
+            self._frame_to(np.zeros(3), config.frame_width, run_time, extra)
+
+    def _frame_to(self, center: np.ndarray, width: float, run_time: float, extra: Any) -> None:
+        from manim import UpdateFromAlphaFunc
+        from manim.utils.rate_functions import smooth
+
+        frame = self.camera.frame
+        c0, w0 = frame.get_center().copy(), float(frame.width)
+        chrome = [m for m in (getattr(self, "tag", None), getattr(self, "_caption", None))
+                  if m is not None and m in self.mobjects]
+        if not self.zoomed:                       # what the chrome looks like unzoomed
+            self._chrome_ref = {id(m): m.copy() for m in chrome}
+        cap = getattr(self, "_caption", None)
+        band = getattr(self, "_caption_band", None)
+        if not self.zoomed and cap is not None and cap in self.mobjects:
+            # while zoomed a background band keeps what is under the caption from showing through
+            from manim import Rectangle
+            h = cap.get_top()[1] + config.frame_height / 2 + 0.12
+            band = Rectangle(width=config.frame_width, height=h, stroke_width=0,
+                             fill_color=self.camera.background_color, fill_opacity=1.0)
+            band.move_to([0, -config.frame_height / 2 + h / 2, 0])
+            self._caption_band = band
+            self._chrome_ref[id(band)] = band.copy()
+            band.set_fill(opacity=0.0)
+            self.add(band)
+            self.bring_to_front(cap)
+            chrome.append(band)
+        elif band is not None and band in self.mobjects:
+            chrome.append(band)
+        refs = [(m, self._chrome_ref.get(id(m))) for m in chrome]
+        tag = getattr(self, "tag", None)
+        full = abs(width - config.frame_width) < 1e-6
+        o0, o1 = (1.0 if not self.zoomed else 0.0), (1.0 if full else 0.0)
+
+        def step(f: Any, alpha: float) -> None:
+            a = smooth(alpha)
+            w = w0 + (width - w0) * a
+            c = c0 + (center - c0) * a
+            f.set(width=w)
+            f.move_to(c)
+            s = w / config.frame_width
+            for m, ref in refs:
+                if ref is not None:
+                    m.become(ref.copy().scale(s, about_point=np.zeros(3)).shift(c))
+                    if m is tag:                  # nothing slides under it: it steps aside
+                        m.set_opacity(o0 + (o1 - o0) * a)
+                    elif m is band:
+                        m.set_fill(opacity=1 - (o0 + (o1 - o0) * a))
+
+        self.play(UpdateFromAlphaFunc(frame, step, rate_func=lambda t: t), *extra, run_time=run_time)
+        if full and band is not None:
+            self.remove(band)
+            self._caption_band = None
