@@ -243,3 +243,63 @@ def test_llama_gqa_model_with_biases(tmp_path, tiny_llama_dir):
     np.testing.assert_allclose(scene.shown["W_K"].values,
                                t.weights.get("W_K", (scene.L, kv, slice(0, scene.entries), slice(0, 1))))
     np.testing.assert_allclose(scene.shown["pattern"].values, t.pattern[scene.L, scene.H])
+
+
+# ====================================================================== the product piece
+def _product_demo(d: int = 7, k: int = 3):
+    """A product of real-looking float32 numbers (a fixed, non-random pattern)."""
+    from scenes.kit.pieces import WeightMatrix
+    from scenes.kit.pieces.product import MatrixProduct
+    x = (np.sin(np.arange(2 * d).reshape(2, d) * 1.3) * 0.8).astype(np.float32)
+    W = (np.cos(np.arange(d * 4).reshape(d, 4) * 0.7) * 0.3).astype(np.float32)
+    b = np.linspace(-0.1, 0.2, 4).astype(np.float32)
+    out_vals = x.astype(np.float64) @ W + b
+    p = MatrixProduct(WeightMatrix(x[:, :k], (2, d)), WeightMatrix(W[:k, :3], (d, 4)),
+                      WeightMatrix(out_vals[:, :3], (2, 4)), x=x, W=W, b=b,
+                      names=("x̂", "W_Q", "b_Q"))
+    return p, x, W, b
+
+
+def test_product_piece_counts_real_partial_sums(tmp_path):
+    """The counting entries show the float64 cumulative sums of the shown operands, every
+    one of them goes into the ledger, and the entry lands on the model's value."""
+    from manim import Create, FadeIn, Scene
+    from scenes.kit import ledger
+    from scenes.kit.ledger import LedgerMixin
+
+    class Host(LedgerMixin, Scene):
+        def construct(self):
+            self.p, self.x, self.W, self.b = _product_demo()
+            self.play(FadeIn(self.p))
+            # FadeIn shows operands and the result's frame, no result entry yet
+            assert not any(e in self.mobjects for e in self.p.out.entries)
+            self.play(Create(self.p))
+            self.p.work(self, 1, [2])
+            self.p.work(self, 0, [0, 1])          # a row's entries counting together
+            self.p.sweep(self)
+
+    with tempconfig({"media_dir": str(tmp_path), "quality": "low_quality"}):
+        s = Host(skip_animations=True)
+        s.render()
+    p, x, W = s.p, s.x.astype(np.float64), s.W.astype(np.float64)
+    want = {(r, j): np.cumsum(x[r, :p.k] * W[:p.k, j]) for r, j in ((1, 2), (0, 0), (0, 1))}
+    seen: dict = {}
+    for r, j, text, v in p.history:
+        seen.setdefault((r, j), []).append(v)
+        assert text == number_str(v, p.digits)                  # the shown text is that sum
+    for key, sums in want.items():
+        np.testing.assert_array_equal(seen[key], sums)          # exactly the float64 sums
+    # each shown entry is the model's value (the ledger recomputes x·W + b in full)
+    res = x @ W + s.b
+    for r in range(2):
+        for j in range(3):
+            assert p.out.entry(r, j).text == number_str(res[r, j], p.digits)
+    assert all(ledger.error(e) < 1e-5 for e in s.ledger)
+    assert sum("sum of the first" in e.text for e in s.ledger) == 2 * p.k   # one per step of each work
+    assert p.out in s.mobjects and all(e in s.mobjects or e in p.out.get_family()
+                                       for e in p.out.entries)
+    # a wrong operand is refused, not drawn
+    from scenes.kit.pieces import WeightMatrix
+    from scenes.kit.pieces.product import MatrixProduct
+    with pytest.raises(ValueError, match="not W"):
+        MatrixProduct(p.vec, WeightMatrix(W[:3, :3] + 1, (7, 4)), p.out, x=x, W=W)

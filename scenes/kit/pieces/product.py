@@ -1,0 +1,283 @@
+"""A product computed in front of the viewer: a row vector times a matrix (``x·W``), or a
+dot product, with the result entry counting up through the REAL partial sums.
+
+The one way a scene shows ``out = x·W (+ b)`` being computed (row-vector convention, as in
+:mod:`tensors.weights`: the vector is a row, column ``j`` of W gives output ``j``):
+
+1. :meth:`MatrixProduct.work` — highlight boxes step along the vector's shown entries and
+   down the matrix column; at each step copies of the two factors fly into the result
+   entry, which shows the partial sum over the terms so far (computed in float64 from the
+   shown operands' ``.value``; each one goes into the equation ledger). A note says how
+   many of the d terms that is; at the end "+ N more terms (+ b)" and the entry becomes the
+   model's value. With several columns at once every result entry of the row counts up
+   together (a matrix's rows scaled by the vector's entries and summed).
+2. :meth:`MatrixProduct.sweep` — the other shown result entries fill in, lagged, each born
+   from copies of its vector row and matrix column; the whole shown block goes into the
+   ledger as one ``matmul``.
+
+It is built on the one grid, :class:`scenes.kit.pieces.matrix.WeightMatrix` (vector,
+matrix and result are grids; a dot product is a 1×d row times a d×1 column) and the one
+number formatter, :func:`scenes.kit.text.number_str` with
+:func:`scenes.kit.theme.digits_for` decimals.
+
+Example (a scene with a ledger — any :class:`scenes.kit.scene.GPTScene` — records every
+partial sum; a plain ``Scene`` just animates)::
+
+    import numpy as np
+    from manim import LEFT, RIGHT, FadeIn, Scene
+    from scenes.kit.pieces import VectorColumn, WeightMatrix
+    from scenes.kit.pieces.product import MatrixProduct
+
+    class Demo(Scene):
+        def construct(self):
+            x = np.array([0.5, -1.0, 2.0, 0.25, 1.5])          # a real row (d = 5)
+            W = np.arange(15.0).reshape(5, 3) / 10             # [d, 3]
+            xv = WeightMatrix(x[None, :3], (1, 5), label="x")  # 3 of 5 entries shown
+            Wm = WeightMatrix(W[:3], (5, 3), label="W")
+            out = WeightMatrix((x @ W)[None], (1, 3), label="x·W")
+            p = MatrixProduct(xv, Wm, out, x=x, W=W).arrange_in_row()
+            self.play(FadeIn(p))                  # operands and the empty result frame
+            p.work(self, 0, [0])                  # entry 0 counts up: 3 shown terms + 2 more
+            p.sweep(self)                         # entries 1 and 2 fill in
+
+>>> import numpy as np
+>>> x = np.array([0.5, -1.0, 2.0, 0.25]); W = np.arange(8.0).reshape(4, 2)
+>>> p = MatrixProduct(WeightMatrix(x[None, :3], (1, 4)), WeightMatrix(W[:3], (4, 2)),
+...                   WeightMatrix((x @ W)[None], (1, 2)), x=x, W=W)
+>>> p.k, p.d, p.partial_sums(0, [1])[:, 0].tolist()      # 0.5·1, −1·3, 2·5 summed up
+(3, 4, [0.5, -2.5, 7.5])
+>>> float(p.result[0, 1]) == float(x @ W[:, 1])
+True
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Create, FadeIn, FadeOut, LaggedStart,
+                   SurroundingRectangle, UpdateFromAlphaFunc, VGroup, VMobject)
+
+from ..text import num_text, number_str
+from ..theme import MIN_SIZE, THEME, digits_for
+from .matrix import WeightMatrix, scale_of
+
+__all__ = ["MatrixProduct", "frame_parts", "shown_digits"]
+
+
+def frame_parts(m: WeightMatrix) -> VGroup:
+    """Everything of a grid but its entries: brackets, ellipses, labels, braces, notes."""
+    return VGroup(*[s for s in m.submobjects if s is not m.body],
+                  *([m.ellipses] if len(m.ellipses) else []))
+
+
+def shown_digits(m: WeightMatrix) -> int:
+    """The decimals a grid's entries are printed with (read from an entry's text)."""
+    for e in m.entries:
+        s = getattr(e, "text", "")
+        if "e" not in s and "∞" not in s:
+            return len(s.split(".")[1]) if "." in s else 0
+    return digits_for(scale_of(m.values))
+
+
+class MatrixProduct(VGroup):
+    """``out = x·W (+ b)`` computed on screen. ``vec``: a grid whose rows are the vectors
+    (its first ``k`` entries shown), ``mat``: a grid of W's first rows and some columns,
+    ``out``: the grid of the result (its values are the model's). ``x`` [n_out_rows, d] (or
+    [d]) and ``W`` [d, m] are the FULL operands; ``b`` [m] an optional bias; ``result`` the
+    model's values for out's shown block (default: ``x @ W + b`` in float64).
+    ``vec_rows[r]`` is the row of ``vec`` that out's row r is computed from (default r);
+    ``cols[j]`` the column of W that out's column j shows (default j).
+
+    The group holds the operands and the result's frame (brackets, labels: no entries),
+    so ``FadeIn`` / ``Create`` of it show what is about to be multiplied; the result entries
+    appear only as they are computed. Names for the notes: ``names=(vec, mat, bias)``.
+    """
+
+    def __init__(self, vec: WeightMatrix, mat: WeightMatrix, out: WeightMatrix, *,
+                 x: np.ndarray, W: np.ndarray, b: np.ndarray | None = None,
+                 result: np.ndarray | None = None, vec_rows: Sequence[int] | None = None,
+                 cols: Sequence[int] | None = None, names: tuple[str, str, str] = ("x", "W", "b"),
+                 digits: int | None = None, note_size: float | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.vec, self.mat, self.out = vec, mat, out
+        nr, nc = out.values.shape
+        self.x = np.atleast_2d(np.asarray(x, np.float64))            # [nr, d]
+        self.W = np.asarray(W, np.float64)                           # [d, m]
+        self.d = self.W.shape[0]
+        self.cols = list(range(nc) if cols is None else cols)
+        self.b = None if b is None else np.asarray(b, np.float64)
+        self.vec_rows = list(range(nr) if vec_rows is None else vec_rows)
+        if self.x.shape != (nr, self.d) or len(self.vec_rows) != nr or len(self.cols) != nc:
+            raise ValueError(f"x must be [{nr}, {self.d}] (one full row per result row), "
+                             f"got {self.x.shape}; vec_rows {len(self.vec_rows)}, cols {len(self.cols)}")
+        full = self.x @ self.W[:, self.cols] + (0.0 if self.b is None else self.b[self.cols])
+        self.result = full if result is None else np.asarray(result, np.float64).reshape(nr, nc)
+        # the shown terms: the vector's shown entries against the matrix's shown rows
+        self.k = min(vec.values.shape[1] if vec.values.ndim == 2 else len(vec.values),
+                     mat.values.shape[0])
+        for r, vr in enumerate(self.vec_rows):
+            if not np.allclose([vec.entry(vr, i).value for i in range(self.k)], self.x[r, :self.k]):
+                raise ValueError(f"row {vr} of the vector grid is not x[{r}]")
+        for j, c in enumerate(self.cols[:mat.values.shape[1]]):
+            if not np.allclose([mat.entry(i, j).value for i in range(self.k)], self.W[:self.k, c]):
+                raise ValueError(f"column {j} of the matrix grid is not W[:, {c}]")
+        self.names = names
+        self.digits = shown_digits(out) if digits is None else digits
+        self.note_size = max(MIN_SIZE, note_size or out.font_size * 0.9)
+        self.frame = frame_parts(out)
+        self.done: set[tuple[int, int]] = set()
+        #: every number the counting entries showed: (row, column, text, value)
+        self.history: list[tuple[int, int, str, float]] = []
+        self.add(vec, mat, self.frame)
+
+    # ------------------------------------------------------------------ numbers
+    def partial_sums(self, r: int, js: Sequence[int]) -> np.ndarray:
+        """[k, len(js)]: the cumulative sums Σ_{i≤t} x[r, i]·W[i, col_j] over the shown
+        terms, in float64, from the values the shown entries carry."""
+        xv = np.array([self.vec.entry(self.vec_rows[r], i).value for i in range(self.k)], np.float64)
+        Wv = np.array([[self.mat.entry(i, j).value for j in js] for i in range(self.k)], np.float64)
+        return np.cumsum(xv[:, None] * Wv, axis=0)
+
+    def arrange_in_row(self, buff: float = 0.35) -> "MatrixProduct":
+        """vec · mat = out side by side, the result's frame moved with the result."""
+        VGroup(self.vec, self.mat, self.out).arrange(RIGHT, buff=buff)
+        return self
+
+    def _record(self, scene: Any, kind: str, text: str, shown: Any, **ops: Any) -> None:
+        if hasattr(scene, "equation"):
+            scene.equation(kind, text, shown=shown, **ops)
+
+    def _counter(self, r: int, j: int, v: float, color=None) -> VMobject:
+        t = num_text(number_str(float(v), self.digits), self.out.font_size, color or THEME.highlight)
+        t.value, t.text = float(v), number_str(float(v), self.digits)
+        e = self.out.entry(r, j)
+        return t.move_to(e.get_center()).align_to(e, RIGHT)
+
+    def _note(self, s: str, where: VMobject | None, direction) -> VMobject:
+        t = num_text(s, self.note_size, THEME.text)
+        t.text = s
+        anchor = where if where is not None else self.out
+        return t.next_to(anchor, direction, buff=0.18).align_to(anchor, LEFT)
+
+    # ------------------------------------------------------------------ 1. the worked entry
+    def work(self, scene: Any, r: int, js: Sequence[int] = (0,), *, step: float = 0.45,
+             note_at: VMobject | None = None, note_dir=DOWN, finish: bool = True) -> VGroup:
+        """Animate out[r, js] = x[r]·W[:, js] (+ b): a step per shown term, then the rest.
+        Returns the note (still on screen; :meth:`sweep` or the caller removes it)."""
+        js = list(js)
+        vn, wn, bn = self.names
+        vr = self.vec_rows[r]
+        ps = self.partial_sums(r, js)
+        pen = THEME.highlight
+        row_box = SurroundingRectangle(self.vec.row(vr), color=pen, buff=0.05, stroke_width=2)
+        col_box = VGroup(*[SurroundingRectangle(self.mat.col(j), color=pen, buff=0.05, stroke_width=2)
+                           for j in js if j < self.mat.values.shape[1]])
+        bx = SurroundingRectangle(self.vec.entry(vr, 0), color=pen, buff=0.04, stroke_width=4)
+        bw = VGroup(*[SurroundingRectangle(self.mat.entry(0, j), color=pen, buff=0.04, stroke_width=4)
+                      for j in js if j < self.mat.values.shape[1]])
+        counters = VGroup(*[self._counter(r, j, 0.0) for j in js])
+        col_txt = (f"[:, {self.cols[js[0]]}]" if len(js) == 1 else "")
+        note = self._note(f"{vn}·{wn}{col_txt}: 1 of {self.d:,} terms", note_at, note_dir)
+        for c in counters:
+            c.set_opacity(0)
+        scene.play(Create(row_box), Create(col_box), Create(bx), Create(bw), FadeIn(note),
+                   run_time=0.4)
+        scene.add(counters)
+        for i in range(self.k):
+            new = VGroup(*[self._counter(r, j, ps[i, n]) for n, j in enumerate(js)])
+            new_note = self._note(f"{vn}·{wn}{col_txt}: {i + 1} of {self.d:,} terms "
+                                  f"(sum so far)", note_at, note_dir).align_to(note, LEFT)
+            flying = VGroup(self.vec.entry(vr, i).copy(),
+                            *[self.mat.entry(i, j).copy() for j in js if j < self.mat.values.shape[1]])
+            moves = [bx.animate.move_to(self.vec.entry(vr, i))] + [
+                b.animate.move_to(self.mat.entry(i, j)) for b, j in zip(bw, js)]
+            targets = [counters[0]] + [counters[n] for n, j in enumerate(js) if j < self.mat.values.shape[1]]
+            scene.add(flying)
+
+            def fly(m: VGroup, a: float, start=[f.get_center() for f in flying],
+                    ends=[t.get_center() for t in targets]) -> None:
+                u = min(1.0, max(0.0, (a - 0.25) / 0.75))
+                for f, s, e in zip(m, start, ends):
+                    f.move_to(s + (e - s) * u)
+                    f.set_opacity(1.0 - u)
+
+            def swap(_: VMobject, a: float, new=new, new_note=new_note) -> None:
+                if a >= 0.8:
+                    for c, nc in zip(counters, new):
+                        c.become(nc)
+                    note.become(new_note)
+
+            scene.play(*moves, UpdateFromAlphaFunc(flying, fly), UpdateFromAlphaFunc(counters, swap),
+                       run_time=step if i else step * 1.2)
+            scene.remove(flying)
+            for n, j in enumerate(js):
+                counters[n].value, counters[n].text = float(ps[i, n]), new[n].text
+                self.history.append((r, j, counters[n].text, float(ps[i, n])))
+            xs = self.x[r, :i + 1]
+            self._record(scene, "matmul", f"{vn}·{wn}: sum of the first {i + 1} terms",
+                         ps[i], x=xs, W=self.W[:i + 1, [self.cols[j] for j in js]])
+        if finish:
+            self.finish(scene, r, js, counters, note, extra=[FadeOut(bx), FadeOut(bw),
+                                                            FadeOut(row_box), FadeOut(col_box)])
+        else:
+            scene.play(FadeOut(bx), FadeOut(bw), FadeOut(row_box), FadeOut(col_box), run_time=0.3)
+        return note
+
+    def finish(self, scene: Any, r: int, js: Sequence[int], counters: VGroup, note: VMobject,
+               extra: Sequence = ()) -> None:
+        """"+ N more terms (+ b)": the counters become the model's values (the real entries)."""
+        vn, wn, bn = self.names
+        rest = self.d - self.k
+        tail = f" + {bn}" if self.b is not None else ""
+        more = f"+ {rest:,} more terms{tail}" if rest else (tail.strip() or "all terms")
+        vals = "  ".join(number_str(float(self.result[r, j]), self.digits) for j in js)
+        done = num_text(f"{more} = {vals}", self.note_size, THEME.highlight)
+        done.text = f"{more} = {vals}"
+        done.next_to(note, DOWN, buff=0.1).align_to(note, LEFT)
+        ents = [self.out.entry(r, j) for j in js]
+        scene.play(FadeIn(done), *extra, run_time=0.5)
+        scene.play(*[FadeOut(c) for c in counters], *[FadeIn(e) for e in ents], run_time=0.5)
+        scene.remove(counters)
+        for j in js:
+            self.done.add((r, j))
+            c = self.cols[j]
+            self._record(scene, "matmul", f"{vn}·{wn}[:, {c}]" + (f" + {bn}" if self.b is not None else ""),
+                         np.array([self.result[r, j]]), x=self.x[r], W=self.W[:, [c]],
+                         **({"b": self.b[[c]]} if self.b is not None else {}))
+        note.add(done)
+
+    # ------------------------------------------------------------------ 2. the sweep
+    def sweep(self, scene: Any, cells: Sequence[tuple[int, int]] | None = None, *,
+              run_time: float = 1.4, lag: float | None = None, fly: bool = True,
+              remove: Sequence[VMobject] = ()) -> None:
+        """The other shown result entries fill in, lagged: each from copies of its vector
+        row and matrix column flying into it (``fly=False``: they fade in). Records the
+        whole shown block as one ``matmul``; afterwards ``out`` is on stage, whole."""
+        nr, nc = self.out.values.shape
+        todo = [c for c in (cells if cells is not None else
+                            [(r, j) for r in range(nr) for j in range(nc)]) if c not in self.done]
+        anims, copies = [], []
+        for r, j in todo:
+            e = self.out.entry(r, j)
+            parts = [FadeIn(e)]
+            if fly:
+                src = VGroup(self.vec.row(self.vec_rows[r]).copy(),
+                             *([self.mat.col(j).copy()] if j < self.mat.values.shape[1] else []))
+                copies.append(src)
+                parts.append(src.animate.scale(0.3).move_to(e).set_opacity(0))
+            anims.append(AnimationGroup(*parts))
+            self.done.add((r, j))
+        if anims:
+            lag = lag if lag is not None else min(0.25, 3.0 / max(len(anims), 1))
+            scene.play(LaggedStart(*anims, lag_ratio=lag), *[FadeOut(m) for m in remove],
+                       run_time=run_time)
+        elif remove:
+            scene.play(*[FadeOut(m) for m in remove], run_time=0.3)
+        # one piece on stage: the copies gone, the result whole
+        fam = set(self.out.get_family())
+        scene.remove(*copies, *[m for m in scene.mobjects if m in fam])
+        scene.add(self.out)
+        keep = [self.cols[j] for j in range(nc)]
+        ops = {"b": self.b[keep]} if self.b is not None else {}
+        self._record(scene, "matmul", f"{self.names[0]}·{self.names[1]} (every shown entry)",
+                     self.result, x=self.x, W=self.W[:, keep], **ops)
