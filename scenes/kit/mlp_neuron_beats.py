@@ -21,7 +21,8 @@ from manim import (DL, DOWN, LEFT, RIGHT, UP, Arrow, Axes, Create, Dot, FadeIn, 
 
 from .analysis.mlp import ACT_TEX, activation
 from .course.knobs import beat
-from .pieces import VectorColumn, WeightMatrix
+from .pieces import WeightMatrix
+from .pieces.product import MatrixProduct
 from .text import num_text, token_label
 from .theme import THEME, digits_for, fmt
 
@@ -35,8 +36,19 @@ PRODUCT_ROWS = 4
 class MLPNeuronBeats:
     """``beat_vector`` of the MLP scene (see the module doc)."""
 
+    def row_under(self, M: WeightMatrix, vals: np.ndarray, full: int, top: float) -> WeightMatrix:
+        """A 1 × len(vals) grid whose columns stand under ``M``'s (the same pitch), its top at
+        ``top``: the result row of a product with ``M``."""
+        kw = dict(font_size=NUM, truncated_cols=True, truncated_rows=False, show_shape=False)
+        probe = WeightMatrix(vals[None], (1, full), **kw)
+        step = (M.entry(0, 1).get_right()[0] - M.entry(0, 0).get_right()[0]) if len(vals) > 1 else 1.0
+        out = WeightMatrix(vals[None], (1, full), h_buff=step - max(e.width for e in probe.entries), **kw)
+        out.shift([M.entry(0, 0).get_right()[0] - out.entry(0, 0).get_right()[0],
+                   top - out.get_top()[1], 0])
+        return out
+
     def make_vector(self) -> VGroup:
-        """Everything beat_vector draws, at its final place (the parts know their stages)."""
+        """Everything beat_vector draws, at its place (the parts know their stages)."""
         t, L, p = self.trace, self.L, self.pos
         n = min(self.entries, PRODUCT_ROWS)
         x = np.asarray(t.resid_mid[L, p], np.float64)
@@ -48,31 +60,18 @@ class MLPNeuronBeats:
         else:
             self.equation("layernorm", "x̂ = LayerNorm(x)", shown=xh, x=x, g=g2, b=b2,
                           eps=self.norm2["eps"])
-        y0 = self.content_top - 0.6
-        xc = VectorColumn(x[:n], self.d_model, label="x", font_size=NUM, show_len=True)
-        xhc = VectorColumn(xh[:n], self.d_model, label="x̂", font_size=NUM, show_len=True)
-        xc.to_edge(LEFT, buff=0.2).align_to([0, y0, 0], UP)
-        xhc.move_to([-4.3, 0, 0]).align_to([0, y0, 0], UP)
-        arr = Arrow([xc.get_right()[0], xc.get_y(), 0], [xhc.get_left()[0], xc.get_y(), 0],
-                    buff=0.1, color=THEME.dim, stroke_width=3)
-        nlab = self.text(self.norm2["type"], size=LABEL, color=THEME.dim)
-        nlab.move_to([arr.get_x(), xc.label.get_y(), 0])
-        # the products: x̂ moves to the left edge, the matrix block beside it, rows aligned
-        xh_left = -config.frame_width / 2 + 0.25 + xhc.width / 2 - xhc.get_x()
         idx = self.top
         pre = np.asarray(t.mlp_pre[L, p, idx], np.float64)
         actv = np.asarray(t.mlp_act[L, p, idx], np.float64)
-        W_in = np.asarray(t.W_in(L, idx), np.float64)
-        b_in = np.asarray(w.get("b_in", L), np.float64)[idx]
-        self.equation("matmul", "up = x̂·W_in + b_in", shown=pre, x=xh, W=W_in, b=b_in)
-        mats = [("W_in", W_in, pre, "up" if self.gated else "pre", w.is_real("b_in"))]
         fx = ACT_TEX[self.act_name]
+        # the matrices: W_gate then W_in (or W_in alone), full, and their shown blocks
+        mats = [("W_in", np.asarray(t.W_in(L), np.float64), pre, "up" if self.gated else "pre",
+                 np.asarray(w.get("b_in", L), np.float64) if w.is_real("b_in") else None, "b_in")]
         if self.gated:
             gate = np.asarray(t.mlp_gate[L, p, idx], np.float64)
-            W_g = np.asarray(t.W_gate(L, idx), np.float64)
-            b_g = np.asarray(w.get("b_gate", L), np.float64)[idx]
-            self.equation("matmul", "gate = x̂·W_gate + b_gate", shown=gate, x=xh, W=W_g, b=b_g)
-            mats.insert(0, ("W_gate", W_g, gate, "gate", w.is_real("b_gate")))
+            mats.insert(0, ("W_gate", np.asarray(t.W_gate(L), np.float64), gate, "gate",
+                            np.asarray(w.get("b_gate", L), np.float64) if w.is_real("b_gate") else None,
+                            "b_gate"))
             f_gate = activation(gate, self.act_name)
             self.equation("activation", f"{fx}(gate)", shown=f_gate, x=gate, name=self.act_name)
             self.equation("activation", f"{fx}(gate) ⊙ up", shown=actv, x=gate,
@@ -80,42 +79,54 @@ class MLPNeuronBeats:
         else:
             gate, f_gate = pre, actv
             self.equation("activation", f"{fx}(pre)", shown=actv, x=pre, name=self.act_name)
-        digits = digits_for(max(float(np.abs(W[:n]).max()) for _, W, *_ in mats))
+        digits = digits_for(max(float(np.abs(W[:n][:, idx]).max()) for _, W, *_ in mats))
         blocks = []
-        for name, W, vals, row_name, bias in mats:
-            M = WeightMatrix(W[:n], (self.d_model, self.d_mlp), font_size=NUM, digits=digits,
+        for name, W, vals, row_name, b, bname in mats:
+            M = WeightMatrix(W[:n][:, idx], (self.d_model, self.d_mlp), font_size=NUM, digits=digits,
                              truncated_rows=True, truncated_cols=True, show_shape=False)
-            M.shift([xhc.get_right()[0] + xh_left + 0.45 - M.brackets.get_left()[0],
-                     xhc.entry(0).get_y() - M.entry(0, 0).get_y(), 0])
-            M.name, M.vals, M.row_name, M.bias = name, vals, row_name, bias
+            M.shift([-1.75 - M.brackets.get_left()[0], self.content_top - 1.0 - M.brackets.get_top()[1], 0])
+            M.name, M.full, M.vals, M.row_name, M.b, M.bname = name, W, vals, row_name, b, bname
             blocks.append(M)
         M0 = blocks[0]
         ids = VGroup(*[num_text(f"#{i}", NUM, THEME.text).move_to(
             [M0.entry(0, c).get_x(), M0.brackets.get_top()[1] + 0.28, 0]) for c, i in enumerate(idx)])
         for M in blocks:
-            M.label = self.text(f"{M.name}  ({self.d_model:,} × {self.d_mlp:,}): one column per neuron",
+            M.label = self.text(f"{M.name}  ({self.d_model:,} × {self.d_mlp:,}): a column per neuron",
                                 size=LABEL).next_to(ids, UP, buff=0.15).align_to(M.brackets, LEFT)
-        col_x = [float(M0.entry(0, c).get_x()) for c in range(len(idx))]
-        y_res = M0.brackets.get_bottom()[1] - 0.35
+            k = blocks.index(M)
+            M.out = self.row_under(M, M.vals, self.d_mlp, M0.brackets.get_bottom()[1] - 0.12 - 0.55 * k)
+            M.out_lab = self.text(f"{M.row_name} =", size=LABEL, color=THEME.dim)
+            M.out_lab.next_to(M.out.brackets, LEFT, buff=0.15)
+        # x and x̂ as rows (row vectors), left of the matrix; x̂ = norm(x) below x
+        xr = WeightMatrix(x[None, :n], (1, self.d_model), font_size=NUM, truncated_cols=True,
+                          show_shape=False, label="x", label_dir=LEFT)
+        xhr = WeightMatrix(xh[None, :n], (1, self.d_model), font_size=NUM, truncated_cols=True,
+                           show_shape=False, label="x̂", label_dir=LEFT)
+        xr.move_to([0, M0.entry(0, 0).get_y() + 0.1, 0]).to_edge(LEFT, buff=0.3)
+        xhr.move_to([0, xr.get_y() - 1.25, 0]).align_to(xr, RIGHT)
+        arr = Arrow(xr.brackets.get_bottom(), xhr.brackets.get_top(), buff=0.1, color=THEME.dim,
+                    stroke_width=3, max_tip_length_to_length_ratio=0.3)
+        nlab = self.text(self.norm2["type"], size=LABEL, color=THEME.dim).next_to(arr, RIGHT, buff=0.15)
+        note_at = VMobject().set_points_as_corners([[xr.get_left()[0], xhr.get_bottom()[1] - 0.1, 0],
+                                                    [xr.get_left()[0] + 0.01, xhr.get_bottom()[1] - 0.1, 0]])
         # the table (after the matrix leaves): neurons as columns, one row per step
-        names = [M.row_name for M in blocks] + ([f"{fx}(gate)", f"⊙ up"] if self.gated else [f"{fx}(pre)"])
+        names = [M.row_name for M in blocks] + ([f"{fx}(gate)", "⊙ up"] if self.gated else [f"{fx}(pre)"])
         vals = [M.vals for M in blocks] + ([f_gate, actv] if self.gated else [actv])
-        y_t0 = ids.get_y() - 0.55
+        widest = max(self.text(nm, size=LABEL).width for nm in names)
+        shift = -config.frame_width / 2 + 0.3 + widest + 0.3 - (M0.entry(0, 0).get_left()[0])
+        col_x = [float(M0.entry(0, c).get_x()) + shift for c in range(len(idx))]
+        y_t0 = ids.get_y() - 0.6
         rows = VGroup()
         for r, (nm, vv) in enumerate(zip(names, vals)):
             last = r == len(names) - 1
             cells = VGroup(*[num_text(fmt(float(v)), NUM, THEME.highlight if last else THEME.text)
-                             .move_to([cx, y_t0 - 0.52 * r, 0]) for cx, v in zip(col_x, vv)])
+                             .move_to([cx, y_t0 - 0.55 * r, 0]) for cx, v in zip(col_x, vv)])
             for c, v in zip(cells, vv):
                 c.value = float(v)
             lab = self.text(nm, size=LABEL, color=THEME.highlight if last else THEME.dim)
             lab.move_to([cells.get_left()[0] - 0.3, cells.get_y(), 0], aligned_edge=RIGHT)
             rows.add(VGroup(lab, cells))
-        # during the products the result rows sit under the matrix block
-        stage_rows = VGroup()
-        for r in range(len(blocks)):
-            s = rows[r].copy().shift((y_res - 0.5 * r - rows[r][1].get_y()) * UP)
-            stage_rows.add(s)
+        ids_t = ids.copy().shift(shift * RIGHT)
         # the activation, plotted from the model's own function
         lo = min(-3.0, float(gate.min()) - 0.5)
         hi = max(3.0, float(gate.max()) + 0.5)
@@ -125,7 +136,7 @@ class MLPNeuronBeats:
                   y_range=[ylo, yhi, max(1, round((yhi - ylo) / 4))],
                   x_length=3.4, y_length=3.0, tips=False,
                   axis_config={"color": THEME.dim, "stroke_width": 2, "include_ticks": False})
-        ax.move_to([5.15, y0 - 1.85, 0])
+        ax.move_to([5.1, self.content_top - 2.4, 0])
         curve = ax.plot(f, x_range=[lo, hi, (hi - lo) / 200], color=THEME.highlight, stroke_width=3)
         fname = self.text(f"{fx}(z)", size=LABEL, color=THEME.highlight).next_to(ax, UP, buff=0.1)
         zl = VGroup(self.text("gate" if self.gated else "pre", size=LABEL, color=THEME.dim))
@@ -136,36 +147,35 @@ class MLPNeuronBeats:
                Line(ax.c2p(xt, 0) + 0.06 * DOWN, ax.c2p(xt, 0) + 0.06 * UP, color=THEME.dim),
                num_text(str(yt), NUM, THEME.dim).next_to(ax.c2p(0, yt), LEFT, buff=0.08),
                Line(ax.c2p(0, yt) + 0.06 * LEFT, ax.c2p(0, yt) + 0.06 * RIGHT, color=THEME.dim))
-        # each neuron: a tick where its gate value lies, and a point that moves along the
-        # curve from z = 0 to that value
+        # each neuron: a tick where its value lies on the axis, and a point that moves along
+        # the curve from z = 0 to that value
         ticks = VGroup(*[Line(ax.c2p(float(z), 0) + 0.09 * DOWN, ax.c2p(float(z), 0) + 0.09 * UP,
                               color=THEME.text, stroke_width=3) for z in gate])
-        paths = []
-        for z in gate:
-            zs = np.linspace(0.0, float(z), 24)
-            paths.append(VMobject().set_points_as_corners([ax.c2p(float(s), f(float(s))) for s in zs]))
+        paths = [VMobject().set_points_as_corners(
+            [ax.c2p(float(s_), f(float(s_))) for s_ in np.linspace(0.0, float(z), 24)]) for z in gate]
         dots = VGroup(*[Dot(ax.c2p(float(z), f(float(z))), radius=0.06, color=THEME.text)
                         for z in gate])
-        g = VGroup(xc, arr, nlab, xhc, ids, rows, ax, curve, fname, zl, dots)
-        g.xc, g.xhc, g.arrow, g.xh_left = xc, xhc, VGroup(arr, nlab), xh_left
-        g.blocks, g.ids, g.rows, g.stage_rows, g.n_mats = blocks, ids, rows, stage_rows, len(blocks)
+        g = VGroup(xr, arr, nlab, xhr, ids_t, rows, ax, curve, fname, zl, dots)
+        g.xr, g.xhr, g.arrow, g.note_at = xr, xhr, VGroup(arr, nlab), note_at
+        g.blocks, g.ids, g.ids_t, g.rows, g.n_mats = blocks, ids, ids_t, rows, len(blocks)
         g.plot, g.ticks, g.paths, g.dots, g.axes = VGroup(ax, curve, fname, zl), ticks, paths, dots, ax
-        g.act_cells, g.id_cells = rows[-1][1], ids
-        g.f_cells = rows[len(blocks)][1]
+        g.xh_full = xh
+        g.act_cells, g.id_cells = rows[-1][1], ids_t
         return g
 
     def build_neuron_table(self) -> None:
         v = self.neuron_table = self.make_vector()
-        self.add(v.ids, v.rows, v.plot, v.dots)
+        self.add(v.ids_t, v.rows, v.plot, v.dots)
 
-    def product(self, v: VGroup, M: WeightMatrix, res: VGroup) -> None:
-        """Each shown neuron's value x̂·W (+ its bias) under its column of ``M``."""
-        xe = v.xhc.entries
-        hl = [M.highlight_col(c) for c in range(len(res[1]))]
-        self.play(FadeIn(res[0]), LaggedStart(*[
-            LaggedStart(FadeIn(h), ReplacementTransform(VGroup(xe.copy(), M.col(c).copy()), res[1][c]),
-                        FadeOut(h), lag_ratio=0.4) for c, h in enumerate(hl)], lag_ratio=0.3),
-            run_time=2.0)
+    def product(self, v: VGroup, M: WeightMatrix, step: float = 0.45) -> Any:
+        """x̂·W (+ b) with the product piece: neuron 0's value counted up term by term,
+        the others swept in. The result row is on stage afterwards."""
+        p = MatrixProduct(v.xhr, M, M.out, x=v.xh_full, W=M.full, b=M.b, cols=list(self.top),
+                          result=M.vals[None], names=("x̂", M.name, M.bname))
+        self.play(FadeIn(M.out_lab), FadeIn(p.frame), run_time=0.4)
+        note = p.work(self, 0, [0], step=step, note_at=v.note_at)
+        p.sweep(self, run_time=1.2, remove=[note])
+        return p
 
     @beat(needs=("header", "diagram"))
     def beat_vector(self) -> None:
@@ -176,11 +186,11 @@ class MLPNeuronBeats:
         self.cap("vector", layer=self.L, pos=self.pos, tok=token_label(t.tokens[self.pos]),
                  n=self.k, d_mlp=self.d_mlp, ans=self.ans)
         # the diagram's parts become this step's: stream → x, norm → the arrow
-        self.play(FadeOut(d.others), ReplacementTransform(d.stream, v.xc),
+        self.play(FadeOut(d.others), ReplacementTransform(d.stream, v.xr),
                   FadeTransform(d.norm, v.arrow), run_time=1.0)
-        # the norm in place: x's entries become x̂'s
-        self.play(ReplacementTransform(v.xc.entries.copy(), v.xhc.entries), FadeIn(v.xhc.brackets),
-                  FadeIn(v.xhc.label), FadeIn(v.xhc.ellipses), FadeIn(v.xhc.len_text), run_time=0.9)
+        # the norm: x's entries become x̂'s
+        self.play(ReplacementTransform(v.xr.entries.copy(), v.xhr.entries), FadeIn(v.xhr.brackets),
+                  FadeIn(v.xhr.label), FadeIn(v.xhr.ellipses), run_time=0.9)
         W = "W_gate and W_in" if self.gated else "W_in"
         act = f"{ACT_TEX[self.act_name]}(gate) ⊙ up" if self.gated else ACT_TEX[self.act_name]
         bias = " + its bias" if t.weights.is_real("b_in") else ""
@@ -188,20 +198,25 @@ class MLPNeuronBeats:
         M = v.blocks[0]
         box_ = d.projs[1] if self.gated else d.projs[0]
         rest = [b for b in (*d.projs, d.act, d.down) if b is not box_]
-        self.play(FadeOut(v.xc, shift=0.4 * LEFT), FadeOut(v.arrow, shift=0.4 * LEFT),
-                  v.xhc.animate.shift(v.xh_left * RIGHT), FadeTransform(box_, M.label),
-                  *[FadeOut(b) for b in rest], run_time=1.0)
-        self.play(FadeIn(M.brackets), LaggedStart(*[FadeIn(M.col(c), shift=0.1 * DOWN)
-                                                    for c in range(len(v.ids))], lag_ratio=0.15),
-                  FadeIn(M.ellipses), FadeIn(v.ids), run_time=1.0)
-        self.product(v, M, v.stage_rows[0])
-        for M2, res in zip(v.blocks[1:], v.stage_rows[1:]):   # W_gate, then W_in in its place
+        self.play(FadeOut(v.xr), FadeOut(v.arrow), FadeTransform(box_, M.label),
+                  *[FadeOut(b) for b in rest], FadeIn(M.brackets),
+                  LaggedStart(*[FadeIn(M.col(c), shift=0.1 * DOWN) for c in range(len(v.ids))],
+                              lag_ratio=0.15), FadeIn(M.ellipses), FadeIn(v.ids), run_time=1.2)
+        self.product(v, M)
+        for M2 in v.blocks[1:]:   # W_gate, then W_in in its place
             self.play(Transform(M.body, M2.body), Transform(M.brackets, M2.brackets),
                       Transform(M.label, M2.label), run_time=0.8)
-            self.product(v, M2, res)
-        # the matrix leaves; its results become the table's first rows
-        self.play(FadeOut(VGroup(M.body, M.brackets, M.label)), FadeOut(v.xhc),
-                  *[ReplacementTransform(s, r) for s, r in zip(v.stage_rows, v.rows)],
+            self.remove(M.body, M.brackets, M.label)
+            self.add(M2.body, M2.brackets, M2.label)
+            self.product(v, M2, step=0.3)
+        last = v.blocks[-1]
+        # the matrix leaves; its result rows become the table's first rows
+        moves = []
+        for M_, row in zip(v.blocks, v.rows):
+            moves += [ReplacementTransform(M_.out.entries, row[1]), ReplacementTransform(M_.out_lab, row[0]),
+                      FadeOut(VGroup(M_.out.brackets, M_.out.ellipses))]
+        self.play(FadeOut(VGroup(last.body, last.brackets, last.label)), FadeOut(v.xhr),
+                  ReplacementTransform(v.ids, v.ids_t), *moves,
                   Create(v.plot[0]), Create(v.plot[1]), FadeIn(v.plot[2]), FadeIn(v.plot[3]),
                   run_time=1.2)
         # the nonlinearity: each value goes to the axis; a point moves along the curve to it
