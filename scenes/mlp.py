@@ -32,7 +32,8 @@ from manim import (DL, DOWN, LEFT, FadeTransform, RIGHT, UL, UP, Arrow, Axes, Ci
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.mlp_neuron_beats import MLPNeuronBeats
-from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix
+from scenes.kit.pieces import Bars, TokenBoxes, WeightMatrix
+from scenes.kit.pieces.product import MatrixProduct, frame_parts
 from scenes.kit.pieces.mlp import chart_value, clear_of_bars, layer_chart, markup_box
 from scenes.kit.analysis.mlp import (ACT_TEX, ACTIVATIONS, activation, attribute, check_count,
                                      mlp_param_parts, neuron_contributions, problem_of, resolve_answer,
@@ -143,7 +144,20 @@ class MLPScene(MLPNeuronBeats, GPTScene):
         """FadeOuts of what is on screen and not in ``keep`` (nor the header or caption)."""
         keep_all = {id(f) for m in (*keep, self.header, getattr(self, "_caption", None)) if m
                     for f in m.get_family()}
-        return [FadeOut(m) for m in self.mobjects if id(m) not in keep_all]
+        out: list[Any] = []
+
+        def walk(m: Any) -> None:   # a group holding kept parts (an animation's) is opened
+            if id(m) in keep_all:
+                return
+            if any(id(f) in keep_all for f in m.get_family()):
+                for sub in m.submobjects:
+                    walk(sub)
+            else:
+                out.append(FadeOut(m))
+
+        for m in self.mobjects:
+            walk(m)
+        return out
 
     def stage(self, *keep: Any) -> None:
         """Fade out what this beat does not use (only needed when beats are reordered)."""
@@ -266,34 +280,39 @@ class MLPScene(MLPNeuronBeats, GPTScene):
             self.play(*[MoveAlongPath(c[0], pa) for c, pa in zip(chips, paths)], *extra,
                       run_time=run_time)
 
+        def relabel(c: VGroup, s: str) -> Any:
+            return Transform(c[1], self.text(s, size=LABEL, color=THEME.highlight).next_to(c[0], UP, buff=0.08))
+
+        def lit(box_: VGroup) -> Any:
+            return box_[0].animate.set_fill(opacity=0.35)
+
+        def through(cs: list, boxes: list, names: list, *extra: Any) -> None:
+            """The chips cross their boxes (left edge to right edge), relabelled."""
+            self.play(*[c[0].animate.move_to(b_.get_right()) for c, b_ in zip(cs, boxes)],
+                      *[relabel(c, nm) for c, nm in zip(cs, names)], *[lit(b_) for b_ in set(boxes)],
+                      *extra, run_time=0.5)
+
         x = chip([-6.9, y_s, 0], "x")
         self.play(FadeIn(x), run_time=0.3)
-        go([x], [path([-6.9, y_s, 0], [x_in, y_s, 0], [x_in, g.norm.get_y(), 0], g.norm.get_center())],
-           run_time=1.2)
-        self.play(Transform(x[1], self.text("x̂", size=LABEL, color=THEME.highlight).move_to(x[1])),
-                  g.norm[0].animate.set_fill(opacity=0.35), run_time=0.4)
+        go([x], [path([-6.9, y_s, 0], [x_in, y_s, 0], [x_in, g.norm.get_y(), 0], g.norm.get_left())],
+           run_time=1.1)
+        through([x], [g.norm], ["x̂"])
         names = ["up", "gate"] if self.gated else ["pre"]
         proj_shapes = [shapes[0]] + ([shapes[2]] if self.gated else [])
-        parts = [x] + [chip(g.norm.get_center(), "") for _ in names[1:]]
-        for c, nm in zip(parts, names):
-            c[1].become(self.text(nm, size=LABEL, color=THEME.highlight).next_to(c[0], UP, buff=0.08))
+        parts = [x] + [chip(g.norm.get_right(), "x̂") for _ in names[1:]]
         self.add(*parts[1:])
-        go(parts, [path(g.norm.get_center(), g.norm.get_right(), p.get_left(), p.get_center())
-                   for p in g.projs], *[FadeIn(s_, shift=0.1 * UP) for s_ in proj_shapes],
-           run_time=1.2)
-        go(parts, [path(p.get_center(), p.get_right(), g.act.get_left(), g.act.get_center())
-                   for p in g.projs], FadeIn(shapes[-1], shift=0.1 * UP), run_time=1.0)
+        go(parts, [path(g.norm.get_right(), p.get_left()) for p in g.projs],
+           *[FadeIn(s_, shift=0.1 * UP) for s_ in proj_shapes], run_time=0.8)
+        through(parts, list(g.projs), names)
+        go(parts, [path(p.get_right(), g.act.get_left()) for p in g.projs],
+           FadeIn(shapes[-1], shift=0.1 * UP), run_time=0.7)
         self.remove(*parts[1:])
-        self.play(Transform(x[1], self.text("act", size=LABEL, color=THEME.highlight).move_to(x[1])),
-                  run_time=0.3)
         d = g.down
-        go([x], [path(g.act.get_center(), g.act.get_right(), d.get_left(), d.get_center())],
-           FadeIn(shapes[1], shift=0.1 * UP), run_time=0.8)
-        self.play(Transform(x[1], self.text("Δx", size=LABEL, color=THEME.highlight).move_to(x[1])),
-                  run_time=0.3)
+        through([x], [g.act], ["act"])
+        go([x], [path(g.act.get_right(), d.get_left())], FadeIn(shapes[1], shift=0.1 * UP), run_time=0.6)
+        through([x], [d], ["Δx"])
         x_out = plus.get_x()
-        go([x], [path(d.get_center(), d.get_right(), [x_out, d.get_y(), 0], plus.get_center())],
-           run_time=0.8)
+        go([x], [path(d.get_right(), [x_out, d.get_y(), 0], plus.get_center())], run_time=0.8)
         self.play(FadeOut(x[1]), x[0].animate.scale(1.6).set_opacity(0),
                   plus[0].animate.set_stroke(THEME.highlight, width=5), run_time=0.5)
         self.play(plus[0].animate.set_stroke(THEME.text, width=3), run_time=0.3)
@@ -310,7 +329,7 @@ class MLPScene(MLPNeuronBeats, GPTScene):
         out = np.asarray(t.mlp_out[L, p], np.float64)
         self.equation("matmul", "mlp_out = Σ act_n · W_out[n] + b_out", shown=out, x=act_full,
                       W=W_full, b=b_out)
-        y0 = self.content_top - 0.45
+        y0 = self.content_top - 0.2
         M = WeightMatrix(np.asarray(W_full[idx, :n], np.float64), (self.d_mlp, self.d_model),
                          font_size=NUM, truncated_rows=True, show_shape=False)
         M.shift([-3.7 - M.brackets.get_left()[0], y0 - 0.55 - M.get_top()[1], 0])
@@ -318,20 +337,28 @@ class MLPScene(MLPNeuronBeats, GPTScene):
         M.label.next_to(M.brackets, UP, buff=0.15)
         M.add(M.label)
         ys = [M.entry(r, 0).get_y() for r in range(len(idx))]
-        acts = VGroup(*[num_text(fmt(float(act_full[i])), NUM, THEME.highlight)
-                        .move_to([-4.95, y, 0]) for i, y in zip(idx, ys)])
+        # the activations as the product's row vector, each beside its row of W_out
+        vec = WeightMatrix(act_full[idx][None], (1, self.d_mlp), font_size=NUM, truncated_cols=True,
+                           show_shape=False)
+        for e, y in zip(vec.entries, ys):
+            e.move_to([-4.95, y, 0])
+        vec.remove(vec.brackets)
+        vec.body.remove(vec.ellipses)
+        acts = vec.entries
         ids = VGroup(*[num_text(f"#{i}", NUM, THEME.text).move_to([-6.4, y, 0]) for i, y in zip(idx, ys)])
         times = VGroup(*[num_text("×", NUM, THEME.dim).next_to(M.brackets, LEFT, 0.15).set_y(y)
                          for y in ys])
         b_txt = " + b_out" if t.weights.is_real("b_out") else ""   # only a bias the model has
-        more = self.text(f"+ the other {self.d_mlp - len(idx):,} neurons' rows{b_txt}", LABEL,
-                       THEME.dim)
-        more.next_to(M, DOWN, buff=0.12).align_to(M.brackets, LEFT)
-        out_cells = VGroup(*[num_text(fmt(float(out[c]), sign=False), NUM, THEME.text)
-                             .move_to([M.entry(0, c).get_x(), more.get_bottom()[1] - 0.35, 0])
-                             for c in range(n)])
-        out_lab = self.text("= MLP output", size=LABEL).next_to(out_cells, LEFT, buff=0.3)
-        out_dots = num_text("⋯", NUM, THEME.dim).next_to(out_cells, RIGHT, buff=0.3)
+        out_g = self.row_under(M, out[:n], self.d_model, M.brackets.get_bottom()[1] - 0.15)
+        out_lab = self.text("Δx = MLP output", size=LABEL).next_to(out_g.brackets, LEFT, buff=0.25)
+        # act·W_out over the shown neurons first: the same sum, the shown terms leading. Its
+        # entries are that sum in float64 of the model's own act and W_out (a sum of 1,536
+        # terms of ±2 cancelling to ±0.4: the model's fp32 mlp_out differs from it by ~1e-6)
+        shown = set(int(i) for i in idx)
+        perm = np.array(list(idx) + [i for i in range(self.d_mlp) if i not in shown])
+        prod = MatrixProduct(vec, M, out_g, x=act_full[perm], W=np.asarray(W_full, np.float64)[perm],
+                             b=b_out if t.weights.is_real("b_out") else None,
+                             names=("act", "W_out", "b_out"))
         # direct push of each row on the answer's logit (final norm's divisor frozen)
         a = self.attr
         writes = act_full[idx, None] * np.asarray(W_full[idx], np.float64)
@@ -354,8 +381,9 @@ class MLPScene(MLPNeuronBeats, GPTScene):
                      THEME.highlight)
         sums = VGroup(s1, s2).arrange(DOWN, buff=0.15, aligned_edge=RIGHT)
         sums.next_to(pushes, DOWN, buff=0.35).to_edge(RIGHT, buff=0.4)
-        g = VGroup(ids, acts, times, M, more, out_lab, out_cells, out_dots, head, pushes, sums)
-        g.ids, g.acts, g.M, g.out = ids, acts, M, VGroup(out_lab, out_cells, out_dots, more)
+        g = VGroup(ids, acts, times, M, out_lab, out_g, head, pushes, sums)
+        g.ids, g.acts, g.M, g.out = ids, acts, M, VGroup(out_lab, out_g.entries, frame_parts(out_g))
+        g.prod = prod
         g.times, g.push, g.sums, g.layer_total = times, VGroup(head, pushes), s1, s2
         return g
 
@@ -404,10 +432,10 @@ class MLPScene(MLPNeuronBeats, GPTScene):
         self.play(*[FadeOut(m) for m in rest], ReplacementTransform(v.act_cells, g.acts),
                   ReplacementTransform(v.id_cells, g.ids), FadeIn(g.M), FadeIn(g.times),
                   run_time=1.2)
-        self.play(FadeIn(g.out[3]), run_time=0.4)
-        self.play(LaggedStart(*[ReplacementTransform(g.M.col(c).copy(), g.out[1][c])
-                                for c in range(len(g.out[1]))], lag_ratio=0.15),
-                  FadeIn(g.out[0]), FadeIn(g.out[2]), run_time=1.4)
+        # the rows, scaled by the activations and summed: Δx's entries count up together
+        self.play(FadeIn(g.out[0]), FadeIn(g.prod.frame), run_time=0.4)
+        note = g.prod.work(self, 0, list(range(len(g.out[1]))), step=0.45)
+        g.prod.sweep(self, remove=[note, *note.submobjects])
         self.wait_read(0.7)
         self.cap("push", ans=self.ans)
         self.play(FadeIn(g.push[0]), LaggedStart(*[ReplacementTransform(row.copy(), c) for row, c in
@@ -421,7 +449,7 @@ class MLPScene(MLPNeuronBeats, GPTScene):
         e = self.make_stream_add(g)
         self.cap("stream", layer=self.L)
         out_cells, out_lab = g.out[1], g.out[0]
-        gone = [g.ids, g.acts, g.times, g.M, g.out[3], g.push, g.sums]
+        gone = [g.ids, g.acts, g.times, g.M, g.push, g.sums]
         self.play(*[FadeOut(m) for m in gone], out_cells.animate.set_y(e.dx_y),
                   out_lab.animate.move_to([e.x_lab.get_right()[0], e.dx_y, 0], aligned_edge=RIGHT),
                   g.out[2].animate.set_y(e.dx_y), FadeIn(e, shift=0.3 * RIGHT), run_time=1.0)

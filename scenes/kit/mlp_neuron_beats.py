@@ -79,12 +79,15 @@ class MLPNeuronBeats:
         else:
             gate, f_gate = pre, actv
             self.equation("activation", f"{fx}(pre)", shown=actv, x=pre, name=self.act_name)
+        x_w = WeightMatrix(xh[None, :n], (1, self.d_model), font_size=NUM, truncated_cols=True,
+                           show_shape=False, label="x̂", label_dir=LEFT).width
         digits = digits_for(max(float(np.abs(W[:n][:, idx]).max()) for _, W, *_ in mats))
         blocks = []
         for name, W, vals, row_name, b, bname in mats:
             M = WeightMatrix(W[:n][:, idx], (self.d_model, self.d_mlp), font_size=NUM, digits=digits,
                              truncated_rows=True, truncated_cols=True, show_shape=False)
-            M.shift([-1.75 - M.brackets.get_left()[0], self.content_top - 1.0 - M.brackets.get_top()[1], 0])
+            left = max(-1.75, -config.frame_width / 2 + 0.3 + x_w + 0.4)   # right of the x̂ row
+            M.shift([left - M.brackets.get_left()[0], self.content_top - 1.0 - M.brackets.get_top()[1], 0])
             M.name, M.full, M.vals, M.row_name, M.b, M.bname = name, W, vals, row_name, b, bname
             blocks.append(M)
         M0 = blocks[0]
@@ -174,7 +177,7 @@ class MLPNeuronBeats:
                           result=M.vals[None], names=("x̂", M.name, M.bname))
         self.play(FadeIn(M.out_lab), FadeIn(p.frame), run_time=0.4)
         note = p.work(self, 0, [0], step=step, note_at=v.note_at)
-        p.sweep(self, run_time=1.2, remove=[note])
+        p.sweep(self, run_time=1.2, remove=[note, *note.submobjects])
         return p
 
     @beat(needs=("header", "diagram"))
@@ -186,8 +189,11 @@ class MLPNeuronBeats:
         self.cap("vector", layer=self.L, pos=self.pos, tok=token_label(t.tokens[self.pos]),
                  n=self.k, d_mlp=self.d_mlp, ans=self.ans)
         # the diagram's parts become this step's: stream → x, norm → the arrow
-        self.play(FadeOut(d.others), ReplacementTransform(d.stream, v.xr),
-                  FadeTransform(d.norm, v.arrow), run_time=1.0)
+        M = v.blocks[0]
+        box_ = d.projs[1] if self.gated else d.projs[0]
+        rest = [b for b in (*d.projs, d.act, d.down) if b is not box_]
+        self.play(FadeOut(d.others), ReplacementTransform(d.stream, v.xr), *[FadeOut(b) for b in rest],
+                  FadeTransform(d.norm, v.arrow), FadeTransform(box_, M.label), run_time=1.0)
         # the norm: x's entries become x̂'s
         self.play(ReplacementTransform(v.xr.entries.copy(), v.xhr.entries), FadeIn(v.xhr.brackets),
                   FadeIn(v.xhr.label), FadeIn(v.xhr.ellipses), run_time=0.9)
@@ -195,17 +201,13 @@ class MLPNeuronBeats:
         act = f"{ACT_TEX[self.act_name]}(gate) ⊙ up" if self.gated else ACT_TEX[self.act_name]
         bias = " + its bias" if t.weights.is_real("b_in") else ""
         self.cap("act", pre="gate and up" if self.gated else "pre", W=W, act=act, bias=bias)
-        M = v.blocks[0]
-        box_ = d.projs[1] if self.gated else d.projs[0]
-        rest = [b for b in (*d.projs, d.act, d.down) if b is not box_]
-        self.play(FadeOut(v.xr), FadeOut(v.arrow), FadeTransform(box_, M.label),
-                  *[FadeOut(b) for b in rest], FadeIn(M.brackets),
+        self.play(FadeOut(v.xr), FadeOut(v.arrow), FadeIn(M.brackets),
                   LaggedStart(*[FadeIn(M.col(c), shift=0.1 * DOWN) for c in range(len(v.ids))],
                               lag_ratio=0.15), FadeIn(M.ellipses), FadeIn(v.ids), run_time=1.2)
         self.product(v, M)
         for M2 in v.blocks[1:]:   # W_gate, then W_in in its place
             self.play(Transform(M.body, M2.body), Transform(M.brackets, M2.brackets),
-                      Transform(M.label, M2.label), run_time=0.8)
+                      FadeTransform(M.label, M2.label), run_time=0.8)
             self.remove(M.body, M.brackets, M.label)
             self.add(M2.body, M2.brackets, M2.label)
             self.product(v, M2, step=0.3)
