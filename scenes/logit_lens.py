@@ -259,20 +259,18 @@ class LogitLensScene(GPTScene):
         WU = np.asarray(t.weights.W_U, np.float64)           # [vocab, d]: x̂·W_U is x̂ @ WU.T
         col = WeightMatrix(WU[top, :k][:, None], (d, 1), font_size=22, truncated_rows=True,
                            truncated_cols=False, show_shape=False)
-        col.move_to([0.2, 0.0, 0])
+        col.move_to([-1.2, 0.0, 0])
         col.add(self.text(f"W_U[:, “{tok}”]", size=22).next_to(col.brackets, UP, buff=0.15))
         out = WeightMatrix(np.array([[float(z[top])]]), (1, 1), font_size=24, show_shape=False)
-        out.move_to([2.6, col.entry(1).get_y(), 0])
+        out.move_to([0.9, col.entry(1).get_y(), 0])
         outlab = self.text(f"logit of “{tok}”", size=20, color=THEME.dim).next_to(out, UP, buff=0.15)
         prod = MatrixProduct(xng, col, out, x=xn, W=WU.T, cols=[top], result=np.array([[z[top]]]),
                              names=("x̂", "W_U", ""))
         prob = self.text(f"softmax over all {V:,} logits → “{tok}” "
                          f"{mass_text(float(self.p_top[L, p]))}", size=22, color=THEME.highlight)
-        prob.next_to(out, RIGHT, buff=0.3)
+        prob.next_to(out, DOWN, buff=0.3).align_to(out, LEFT)   # where the count's note was
         if prob.get_right()[0] > 6.95:
-            prob.next_to(outlab, UP, buff=0.15).align_to(outlab, LEFT)
-            if prob.get_right()[0] > 6.95:
-                prob.shift((6.95 - prob.get_right()[0]) * RIGHT)
+            prob.shift((6.95 - prob.get_right()[0]) * RIGHT)
         g = VGroup(xnlab, xng, col, outlab, out, prob)
         g.xg, g.xng, g.xlab, g.xnlab, g.col, g.out, g.outlab, g.prob = xg, xng, xlab, xnlab, col, out, outlab, prob
         g.prod, g.layer, g.pos = prod, L, p

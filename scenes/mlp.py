@@ -350,7 +350,7 @@ class MLPScene(MLPNeuronBeats, GPTScene):
                          for y in ys])
         b_txt = " + b_out" if t.weights.is_real("b_out") else ""   # only a bias the model has
         out_g = self.row_under(M, out[:n], self.d_model, M.brackets.get_bottom()[1] - 0.15)
-        out_lab = self.text("Δx = MLP output", size=LABEL).next_to(out_g.brackets, LEFT, buff=0.25)
+        out_lab = self.text("Δx =", size=LABEL).next_to(out_g.brackets, LEFT, buff=0.25)
         # act·W_out over the shown neurons first: the same sum, the shown terms leading. Its
         # entries are that sum in float64 of the model's own act and W_out (a sum of 1,536
         # terms of ±2 cancelling to ±0.4: the model's fp32 mlp_out differs from it by ~1e-6)
@@ -413,10 +413,13 @@ class MLPScene(MLPNeuronBeats, GPTScene):
         lab = lambda s, yy, c=THEME.dim: self.text(s, size=LABEL, color=c).move_to(
             [cx[0] - 0.6, yy, 0], aligned_edge=RIGHT)
         x_lab = lab("x  (the stream)", top)
-        y_lab = lab(f"x + Δx  (into layer {L + 1})" if L + 1 < self.trace.info["n_layer"]
-                    else "x + Δx  (into the final norm)", top, THEME.highlight)
+        y_lab = lab("x + Δx", top, THEME.highlight)
         dots = num_text("⋯", NUM, THEME.dim).next_to(xs, RIGHT, buff=0.3)
+        into = self.text(f"→ into layer {L + 1}" if L + 1 < self.trace.info["n_layer"]
+                         else "→ into the final norm", size=LABEL, color=THEME.dim)
+        into.next_to(dots, RIGHT, buff=0.3)
         out = VGroup(xs, x_lab, dots)
+        out.into = into
         out.xs, out.ys, out.x_lab, out.y_lab, out.dx_y = xs, ys, x_lab, y_lab, dx_y
         return out
 
@@ -434,7 +437,10 @@ class MLPScene(MLPNeuronBeats, GPTScene):
                   run_time=1.2)
         # the rows, scaled by the activations and summed: Δx's entries count up together
         self.play(FadeIn(g.out[0]), FadeIn(g.prod.frame), run_time=0.4)
-        note = g.prod.work(self, 0, list(range(len(g.out[1]))), step=0.45)
+        x_note = g.M.brackets.get_right()[0] + 0.35       # the count's note right of the rows
+        at = VMobject().set_points_as_corners([[x_note, g.M.get_top()[1] - 0.3, 0],
+                                               [x_note + 0.01, g.M.get_top()[1] - 0.3, 0]])
+        note = g.prod.work(self, 0, list(range(len(g.out[1]))), step=0.45, note_at=at)
         g.prod.sweep(self, remove=[note, *note.submobjects])
         self.wait_read(0.7)
         self.cap("push", ans=self.ans)
@@ -455,8 +461,8 @@ class MLPScene(MLPNeuronBeats, GPTScene):
                   g.out[2].animate.set_y(e.dx_y), FadeIn(e, shift=0.3 * RIGHT), run_time=1.0)
         self.play(*[Transform(a, b) for a, b in zip(e.xs, e.ys)],
                   *[ReplacementTransform(c.copy(), a) for c, a in zip(out_cells, e.xs)],
-                  Transform(e.x_lab, e.y_lab), run_time=1.2)
-        self.stream_add = VGroup(e, out_cells, out_lab, g.out[2])
+                  Transform(e.x_lab, e.y_lab), FadeIn(e.into, shift=0.2 * RIGHT), run_time=1.2)
+        self.stream_add = VGroup(e, e.into, out_cells, out_lab, g.out[2])
         self.wait_read(1.2)
 
     # ------------------------------------------------------------------ beat 4
