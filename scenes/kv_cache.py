@@ -8,7 +8,9 @@
    positions hold the same numbers; the measured largest difference over every layer,
    head, position and number is shown.
 3. ``beat_step`` — so a generation step computes only the new row: the new token's query
-   against every cached key (q·k, the real scale, softmax = the run's own pattern row).
+   against every cached key — q·k_0 counted term by term by the product piece (Kᵀ's columns
+   are K's rows on screen), the other keys swept in —, × the real scale, and each softmax
+   weight from its score, their running sum counted to 1 (= the run's own pattern row).
 4. ``beat_cost`` — multiply-adds per step with and without the cache, counted from the
    model's shapes, at the prompt's length and at a long context; and what the cache holds.
 
@@ -293,7 +295,7 @@ class KVCacheScene(GPTScene):
         self.equation("matmul", "q · k_j", shown=raw, x=t2.q[L, H, n], W=K.T)
         self.equation("scale", f"× {scale:g}", shown=scores, a=raw, s=scale)
         self.equation("softmax", "softmax", shown=pattern, z=scores)
-        x0, y0 = 1.15, 0.15
+        x0, y0 = 1.15, -0.1
         pitch = min(0.95, (6.85 - x0 - 0.45) / (n + 1))
         e = self.entries
         # q as a row (the vector), Kᵀ as the matrix: its column j is the key of position j,
@@ -319,10 +321,10 @@ class KVCacheScene(GPTScene):
         for i, (vals, color) in enumerate(((raw, THEME.key), (scores, THEME.key),
                                            (pattern, THEME.highlight))):
             cells = (out.entries if i == 0 else VGroup(*[
-                num_text(number_str(float(v)), 20, color).move_to([cx, y0 - 1.0 * i, 0])
+                num_text(number_str(float(v)), 20, color).move_to([cx, y0 - 0.88 * i, 0])
                 for cx, v in zip(cols_x, vals)]))
             name = self.text(labels[i], size=20, color=THEME.dim)
-            name.move_to([x0, y0 - 1.0 * i + 0.45, 0], aligned_edge=LEFT)
+            name.move_to([x0, y0 - 0.88 * i + 0.4, 0], aligned_edge=LEFT)
             rows.add(VGroup(cells, name))
         self.show_caption(self.caption_text("scores", n=n + 1, scale=scale, tok=tok))
         self.play(FadeIn(qlab), FadeIn(qg), FadeIn(rows[0][1]), FadeIn(out.brackets), run_time=0.6)
@@ -330,7 +332,7 @@ class KVCacheScene(GPTScene):
         p = MatrixProduct(qg, kt, out, x=q, W=K.T.astype(np.float64), result=raw[None],
                           names=("q", "Kᵀ", ""))
         note = p.work(self, 0, [0], step=0.4)
-        p.sweep(self, run_time=1.2, remove=[note])
+        p.sweep(self, run_time=1.2, remove=[note, *note.submobjects])
         # × scale: each score from its dot product
         self.play(FadeIn(rows[1][1]), LaggedStart(*[ReplacementTransform(c.copy(), d) for c, d in
                                                     zip(rows[0][0], rows[1][0])], lag_ratio=0.12),
@@ -338,7 +340,7 @@ class KVCacheScene(GPTScene):
         # softmax: each weight from its score; their running sum counted to 1
         run = np.cumsum(pattern.astype(np.float64))
         total = self.text("sum: ", size=20, color=THEME.dim)
-        total.move_to([x0, y0 - 2.55, 0], aligned_edge=LEFT)
+        total.move_to([x0, y0 - 2.2, 0], aligned_edge=LEFT)
         sums = [num_text(f"{v:.4f}", 20, THEME.text).next_to(total, RIGHT, buff=0.1) for v in run]
         self.play(FadeIn(rows[2][1]), FadeIn(total), run_time=0.3)
         for j in range(n + 1):

@@ -4,11 +4,14 @@
 
 1. ``beat_idea`` — the residual stream after any block, read with the model's own final
    norm and unembedding (``Trace.lens_logits``): what would the model predict if it
-   stopped there?
+   stopped there? One cell worked through with its real numbers: x normed in place to x̂,
+   the logit x̂·W_U of the lens's top token counted term by term (the product piece), its
+   probability after the softmax over every logit.
 2. ``beat_grid`` — a grid of layers × positions: in each cell the lens's top next token
-   and its probability, revealed layer by layer (each row grows out of the one above).
-   When the model has more layers than ``max_rows``, evenly spaced layers are shown and
-   the screen says which.
+   and its probability. The worked cell lands in its place; row 0 grows from the tokens;
+   each later row is computed by a sweep of the lens across it, a cell born at each
+   position it passes. When the model has more layers than ``max_rows``, evenly spaced
+   layers are shown and the screen says which.
 3. ``beat_curve`` — at the last position, the answer's probability and rank after every
    layer (all of them), as curves beside the grid's last column.
 

@@ -4,12 +4,16 @@
 
 1. ``beat_block`` — the block's place: residual stream → norm → up (and gate) →
    nonlinearity → down → added back, with the real shapes and parameter counts (and the
-   MLPs' share of all parameters) read from the model.
-2. ``beat_vector`` — the last position's real vector through it: x, its norm x̂, then a few
-   real neurons' values before and after the nonlinearity (SiLU-gated for Llama, GELU for
-   GPT-2: the function the model uses, plotted from that function).
-3. ``beat_rows`` — each neuron adds its activation times its row of W_out; the real top
-   neurons, the real sum (mlp_out), and each one's direct push on the answer's logit.
+   MLPs' share of all parameters) read from the model; one vector makes the trip (x, x̂,
+   gate/up, act, Δx) and each matrix's real shape appears as it enters it.
+2. ``beat_vector`` (:mod:`scenes.kit.mlp_neuron_beats`) — the last position's real vector
+   through it: x, normed to x̂ (row vectors); W_gate and W_in drawn as matrix blocks with
+   their real shapes, a few real neurons' values x̂·W computed by the product piece (the
+   first counted term by term); the nonlinearity applied by moving a point along the
+   model's own curve (SiLU, GELU …) to each real value; gate ⊙ up built from its factors.
+3. ``beat_rows`` — each neuron adds its activation times its row of W_out: the real top
+   neurons' rows scaled and summed with Δx's entries counting up (the product piece), each
+   row's direct push on the answer's logit, then E + ΔE: the stream's x becomes x + Δx.
 4. ``beat_layers`` — where the fact lives: the direct contribution of every layer's
    attention and MLP output to the answer's logit, with the final norm's divisor frozen at
    its real value (see :mod:`scenes.kit.analysis.mlp`); the terms sum to the real logit.

@@ -6,10 +6,12 @@
    blocks (norm, attention with its real head count, norm, MLP), the final norm and the
    unembedding; a tied W_E/W_U is drawn once, serving both ends.
 2. ``beat_counts`` — real parameter counts per component (counted from the model's
-   tensors; the matrices each is made of, from the stored shapes), adding up on screen to
-   the model's total, the tied matrix counted once.
+   tensors; the matrices each is made of, from the stored shapes, written, then summed into
+   the count), adding up on screen to the model's total, the tied matrix counted once.
 3. ``beat_residual`` — the residual stream as the spine: at one position (the last by
-   default) the size ‖·‖ of what each block's attention and MLP write into it, as bars.
+   default) the vector travels down the stack; as it passes each block the size ‖·‖ of
+   what its attention and MLP write grows as a bar and the vector's first entries and ‖x‖
+   change to the real ones after each write (block 0 slowly, then the rest).
 4. ``beat_scale`` — for scale, published shapes of larger models (GPT-2 small/XL, GPT-3
    175B), marked as published figures, next to this model's numbers from the run.
 
@@ -435,7 +437,8 @@ class TransformerScene(GPTScene):
             where = "after the embedding" if i == 0 else f"after block {i - 1}"
         x = np.asarray(x, np.float64)
         head = self.text(f"x at “{token_label(t.tokens[p])}”, {where}:", size=20, color=THEME.dim)
-        nums = VGroup(*[num_text(number_str(float(v)), 20, value_color(float(v), self.x_scale))
+        sc = float(np.abs(x[:n]).max()) or 1.0      # colours relative to this vector's shown entries
+        nums = VGroup(*[num_text(number_str(float(v)), 20, value_color(float(v), sc))
                         for v in x[:n]], num_text("⋯", 20, THEME.dim)).arrange(RIGHT, buff=0.22)
         size = num_text(f"‖x‖ = {sig3(float(np.linalg.norm(x)))}", 20, THEME.text)
         g = VGroup(head, nums, size).arrange(RIGHT, buff=0.25)
@@ -495,7 +498,6 @@ class TransformerScene(GPTScene):
                           a=t.resid[L, self.pos], b=t.attn_out[L, self.pos])
             self.equation("add", "x + MLP write", shown=t.resid[L + 1, self.pos],
                           a=t.resid_mid[L, self.pos], b=t.mlp_out[L, self.pos])
-        self.x_scale = float(np.abs(np.asarray(t.resid[:, self.pos, :4], np.float64)).max())
         self.read = self.readout(0.0)
         self.marker = Dot([self.x1 + 0.3, g.rows[0].get_top()[1], 0], radius=0.09,
                           color=THEME.highlight)
