@@ -16,7 +16,8 @@ Notation: every vector is a row and every product is ``x @ W`` (as in
 :mod:`tensors.weights`): the tokens are the rows of X, X̂, Q, K and of the score grid.
 Every equation on screen is recorded in the equation ledger (:mod:`scenes.kit.ledger`).
 
-Beats 1–3 (tokens, norm, q and k) are here; the score-grid beats 4–6 are in
+Beats 1–2 (tokens, norm) are here, beat 3 (q, k, RoPE) in
+:mod:`scenes.kit.attention_qk_beats`; the score-grid beats 4–6 are in
 :mod:`scenes.kit.attention_grid_beats`, the read-out beats 7–9 (values, heads, arcs) in
 :mod:`scenes.kit.attention_readout_beats`; the selection rules in
 :mod:`scenes.kit.analysis.attention`; in-place transitions in :mod:`scenes.kit.transitions`.
@@ -32,9 +33,11 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, FadeTransform
 
 from scenes.kit.analysis.attention import head_scores, pick_query, select_head, shown_positions
 from scenes.kit.attention_grid_beats import AttentionGridBeats
+from scenes.kit.attention_qk_beats import AttentionQKBeats
 from scenes.kit.attention_readout_beats import AttentionReadoutBeats
 from scenes.kit.pieces import TokenBoxes, WeightMatrix
 from scenes.kit.pieces.matrix import MAT_SIZE
+from scenes.kit.camera import FrameZoom
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import token_label
@@ -46,7 +49,8 @@ __all__ = ["AttentionScene"]
 
 
 # ====================================================================== the scene
-class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTScene):
+class AttentionScene(AttentionQKBeats, AttentionGridBeats, AttentionReadoutBeats, Curtains, FrameZoom,
+                     GPTScene):
     """Self-attention in one head of a real model, beat by beat.
 
     Knobs (class attributes; a course config ``[attention]`` section may set them too):
@@ -242,7 +246,7 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
         """X (rows of the shown tokens) on the left (what beat_tokens ends with)."""
         self.clean_stage()
         self.xmat = self._rows(self.x, self.entries, (self.n, self.d_model), "x")
-        self.xmat.to_edge(LEFT, buff=0.4).set_y(0.3)
+        self.xmat.to_edge(LEFT, buff=0.25).set_y(0.3)
         self.add(self.xmat)
 
     def build_xhat_mat(self) -> None:
@@ -253,12 +257,13 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
 
     def _xhat_matrix(self) -> WeightMatrix:
         m = self._rows(self.xhat, self.entries, (self.n, self.d_model), "x̂")
-        return m.to_edge(LEFT, buff=0.4).set_y(0.3)
+        return m.to_edge(LEFT, buff=0.25).set_y(0.3)
 
     def build_qmat(self) -> None:
         """Q and K (what beat_qk ends with)."""
         self.clean_stage()
         self.qmat, self.kmat = self._qk_mats(rotated=True)
+        self._qk_right(self.qmat, self.kmat)
         self.add(self.qmat, self.kmat)
 
     # ------------------------------------------------------------------ 1. tokens and x
@@ -282,7 +287,7 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
                                             last=self.n - 1) + more)
         self._pause(1.2)
         xmat = self._rows(self.x, self.entries, (self.n, self.d_model), "x")
-        xmat.to_edge(LEFT, buff=0.4).set_y(0.3)
+        xmat.to_edge(LEFT, buff=0.25).set_y(0.3)
         # each shown token's box travels to its row label
         boxes = [full.boxes[p - start] for p in self.cols if p >= start]
         labs = [xmat.row_labels[i] for i, p in enumerate(self.cols) if p >= start]
@@ -395,123 +400,3 @@ class AttentionScene(AttentionGridBeats, AttentionReadoutBeats, Curtains, GPTSce
         self.xhat_mat, self.xmat = xh, None
         self._pause(1.2)
         self.play(FadeOut(panel), FadeOut(rect), run_time=0.4)
-
-    # ------------------------------------------------------------------ 3. q and k
-    def _qk_mats(self, rotated: bool) -> tuple[WeightMatrix, WeightMatrix]:
-        """Q (at the right edge) and K (in the slot right of W), rows aligned with X̂."""
-        t, L, H = self.trace, self.L, self.H
-        c = min(2, self.d_head)
-        qv = np.asarray(t.q[L][H]) if rotated else self.q_lin
-        kv = np.asarray(t.k[L][H]) if rotated else self.k_lin
-        dq = digits_for(float(max(np.abs(qv[self.cols, :c]).max(), np.abs(self.q_lin[self.cols, :c]).max())))
-        dk = digits_for(float(max(np.abs(kv[self.cols, :c]).max(), np.abs(self.k_lin[self.cols, :c]).max())))
-        qm = self._rows(qv, c, (self.n, self.d_head), "q", THEME.query, labels=False, digits=dq)
-        km = self._rows(kv, c, (self.n, self.d_head), "k", THEME.key, labels=False, digits=dk)
-        xh = self._xhat_matrix()
-        qm.to_edge(RIGHT, buff=0.3)
-        km.next_to(self._w_block(self.W_Kf, "W_K", THEME.key), RIGHT, buff=0.4)
-        for m in (qm, km):
-            m.shift((xh.brackets.get_top()[1] - m.brackets.get_top()[1]) * UP)
-        return qm, km
-
-    def _w_block(self, W: np.ndarray, name: str, color) -> WeightMatrix:
-        m = WeightMatrix(W[:self.entries, :1], (self.d_model, self.d_head), label=name,
-                         font_size=MAT_SIZE)
-        m.label.set_fill(color)
-        xh = self._xhat_matrix()
-        m.next_to(xh, RIGHT, buff=0.35)
-        return m.shift((xh.brackets.get_top()[1] - m.brackets.get_top()[1]) * UP)
-
-    @beat(needs=("tag", "xhat_mat"))
-    def beat_qk(self) -> None:
-        """3. W_Q and W_K turn each normalised row into a query and a key (one entry worked)."""
-        t, L, H = self.trace, self.L, self.H
-        info = t.info
-        xh = self.xhat_mat
-        e = self.entries
-        r = self.cols.index(self.Q) if self.Q in self.cols else len(self.cols) - 1
-        p = self.cols[r]
-        qm, km = self._qk_mats(rotated=False)
-        # W_Q's first rows × columns, between X̂ and Q
-        WQ = self._w_block(self.W_Qf, "W_Q", THEME.query)
-        slot = km.copy()                                    # Q is made here, then moves right
-        qm_final = qm.get_center()
-        qm.move_to(slot)
-        bq = "+ b_Q" if self.has_bias["b_Q"] else ""
-        bk = "+ b_K" if self.has_bias["b_K"] else ""
-        self.show_caption(self.caption_text("qk", head=H, layer=L, d_head=self.d_head, bq=f" {bq}" if bq else "",
-                                            bk=f" {bk}" if bk else "",
-                                            rope="; then RoPE" if self.rope else ""))
-        self.play(FadeIn(WQ), run_time=0.5)
-        # one entry worked: q[p, 0] = Σ_i x̂[p, i] W_Q[i, 0] (+ b_Q[0]), partial sums counting up
-        row_rect = SurroundingRectangle(xh.row(r), color=THEME.highlight, buff=0.05)
-        col_rect = SurroundingRectangle(WQ.col(0), color=THEME.highlight, buff=0.05)
-        xr = self.xhat[p].astype(np.float64)
-        w0 = self.W_Qf[:, 0].astype(np.float64)
-        partial = np.cumsum(xr[:e] * w0[:e])
-        counter = self._note(f"x̂·W_Q column 0, first term: {partial[0]:.4f}", color=THEME.text)
-        counter.next_to(xh, DOWN, buff=0.3).align_to(xh, LEFT)
-        self.play(Create(row_rect), Create(col_rect), FadeIn(counter), run_time=0.5)
-        for i in range(1, e):
-            new = self._note(f"x̂·W_Q column 0, first {i + 1} terms: {partial[i]:.4f}",
-                             color=THEME.text).move_to(counter, aligned_edge=LEFT)
-            self.play(Transform(counter, new), run_time=0.25)
-        self.equation("dot", f"first {e} terms of x̂·W_Q[:, 0]", shown=partial[-1],
-                      a=xr[:e], b=w0[:e])
-        full = float(self.q_lin[p, 0])
-        rest = self.d_model - e
-        tail = f" + b_Q = {full:.4f}" if bq else f" = {full:.4f}"
-        done = self._note(f"… + {rest:,} more terms{tail}", color=THEME.highlight)
-        done.next_to(counter, DOWN, buff=0.15).align_to(counter, LEFT)
-        self.play(FadeIn(done), run_time=0.4)
-        # ledger: the whole product as displayed (every shown row of Q and K)
-        self.equation("matmul", "q = x̂·W_Q + b_Q", shown=self.q_lin[self.cols],
-                      x=self.xhat[self.cols], W=self.W_Qf, b=self.b_Q)
-        self.equation("matmul", "k = x̂·W_K + b_K", shown=self.k_lin[self.cols],
-                      x=self.xhat[self.cols], W=self.W_Kf, b=self.b_K)
-        # the worked entry lands in Q; every row of X̂ is copied into its row of Q and K
-        self.play(FadeOut(VGroup(row_rect, col_rect)), FadeTransform(done, qm.entry(r, 0).copy()),
-                  FadeOut(counter), run_time=0.5)
-        self.play(LaggedStart(*[TransformFromCopy(xh.row(i), qm.row(i)) for i in range(len(self.cols))],
-                              lag_ratio=0.08),
-                  FadeIn(VGroup(qm.brackets, qm.label, qm.brace, qm.shape_text, qm.ellipses)),
-                  run_time=1.1)
-        self.remove(*[m for m in self.mobjects if m not in (self.tag, self._caption, xh, WQ, qm)
-                      and m not in qm.get_family()])
-        self.add(qm)
-        WK = self._w_block(self.W_Kf, "W_K", THEME.key)
-        self.play(FadeTransform(WQ, WK), qm.animate.move_to(qm_final), run_time=0.6)
-        self.play(LaggedStart(*[TransformFromCopy(xh.row(i), km.row(i)) for i in range(len(self.cols))],
-                              lag_ratio=0.08),
-                  FadeIn(VGroup(km.brackets, km.label, km.brace, km.shape_text, km.ellipses)),
-                  run_time=1.0)
-        notes = VGroup()
-        if info["n_kv_head"] < info["n_head"]:
-            g = info["n_head"] // info["n_kv_head"]
-            kv = t.kv_head_of(H)
-            notes.add(self._note(f"heads {kv * g}–{kv * g + g - 1} share this W_K (grouped-query attention)"))
-        if notes:
-            notes.arrange(DOWN, aligned_edge=LEFT).next_to(xh, DOWN, buff=0.3).align_to(xh, LEFT)
-            self.play(FadeIn(notes), run_time=0.3)
-        self.shown.update(W_Q=WQ, W_K=WK)
-        self._pause(1.2)
-        if self.rope:
-            qr, kr = self._qk_mats(rotated=True)
-            self.show_caption(self.caption_text("rope"))
-            self.cross_fade([qm.entries, km.entries], [qr.entries, kr.entries], run_time=0.9)
-            self.settle(qm, qr)
-            self.settle(km, kr)
-            qm, km = qr, kr
-            rp = info["rope"]
-            for name, lin, rot in (("q", self.q_lin, t.q[L][H]), ("k", self.k_lin, t.k[L][H])):
-                self.equation("rope", f"{name} rotated by position (RoPE)",
-                              shown=np.asarray(rot)[self.cols], x=lin[self.cols], pos=self.cols,
-                              theta=rp["theta"], dims=rp["dims"], scaling=rp["attention_scaling"])
-            self._pause(1.0)
-        # X̂ and the weights have done their work: q and k take the middle of the frame
-        self.play(FadeOut(WK), FadeOut(notes), FadeOut(xh), VGroup(km, qm).animate.set_x(0),
-                  run_time=0.6)
-        self.qmat, self.kmat = qm, km
-        self.xhat_mat = None
-        self.shown.update(q=qm, k=km)
-

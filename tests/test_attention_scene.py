@@ -66,8 +66,26 @@ def test_displayed_numbers_are_the_trace(tmp_path):
     assert not np.allclose(t.attn_in[L], t.resid[L])           # the norm is a real step
     _rows_check(sh["q"], t.q[L, H], scene.cols, 2)
     _rows_check(sh["k"], t.k[L, H], scene.cols, 2)
-    np.testing.assert_allclose(sh["W_Q"].values, t.block("W_Q", L, H, slice(0, k), slice(0, 1)))
-    np.testing.assert_allclose(sh["W_K"].values, t.block("W_K", L, H, slice(0, k), slice(0, 1)))
+    np.testing.assert_allclose(sh["W_Q"].values, t.block("W_Q", L, H, slice(0, k), slice(0, 2)))
+    np.testing.assert_allclose(sh["W_K"].values, t.block("W_K", L, H, slice(0, k), slice(0, 2)))
+    # q and k computed on screen: the worked entry counts through the real partial sums
+    p = Q if Q in scene.cols else scene.cols[-1]
+    xq = t.attn_in[L, p].astype(np.float64)
+    for name, W in (("q_product", t.block("W_Q", L, H)), ("k_product", t.block("W_K", L, H))):
+        pr = sh[name]
+        sums = [v for r, j, _, v in pr.history]
+        np.testing.assert_allclose(sums, np.cumsum(xq[:k] * W[:k, 0].astype(np.float64)), rtol=1e-12)
+        assert pr.done == {(r, j) for r in range(len(scene.cols)) for j in range(2)}
+    # RoPE: the pair drawn turned by the real angle, and lands on the Trace's rotated q
+    rp = t.info["rope"]
+    pos, i, j, ang = sh["rope_pair"]
+    assert ang == pytest.approx(pos * rp["theta"] ** (-2 * i / rp["dims"]))
+    assert j == i + rp["dims"] // 2 and 0 < ang <= 1.5 * math.pi
+    np.testing.assert_allclose(sh["rope_after"].values[:, 0], t.q[L, H, pos, [i, j]], rtol=1e-6)
+    # the worked cell: q_Q · k_j over all d_head terms
+    wd = sh["worked_dot"]
+    jj = int(np.argmax(t.pattern[L, H, Q]))
+    assert wd.result[0, 0] == pytest.approx(float(t.q[L, H, Q].astype(np.float64) @ t.k[L, H, jj]))
     assert sh["W_Q"].full_shape == (t.info["d_model"], t.info["d_head"])
     assert sh["W_Q"].shape_text.text == f"{t.info['d_model']:,} × {t.info['d_head']:,}"
     # 4-6: the grids, cell by cell, and the printed numbers
@@ -78,6 +96,13 @@ def test_displayed_numbers_are_the_trace(tmp_path):
     low = np.tril_indices(t.n_pos)
     np.testing.assert_allclose(sh["scaled"].values[low], t.scores[L, H][low], rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(sh["scores"].values, t.scores[L, H])
+    # softmax worked step by step: scores, exp(s − max), weights of the listed keys
+    tab = sh["softmax_table"]
+    s_row = t.scores[L, H, Q, :Q + 1].astype(np.float64)
+    e_row = np.exp(s_row - s_row.max())
+    np.testing.assert_allclose([m.value for m in tab.s], s_row[tab.key_list])
+    np.testing.assert_allclose([m.value for m in tab.e], e_row[tab.key_list])
+    np.testing.assert_allclose([m.value for m in tab.w], t.pattern[L, H, Q, tab.key_list])
     assert np.isneginf(sh["scores"].values[np.triu_indices(t.n_pos, 1)]).all()
     np.testing.assert_allclose(sh["pattern"].values, t.pattern[L, H])
     for g in (sh["qk"], sh["scores"], sh["pattern"]):
@@ -89,11 +114,11 @@ def test_displayed_numbers_are_the_trace(tmp_path):
     assert [n.text for n in sh["scores"].numbers][1] == "−∞"
     # 7: values, weights, z, this head's contribution, the layer's real update
     keys = [p for p in scene.cols if p <= Q]
-    _rows_check(sh["v"], t.v[L, H], keys, k)
+    _rows_check(sh["v"], t.v[L, H], keys, 2)
     w = t.pattern[L, H, Q]
     np.testing.assert_allclose([m.value for m in sh["weights"]], w[keys])
-    np.testing.assert_allclose(sh["z"].values[0], t.z[L, H, Q, :k], rtol=1e-6)
-    np.testing.assert_allclose(sh["head_out"].values[0], t.head_out[L, H, Q, :4], rtol=1e-6)
+    np.testing.assert_allclose(sh["z"].values[0], t.z[L, H, Q, :2], rtol=1e-6)
+    np.testing.assert_allclose(sh["head_out"].values[0], t.head_out[L, H, Q, :3], rtol=1e-6)
     ne = sh["new_x"].values.shape[1]
     np.testing.assert_allclose(sh["new_x"].values[0], t.resid_mid[L, Q, :ne], rtol=1e-6)
     # the head-choice note says what was searched
@@ -241,7 +266,7 @@ def test_llama_gqa_model_with_biases(tmp_path, tiny_llama_dir):
     t = trace(Gqa.prompt, str(tiny_llama_dir))
     kv = t.kv_head_of(scene.H)
     np.testing.assert_allclose(scene.shown["W_K"].values,
-                               t.weights.get("W_K", (scene.L, kv, slice(0, scene.entries), slice(0, 1))))
+                               t.weights.get("W_K", (scene.L, kv, slice(0, scene.entries), slice(0, 2))))
     np.testing.assert_allclose(scene.shown["pattern"].values, t.pattern[scene.L, scene.H])
 
 

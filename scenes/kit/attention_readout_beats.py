@@ -10,12 +10,14 @@ import math
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, Create, FadeIn, FadeOut, FadeTransform, Group, LaggedStart,
-                   ReplacementTransform, TransformFromCopy, VGroup, config)
+                   ReplacementTransform, SurroundingRectangle, TransformFromCopy, UpdateFromAlphaFunc,
+                   VGroup, config)
 
 from .analysis.attention import arc_window
 from .course.knobs import beat
 from .pieces import AttentionArcs, AttentionGrid, TokenBoxes, WeightMatrix
 from .pieces.matrix import MAT_SIZE
+from .pieces.product import MatrixProduct
 from .text import num_text, shape_str, token_label
 from .theme import MIN_SIZE, THEME, digits_for, pct
 
@@ -26,26 +28,35 @@ class AttentionReadoutBeats:
     """Beats 7–9 of the attention scene: what the attending token reads, and from which heads."""
 
     # ------------------------------------------------------------------ 7. values and the write
+    def _swap_stage(self, *new, run_time: float = 0.7, keep: tuple = (), extra=()) -> None:
+        """Everything on stage (but the tag, the caption and ``keep``) fades out while ``new``
+        fades in, in ONE animation: the stage is never blank between two steps."""
+        chrome = {id(m) for m in (getattr(self, "tag", None), getattr(self, "_caption", None), *keep)
+                  if m is not None}
+        old = [m for m in self.mobjects if id(m) not in chrome]
+        self.cross_fade(old, [m for m in new if m is not None], run_time=run_time, extra=extra)
+        self.chrome_front()
+
     @beat(needs=("tag",))
     def beat_values(self) -> None:
-        """7. Values, the weighted sum growing term by term, this head's contribution, and the
-        layer's real update of the residual stream."""
+        """7. Values v = x̂·W_V (the product piece), the weighted sum growing term by term
+        into z, z·W_O = this head's contribution (the product piece), and the residual
+        vector's entries changing as every head's contribution is added."""
         t, L, H, Q = self.trace, self.L, self.H, self.Q
-        info = t.info
         keys = [p for p in self.cols if p <= Q]
-        # the attending row's weights travel out of the pattern grid (when it is on screen)
-        g, carry = getattr(self, "grid", None), None
-        if g is not None and self.is_shown(g) and g.mode == "pattern" and g.show_numbers:
-            carry = VGroup(*[g.numbers[Q * g.n_k + p].copy() for p in keys])
-            self.add(carry)
-        self.fresh(*([carry] if carry is not None else []))
-        self.grid = None
         w = np.asarray(t.pattern[L][H][Q], np.float64)
         V = np.asarray(t.v[L][H], np.float64)
         hidden = [p for p in range(Q + 1) if p not in keys]
-        c = self.entries
-        vm = self._rows(V, c, (self.n, self.d_head), "v", THEME.value, positions=keys)
-        vm.to_edge(LEFT, buff=0.4).set_y(0.4)
+        c = min(self.qk_cols, self.d_head)
+        xh = self._xhat_matrix()
+        vm = self._rows(V, c, (self.n, self.d_head), "v", THEME.value, positions=keys, labels=False)
+        WV = self._w_block(self.W_Vf, "W_V", THEME.value)
+        vm.next_to(WV, RIGHT, buff=0.3)
+        vm.shift((xh.entry(self.cols.index(keys[0]), 0).get_y() - vm.entry(0, 0).get_y()) * UP)
+        pv = MatrixProduct(xh, WV, vm, x=self.xhat[keys], W=self.W_Vf,
+                           b=self.b_V if self.has_bias["b_V"] else None, result=V[keys, :c],
+                           vec_rows=[self.cols.index(p) for p in keys], names=("x̂", "W_V", "b_V"))
+        # the attending row's weights travel out of the pattern grid (when it is on screen)
         wts = VGroup()
         for i, p in enumerate(keys):
             tx = num_text(f"× {w[p]:.3f}", MIN_SIZE, THEME.highlight)
@@ -53,22 +64,59 @@ class AttentionReadoutBeats:
             tx.next_to(vm.brackets, RIGHT, buff=0.2).set_y(vm.row(i).get_y())
             wts.add(tx)
         wl = self._note("weight", color=THEME.highlight).next_to(wts, UP, buff=0.15)
+        g, carry = getattr(self, "grid", None), None
+        if g is not None and self.is_shown(g) and g.mode == "pattern" and g.show_numbers:
+            carry = VGroup(*[g.numbers[Q * g.n_k + p].copy() for p in keys])
+            self.add(carry)
+        self.grid = None
         self.show_caption(self.caption_text("values", tok=self._tok(Q), q=Q, nk=Q + 1,
                                             d_head=self.d_head, d_model=self.d_model,
                                             bv=" + b_V" if self.has_bias["b_V"] else ""))
-        self.play(FadeIn(vm), ReplacementTransform(carry, wts) if carry is not None else FadeIn(wts),
-                  FadeIn(wl), run_time=0.9)
-        self.equation("matmul", "v = x̂·W_V + b_V", shown=V[keys], x=self.xhat[keys], W=self.W_Vf,
-                      b=self.b_V)
-        omit = ""
-        if hidden:
-            omit = f"{len(keys)} of {Q + 1} keys shown; the sum is over all {Q + 1}"
+        self._swap_stage(xh, WV, pv.frame, wl, *([] if carry is not None else [wts]),
+                         keep=(carry,) if carry is not None else (),
+                         extra=[ReplacementTransform(carry, wts)] if carry is not None else [])
+        r = keys.index(Q) if Q in keys else len(keys) - 1
+        note = pv.work(self, r, [0], step=0.3, note_at=WV, note_dir=DOWN)
+        pv.sweep(self, run_time=1.2, remove=[note])
+        self.shown["v_product"] = pv
+        omit = f"{len(keys)} of {Q + 1} keys shown; the sum is over all {Q + 1}" if hidden else ""
         on = self._note(omit) if omit else VGroup()
         self.shown["omission"] = omit
+        # X̂ and W_V are done: v and the weights move left, z grows on the right
+        grp = VGroup(vm, wts, wl)
+        self.play(FadeOut(xh), FadeOut(WV), grp.animate.to_edge(LEFT, buff=0.6), run_time=0.6)
         if omit:
             on.next_to(vm, DOWN, buff=0.2).align_to(vm, LEFT)
             self.play(FadeIn(on), run_time=0.3)
-        # Σ weight × v grows term by term (the keys not shown first, as one term)
+        zcol = self._weighted_sum(vm, wts, on, keys, hidden, w, V, c)
+        z = np.asarray(t.z[L][H][Q], np.float64)
+        self.equation("weighted_sum", "z = Σ weight × v (all keys)", shown=z, w=w, v=V)
+        self.shown.update(v=vm, weights=wts, z=zcol[1])
+        self._pause(0.6)
+        # z·W_O: this head's contribution (the product piece)
+        WO = t.block("W_O", L, H)
+        ho = np.asarray(t.head_out[L][H][Q], np.float64)
+        zrow = zcol[1]
+        WOm = WeightMatrix(WO[:c, :3], (self.d_head, self.d_model), label="W_O", font_size=MAT_SIZE)
+        contrib = WeightMatrix(ho[None, :3], (1, self.d_model), font_size=MAT_SIZE, show_shape=False,
+                               truncated_cols=True, label=f"head {H}'s contribution")
+        contrib.label.set_fill(THEME.highlight)
+        po = MatrixProduct(zrow, WOm, contrib, x=z, W=WO, names=("z", "W_O", ""))
+        self.show_caption(self.caption_text("write", d_head=self.d_head, head=H, d_model=self.d_model))
+        VGroup(WOm, contrib).arrange(RIGHT, buff=0.35).next_to(zrow, RIGHT, buff=0.35)
+        VGroup(WOm, contrib).shift((zrow.brackets.get_top()[1] - WOm.brackets.get_top()[1]) * UP)
+        self.play(FadeOut(VGroup(vm, wts, wl, on)), VGroup(zcol, WOm, contrib).animate.move_to([0, 0.8, 0]),
+                  run_time=0.6)
+        self.play(FadeIn(VGroup(WOm, po.frame)), run_time=0.4)
+        note = po.work(self, 0, [0], step=0.3, note_at=WOm, note_dir=DOWN)
+        po.sweep(self, run_time=0.8, remove=[note])
+        self.shown.update(head_out=contrib, o_product=po)
+        self._pause(0.6)
+        self._residual_update(contrib, zcol, WOm)
+
+    def _weighted_sum(self, vm, wts, on, keys, hidden, w, V, c) -> VGroup:
+        """Σ weight × v growing term by term (the keys not shown first, as one term)."""
+        t, L, H, Q = self.trace, self.L, self.H, self.Q
         zpos = np.array([0.3, 2.4, 0])
         terms = ([("keys " + (f"0–{hidden[-1]}" if hidden == list(range(len(hidden))) else "not shown"),
                    hidden)] if hidden else []) + [(f"+ key {p}", [p]) for p in keys]
@@ -91,62 +139,76 @@ class AttentionReadoutBeats:
                 self.play(FadeTransform(zcol, grp), hl.animate.move_to(col).set_opacity(0), run_time=rt)
                 self.remove(hl)
             zcol = grp
-        z = np.asarray(t.z[L][H][Q], np.float64)
-        self.equation("weighted_sum", "z = Σ weight × v (all keys)", shown=z, w=w, v=V)
-        self.shown.update(v=vm, weights=wts, z=zcol[1])
-        self._pause(0.8)
-        # × W_O: this head's contribution
-        WO = t.block("W_O", L, H)
-        ho = np.asarray(t.head_out[L][H][Q], np.float64)
-        contrib = WeightMatrix(ho[None, :4], (1, self.d_model), font_size=MAT_SIZE, show_shape=False,
-                               truncated_cols=True)
-        clab = self._note(f"× W_O ({shape_str(self.d_head, self.d_model)}) = head {H}'s contribution",
-                          color=THEME.highlight)
-        cgrp = VGroup(clab, contrib).arrange(DOWN, aligned_edge=LEFT, buff=0.12)
-        cgrp.next_to(zcol, DOWN, buff=0.35).align_to(zcol, LEFT)
-        self.show_caption(self.caption_text("write", d_head=self.d_head, head=H, d_model=self.d_model))
-        self.play(TransformFromCopy(zcol[1], contrib), FadeIn(clab), run_time=0.8)
-        self.equation("matmul", f"head {H}'s contribution = z·W_O", shown=ho, x=z, W=WO)
-        self._pause(0.8)
-        # the layer's real update: x + Σ heads + b_O = resid_mid (the Trace's attn_out)
+        return zcol
+
+    def _residual_update(self, contrib: WeightMatrix, zcol: VGroup, WOm: WeightMatrix) -> None:
+        """x + Δx: the residual vector's entries change as each head's contribution (and b_O)
+        is added, ending on the layer's real update (the Trace's resid_mid)."""
+        t, L, H, Q = self.trace, self.L, self.H, self.Q
+        info = t.info
+        nh = info["n_head"]
         x = np.asarray(self.x[Q], np.float64)
         heads = np.asarray(t.head_out[L][:, Q], np.float64)            # [head, d_model]
-        others = heads.sum(0) - heads[H]
         bO = t.block("b_O", L).astype(np.float64)
         new = np.asarray(t.resid_mid[L, Q], np.float64)
-        parts = [("x", x), (f"head {H}", ho), (f"{info['n_head'] - 1} other heads", others)]
+        ne = 3
+        terms = [(f"head {h}", heads[h]) for h in range(nh)]
         if self.has_bias["b_O"]:
-            parts.append(("b_O", bO))
-        parts.append(("new x", new))
-        mats = VGroup()
-        ne = 2 if len(parts) <= 4 else 1
-        for name, vec in parts:
+            terms.append(("b_O", bO))
+        dg = digits_for(float(np.abs(heads[:, :ne]).max()))
+        rows = VGroup()
+        for name, vec in terms:
             m = WeightMatrix(vec[None, :ne], (1, self.d_model), font_size=MAT_SIZE, show_shape=False,
-                             truncated_cols=True, digits=2)
+                             truncated_cols=True, digits=dg)
             lab = self._note(name, color=THEME.highlight if name == f"head {H}" else THEME.text)
-            mats.add(VGroup(lab, m).arrange(DOWN, buff=0.1))
-        signs = ["+"] * (len(parts) - 2) + ["="]
-        row = VGroup()
-        for i, m in enumerate(mats):
-            row.add(m)
-            if i < len(signs):
-                row.add(self.text(signs[i], size=30))
-        row.arrange(RIGHT, buff=0.2)
-        row.move_to([0, -1.3, 0])
-        self.show_caption(self.caption_text("update", n_head=info["n_head"], layer=L,
+            rows.add(VGroup(lab, m).arrange(RIGHT, buff=0.2))
+        rows.arrange(DOWN, aligned_edge=RIGHT, buff=0.1)
+        if rows.height > 5.0:
+            rows.scale_to_fit_height(5.0)
+        rows.to_edge(LEFT, buff=0.5).set_y(0.35)
+        xd = digits_for(float(max(np.abs(x[:ne]).max(), np.abs(new[:ne]).max())))
+
+        def resid(v: np.ndarray, label: str) -> VGroup:
+            m = WeightMatrix(v[None, :ne], (1, self.d_model), font_size=26, show_shape=False,
+                             truncated_cols=True, digits=xd)
+            return VGroup(self._note(label, color=THEME.text), m).arrange(DOWN, aligned_edge=LEFT, buff=0.15)
+
+        res = resid(x, f"x at position {Q} ({self._tok(Q)}), entering layer {L}")
+        res.move_to([3.2, 0.6, 0])
+        self.show_caption(self.caption_text("update", n_head=nh, layer=L,
                                             bo=" + b_O" if self.has_bias["b_O"] else
                                             " (this model has no b_O)"))
-        self.play(FadeOut(vm), FadeOut(wts), FadeOut(wl), FadeOut(on),
-                  zcol.animate.to_corner(UL, buff=0.35).shift(0.8 * DOWN),
-                  cgrp.animate.to_corner(UL, buff=0.35).shift(2.0 * DOWN), run_time=0.6)
-        self.play(TransformFromCopy(cgrp[1], mats[1][1]), FadeIn(VGroup(*[m for i, m in enumerate(row)
-                                                                         if m is not mats[1]])),
-                  FadeIn(mats[1][0]), run_time=0.9)
+        hrow = rows[H][1]
+        self._swap_stage(*[r for i, r in enumerate(rows) if i != H], rows[H][0], res,
+                         keep=(contrib,), extra=[ReplacementTransform(contrib, hrow)])
+        self.remove(contrib)
+        self.add(rows)
+        run = x.copy()
+        for i, (name, vec) in enumerate(terms):
+            run = run + vec
+            if i + 1 == len(terms):
+                run = new                           # the model's own result, as the Trace has it
+            nxt = resid(run, f"x + {i + 1} of {len(terms)} terms ({name})" if i + 1 < len(terms)
+                        else "new x = x + all heads" + (" + b_O" if self.has_bias["b_O"] else ""))
+            nxt.move_to(res, aligned_edge=UL)
+            fly = rows[i][1].copy()
+            box = SurroundingRectangle(rows[i], color=THEME.highlight, buff=0.04)
+            self.add(box)
+
+            def swap(m, a: float, nxt=nxt) -> None:
+                if a >= 0.75:
+                    m.become(nxt)
+
+            self.play(fly.animate.move_to(res[1]).set_opacity(0), UpdateFromAlphaFunc(res, swap),
+                      run_time=0.55 if i == 0 else 0.35)
+            self.remove(fly, box)
+            self.equation("sum", f"x + {i + 1} terms", shown=run,
+                          terms=np.vstack([x[None], np.stack([v for _, v in terms[:i + 1]])]))
+        self.remove(res)
+        self.add(nxt)
         self.equation("sum", "x + Σ heads + b_O = new x (all heads)", shown=new,
                       terms=np.vstack([x[None], heads, bO[None]]))
-        self.equation("sum", f"{info['n_head'] - 1} other heads", shown=others,
-                      terms=np.delete(heads, H, axis=0))
-        self.shown.update(head_out=contrib, x_q=mats[0][1], new_x=mats[-1][1])
+        self.shown.update(x_q=x[:ne], new_x=nxt[1], heads_rows=rows)
         self._pause(1.8)
 
     # ------------------------------------------------------------------ 8. every head
@@ -154,7 +216,6 @@ class AttentionReadoutBeats:
     def beat_multihead(self) -> None:
         """8. Multi-head: every head of the layer as a small real pattern."""
         t, L = self.trace, self.L
-        self.fresh()
         self.grid = None
         nh = t.info["n_head"]
         per_row = nh if nh <= 6 else math.ceil(nh / 2) if nh <= 12 else math.ceil(nh / 3)
@@ -177,7 +238,7 @@ class AttentionReadoutBeats:
         allg.arrange_in_grid(rows=rows, cols=per_row, buff=(0.35, 0.3))
         allg.move_to([0, 0.15, 0])
         box = allg[self.H][0].frame.copy().set_stroke(THEME.highlight, width=4)
-        self.reveal(allg, run_time=0.6)
+        self._swap_stage(allg, run_time=0.6)
         self.play(Create(box), run_time=0.3)
         self.show_caption(self.caption_text("multi", n_head=nh, layer=L))
         self.shown["multi"] = allg
@@ -188,7 +249,6 @@ class AttentionReadoutBeats:
     def beat_arcs(self) -> None:
         """9. Arcs from the attended tokens to the attending one, width by the real weight."""
         t, L, H, Q = self.trace, self.L, self.H, self.Q
-        self.fresh()
         n = self.n
         # as many tokens as fit in one row at full size, ending at the attending one
         # (then after it, if room): every arc reads left to right, nothing shrinks
@@ -221,7 +281,7 @@ class AttentionReadoutBeats:
         low = notes.get_bottom()[1] - (-config.frame_height / 2 + 1.25)   # the caption's room
         if low < 0:                                  # many notes: everything moves up
             VGroup(tb, arcs, notes).shift(-low * UP)
-        self.reveal(tb, *notes, run_time=0.5)
+        self._swap_stage(tb, *notes, run_time=0.6)
         drawn = [a for a in arcs.arcs if a is not None]
         order = sorted(drawn, key=lambda a: -a.value)      # the heaviest arc first
         if order:

@@ -1,4 +1,6 @@
-"""A 3D camera for a plot beside a table: content shifted on screen, overlay cached."""
+"""Cameras: :class:`ShiftedThreeDCamera` (a 3D plot beside a table: content shifted on
+screen, overlay cached) and :class:`FrameZoom` (a 2D scene whose frame zooms to the cell or
+row being computed and pulls back)."""
 from __future__ import annotations
 
 import itertools as it
@@ -6,10 +8,10 @@ from typing import Any
 
 import cairo
 import numpy as np
-from manim import VMobject
+from manim import VMobject, config
 from manim.camera.three_d_camera import ThreeDCamera
 
-__all__ = ["ShiftedThreeDCamera"]
+__all__ = ["ShiftedThreeDCamera", "FrameZoom"]
 
 
 class ShiftedThreeDCamera(ThreeDCamera):
@@ -67,3 +69,82 @@ class ShiftedThreeDCamera(ThreeDCamera):
         ctx.set_source_surface(self._ov_surface, 0, 0)
         ctx.paint()
         ctx.restore()
+
+
+# ====================================================================== 2D: the frame follows the idea
+class FrameZoom:
+    """Mixin for a :class:`scenes.kit.scene.GPTScene` drawn by a
+    :class:`manim.camera.moving_camera.MovingCamera` (as ``MovingCameraScene`` does): the
+    frame zooms to what is being computed (:meth:`zoom_to`) and pulls back to the whole
+    (:meth:`pull_back`). The model tag and the caption stay where they are on screen, at
+    their size: they follow the frame. No caption changes while zoomed in.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        from manim.camera.moving_camera import MovingCamera
+
+        kwargs.setdefault("camera_class", MovingCamera)
+        super().__init__(*args, **kwargs)
+        self._chrome_ref: dict[int, Any] = {}
+
+    def get_moving_mobjects(self, *animations: Any) -> list:
+        """While the frame moves, everything is moving (as in MovingCameraScene)."""
+        from manim.utils.family import extract_mobject_family_members
+        from manim.utils.iterables import list_update
+
+        moving = super().get_moving_mobjects(*animations)
+        fam = extract_mobject_family_members(moving)
+        if any(m in fam for m in self.renderer.camera.get_mobjects_indicating_movement()):
+            return list_update(self.mobjects, moving)
+        return moving
+
+    @property
+    def zoomed(self) -> bool:
+        frame = getattr(self.camera, "frame", None)
+        return frame is not None and abs(frame.width - config.frame_width) > 1e-6
+
+    def zoom_to(self, *mobs: Any, margin: float = 0.45, min_width: float = 5.5,
+                run_time: float = 0.8, extra: Any = ()) -> None:
+        """Frame ``mobs`` (with ``margin``), never narrower than ``min_width`` and never
+        beyond the whole stage."""
+        from manim import Group
+
+        box = Group(*mobs)
+        aspect = config.frame_width / config.frame_height
+        w = max(box.width + 2 * margin, (box.height + 2 * margin) * aspect, min_width)
+        w = min(w, config.frame_width)
+        h = w / aspect
+        c = box.get_center().copy()
+        hx, hy = (config.frame_width - w) / 2, (config.frame_height - h) / 2
+        c[0], c[1] = np.clip(c[0], -hx, hx), np.clip(c[1], -hy, hy)
+        self._frame_to(c, w, run_time, extra)
+
+    def pull_back(self, run_time: float = 0.8, extra: Any = ()) -> None:
+        """Back to the whole stage."""
+        if self.zoomed:
+            self._frame_to(np.zeros(3), config.frame_width, run_time, extra)
+
+    def _frame_to(self, center: np.ndarray, width: float, run_time: float, extra: Any) -> None:
+        from manim import UpdateFromAlphaFunc
+        from manim.utils.rate_functions import smooth
+
+        frame = self.camera.frame
+        c0, w0 = frame.get_center().copy(), float(frame.width)
+        chrome = [m for m in (getattr(self, "tag", None), getattr(self, "_caption", None))
+                  if m is not None and m in self.mobjects]
+        if not self.zoomed:                       # what the chrome looks like unzoomed
+            self._chrome_ref = {id(m): m.copy() for m in chrome}
+        refs = [(m, self._chrome_ref.get(id(m))) for m in chrome]
+
+        def step(f: Any, alpha: float) -> None:
+            a = smooth(alpha)
+            w = w0 + (width - w0) * a
+            c = c0 + (center - c0) * a
+            f.set(width=w)
+            f.move_to(c)
+            s = w / config.frame_width
+            for m, ref in refs:
+                if ref is not None:
+                    m.become(ref.copy().scale(s, about_point=np.zeros(3)).shift(c))
+
+        self.play(UpdateFromAlphaFunc(frame, step, rate_func=lambda t: t), *extra, run_time=run_time)

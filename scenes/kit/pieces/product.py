@@ -54,20 +54,76 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Create, FadeIn, FadeOut, LaggedStart,
+from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut,
                    SurroundingRectangle, UpdateFromAlphaFunc, VGroup, VMobject)
 
+from manim.utils.rate_functions import smooth
+
 from ..text import num_text, number_str
+from ..transitions import drawn_parts, set_alpha
 from ..theme import MIN_SIZE, THEME, digits_for
 from .matrix import WeightMatrix, scale_of
 
-__all__ = ["MatrixProduct", "frame_parts", "shown_digits"]
+__all__ = ["MatrixProduct", "fly_into", "frame_parts", "shown_digits"]
+
+
+def fly_into(scene: Any, landings: Sequence[VMobject], sources: Sequence[Sequence[VMobject]], *,
+             run_time: float = 2.0, each: float = 0.3, extra: Sequence = (), shrink: float = 0.3) -> None:
+    """Lagged: for each landing, copies of its sources fly into it (shrinking, fading) and
+    it fades in. ONE animation drives every copy (cheap for hundreds of cells): only the
+    copies in flight are drawn. ``each``: the share of ``run_time`` one landing takes."""
+    n = len(landings)
+    live = VGroup()
+    flights = []            # (landing, parts, [(copy, family points, start, end)])
+    for m, srcs in zip(landings, sources):
+        cps = []
+        for src in srcs:
+            c = src.copy()
+            c0 = c.get_center()
+            fam = [(f, f.points.copy()) for f in c.family_members_with_points()]
+            cps.append((c, fam, c0, m.get_center()))
+        flights.append((m, drawn_parts([m]), cps))
+    for m, parts, _ in flights:
+        set_alpha(parts[0], 0.0)
+    gone = [False] * n
+
+    def step(_: VMobject, alpha: float) -> None:
+        shown = []
+        for i, (m, parts, cps) in enumerate(flights):
+            start = (1 - each) * i / max(n - 1, 1)
+            u = min(1.0, max(0.0, (alpha - start) / each))
+            if u <= 0:
+                continue
+            v = smooth(u)
+            set_alpha(parts[0], min(1.0, 1.6 * v))
+            shown.append(m)
+            if u >= 1:
+                continue
+            for c, fam, c0, c1 in cps:
+                pos = c0 + (c1 - c0) * v
+                sc = 1 + (shrink - 1) * v
+                for f, pts in fam:
+                    f.points = (pts - c0) * sc + pos
+                c.set_opacity(1 - v) if v > 0.6 else None
+                shown.append(c)
+        live.submobjects = shown
+
+    scene.add(live)
+    scene.play(UpdateFromAlphaFunc(live, step), *extra, run_time=run_time)
+    scene.remove(live)
+    for m, parts, _ in flights:
+        set_alpha(parts[0], 1.0)
 
 
 def frame_parts(m: WeightMatrix) -> VGroup:
     """Everything of a grid but its entries: brackets, ellipses, labels, braces, notes."""
     return VGroup(*[s for s in m.submobjects if s is not m.body],
                   *([m.ellipses] if len(m.ellipses) else []))
+
+
+def _shape(m: WeightMatrix) -> tuple[int, int]:
+    """(rows, columns) of a grid's shown block (a VectorColumn is n × 1)."""
+    return len(m.rows), len(m.rows[0]) if len(m.rows) else 0
 
 
 def shown_digits(m: WeightMatrix) -> int:
@@ -100,7 +156,7 @@ class MatrixProduct(VGroup):
                  digits: int | None = None, note_size: float | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.vec, self.mat, self.out = vec, mat, out
-        nr, nc = out.values.shape
+        nr, nc = _shape(out)
         self.x = np.atleast_2d(np.asarray(x, np.float64))            # [nr, d]
         self.W = np.asarray(W, np.float64)                           # [d, m]
         self.d = self.W.shape[0]
@@ -113,12 +169,12 @@ class MatrixProduct(VGroup):
         full = self.x @ self.W[:, self.cols] + (0.0 if self.b is None else self.b[self.cols])
         self.result = full if result is None else np.asarray(result, np.float64).reshape(nr, nc)
         # the shown terms: the vector's shown entries against the matrix's shown rows
-        self.k = min(vec.values.shape[1] if vec.values.ndim == 2 else len(vec.values),
-                     mat.values.shape[0])
+        self.k = min(_shape(vec)[1], _shape(mat)[0])
+        self.mat_cols = _shape(mat)[1]
         for r, vr in enumerate(self.vec_rows):
             if not np.allclose([vec.entry(vr, i).value for i in range(self.k)], self.x[r, :self.k]):
                 raise ValueError(f"row {vr} of the vector grid is not x[{r}]")
-        for j, c in enumerate(self.cols[:mat.values.shape[1]]):
+        for j, c in enumerate(self.cols[:self.mat_cols]):
             if not np.allclose([mat.entry(i, j).value for i in range(self.k)], self.W[:self.k, c]):
                 raise ValueError(f"column {j} of the matrix grid is not W[:, {c}]")
         self.names = names
@@ -153,11 +209,16 @@ class MatrixProduct(VGroup):
         e = self.out.entry(r, j)
         return t.move_to(e.get_center()).align_to(e, RIGHT)
 
-    def _note(self, s: str, where: VMobject | None, direction) -> VMobject:
-        t = num_text(s, self.note_size, THEME.text)
+    def _line(self, s: str, color=None) -> VMobject:
+        t = num_text(s, self.note_size, color or THEME.text)
         t.text = s
+        return t
+
+    def _place(self, note: VGroup, where: VMobject | None, direction) -> VGroup:
         anchor = where if where is not None else self.out
-        return t.next_to(anchor, direction, buff=0.18).align_to(anchor, LEFT)
+        note.arrange(DOWN, aligned_edge=LEFT, buff=0.1)
+        note.next_to(anchor, direction, buff=0.2)
+        return note.align_to(anchor, LEFT if abs(direction[0]) < 0.5 else UP)
 
     # ------------------------------------------------------------------ 1. the worked entry
     def work(self, scene: Any, r: int, js: Sequence[int] = (0,), *, step: float = 0.45,
@@ -171,13 +232,14 @@ class MatrixProduct(VGroup):
         pen = THEME.highlight
         row_box = SurroundingRectangle(self.vec.row(vr), color=pen, buff=0.05, stroke_width=2)
         col_box = VGroup(*[SurroundingRectangle(self.mat.col(j), color=pen, buff=0.05, stroke_width=2)
-                           for j in js if j < self.mat.values.shape[1]])
+                           for j in js if j < self.mat_cols])
         bx = SurroundingRectangle(self.vec.entry(vr, 0), color=pen, buff=0.04, stroke_width=4)
         bw = VGroup(*[SurroundingRectangle(self.mat.entry(0, j), color=pen, buff=0.04, stroke_width=4)
-                      for j in js if j < self.mat.values.shape[1]])
+                      for j in js if j < self.mat_cols])
         counters = VGroup(*[self._counter(r, j, 0.0) for j in js])
         col_txt = (f"[:, {self.cols[js[0]]}]" if len(js) == 1 else "")
-        note = self._note(f"{vn}·{wn}{col_txt}: 1 of {self.d:,} terms", note_at, note_dir)
+        note = self._place(VGroup(self._line(f"{vn}·{wn}{col_txt}"),
+                                  self._line(f"0 of {self.d:,} terms", THEME.dim)), note_at, note_dir)
         for c in counters:
             c.set_opacity(0)
         scene.play(Create(row_box), Create(col_box), Create(bx), Create(bw), FadeIn(note),
@@ -185,13 +247,13 @@ class MatrixProduct(VGroup):
         scene.add(counters)
         for i in range(self.k):
             new = VGroup(*[self._counter(r, j, ps[i, n]) for n, j in enumerate(js)])
-            new_note = self._note(f"{vn}·{wn}{col_txt}: {i + 1} of {self.d:,} terms "
-                                  f"(sum so far)", note_at, note_dir).align_to(note, LEFT)
+            new_note = self._line(f"{i + 1} of {self.d:,} terms so far", THEME.dim)
+            new_note.move_to(note[1], aligned_edge=LEFT)
             flying = VGroup(self.vec.entry(vr, i).copy(),
-                            *[self.mat.entry(i, j).copy() for j in js if j < self.mat.values.shape[1]])
+                            *[self.mat.entry(i, j).copy() for j in js if j < self.mat_cols])
             moves = [bx.animate.move_to(self.vec.entry(vr, i))] + [
                 b.animate.move_to(self.mat.entry(i, j)) for b, j in zip(bw, js)]
-            targets = [counters[0]] + [counters[n] for n, j in enumerate(js) if j < self.mat.values.shape[1]]
+            targets = [counters[0]] + [counters[n] for n, j in enumerate(js) if j < self.mat_cols]
             scene.add(flying)
 
             def fly(m: VGroup, a: float, start=[f.get_center() for f in flying],
@@ -205,7 +267,7 @@ class MatrixProduct(VGroup):
                 if a >= 0.8:
                     for c, nc in zip(counters, new):
                         c.become(nc)
-                    note.become(new_note)
+                    note[1].become(new_note)
 
             scene.play(*moves, UpdateFromAlphaFunc(flying, fly), UpdateFromAlphaFunc(counters, swap),
                        run_time=step if i else step * 1.2)
@@ -231,51 +293,44 @@ class MatrixProduct(VGroup):
         tail = f" + {bn}" if self.b is not None else ""
         more = f"+ {rest:,} more terms{tail}" if rest else (tail.strip() or "all terms")
         vals = "  ".join(number_str(float(self.result[r, j]), self.digits) for j in js)
-        done = num_text(f"{more} = {vals}", self.note_size, THEME.highlight)
-        done.text = f"{more} = {vals}"
-        done.next_to(note, DOWN, buff=0.1).align_to(note, LEFT)
+        done = VGroup(self._line(more, THEME.highlight), self._line(f"= {vals}", THEME.highlight))
+        done.arrange(DOWN, aligned_edge=LEFT, buff=0.1).next_to(note, DOWN, buff=0.1)
+        done.align_to(note, LEFT)
         ents = [self.out.entry(r, j) for j in js]
         scene.play(FadeIn(done), *extra, run_time=0.5)
         scene.play(*[FadeOut(c) for c in counters], *[FadeIn(e) for e in ents], run_time=0.5)
-        scene.remove(counters)
+        scene.remove(counters, done)
+        note.add(done)
         for j in js:
             self.done.add((r, j))
             c = self.cols[j]
             self._record(scene, "matmul", f"{vn}·{wn}[:, {c}]" + (f" + {bn}" if self.b is not None else ""),
                          np.array([self.result[r, j]]), x=self.x[r], W=self.W[:, [c]],
                          **({"b": self.b[[c]]} if self.b is not None else {}))
-        note.add(done)
 
     # ------------------------------------------------------------------ 2. the sweep
     def sweep(self, scene: Any, cells: Sequence[tuple[int, int]] | None = None, *,
-              run_time: float = 1.4, lag: float | None = None, fly: bool = True,
+              run_time: float = 1.4, each: float = 0.35, fly: bool = True,
               remove: Sequence[VMobject] = ()) -> None:
         """The other shown result entries fill in, lagged: each from copies of its vector
         row and matrix column flying into it (``fly=False``: they fade in). Records the
         whole shown block as one ``matmul``; afterwards ``out`` is on stage, whole."""
-        nr, nc = self.out.values.shape
+        nr, nc = _shape(self.out)
         todo = [c for c in (cells if cells is not None else
                             [(r, j) for r in range(nr) for j in range(nc)]) if c not in self.done]
-        anims, copies = [], []
-        for r, j in todo:
-            e = self.out.entry(r, j)
-            parts = [FadeIn(e)]
-            if fly:
-                src = VGroup(self.vec.row(self.vec_rows[r]).copy(),
-                             *([self.mat.col(j).copy()] if j < self.mat.values.shape[1] else []))
-                copies.append(src)
-                parts.append(src.animate.scale(0.3).move_to(e).set_opacity(0))
-            anims.append(AnimationGroup(*parts))
-            self.done.add((r, j))
-        if anims:
-            lag = lag if lag is not None else min(0.25, 3.0 / max(len(anims), 1))
-            scene.play(LaggedStart(*anims, lag_ratio=lag), *[FadeOut(m) for m in remove],
-                       run_time=run_time)
+        lands = [self.out.entry(r, j) for r, j in todo]
+        srcs = [([self.vec.row(self.vec_rows[r])] + ([self.mat.col(j)] if j < self.mat_cols else []))
+                if fly else [] for r, j in todo]
+        self.done.update(todo)
+        if lands:
+            fly_into(scene, lands, srcs, run_time=run_time, each=each,
+                     extra=[FadeOut(m) for m in remove])
         elif remove:
             scene.play(*[FadeOut(m) for m in remove], run_time=0.3)
+        scene.add(*lands)
         # one piece on stage: the copies gone, the result whole
         fam = set(self.out.get_family())
-        scene.remove(*copies, *[m for m in scene.mobjects if m in fam])
+        scene.remove(self.frame, *[m for m in scene.mobjects if m in fam])
         scene.add(self.out)
         keep = [self.cols[j] for j in range(nc)]
         ops = {"b": self.b[keep]} if self.b is not None else {}
