@@ -27,6 +27,7 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, FadeTransform
 
 from scenes.kit.analysis.kvcache import StepCost, cache_numbers, max_cache_diff
 from scenes.kit.course.spec import Range
+from scenes.kit.camera import FrameZoom
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import TokenBoxes, WeightMatrix
 from scenes.kit.pieces.product import MatrixProduct
@@ -54,7 +55,7 @@ def settle(scene, group) -> None:
     scene.add(group)
 
 
-class KVCacheScene(GPTScene):
+class KVCacheScene(FrameZoom, GPTScene):
     _subscripts = True
     config_section = "kv_cache"
     beats = ("beat_runs", "beat_same", "beat_step", "beat_cost")
@@ -331,7 +332,9 @@ class KVCacheScene(GPTScene):
         # q·k_0 counted term by term (the product piece), the other keys swept in
         p = MatrixProduct(qg, kt, out, x=q, W=K.T.astype(np.float64), result=raw[None],
                           names=("q", "Kᵀ", ""))
+        self.zoom_to(qg, kg.m, out.entry(0, 0), margin=0.4, min_width=8.0)   # follow q·k_0
         note = p.work(self, 0, [0], step=0.4)
+        self.pull_back(run_time=0.7)
         p.sweep(self, run_time=1.2, remove=[note, *note.submobjects])
         # × scale: each score from its dot product
         self.play(FadeIn(rows[1][1]), LaggedStart(*[ReplacementTransform(c.copy(), d) for c, d in

@@ -32,6 +32,7 @@ from scenes.kit.analysis.lens import (first_layer_on_top, lens_all, layer_list, 
                                       softmax_rows, top_ids)
 from scenes.kit.analysis.mlp import problem_of, resolve_answer
 from scenes.kit.course.spec import Range
+from scenes.kit.camera import FrameZoom
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import TokenBoxes, WeightMatrix
 from scenes.kit.pieces.product import MatrixProduct
@@ -49,7 +50,7 @@ def _short(label: str, max_chars: int) -> str:
     return label if len(label) <= max_chars else label[:max_chars - 1] + "…"
 
 
-class LogitLensScene(GPTScene):
+class LogitLensScene(FrameZoom, GPTScene):
     _subscripts = True
     config_section = "logit_lens"
     beats = ("beat_idea", "beat_grid", "beat_curve")
@@ -229,7 +230,9 @@ class LogitLensScene(GPTScene):
         self.add(pipe.xng)
         # one logit: x̂ · the answer's column of W_U, counted term by term (the product piece)
         self.play(FadeIn(pipe.col), FadeIn(pipe.outlab), FadeIn(pipe.prod.frame), run_time=0.6)
+        self.zoom_to(pipe.xng, pipe.col, pipe.out, margin=0.5, min_width=8.0)   # follow the logit
         note = pipe.prod.work(self, 0, [0], step=0.4, note_at=pipe.out)
+        self.pull_back(run_time=0.7)
         pipe.prod.sweep(self, remove=[note, *note.submobjects])
         self.play(FadeIn(pipe.prob, shift=0.1 * RIGHT), run_time=0.6)
         self.wait_read(1.5)

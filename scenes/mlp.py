@@ -35,6 +35,7 @@ from manim import (DL, DOWN, LEFT, FadeTransform, RIGHT, UL, UP, Arrow, Axes, Ci
 
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
+from scenes.kit.camera import FrameZoom
 from scenes.kit.mlp_neuron_beats import MLPNeuronBeats
 from scenes.kit.pieces import Bars, TokenBoxes, WeightMatrix
 from scenes.kit.pieces.product import MatrixProduct, frame_parts
@@ -52,7 +53,7 @@ NUM = 22      # numbers in vectors/tables (digits ≈ 28 px at 1080p)
 LABEL = 25    # labels and notes (x-height ≈ 20 px at 1080p)
 
 
-class MLPScene(MLPNeuronBeats, GPTScene):
+class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
     """The MLP block of one layer and the answer's logit, layer by layer (see module doc)."""
 
     prompt: ClassVar[str] = "The Colosseum is in the city of"

@@ -176,7 +176,12 @@ class MLPNeuronBeats:
         p = MatrixProduct(v.xhr, M, M.out, x=v.xh_full, W=M.full, b=M.b, cols=list(self.top),
                           result=M.vals[None], names=("x̂", M.name, M.bname))
         self.play(FadeIn(M.out_lab), FadeIn(p.frame), run_time=0.4)
+        zoom = M is v.blocks[0]       # the camera follows the first neuron's dot product
+        if zoom:
+            self.zoom_to(v.xhr, M.col(0), M.out.entry(0, 0), v.note_at, margin=0.5, min_width=7.0)
         note = p.work(self, 0, [0], step=step, note_at=v.note_at)
+        if zoom:
+            self.pull_back(run_time=0.7)
         p.sweep(self, run_time=1.2, remove=[note, *note.submobjects])
         return p
 
