@@ -28,10 +28,9 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Literal, Sequence
 
 import numpy as np
-from manim import (DL, DOWN, LEFT, FadeTransform, RIGHT, UL, UP, Arrow, Axes, Circle, Create, FadeIn, FadeOut, Dot,
-                   MoveAlongPath, VMobject,
-                   GrowFromPoint, LaggedStart, Line, ReplacementTransform,
-                   SurroundingRectangle, Transform, TransformFromCopy, VGroup, Write, config)
+from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, Circle, Create, FadeIn, FadeOut, GrowFromPoint,
+                   LaggedStart, Line, ReplacementTransform, SurroundingRectangle, Transform, VGroup,
+                   VMobject, Write, config)
 
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
@@ -40,7 +39,7 @@ from scenes.kit.mlp_neuron_beats import MLPNeuronBeats
 from scenes.kit.pieces import Bars, TokenBoxes, WeightMatrix
 from scenes.kit.pieces.product import MatrixProduct, frame_parts
 from scenes.kit.pieces.mlp import chart_value, clear_of_bars, layer_chart, markup_box
-from scenes.kit.analysis.mlp import (ACT_TEX, ACTIVATIONS, activation, attribute, check_count,
+from scenes.kit.analysis.mlp import (ACT_TEX, ACTIVATIONS, attribute, check_count,
                                      mlp_param_parts, neuron_contributions, problem_of, resolve_answer,
                                      resolve_layer, top_neurons)
 from scenes.kit.text import markup, num_text, token_label, wrapped_text
@@ -263,66 +262,6 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         self.play(Write(g.facts), run_time=1.2)
         self.diagram = g
         self.wait_read(1.5)
-
-    def flow(self, g: VGroup) -> None:
-        """One vector's trip through the diagram: x leaves the stream, is normed (x̂), goes
-        through W_in (and W_gate) — their real shapes appear as it enters them —, the
-        nonlinearity, W_out, and comes back as Δx, added to the stream."""
-        shapes = g[6]
-        y_s, x_in = g.stream.get_y(), g[2][0].get_x()
-        plus = g[3]
-
-        def chip(at: Any, s: str) -> VGroup:
-            dot = Dot(at, radius=0.09, color=THEME.highlight)
-            lab = self.text(s, size=LABEL, color=THEME.highlight)
-            lab.add_updater(lambda m, d=dot: m.next_to(d, UP, buff=0.08))
-            return VGroup(dot, lab.next_to(dot, UP, buff=0.08))
-
-        def path(*pts: Any) -> VMobject:
-            return VMobject().set_points_as_corners([np.array(p_, dtype=float) for p_ in pts])
-
-        def go(chips: list, paths: list, *extra: Any, run_time: float = 1.0) -> None:
-            self.play(*[MoveAlongPath(c[0], pa) for c, pa in zip(chips, paths)], *extra,
-                      run_time=run_time)
-
-        def relabel(c: VGroup, s: str) -> Any:
-            return Transform(c[1], self.text(s, size=LABEL, color=THEME.highlight).next_to(c[0], UP, buff=0.08))
-
-        def lit(box_: VGroup) -> Any:
-            return box_[0].animate.set_fill(opacity=0.35)
-
-        def through(cs: list, boxes: list, names: list, *extra: Any) -> None:
-            """The chips cross their boxes (left edge to right edge), relabelled."""
-            self.play(*[c[0].animate.move_to(b_.get_right()) for c, b_ in zip(cs, boxes)],
-                      *[relabel(c, nm) for c, nm in zip(cs, names)], *[lit(b_) for b_ in set(boxes)],
-                      *extra, run_time=0.5)
-
-        x = chip([-6.9, y_s, 0], "x")
-        self.play(FadeIn(x), run_time=0.3)
-        go([x], [path([-6.9, y_s, 0], [x_in, y_s, 0], [x_in, g.norm.get_y(), 0], g.norm.get_left())],
-           run_time=1.1)
-        through([x], [g.norm], ["x̂"])
-        names = ["up", "gate"] if self.gated else ["pre"]
-        proj_shapes = [shapes[0]] + ([shapes[2]] if self.gated else [])
-        parts = [x] + [chip(g.norm.get_right(), "x̂") for _ in names[1:]]
-        self.add(*parts[1:])
-        go(parts, [path(g.norm.get_right(), p.get_left()) for p in g.projs],
-           *[FadeIn(s_, shift=0.1 * UP) for s_ in proj_shapes], run_time=0.8)
-        through(parts, list(g.projs), names)
-        go(parts, [path(p.get_right(), g.act.get_left()) for p in g.projs],
-           FadeIn(shapes[-1], shift=0.1 * UP), run_time=0.7)
-        self.remove(*parts[1:])
-        d = g.down
-        through([x], [g.act], ["act"])
-        go([x], [path(g.act.get_right(), d.get_left())], FadeIn(shapes[1], shift=0.1 * UP), run_time=0.6)
-        through([x], [d], ["Δx"])
-        x_out = plus.get_x()
-        go([x], [path(d.get_right(), [x_out, d.get_y(), 0], plus.get_center())], run_time=0.8)
-        self.play(FadeOut(x[1]), x[0].animate.scale(1.6).set_opacity(0),
-                  plus[0].animate.set_stroke(THEME.highlight, width=5), run_time=0.5)
-        self.play(plus[0].animate.set_stroke(THEME.text, width=3), run_time=0.3)
-        x[1].clear_updaters()
-        self.remove(x)
 
     # ------------------------------------------------------------------ beat 3
     def make_rows(self, act_cells: VGroup) -> VGroup:

@@ -1,4 +1,5 @@
-"""Beat 2 of :class:`scenes.mlp.MLPScene`: the real vector through the MLP's first half.
+"""Beat 2 of :class:`scenes.mlp.MLPScene`: the real vector through the MLP's first half
+(and :meth:`MLPNeuronBeats.flow`, beat 1's trip of one vector through the block diagram).
 
 A mixin: it relies on the scene's state made by ``prepare`` (``trace``, ``L``, ``pos``,
 ``top``, ``act_name``, ``gated`` …) and its helpers (``cap``, ``stage``, ``text``). On screen,
@@ -35,6 +36,66 @@ PRODUCT_ROWS = 4
 
 class MLPNeuronBeats:
     """``beat_vector`` of the MLP scene (see the module doc)."""
+
+    def flow(self, g: VGroup) -> None:
+        """One vector's trip through the diagram: x leaves the stream, is normed (x̂), goes
+        through W_in (and W_gate) — their real shapes appear as it enters them —, the
+        nonlinearity, W_out, and comes back as Δx, added to the stream."""
+        shapes = g[6]
+        y_s, x_in = g.stream.get_y(), g[2][0].get_x()
+        plus = g[3]
+
+        def chip(at: Any, s: str) -> VGroup:
+            dot = Dot(at, radius=0.09, color=THEME.highlight)
+            lab = self.text(s, size=LABEL, color=THEME.highlight)
+            lab.add_updater(lambda m, d=dot: m.next_to(d, UP, buff=0.08))
+            return VGroup(dot, lab.next_to(dot, UP, buff=0.08))
+
+        def path(*pts: Any) -> VMobject:
+            return VMobject().set_points_as_corners([np.array(p_, dtype=float) for p_ in pts])
+
+        def go(chips: list, paths: list, *extra: Any, run_time: float = 1.0) -> None:
+            self.play(*[MoveAlongPath(c[0], pa) for c, pa in zip(chips, paths)], *extra,
+                      run_time=run_time)
+
+        def relabel(c: VGroup, s: str) -> Any:
+            return Transform(c[1], self.text(s, size=LABEL, color=THEME.highlight).next_to(c[0], UP, buff=0.08))
+
+        def lit(box_: VGroup) -> Any:
+            return box_[0].animate.set_fill(opacity=0.35)
+
+        def through(cs: list, boxes: list, names: list, *extra: Any) -> None:
+            """The chips cross their boxes (left edge to right edge), relabelled."""
+            self.play(*[c[0].animate.move_to(b_.get_right()) for c, b_ in zip(cs, boxes)],
+                      *[relabel(c, nm) for c, nm in zip(cs, names)], *[lit(b_) for b_ in set(boxes)],
+                      *extra, run_time=0.5)
+
+        x = chip([-6.9, y_s, 0], "x")
+        self.play(FadeIn(x), run_time=0.3)
+        go([x], [path([-6.9, y_s, 0], [x_in, y_s, 0], [x_in, g.norm.get_y(), 0], g.norm.get_left())],
+           run_time=1.1)
+        through([x], [g.norm], ["x̂"])
+        names = ["up", "gate"] if self.gated else ["pre"]
+        proj_shapes = [shapes[0]] + ([shapes[2]] if self.gated else [])
+        parts = [x] + [chip(g.norm.get_right(), "x̂") for _ in names[1:]]
+        self.add(*parts[1:])
+        go(parts, [path(g.norm.get_right(), p.get_left()) for p in g.projs],
+           *[FadeIn(s_, shift=0.1 * UP) for s_ in proj_shapes], run_time=0.8)
+        through(parts, list(g.projs), names)
+        go(parts, [path(p.get_right(), g.act.get_left()) for p in g.projs],
+           FadeIn(shapes[-1], shift=0.1 * UP), run_time=0.7)
+        self.remove(*parts[1:])
+        d = g.down
+        through([x], [g.act], ["act"])
+        go([x], [path(g.act.get_right(), d.get_left())], FadeIn(shapes[1], shift=0.1 * UP), run_time=0.6)
+        through([x], [d], ["Δx"])
+        x_out = plus.get_x()
+        go([x], [path(d.get_right(), [x_out, d.get_y(), 0], plus.get_center())], run_time=0.8)
+        self.play(FadeOut(x[1]), x[0].animate.scale(1.6).set_opacity(0),
+                  plus[0].animate.set_stroke(THEME.highlight, width=5), run_time=0.5)
+        self.play(plus[0].animate.set_stroke(THEME.text, width=3), run_time=0.3)
+        x[1].clear_updaters()
+        self.remove(x)
 
     def row_under(self, M: WeightMatrix, vals: np.ndarray, full: int, top: float) -> WeightMatrix:
         """A 1 × len(vals) grid whose columns stand under ``M``'s (the same pitch), its top at
