@@ -467,7 +467,9 @@ class TransformerScene(GPTScene):
                     frac = min(1.0, max(0.0, 2 * (u - i - 0.5 * j)))
                     if 0.0 < frac < 1.0 or (frac == 1.0 and b.width < full[i][j].width - 1e-6):
                         b.become(full[i][j].copy().stretch(max(frac, 1e-3), 0, about_edge=LEFT))
-            read.become(self.readout(u))
+            new = self.readout(u)
+            read.become(new)
+            read.values = new.values
 
         self.play(UpdateFromAlphaFunc(VGroup(marker, read, *[b for c in bars.cols for b in c]), step),
                   run_time=run_time, rate_func=lambda a: a)
