@@ -372,8 +372,9 @@ class TransformerScene(GPTScene):
                           *[FadeTransform(c.copy(), row.brk) for c in per], run_time=0.8)
                 self.play(FadeIn(row.cnt), run_time=0.4)
             else:   # the part lights up, its matrices are written, its count is their sum
-                self.play(FadeIn(hl), FadeIn(row.lab, shift=0.1 * LEFT), Write(row.brk), run_time=0.6)
-                self.play(ReplacementTransform(row.brk.copy(), row.cnt), run_time=0.4)
+                self.play(FadeIn(hl), FadeIn(row.lab, shift=0.1 * LEFT), LaggedStart(
+                    Write(row.brk), ReplacementTransform(row.brk.copy(), row.cnt), lag_ratio=0.6),
+                    run_time=0.8)
             self.wait_read(0.5)
             self.play(FadeOut(hl), run_time=0.25)
         self.show_caption(self.caption_text("total" if self.tied else "total_untied",
