@@ -230,7 +230,8 @@ class LogitLensScene(FrameZoom, GPTScene):
         self.add(pipe.xng)
         # one logit: x̂ · the answer's column of W_U, counted term by term (the product piece)
         self.play(FadeIn(pipe.col), FadeIn(pipe.outlab), FadeIn(pipe.prod.frame), run_time=0.6)
-        self.zoom_to(pipe.xng, pipe.col, pipe.out, margin=0.5, min_width=8.0)   # follow the logit
+        reach = pipe.out.copy().shift(4.0 * RIGHT)   # room for the count's note right of it
+        self.zoom_to(pipe.xng, pipe.col, pipe.out, reach, margin=0.5, min_width=8.0)   # follow the logit
         note = pipe.prod.work(self, 0, [0], step=0.4, note_at=pipe.out)
         self.pull_back(run_time=0.7)
         pipe.prod.sweep(self, remove=[note, *note.submobjects])
