@@ -8,7 +8,9 @@
    positions hold the same numbers; the measured largest difference over every layer,
    head, position and number is shown.
 3. ``beat_step`` — so a generation step computes only the new row: the new token's query
-   against every cached key (q·k, the real scale, softmax = the run's own pattern row).
+   against every cached key — q·k_0 counted term by term by the product piece (Kᵀ's columns
+   are K's rows on screen), the other keys swept in —, × the real scale, and each softmax
+   weight from its score, their running sum counted to 1 (= the run's own pattern row).
 4. ``beat_cost`` — multiply-adds per step with and without the cache, counted from the
    model's shapes, at the prompt's length and at a long context; and what the cache holds.
 
@@ -20,14 +22,16 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, FadeTransform,
+from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, FadeTransform, LaggedStart,
                    ReplacementTransform, SurroundingRectangle, VGroup)
 
 from scenes.kit.analysis.kvcache import StepCost, cache_numbers, max_cache_diff
 from scenes.kit.course.spec import Range
+from scenes.kit.camera import FrameZoom
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import TokenBoxes, WeightMatrix
 from scenes.kit.glossary import scale_str
+from scenes.kit.pieces.product import MatrixProduct
 from scenes.kit.text import num_text, number_str, token_label
 from scenes.kit.theme import THEME, mass_text
 from tensors import UserError
@@ -52,7 +56,7 @@ def settle(scene, group) -> None:
     scene.add(group)
 
 
-class KVCacheScene(GPTScene):
+class KVCacheScene(FrameZoom, GPTScene):
     _subscripts = True
     config_section = "kv_cache"
     beats = ("beat_runs", "beat_same", "beat_step", "beat_cost")
@@ -293,36 +297,68 @@ class KVCacheScene(GPTScene):
         self.equation("matmul", "q · k_j", shown=raw, x=t2.q[L, H, n], W=K.T)
         self.equation("scale", scale_str(scale, self.info["d_head"]), shown=scores, a=raw, s=scale)
         self.equation("softmax", "softmax", shown=pattern, z=scores)
-        x0, y0 = 1.15, 0.15
+        x0, y0 = 1.15, -0.1
         pitch = min(0.95, (6.85 - x0 - 0.45) / (n + 1))
+        e = self.entries
+        # q as a row (the vector), Kᵀ as the matrix: its column j is the key of position j,
+        # drawn where K's row j already is on screen
+        qlab = self.text(f"q of “{tok}” (new)", size=20, color=THEME.query)
+        qlab.move_to([x0, 1.35, 0], aligned_edge=LEFT)
+        qg = WeightMatrix(q[None, :e], (1, q.shape[0]), font_size=20, digits=2,
+                          truncated_cols=True, show_shape=False)
+        qg.next_to(qlab, DOWN, buff=0.15).align_to(qlab, LEFT)
+        kt = WeightMatrix(K.T[:e, :n + 1].astype(np.float64), (K.shape[1], n + 1), font_size=20,
+                          digits=2, show_shape=False)
+        for i in range(e):
+            for j in range(n + 1):
+                kt.entry(i, j).move_to(kg.m.entry(j, i))
+        probe = WeightMatrix(raw[None], (1, n + 1), font_size=20, show_shape=False)
+        cw = max(m.width for m in probe.entries)
+        out = WeightMatrix(raw[None], (1, n + 1), font_size=20, show_shape=False,
+                           h_buff=max(0.08, pitch - cw))
+        out.move_to([x0 + 0.45 - out.entry(0, 0).get_x() + out.get_x(), y0, 0])
+        cols_x = [float(m.get_x()) for m in out.entries]
         labels = ["q · k_j  (j = 0 … %d)" % n, scale_str(scale, self.info["d_head"]),
                   "softmax: the attention weights"]
         rows = VGroup()
         for i, (vals, color) in enumerate(((raw, THEME.key), (scores, THEME.key),
                                            (pattern, THEME.highlight))):
-            cells = VGroup(*[num_text(number_str(float(v)), 20, color).move_to(
-                [x0 + 0.45 + pitch * j, y0 - 1.0 * i, 0]) for j, v in enumerate(vals)])
+            cells = (out.entries if i == 0 else VGroup(*[
+                num_text(number_str(float(v)), 20, color).move_to([cx, y0 - 0.88 * i, 0])
+                for cx, v in zip(cols_x, vals)]))
             name = self.text(labels[i], size=20, color=THEME.dim)
-            name.move_to([x0, y0 - 1.0 * i + 0.4, 0], aligned_edge=LEFT)
+            name.move_to([x0, y0 - 0.88 * i + 0.4, 0], aligned_edge=LEFT)
             rows.add(VGroup(cells, name))
-        qlab = self.text(f"q of “{tok}” (new):", size=20, color=THEME.query)
-        qlab.move_to([x0, 1.35, 0], aligned_edge=LEFT)
-        e = self.entries
-        qvals = VGroup(*[num_text(number_str(float(v)), 20, THEME.query) for v in q[:e]],
-                       num_text(f"… {q.shape[0] - e} more", 20, THEME.dim))
-        qvals.arrange(RIGHT, buff=0.3).next_to(qlab, DOWN, buff=0.15).align_to(qlab, LEFT)
-        qlab = VGroup(qlab, qvals)
         self.show_caption(self.caption_text("scores", n=n + 1, tok=tok,
                                             scale=scale_str(scale, self.info["d_head"])))
-        self.play(FadeIn(qlab), FadeIn(rows[0], shift=0.1 * RIGHT), run_time=0.7)
-        self.play(FadeTransform(rows[0][0].copy(), rows[1][0]), FadeIn(rows[1][1]),
-                  run_time=0.6)
-        self.play(FadeTransform(rows[1][0].copy(), rows[2][0]), FadeIn(rows[2][1]),
-                  run_time=0.6)
-        sums = self.text(f"sums to {float(np.sum(pattern)):.4f}", size=20, color=THEME.dim)
-        sums.next_to(rows[2], DOWN, buff=0.2).align_to(rows[2], LEFT)
-        self.play(FadeIn(sums), run_time=0.3)
-        self.step_g = VGroup(kg, cached, cached_lab, new, new_lab, qlab, rows, sums)
+        self.play(FadeIn(qlab), FadeIn(qg), FadeIn(rows[0][1]), FadeIn(out.brackets), run_time=0.6)
+        # q·k_0 counted term by term (the product piece), the other keys swept in
+        p = MatrixProduct(qg, kt, out, x=q, W=K.T.astype(np.float64), result=raw[None],
+                          names=("q", "Kᵀ", ""))
+        self.zoom_to(qg, kg.m, out.entry(0, 0), margin=0.4, min_width=8.0)   # follow q·k_0
+        note = p.work(self, 0, [0], step=0.4)
+        self.pull_back(run_time=0.7)
+        p.sweep(self, run_time=1.2, remove=[note, *note.submobjects])
+        # × scale: each score from its dot product
+        self.play(FadeIn(rows[1][1]), LaggedStart(*[ReplacementTransform(c.copy(), d) for c, d in
+                                                    zip(rows[0][0], rows[1][0])], lag_ratio=0.12),
+                  run_time=0.9)
+        # softmax: each weight from its score; their running sum counted to 1
+        run = np.cumsum(pattern.astype(np.float64))
+        total = self.text("sum: ", size=20, color=THEME.dim)
+        total.move_to([x0, y0 - 2.2, 0], aligned_edge=LEFT)
+        sums = [num_text(f"{v:.4f}", 20, THEME.text).next_to(total, RIGHT, buff=0.1) for v in run]
+        self.play(FadeIn(rows[2][1]), FadeIn(total), run_time=0.3)
+        for j in range(n + 1):
+            self.equation("sum", f"sum of the first {j + 1} weights", shown=float(run[j]),
+                          terms=pattern[:j + 1])
+            anims = [ReplacementTransform(rows[1][0][j].copy(), rows[2][0][j])]
+            anims.append(FadeIn(sums[0]) if j == 0 else ReplacementTransform(sums[j - 1], sums[j]))
+            self.play(*anims, run_time=0.35 if j else 0.5)
+        sums = VGroup(total, sums[-1])
+        self.step_g = VGroup(kg, cached, cached_lab, new, new_lab, qlab, qg, out, rows[0][1], rows[1],
+                             rows[2], sums)
+        settle(self, self.step_g)
         self.step_rows = {"raw": raw, "scores": scores, "pattern": pattern}
         self.wait_read(1.5)
 

@@ -4,11 +4,14 @@
 
 1. ``beat_idea`` — the residual stream after any block, read with the model's own final
    norm and unembedding (``Trace.lens_logits``): what would the model predict if it
-   stopped there?
+   stopped there? One cell worked through with its real numbers: x normed in place to x̂,
+   the logit x̂·W_U of the lens's top token counted term by term (the product piece), its
+   probability after the softmax over every logit.
 2. ``beat_grid`` — a grid of layers × positions: in each cell the lens's top next token
-   and its probability, revealed layer by layer (each row grows out of the one above).
-   When the model has more layers than ``max_rows``, evenly spaced layers are shown and
-   the screen says which.
+   and its probability. The worked cell lands in its place; row 0 grows from the tokens;
+   each later row is computed by a sweep of the lens across it, a cell born at each
+   position it passes. When the model has more layers than ``max_rows``, evenly spaced
+   layers are shown and the screen says which.
 3. ``beat_curve`` — at the last position, the answer's probability and rank after every
    layer (all of them), as curves beside the grid's last column.
 
@@ -21,16 +24,18 @@ import math
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, Arrow, Create, Dot, FadeIn, FadeOut, FadeTransform,
-                   LaggedStart, Line, ReplacementTransform, RoundedRectangle, VGroup,
-                   VMobject)
+from manim import (DOWN, LEFT, RIGHT, UL, UP, Create, Dot, FadeIn, FadeOut, FadeTransform,
+                   LaggedStart, Line, ReplacementTransform, RoundedRectangle, Transform,
+                   VGroup, VMobject)
 
 from scenes.kit.analysis.lens import (AtPositions, first_layer_on_top, lens_all, layer_list, ranks,
                                       shown_layers, softmax_rows, top_ids)
 from scenes.kit.analysis.mlp import problem_of, resolve_answer
 from scenes.kit.course.spec import Range
+from scenes.kit.camera import FrameZoom
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.pieces import TokenBoxes
+from scenes.kit.pieces import TokenBoxes, WeightMatrix
+from scenes.kit.pieces.product import MatrixProduct
 from scenes.kit.text import num_text, token_label
 from scenes.kit.theme import THEME, mass_text
 
@@ -45,7 +50,7 @@ def _short(label: str, max_chars: int) -> str:
     return label if len(label) <= max_chars else label[:max_chars - 1] + "…"
 
 
-class LogitLensScene(GPTScene):
+class LogitLensScene(FrameZoom, GPTScene):
     _subscripts = True
     config_section = "logit_lens"
     beats = ("beat_idea", "beat_grid", "beat_curve")
@@ -220,46 +225,65 @@ class LogitLensScene(GPTScene):
         self.play(FadeIn(self.header, shift=0.1 * DOWN), FadeIn(self.header_note), run_time=0.5)
         pipe = self.pipeline()
         self.pipe = pipe
-        for i, b in enumerate(pipe.boxes):
-            anims = [FadeIn(b, shift=0.15 * RIGHT)]
-            if i:
-                anims.append(FadeIn(pipe.arrows[i - 1]))
-            self.play(*anims, run_time=0.45)
-        self.remove(*pipe.get_family())
-        self.add(pipe)
+        self.play(FadeIn(pipe.xlab), FadeIn(pipe.xg), run_time=0.6)
+        # the final norm, in place: x's entries become x̂'s
+        self.play(*[Transform(a, b) for a, b in zip(pipe.xg.entries, pipe.xng.entries)],
+                  FadeTransform(pipe.xlab, pipe.xnlab), run_time=0.9)
+        self.remove(pipe.xg)
+        self.add(pipe.xng)
+        # one logit: x̂ · the answer's column of W_U, counted term by term (the product piece)
+        self.play(FadeIn(pipe.col), FadeIn(pipe.outlab), FadeIn(pipe.prod.frame), run_time=0.6)
+        reach = pipe.out.copy().shift(4.0 * RIGHT)   # room for the count's note right of it
+        self.zoom_to(pipe.xng, pipe.col, pipe.out, reach, margin=0.5, min_width=8.0)   # follow the logit
+        note = pipe.prod.work(self, 0, [0], step=0.4, note_at=pipe.out)
+        self.pull_back(run_time=0.7)
+        pipe.prod.sweep(self, remove=[note, *note.submobjects])
+        self.play(FadeIn(pipe.prob, shift=0.1 * RIGHT), run_time=0.6)
         self.wait_read(1.5)
 
     def pipeline(self) -> VGroup:
-        """One cell of the lens worked through: x → final norm → · W_U → softmax, with
-        its real numbers (a middle row of the grid, the last position)."""
+        """One cell of the lens worked through with its real numbers (a middle row of the
+        grid, the last position): x, normed in place to x̂, x̂·W_U for the lens's top token
+        (one logit, counted by the product piece), and its probability after the softmax
+        over every logit."""
         t = self.trace
         L = self.layers[len(self.layers) // 2]
         p = t.n_pos - 1
         self.record_lens(L, [p])
+        k = 4
         x = np.asarray(t.resid[L, p], np.float64)
         xn = np.asarray(t.apply_norm(t.resid[L, p]), np.float64)
         z = self.lens[L, p]
         top = int(self.top[L, p])
         tok = token_label(t.token_strs([top])[0])
-        specs = [(f"x {self.row_name(L)}", f"at “{token_label(t.tokens[p])}”: ‖x‖ = {np.linalg.norm(x):,.1f}"),
-                 (f"final {self.info['final_norm']['type']}", f"‖x̂‖ = {np.linalg.norm(xn):,.1f}"),
-                 ("ℓ = x̂ · W_U", f"{z.shape[-1]:,} logits, top {float(z[top]):.2f}"),
-                 ("softmax", f"top: “{tok}” {mass_text(float(self.p_top[L, p]))}")]
-        boxes = VGroup()
-        for a, b in specs:
-            ta = self.text(a, size=22)
-            tb = num_text(b, 18, THEME.dim) if "_" not in b else self.text(b, size=18, color=THEME.dim)
-            txt = VGroup(ta, tb).arrange(DOWN, buff=0.1)
-            r = RoundedRectangle(width=txt.width + 0.4, height=1.0, corner_radius=0.1,
-                                 stroke_width=2, stroke_color=THEME.dim, fill_color=THEME.dim,
-                                 fill_opacity=0.12)
-            boxes.add(VGroup(r, txt.move_to(r)))
-        boxes.arrange(RIGHT, buff=0.45).move_to([0.4, -0.2, 0])
-        arrows = VGroup(*[Arrow(a.get_right(), b.get_left(), buff=0.05, stroke_width=2.5,
-                                tip_length=0.14, color=THEME.dim)
-                          for a, b in zip(boxes, boxes[1:])])
-        g = VGroup(boxes, arrows)
-        g.boxes, g.arrows, g.layer = boxes, arrows, L
+        d, V = x.shape[0], self.info["vocab_size"]
+        kw = dict(font_size=22, truncated_cols=True, show_shape=False)
+        xg = WeightMatrix(x[None, :k], (1, d), **kw)
+        xng = WeightMatrix(xn[None, :k], (1, d), **kw)
+        xlab = self.text(f"x {self.row_name(L)}, at “{token_label(t.tokens[p])}”", size=22)
+        xnlab = self.text(f"x̂ = final {self.info['final_norm']['type']}(x)", size=22)
+        xlab.move_to([-6.8, 1.15, 0], aligned_edge=LEFT)
+        xnlab.move_to(xlab, aligned_edge=LEFT)
+        for g in (xg, xng):
+            g.move_to([0, 0.55, 0]).align_to(xlab, LEFT)
+        WU = np.asarray(t.weights.W_U, np.float64)           # [vocab, d]: x̂·W_U is x̂ @ WU.T
+        col = WeightMatrix(WU[top, :k][:, None], (d, 1), font_size=22, truncated_rows=True,
+                           truncated_cols=False, show_shape=False)
+        col.move_to([-1.2, 0.0, 0])
+        col.add(self.text(f"W_U[:, “{tok}”]", size=22).next_to(col.brackets, UP, buff=0.15))
+        out = WeightMatrix(np.array([[float(z[top])]]), (1, 1), font_size=24, show_shape=False)
+        out.move_to([0.9, col.entry(1).get_y(), 0])
+        outlab = self.text(f"logit of “{tok}”", size=20, color=THEME.dim).next_to(out, UP, buff=0.15)
+        prod = MatrixProduct(xng, col, out, x=xn, W=WU.T, cols=[top], result=np.array([[z[top]]]),
+                             names=("x̂", "W_U", ""))
+        prob = self.text(f"softmax over all {V:,} logits → “{tok}” "
+                         f"{mass_text(float(self.p_top[L, p]))}", size=22, color=THEME.highlight)
+        prob.next_to(out, DOWN, buff=0.3).align_to(out, LEFT)   # where the count's note was
+        if prob.get_right()[0] > 6.95:
+            prob.shift((6.95 - prob.get_right()[0]) * RIGHT)
+        g = VGroup(xnlab, xng, col, outlab, out, prob)
+        g.xg, g.xng, g.xlab, g.xnlab, g.col, g.out, g.outlab, g.prob = xg, xng, xlab, xnlab, col, out, outlab, prob
+        g.prod, g.layer, g.pos = prod, L, p
         return g
 
     @beat(needs=("header",))
@@ -267,9 +291,17 @@ class LogitLensScene(GPTScene):
         self.make_rows()
         self.show_caption(self.caption_text("grid"))
         first = self.rows[0]
-        gone = [FadeOut(self.pipe)] if getattr(self, "pipe", None) in self.mobjects else []
+        pipe = getattr(self, "pipe", None)
+        worked = None
+        anims = []
+        if pipe is not None and pipe.xng in self.mobjects:
+            # the worked cell lands in its place in the grid; the rest of its working leaves
+            r = self.layers.index(pipe.layer)
+            worked = self.rows[r].cells[self.cols.index(pipe.pos)]
+            anims = [ReplacementTransform(VGroup(pipe.out.entries, pipe.prob), worked),
+                     FadeOut(VGroup(pipe.xnlab, pipe.xng, pipe.col, pipe.outlab, pipe.prod.frame))]
         self.play(*[FadeTransform(b.copy(), c) for b, c in zip(self.header.boxes, first.cells)],
-                  FadeIn(first.name), *gone, run_time=0.8)
+                  FadeIn(first.name), *anims, run_time=0.9)
         t = self.trace
         if t.weights.tied:
             k = sum(int(self.top[0, p]) == int(t.token_ids[p]) for p in self.cols)
@@ -279,12 +311,25 @@ class LogitLensScene(GPTScene):
             self.show_caption(self.caption_text("rows_some", n_rows=len(self.layers),
                                                 n_all=self.n_all,
                                                 blocks=layer_list([L - 1 for L in self.layers if L])))
-        for prev, row in zip(self.rows, self.rows[1:]):
-            self.play(FadeTransform(prev.cells.copy(), row.cells), FadeIn(row.name),
-                      run_time=0.45)
+        for row in self.rows[1:]:
+            self.lens_row(row, worked)
         self.wait_read(0.5)
         self.show_caption(self.caption_text("last"))
         self.wait_read(1.5)
+
+    def lens_row(self, row: VGroup, done: Any = None, run_time: float = 0.6) -> None:
+        """Row ``row`` computed: the lens (final norm, W_U, softmax) sweeps across it from its
+        name, and each position's cell is born as it passes (``done`` is already there)."""
+        h = row.cells[0][0].height
+        bar = RoundedRectangle(width=0.14, height=h + 0.08, corner_radius=0.05, stroke_width=0,
+                               fill_color=THEME.highlight, fill_opacity=0.75)
+        bar.move_to([self.x_left, row.cells.get_y(), 0])
+        cells = [c for c in row.cells if c is not done]
+        self.play(FadeIn(row.name), FadeIn(bar), run_time=0.15)
+        self.play(bar.animate.move_to([self.x_right, row.cells.get_y(), 0]),
+                  LaggedStart(*[FadeIn(c, scale=0.6) for c in cells], lag_ratio=1.0),
+                  run_time=run_time, rate_func=lambda a: a)
+        self.remove(bar)
 
     def _panel(self, x0: float, x1: float, title: str, ticks: list[tuple[float, str]],
                color) -> VGroup:

@@ -6,12 +6,16 @@ not where a fact is stored: several layers' MLPs each matter when knocked out).
 
 1. ``beat_block`` — the block's place: residual stream → norm → up (and gate) →
    nonlinearity → down → added back, with the real shapes and parameter counts (and the
-   MLPs' share of all parameters) read from the model.
-2. ``beat_vector`` — the last position's real vector through it: x, its norm x̂, then a few
-   real neurons' values before and after the nonlinearity (SiLU-gated for Llama, GELU for
-   GPT-2: the function the model uses, plotted from that function).
-3. ``beat_rows`` — each neuron adds its activation times its row of W_out; the real top
-   neurons, the real sum (mlp_out), and each one's direct push on the answer's logit.
+   MLPs' share of all parameters) read from the model; one vector makes the trip (x, x̂,
+   gate/up, act, Δx) and each matrix's real shape appears as it enters it.
+2. ``beat_vector`` (:mod:`scenes.kit.mlp_neuron_beats`) — the last position's real vector
+   through it: x, normed to x̂ (row vectors); W_gate and W_in drawn as matrix blocks with
+   their real shapes, a few real neurons' values x̂·W computed by the product piece (the
+   first counted term by term); the nonlinearity applied by moving a point along the
+   model's own curve (SiLU, GELU …) to each real value; gate ⊙ up built from its factors.
+3. ``beat_rows`` — each neuron adds its activation times its row of W_out: the real top
+   neurons' rows scaled and summed with Δx's entries counting up (the product piece), each
+   row's direct push on the answer's logit, then E + ΔE: the stream's x becomes x + Δx.
 4. ``beat_layers`` — which layers push the answer directly: the direct contribution of every layer's
    attention and MLP output to the answer's logit, with the final norm's divisor frozen at
    its real value (see :mod:`scenes.kit.analysis.mlp`); the terms sum to the real logit.
@@ -26,15 +30,18 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Literal, Sequence
 
 import numpy as np
-from manim import (DL, DOWN, LEFT, FadeTransform, RIGHT, UL, UP, Arrow, Axes, Circle, Create, FadeIn, FadeOut, Dot,
-                   GrowFromPoint, LaggedStart, Line, ReplacementTransform,
-                   SurroundingRectangle, Transform, TransformFromCopy, VGroup, Write, config)
+from manim import (DOWN, LEFT, RIGHT, UL, UP, Arrow, Circle, Create, FadeIn, FadeOut, GrowFromPoint,
+                   LaggedStart, Line, ReplacementTransform, SurroundingRectangle, Transform, VGroup,
+                   VMobject, Write, config)
 
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix
+from scenes.kit.camera import FrameZoom
+from scenes.kit.mlp_neuron_beats import MLPNeuronBeats
+from scenes.kit.pieces import Bars, TokenBoxes, WeightMatrix
+from scenes.kit.pieces.product import MatrixProduct, frame_parts
 from scenes.kit.pieces.mlp import chart_value, clear_of_bars, layer_chart, markup_box
-from scenes.kit.analysis.mlp import (ACT_TEX, ACTIVATIONS, activation, attribute, check_count,
+from scenes.kit.analysis.mlp import (ACT_TEX, ACTIVATIONS, attribute, check_count,
                                      mlp_param_parts, neuron_contributions, problem_of, resolve_answer,
                                      resolve_layer, top_neurons)
 from scenes.kit.text import markup, num_text, token_label, wrapped_text
@@ -47,7 +54,7 @@ NUM = 22      # numbers in vectors/tables (digits ≈ 28 px at 1080p)
 LABEL = 25    # labels and notes (x-height ≈ 20 px at 1080p)
 
 
-class MLPScene(GPTScene):
+class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
     """The MLP block of one layer and the answer's logit, layer by layer (see module doc)."""
 
     prompt: ClassVar[str] = "The Colosseum is in the city of"
@@ -78,6 +85,8 @@ class MLPScene(GPTScene):
         "act": "Each neuron: {pre} = x̂ · its column of {W}{bias} (one dot product), then {act}.",
         "rows": "Each neuron adds its activation × its row of W_out ({d_model} numbers). "
                 "Summed over all {d_mlp:,} neurons{bias}: the MLP's output.",
+        "stream": "E + ΔE: the MLP's output Δx is added to the stream; layer {layer}'s x becomes "
+                  "x + Δx, what the next layer reads.",
         "push": "Through the final norm and W_U, each row pushes “{ans}”'s logit directly "
                 "(the norm's divisor frozen at its real value for this position).",
         "layers": "Every layer's attention and MLP write into the stream. With the embedding's"
@@ -137,12 +146,30 @@ class MLPScene(GPTScene):
     def cap(self, key: str, **kw: Any) -> Any:
         return self.show_caption(self.caption_text(key, **kw))
 
+    def stage_anims(self, *keep: Any) -> list[Any]:
+        """FadeOuts of what is on screen and not in ``keep`` (nor the header or caption)."""
+        keep_all = {id(f) for m in (*keep, self.header, getattr(self, "_caption", None)) if m
+                    for f in m.get_family()}
+        out: list[Any] = []
+
+        def walk(m: Any) -> None:   # a group holding kept parts (an animation's) is opened
+            if id(m) in keep_all:
+                return
+            if any(id(f) in keep_all for f in m.get_family()):
+                for sub in m.submobjects:
+                    walk(sub)
+            else:
+                out.append(FadeOut(m))
+
+        for m in self.mobjects:
+            walk(m)
+        return out
+
     def stage(self, *keep: Any) -> None:
         """Fade out what this beat does not use (only needed when beats are reordered)."""
-        keep_all = {id(m) for m in (*keep, self.header, getattr(self, "_caption", None)) if m}
-        gone = [m for m in self.mobjects if id(m) not in keep_all]
+        gone = self.stage_anims(*keep)
         if gone:
-            self.play(*[FadeOut(m) for m in gone], run_time=0.4)
+            self.play(*gone, run_time=0.4)
 
     # ------------------------------------------------------------------ header (every beat)
     def build_header(self) -> None:
@@ -230,137 +257,9 @@ class MLPScene(GPTScene):
         self.play(LaggedStart(Create(g[2]), FadeIn(g.norm), FadeIn(g.projs), FadeIn(g.act),
                               FadeIn(g.down), FadeIn(g[3]), lag_ratio=0.3), FadeIn(g[5]),
                   run_time=2.0)
-        self.play(FadeIn(g[6]), run_time=0.5)
+        self.flow(g)
         self.play(Write(g.facts), run_time=1.2)
         self.diagram = g
-        self.wait_read(1.5)
-
-    # ------------------------------------------------------------------ beat 2
-    def make_vector(self) -> VGroup:
-        t, L, p, n = self.trace, self.L, self.pos, self.entries
-        x = np.asarray(t.resid_mid[L, p], np.float64)
-        xh = np.asarray(t.mlp_in[L, p], np.float64)
-        w = t.weights
-        g2, b2 = np.asarray(t.block("ln2.w", L), np.float64), np.asarray(t.block("ln2.b", L), np.float64)
-        if self.norm2["type"] == "RMSNorm":
-            self.equation("rmsnorm", "x̂ = RMSNorm(x)", shown=xh, x=x, g=g2, eps=self.norm2["eps"])
-        else:
-            self.equation("layernorm", "x̂ = LayerNorm(x)", shown=xh, x=x, g=g2, b=b2,
-                          eps=self.norm2["eps"])
-        y0 = self.content_top - 0.6
-        xc = VectorColumn(x[:n], self.d_model, label="x", font_size=NUM, show_len=True)
-        xhc = VectorColumn(xh[:n], self.d_model, label="x̂", font_size=NUM, show_len=True)
-        xc.to_edge(LEFT, buff=0.2).align_to([0, y0, 0], UP)      # its bracket inside the frame
-        xhc.move_to([-3.55, 0, 0]).align_to([0, y0, 0], UP)
-        arr = Arrow([xc.get_right()[0], xc.get_y(), 0], [xhc.get_left()[0], xc.get_y(), 0],
-                    buff=0.1, color=THEME.dim, stroke_width=3)
-        nlab = self.text(self.norm2["type"], size=LABEL, color=THEME.dim)   # above, between the columns
-        nlab.move_to([arr.get_x(), xc.label.get_y(), 0])
-        idx = self.top
-        pre = np.asarray(t.mlp_pre[L, p, idx], np.float64)
-        actv = np.asarray(t.mlp_act[L, p, idx], np.float64)
-        b_in = np.asarray(w.get("b_in", L), np.float64)[idx]
-        self.equation("matmul", "up = x̂·W_in + b_in", shown=pre, x=xh, W=t.W_in(L, idx), b=b_in)
-        heads = ["neuron"]
-        if self.gated:
-            gate = np.asarray(t.mlp_gate[L, p, idx], np.float64)
-            b_g = np.asarray(w.get("b_gate", L), np.float64)[idx]
-            self.equation("matmul", "gate = x̂·W_gate + b_gate", shown=gate, x=xh,
-                          W=t.W_gate(L, idx), b=b_g)
-            self.equation("activation", "SiLU(gate) ⊙ up", shown=actv, x=gate, name=self.act_name, up=pre)
-            heads += ["gate", "up", f"{ACT_TEX[self.act_name]}(gate)·up"]
-            cols = [gate, pre, actv]
-        else:
-            gate = pre
-            self.equation("activation", "GELU(pre)", shown=actv, x=pre, name=self.act_name)
-            heads += ["pre", f"{ACT_TEX[self.act_name]}(pre)"]
-            cols = [pre, actv]
-        col_x = [-1.95, -0.75, 0.45, 1.85][:len(heads)]
-        head_t = VGroup(*[self.text(h, size=LABEL, color=THEME.dim).move_to([cx, y0 - 0.1, 0])
-                          for h, cx in zip(heads, col_x)])
-        head_t[-1].set_color(THEME.highlight)
-        rows = []
-        for r, nid in enumerate(idx):
-            y = y0 - 0.7 - 0.52 * r
-            cells = [num_text(f"#{nid}", NUM, THEME.text).move_to([col_x[0], y, 0])]
-            for c, vals in enumerate(cols):
-                v = float(vals[r])
-                cells.append(num_text(fmt(v), NUM, THEME.highlight if c == len(cols) - 1
-                                      else THEME.text).move_to([col_x[c + 1], y, 0]))
-                cells[-1].value = v
-            rows.append(VGroup(*cells))
-        rows = VGroup(*rows)
-        # the activation, plotted from the model's own function, with these neurons on it
-        lo = min(-3.0, float(gate.min()) - 0.5)
-        hi = max(3.0, float(gate.max()) + 0.5)
-        f = lambda z: float(activation(np.array(z), self.act_name))
-        ylo, yhi = min(-1.0, f(lo), f(hi)) - 0.2, max(f(lo), f(hi), 1.0) + 0.2
-        ax = Axes(x_range=[lo, hi, max(1, round((hi - lo) / 6))], y_range=[ylo, yhi, max(1, round((yhi - ylo) / 4))],
-                  x_length=3.3, y_length=3.1, tips=False,
-                  axis_config={"color": THEME.dim, "stroke_width": 2, "include_ticks": False})
-        ax.move_to([4.95, y0 - 1.85, 0])
-        curve = ax.plot(f, x_range=[lo, hi, (hi - lo) / 200], color=THEME.highlight, stroke_width=3)
-        fname = self.text(f"{ACT_TEX[self.act_name]}(z)", size=LABEL, color=THEME.highlight)
-        fname.next_to(ax, UP, buff=0.1)
-        zl = VGroup(self.text("gate" if self.gated else "pre", size=LABEL, color=THEME.dim))
-        zl.next_to(ax.x_axis, UP, buff=0.1).align_to(ax, RIGHT)
-        dots = VGroup(*[Dot(ax.c2p(float(z), f(float(z))), radius=0.06, color=THEME.text)
-                        for z in gate])
-        xt = int(np.floor(hi))  # a few real coordinates on the axes
-        yt = int(np.floor(max(f(lo), f(hi))))
-        zl.add(num_text("0", NUM, THEME.dim).next_to(ax.c2p(0, 0), DL, buff=0.06),
-               num_text(str(xt), NUM, THEME.dim).next_to(ax.c2p(xt, 0), DOWN, buff=0.08),
-               Line(ax.c2p(xt, 0) + 0.06 * DOWN, ax.c2p(xt, 0) + 0.06 * UP, color=THEME.dim),
-               num_text(str(yt), NUM, THEME.dim).next_to(ax.c2p(0, yt), LEFT, buff=0.08),
-               Line(ax.c2p(0, yt) + 0.06 * LEFT, ax.c2p(0, yt) + 0.06 * RIGHT, color=THEME.dim))
-        g = VGroup(xc, arr, nlab, xhc, head_t, rows, ax, curve, fname, zl, dots)
-        g.xc, g.xhc, g.heads, g.rows, g.plot, g.dots = xc, xhc, head_t, rows, VGroup(ax, curve, fname, zl), dots
-        g.arrow = VGroup(arr, nlab)
-        g.act_cells = VGroup(*[r[-1] for r in rows])
-        g.id_cells = VGroup(*[r[0] for r in rows])
-        g.in_cells = VGroup(*[VGroup(*r[1:-1]) for r in rows])
-        return g
-
-    def build_neuron_table(self) -> None:
-        self.neuron_table = self.make_vector()
-        self.add(self.neuron_table)
-
-    @beat(needs=("header", "diagram"))
-    def beat_vector(self) -> None:
-        d = self.diagram
-        self.stage(d)
-        v = self.make_vector()
-        t = self.trace
-        self.cap("vector", layer=self.L, pos=self.pos, tok=token_label(t.tokens[self.pos]),
-                 n=self.k, d_mlp=self.d_mlp, ans=self.ans)
-        # the diagram's parts become this step's labels: stream → x, norm → the arrow, …
-        self.play(FadeOut(d.others), ReplacementTransform(d.stream, v.xc),
-                  FadeTransform(d.norm, v.arrow), run_time=1.0)
-        self.play(TransformFromCopy(v.xc.entries, v.xhc.entries), FadeIn(v.xhc.brackets),
-                  FadeIn(v.xhc.label), FadeIn(v.xhc.ellipses), FadeIn(v.xhc.len_text), run_time=0.9)
-        heads = v.heads
-        # each box glides to its column and becomes its header (up → "up", gate → "gate", …)
-        pairs = [(d.projs[0], heads[2] if self.gated else heads[1]), (d.act, heads[-1])]
-        if self.gated:
-            pairs.append((d.projs[1], heads[1]))
-        self.play(*[FadeTransform(box_, head) for box_, head in pairs], FadeOut(d.down),
-                  FadeIn(heads[0]), run_time=0.9)
-        pre = "gate and up" if self.gated else "pre"
-        W = "W_gate and W_in" if self.gated else "W_in"
-        act = f"{ACT_TEX[self.act_name]}(gate) ⊙ up" if self.gated else ACT_TEX[self.act_name]
-        bias = " + its bias" if self.trace.weights.is_real("b_in") else ""
-        self.cap("act", pre=pre, W=W, act=act, bias=bias)
-        self.play(FadeIn(v.id_cells, lag_ratio=0.2),
-                  LaggedStart(*[TransformFromCopy(v.xhc.entries, c) for c in v.in_cells],
-                              lag_ratio=0.25), run_time=1.6)
-        self.play(Create(v.plot[0]), Create(v.plot[1]), FadeIn(v.plot[2]), FadeIn(v.plot[3]),
-                  run_time=1.0)
-        gate_cells = VGroup(*[r[1] for r in v.rows])
-        self.play(LaggedStart(*[TransformFromCopy(c, dot) for c, dot in zip(gate_cells, v.dots)],
-                              lag_ratio=0.2), run_time=1.2)
-        self.play(LaggedStart(*[TransformFromCopy(dot, c) for dot, c in zip(v.dots, v.act_cells)],
-                              lag_ratio=0.2), run_time=1.2)
-        self.neuron_table = v
         self.wait_read(1.5)
 
     # ------------------------------------------------------------------ beat 3
@@ -373,7 +272,7 @@ class MLPScene(GPTScene):
         out = np.asarray(t.mlp_out[L, p], np.float64)
         self.equation("matmul", "mlp_out = Σ act_n · W_out[n] + b_out", shown=out, x=act_full,
                       W=W_full, b=b_out)
-        y0 = self.content_top - 0.45
+        y0 = self.content_top - 0.2
         M = WeightMatrix(np.asarray(W_full[idx, :n], np.float64), (self.d_mlp, self.d_model),
                          font_size=NUM, truncated_rows=True, show_shape=False)
         M.shift([-3.7 - M.brackets.get_left()[0], y0 - 0.55 - M.get_top()[1], 0])
@@ -381,20 +280,28 @@ class MLPScene(GPTScene):
         M.label.next_to(M.brackets, UP, buff=0.15)
         M.add(M.label)
         ys = [M.entry(r, 0).get_y() for r in range(len(idx))]
-        acts = VGroup(*[num_text(fmt(float(act_full[i])), NUM, THEME.highlight)
-                        .move_to([-4.95, y, 0]) for i, y in zip(idx, ys)])
+        # the activations as the product's row vector, each beside its row of W_out
+        vec = WeightMatrix(act_full[idx][None], (1, self.d_mlp), font_size=NUM, truncated_cols=True,
+                           show_shape=False)
+        for e, y in zip(vec.entries, ys):
+            e.move_to([-4.95, y, 0])
+        vec.remove(vec.brackets)
+        vec.body.remove(vec.ellipses)
+        acts = vec.entries
         ids = VGroup(*[num_text(f"#{i}", NUM, THEME.text).move_to([-6.4, y, 0]) for i, y in zip(idx, ys)])
         times = VGroup(*[num_text("×", NUM, THEME.dim).next_to(M.brackets, LEFT, 0.15).set_y(y)
                          for y in ys])
         b_txt = " + b_out" if t.weights.is_real("b_out") else ""   # only a bias the model has
-        more = self.text(f"+ the other {self.d_mlp - len(idx):,} neurons' rows{b_txt}", LABEL,
-                       THEME.dim)
-        more.next_to(M, DOWN, buff=0.12).align_to(M.brackets, LEFT)
-        out_cells = VGroup(*[num_text(fmt(float(out[c]), sign=False), NUM, THEME.text)
-                             .move_to([M.entry(0, c).get_x(), more.get_bottom()[1] - 0.35, 0])
-                             for c in range(n)])
-        out_lab = self.text("= MLP output", size=LABEL).next_to(out_cells, LEFT, buff=0.3)
-        out_dots = num_text("⋯", NUM, THEME.dim).next_to(out_cells, RIGHT, buff=0.3)
+        out_g = self.row_under(M, out[:n], self.d_model, M.brackets.get_bottom()[1] - 0.15)
+        out_lab = self.text("Δx =", size=LABEL).next_to(out_g.brackets, LEFT, buff=0.25)
+        # act·W_out over the shown neurons first: the same sum, the shown terms leading. Its
+        # entries are that sum in float64 of the model's own act and W_out (a sum of 1,536
+        # terms of ±2 cancelling to ±0.4: the model's fp32 mlp_out differs from it by ~1e-6)
+        shown = set(int(i) for i in idx)
+        perm = np.array(list(idx) + [i for i in range(self.d_mlp) if i not in shown])
+        prod = MatrixProduct(vec, M, out_g, x=act_full[perm], W=np.asarray(W_full, np.float64)[perm],
+                             b=b_out if t.weights.is_real("b_out") else None,
+                             names=("act", "W_out", "b_out"))
         # direct push of each row on the answer's logit (final norm's divisor frozen)
         a = self.attr
         writes = act_full[idx, None] * np.asarray(W_full[idx], np.float64)
@@ -417,8 +324,9 @@ class MLPScene(GPTScene):
                      THEME.highlight)
         sums = VGroup(s1, s2).arrange(DOWN, buff=0.15, aligned_edge=RIGHT)
         sums.next_to(pushes, DOWN, buff=0.35).to_edge(RIGHT, buff=0.4)
-        g = VGroup(ids, acts, times, M, more, out_lab, out_cells, out_dots, head, pushes, sums)
-        g.ids, g.acts, g.M, g.out = ids, acts, M, VGroup(out_lab, out_cells, out_dots, more)
+        g = VGroup(ids, acts, times, M, out_lab, out_g, head, pushes, sums)
+        g.ids, g.acts, g.M, g.out = ids, acts, M, VGroup(out_lab, out_g.entries, frame_parts(out_g))
+        g.prod = prod
         g.times, g.push, g.sums, g.layer_total = times, VGroup(head, pushes), s1, s2
         return g
 
@@ -427,6 +335,37 @@ class MLPScene(GPTScene):
         self.add(g)
         self.rows_view, self.layer_total = g, g.layer_total
 
+    def make_stream_add(self, g: VGroup) -> VGroup:
+        """E + ΔE: the stream x (its shown entries, above Δx = the MLP output) becoming x + Δx."""
+        t, L, p = self.trace, self.L, self.pos
+        x = np.asarray(t.resid_mid[L, p], np.float64)
+        y = np.asarray(t.resid[L + 1, p], np.float64)
+        self.equation("add", "x + Δx", shown=y, a=x, b=np.asarray(t.mlp_out[L, p], np.float64))
+        cx = [c.get_x() for c in g.out[1]]
+        top = self.content_top - 0.75
+
+        def row(vals: np.ndarray, yy: float, color: Any) -> VGroup:
+            cells = VGroup(*[num_text(fmt(float(v), sign=False), NUM, color).move_to([x_, yy, 0])
+                             for x_, v in zip(cx, vals)])
+            for c, v in zip(cells, vals):
+                c.value = float(v)
+            return cells
+
+        xs, ys = row(x, top, THEME.text), row(y, top, THEME.highlight)
+        dx_y = top - 0.6
+        lab = lambda s, yy, c=THEME.dim: self.text(s, size=LABEL, color=c).move_to(
+            [cx[0] - 0.6, yy, 0], aligned_edge=RIGHT)
+        x_lab = lab("x  (the stream)", top)
+        y_lab = lab("x + Δx", top, THEME.highlight)
+        dots = num_text("⋯", NUM, THEME.dim).next_to(xs, RIGHT, buff=0.3)
+        into = self.text(f"→ into layer {L + 1}" if L + 1 < self.trace.info["n_layer"]
+                         else "→ into the final norm", size=LABEL, color=THEME.dim)
+        into.next_to(dots, RIGHT, buff=0.3)
+        out = VGroup(xs, x_lab, dots)
+        out.into = into
+        out.xs, out.ys, out.x_lab, out.y_lab, out.dx_y = xs, ys, x_lab, y_lab, dx_y
+        return out
+
     @beat(needs=("header", "neuron_table"))
     def beat_rows(self) -> None:
         v = self.neuron_table
@@ -434,23 +373,39 @@ class MLPScene(GPTScene):
         g = self.make_rows(v.act_cells)
         self.cap("rows", d_model=self.d_model, d_mlp=self.d_mlp,
                  bias=" (+ its bias)" if self.trace.weights.is_real("b_out") else "")
-        others = [m for m in v if m not in (v.rows,)]
-        self.play(*[FadeOut(m) for m in others], FadeOut(v.in_cells),
-                  ReplacementTransform(v.act_cells, g.acts), ReplacementTransform(v.id_cells, g.ids),
-                  run_time=1.0)
-        self.play(FadeIn(g.M), FadeIn(g.times), run_time=0.9)
-        self.play(FadeIn(g.out[3]), run_time=0.4)
-        self.play(LaggedStart(*[TransformFromCopy(g.M.col(c), g.out[1][c])
-                                for c in range(len(g.out[1]))], lag_ratio=0.15),
-                  FadeIn(g.out[0]), FadeIn(g.out[2]), run_time=1.4)
+        # the table leaves as the rows of W_out arrive: the activations and ids move beside them
+        rest = [m for m in (*v.rows[:-1], v.rows[-1][0], v.plot, v.dots) if self.is_shown(m)]
+        self.play(*[FadeOut(m) for m in rest], ReplacementTransform(v.act_cells, g.acts),
+                  ReplacementTransform(v.id_cells, g.ids), FadeIn(g.M), FadeIn(g.times),
+                  run_time=1.2)
+        # the rows, scaled by the activations and summed: Δx's entries count up together
+        self.play(FadeIn(g.out[0]), FadeIn(g.prod.frame), run_time=0.4)
+        x_note = g.M.brackets.get_right()[0] + 0.35       # the count's note right of the rows
+        at = VMobject().set_points_as_corners([[x_note, g.M.get_top()[1] - 0.3, 0],
+                                               [x_note + 0.01, g.M.get_top()[1] - 0.3, 0]])
+        note = g.prod.work(self, 0, list(range(len(g.out[1]))), step=0.45, note_at=at)
+        g.prod.sweep(self, remove=[note, *note.submobjects])
         self.wait_read(0.7)
         self.cap("push", ans=self.ans)
-        self.play(FadeIn(g.push[0]), LaggedStart(*[TransformFromCopy(row, c) for row, c in
+        self.play(FadeIn(g.push[0]), LaggedStart(*[ReplacementTransform(row.copy(), c) for row, c in
                                                   zip(g.M.rows, g.push[1])], lag_ratio=0.2),
                   run_time=1.3)
         self.play(FadeIn(g.sums), run_time=0.6)
         self.play(FadeIn(g.layer_total, shift=0.1 * DOWN), run_time=0.6)
         self.rows_view, self.layer_total = g, g.layer_total
+        self.wait_read(1.2)
+        # E + ΔE: the output joins the stream; x's entries become x + Δx in place
+        e = self.make_stream_add(g)
+        self.cap("stream", layer=self.L)
+        out_cells, out_lab = g.out[1], g.out[0]
+        gone = [g.ids, g.acts, g.times, g.M, g.push, g.sums]
+        self.play(*[FadeOut(m) for m in gone], out_cells.animate.set_y(e.dx_y),
+                  out_lab.animate.move_to([e.x_lab.get_right()[0], e.dx_y, 0], aligned_edge=RIGHT),
+                  g.out[2].animate.set_y(e.dx_y), FadeIn(e, shift=0.3 * RIGHT), run_time=1.0)
+        self.play(*[Transform(a, b) for a, b in zip(e.xs, e.ys)],
+                  *[ReplacementTransform(c.copy(), a) for c, a in zip(out_cells, e.xs)],
+                  Transform(e.x_lab, e.y_lab), FadeIn(e.into, shift=0.2 * RIGHT), run_time=1.2)
+        self.stream_add = VGroup(e, e.into, out_cells, out_lab, g.out[2])
         self.wait_read(1.2)
 
     # ------------------------------------------------------------------ beat 4
@@ -471,7 +426,7 @@ class MLPScene(GPTScene):
     @beat(needs=("header", "layer_total"))
     def beat_layers(self) -> None:
         a = self.attr
-        self.stage(self.layer_total)
+        gone = self.stage_anims(self.layer_total)   # leaves as the chart arrives (no blank stage)
         ch = self.make_chart(a, self.content_top - 1.05)
         logit = float(a.logit)
         # the exact sum (embedding, each layer's attention and MLP, the final norm's bias)
@@ -490,7 +445,7 @@ class MLPScene(GPTScene):
         val = self.chart_value(ch, float(a.mlp[self.L]))
         self.cap("layers", ans=self.ans, logit=fmt(logit, sign=False),
                  bias=" and the final norm's bias" if norm["bias"] else "")
-        self.play(FadeIn(ch.axis), FadeIn(ch.ticks), FadeIn(ch.leg), FadeIn(note), run_time=0.7)
+        self.play(*gone, FadeIn(ch.axis), FadeIn(ch.ticks), FadeIn(ch.leg), FadeIn(note), run_time=0.7)
         self.play(LaggedStart(*[GrowFromPoint(b, [b.get_x(), ch.y0, 0]) for b in ch.bars
                                 if b is not best], lag_ratio=0.03), run_time=2.2)
         self.play(GrowFromPoint(best, [best.get_x(), ch.y0, 0]),

@@ -6,10 +6,12 @@
    blocks (norm, attention with its real head count, norm, MLP), the final norm and the
    unembedding; a tied W_E/W_U is drawn once, serving both ends.
 2. ``beat_counts`` — real parameter counts per component (counted from the model's
-   tensors; the matrices each is made of, from the stored shapes), adding up on screen to
-   the model's total, the tied matrix counted once.
+   tensors; the matrices each is made of, from the stored shapes, written, then summed into
+   the count), adding up on screen to the model's total, the tied matrix counted once.
 3. ``beat_residual`` — the residual stream as the spine: at one position (the last by
-   default) the size ‖·‖ of what each block's attention and MLP write into it, as bars.
+   default) the vector travels down the stack; as it passes each block the size ‖·‖ of
+   what its attention and MLP write grows as a bar and the vector's first entries and ‖x‖
+   change to the real ones after each write (block 0 slowly, then the rest).
 4. ``beat_scale`` — for scale, published shapes of larger models (GPT-2 small/XL, GPT-3
    175B), marked as published figures, next to this model's numbers from the run.
 
@@ -20,16 +22,16 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, FadeIn, FadeOut, GrowFromEdge, Line, LaggedStart,
-                   FadeTransform, Rectangle, RoundedRectangle, SurroundingRectangle,
-                   VGroup)
+from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, Dot, FadeIn, FadeOut, Line, LaggedStart,
+                   FadeTransform, Rectangle, ReplacementTransform, RoundedRectangle,
+                   SurroundingRectangle, UpdateFromAlphaFunc, VGroup, Write)
 
 from scenes.kit.analysis.stack import (TOTAL_KEYS, Part, human, param_parts, sig3, total_of,
                                        write_norms)
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.text import num_text, shape_str, token_label
-from scenes.kit.theme import THEME
+from scenes.kit.text import num_text, number_str, shape_str, token_label
+from scenes.kit.theme import THEME, value_color
 from tensors import UserError
 
 #: Published shapes (not runs): GPT-2 — Radford et al. 2019, Table 2 (parameters, layers,
@@ -403,8 +405,10 @@ class TransformerScene(GPTScene):
                 self.play(FadeIn(row.lab), FadeIn(hl),
                           *[FadeTransform(c.copy(), row.brk) for c in per], run_time=0.8)
                 self.play(FadeIn(row.cnt), run_time=0.4)
-            else:
-                self.play(FadeIn(row, shift=0.1 * LEFT), FadeIn(hl), run_time=0.5)
+            else:   # the part lights up, its matrices are written, its count is their sum
+                self.play(FadeIn(hl), FadeIn(row.lab, shift=0.1 * LEFT), LaggedStart(
+                    Write(row.brk), ReplacementTransform(row.brk.copy(), row.cnt), lag_ratio=0.6),
+                    run_time=0.8)
             self.wait_read(0.5)
             self.play(FadeOut(hl), run_time=0.25)
         self.show_caption(self.caption_text("total" if self.tied else "total_untied",
@@ -452,13 +456,58 @@ class TransformerScene(GPTScene):
         t = self.trace
         xn = np.linalg.norm(np.asarray(t.resid[:, self.pos], np.float64), axis=-1)
         self.resid_norms = xn
-        stream = self.text(f"‖x‖ itself: {sig3(xn[0])} after the embedding, {sig3(xn[-1])} after "
-                           f"block {len(xn) - 2}", size=20, color=THEME.dim)
-        stream.move_to([x_cols[0], g.final.get_y(), 0], aligned_edge=LEFT)
-        labels.add(stream)
         out = VGroup(heads, cols, labels, feeds)
         out.heads, out.cols, out.labels, out.feeds = heads, cols, labels, feeds
         return out
+
+    def readout(self, u: float) -> VGroup:
+        """The residual vector at the shown position after ``u`` blocks (u = i + ½: block i's
+        attention added, not yet its MLP): its first entries and its size, below the bars."""
+        t, p, n = self.trace, self.pos, 4
+        i = int(np.floor(u + 1e-9))
+        if i < len(t.resid) - 1 and u - i >= 0.5:
+            x, where = t.resid_mid[i, p], f"after block {i}'s attention"
+        else:
+            x = t.resid[i, p]
+            where = "after the embedding" if i == 0 else f"after block {i - 1}"
+        x = np.asarray(x, np.float64)
+        head = self.text(f"x at “{token_label(t.tokens[p])}”, {where}:", size=20, color=THEME.dim)
+        sc = float(np.abs(x[:n]).max()) or 1.0      # colours relative to this vector's shown entries
+        nums = VGroup(*[num_text(number_str(float(v)), 20, value_color(float(v), sc))
+                        for v in x[:n]], num_text("⋯", 20, THEME.dim)).arrange(RIGHT, buff=0.22)
+        size = num_text(f"‖x‖ = {sig3(float(np.linalg.norm(x)))}", 20, THEME.text)
+        g = VGroup(head, nums, size).arrange(RIGHT, buff=0.25)
+        g.move_to([-0.6, -2.2, 0], aligned_edge=LEFT)
+        if g.get_right()[0] > 6.95:
+            VGroup(nums, size).next_to(head, DOWN, buff=0.1, aligned_edge=LEFT)
+        g.values = x
+        return g
+
+    def travel(self, bars: VGroup, u0: float, u1: float, run_time: float) -> None:
+        """The stream's vector travels down the stack from ``u0`` to ``u1`` blocks: a marker on
+        the spine, each block's two bars growing as it passes (attention, then MLP), the
+        vector's entries changing to the real ones after each write."""
+        g = self.stack_g
+        full = [[b.saved_state.copy() for b in pair] for pair in zip(*bars.cols)]
+        ys = [r.get_y() for r in g.rows]
+        pitch = (ys[0] - ys[-1]) / max(len(ys) - 1, 1) if len(ys) > 1 else 0.5
+        y_of = lambda u: ys[0] + pitch * 0.5 - pitch * u
+        marker, read = self.marker, self.read
+
+        def step(_: Any, a: float) -> None:
+            u = u0 + (u1 - u0) * a
+            marker.move_to([marker.get_x(), y_of(u), 0])
+            for i, pair in enumerate(zip(*bars.cols)):
+                for j, b in enumerate(pair):
+                    frac = min(1.0, max(0.0, 2 * (u - i - 0.5 * j)))
+                    if 0.0 < frac < 1.0 or (frac == 1.0 and b.width < full[i][j].width - 1e-6):
+                        b.become(full[i][j].copy().stretch(max(frac, 1e-3), 0, about_edge=LEFT))
+            new = self.readout(u)
+            read.become(new)
+            read.values = new.values
+
+        self.play(UpdateFromAlphaFunc(VGroup(marker, read, *[b for c in bars.cols for b in c]), step),
+                  run_time=run_time, rate_func=lambda a: a)
 
     @beat(needs=("stack_g",))
     def beat_residual(self) -> None:
@@ -486,14 +535,32 @@ class TransformerScene(GPTScene):
                           a=t.resid[L, self.pos], b=t.attn_out[L, self.pos])
             self.equation("add", "x + MLP write", shown=t.resid[L + 1, self.pos],
                           a=t.resid_mid[L, self.pos], b=t.mlp_out[L, self.pos])
-        self.play(FadeIn(bars.feeds), FadeIn(bars.heads), run_time=0.5)
+        self.read = self.readout(0.0)
+        self.marker = Dot([self.x1 + 0.3, g.rows[0].get_top()[1], 0], radius=0.09,
+                          color=THEME.highlight)
+        for c in bars.cols:
+            for b in c:
+                b.save_state()
+                b.stretch(1e-3, 0, about_edge=LEFT)
+        self.play(FadeIn(bars.feeds), FadeIn(bars.heads), FadeIn(self.read), FadeIn(self.marker),
+                  *[FadeIn(b) for c in bars.cols for b in c], run_time=0.5)
         self.show_caption(self.caption_text("bars", tok=token_label(t.tokens[self.pos]),
                                             pos=self.pos))
-        grow = [GrowFromEdge(b, LEFT) for pair in zip(*bars.cols) for b in pair]
-        self.play(LaggedStart(*grow, lag_ratio=0.04), run_time=2.2)
-        self.play(FadeIn(bars.labels), run_time=0.4)
-        self.remove(*bars.cols, *[b for c in bars.cols for b in c], bars.labels, bars.feeds,
-                    bars.heads)
+        # block 0 slowly (its attention write, then its MLP write), then the rest of the stack
+        self.travel(bars, 0.0, 1.0, run_time=2.0)
+        L = self.info["n_layer"]
+        if L > 1:
+            self.travel(bars, 1.0, float(L), run_time=min(4.0, 0.5 + 0.25 * L))
+        for c in bars.cols:
+            for b in c:
+                b.restore()
+        self.play(FadeIn(bars.labels), FadeOut(self.marker), run_time=0.4)
+        labels = bars.labels
+        bars.labels = VGroup(*labels, self.read)
+        self.remove(*bars.cols, *[b for c in bars.cols for b in c], *labels, bars.feeds,
+                    bars.heads, self.read)
+        bars.remove(labels)
+        bars.add(bars.labels)
         self.add(bars)
         self.wait_read(1.5)
 

@@ -79,6 +79,22 @@ def test_default_order_shows_the_trace(tmp_path):
     assert L == int(np.argmax(scene.attr.mlp))                     # the rule shown in captions
     v = scene.neuron_table
     np.testing.assert_allclose([c.value for c in v.act_cells], t.mlp_act[L, p, top], rtol=1e-6)
+    # the products: x̂·W_gate / x̂·W_in rows are the Trace's; each point on the curve sits at
+    # (its real pre-activation, the model's function of it)
+    for M, real in zip(v.blocks, [t.mlp_gate[L, p, top], t.mlp_pre[L, p, top]][-len(v.blocks):]):
+        np.testing.assert_allclose(M.vals, real, rtol=1e-6)
+    gate = t.mlp_gate[L, p, top] if scene.gated else t.mlp_pre[L, p, top]
+    at = np.array([v.axes.p2c(d.get_center())[:2] for d in v.dots])
+    np.testing.assert_allclose(at[:, 0], gate, atol=1e-3 * np.abs(gate).max())
+    np.testing.assert_allclose(at[:, 1], activation(gate, scene.act_name), atol=1e-3 * np.abs(gate).max())
+    # W_out's rows scaled and summed: the counted entries end on mlp_out; E + ΔE shows resid[L + 1]
+    prod = scene.rows_view.prod
+    n = prod.result.shape[1]
+    np.testing.assert_allclose(prod.result[0], t.mlp_out[L, p, :n], rtol=1e-4, atol=1e-5)
+    counted = [h for h in prod.history if h[0] == 0]
+    assert len(counted) == prod.k * n                              # every shown term, every entry
+    e = scene.stream_add[0]
+    np.testing.assert_allclose([c.value for c in e.ys], t.resid[L + 1, p, :len(e.ys)], rtol=1e-6)
     # the changed run is a real, different run: the answer's probability moved
     t2 = scene.changed
     assert t2.info.get("ablations") and not np.array_equal(t2.logits, t.logits)

@@ -125,6 +125,8 @@ def test_residual_bars_are_the_norms_of_the_writes(request, which):
                                np.linalg.norm(t.attn_out[:, -1].astype(np.float64), axis=-1), rtol=1e-6)
     np.testing.assert_allclose([b.value for b in bars[1]],
                                np.linalg.norm(t.mlp_out[:, -1].astype(np.float64), axis=-1), rtol=1e-6)
+    # the vector that travelled down the stack ends as the real stream after the last block
+    np.testing.assert_allclose(s.read.values, t.resid[-1, -1], rtol=1e-6)
 
 
 # ---------------------------------------------------------------------- the lens
@@ -144,6 +146,17 @@ def test_lens_after_the_last_block_is_the_logits(request, which):
     p = softmax_rows(t.logits[-1].astype(np.float64))
     assert abs(s.p_answer[-1] - p[s.answer_id]) < 1e-5 and s.rank_answer[-1] == 1
     assert len(s.curve.p_values) == N + 1
+    # the worked cell: its logit counted term by term lands on the lens's logit, in its cell
+    w = s.pipe
+    top = int(s.top[w.layer, w.pos])
+    assert float(w.prod.result[0, 0]) == float(s.lens[w.layer, w.pos, top])
+    cell = s.rows[s.layers.index(w.layer)].cells[s.cols.index(w.pos)]
+    assert cell.token_id == top and any(m is cell for m in s.get_mobject_family_members())
+    k = w.prod.k
+    xs = [h[3] for h in w.prod.history][:k]
+    xn = t.apply_norm(t.resid[w.layer, w.pos]).astype(np.float64)
+    np.testing.assert_allclose(xs, np.cumsum(xn[:k] * t.weights.W_U[top, :k].astype(np.float64)),
+                               rtol=1e-5, atol=1e-7)
 
 
 def test_lens_rows_say_which_layers(request):
@@ -162,6 +175,11 @@ def test_kv_cache_numbers_are_two_real_runs(request, which):
     assert s.dk == float(np.abs(t1.k.astype(np.float64) - t2.k[:, :, :n]).max())
     assert s.dv == float(np.abs(t1.v.astype(np.float64) - t2.v[:, :, :n]).max())
     assert s.dk < 1e-4 and s.dv < 1e-4
+    # q·k counted, then scaled and softmaxed: the pattern row of run 2, summing to 1
+    L, H = s.L, s.H
+    np.testing.assert_allclose(s.step_rows["pattern"], t2.pattern[L, H, n], rtol=1e-6)
+    sums = [e for e in s.ledger if e.text.startswith("sum of the first")]
+    assert len(sums) == n + 1 and abs(float(sums[-1].shown) - 1.0) < 1e-5
     # the costs, recounted from the config's dimensions (the scene counts stored shapes)
     info = t1.info
     d, H, Hkv, dh, m, L = (info[k] for k in ("d_model", "n_head", "n_kv_head", "d_head", "d_mlp",
