@@ -12,7 +12,7 @@ import math
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, Create, Dot, FadeIn, FadeOut,
                    ManimColor, Rectangle, SurroundingRectangle, TransformFromCopy, UpdateFromAlphaFunc,
-                   VGroup, config)
+                   VGroup, VMobject, config)
 
 from .analysis.attention import grid_labels
 from .course.knobs import beat
@@ -67,9 +67,14 @@ class AttentionGridBeats:
                 smaller = cs - over / n - 0.002
                 if smaller > 0.4 * min(0.56, 4.9 / n):
                     return self._grid(M, mode, digits, cs=smaller)
+        # the queries note left of the row labels stays in the frame
+        lack = -config.frame_width / 2 + 0.15 - self._queries_note(g).get_left()[0]
+        if lack > 0:
+            g.shift(lack * RIGHT)
         return g
 
-    def _grid_notes(self, g: AttentionGrid) -> VGroup:
+    def _queries_note(self, g: AttentionGrid) -> VMobject:
+        """The note naming the rows, left of the row labels (on its side when it fits)."""
         q = self._note("queries (rows): the position that looks", color=THEME.query)
         if g.frame.height >= q.width:
             q.rotate(math.pi / 2)
@@ -77,7 +82,10 @@ class AttentionGridBeats:
         else:                                   # too short for the note on its side
             q = self._para("queries (rows): the position that looks", 16, THEME.query)
             q.next_to(VGroup(g.query_labels, g.query_positions), LEFT, buff=0.3).align_to(g.frame, UP)
-        out = VGroup(q)
+        return q
+
+    def _grid_notes(self, g: AttentionGrid) -> VGroup:
+        out = VGroup(self._queries_note(g))
         k = self._note("keys (columns): the position looked at", color=THEME.key)
         k.next_to(VGroup(g.key_labels, g.key_positions), UP, buff=0.1)
         if k.get_top()[1] > 3.3:
