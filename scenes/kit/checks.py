@@ -322,10 +322,6 @@ def _rgba(m: Mobject) -> tuple[np.ndarray, float]:
     return best
 
 
-def _hex(rgb: np.ndarray) -> str:
-    return "#" + "".join(f"{int(round(255 * min(max(c, 0), 1))):02X}" for c in rgb)
-
-
 def _behind(e: Element, sc: Scan, bg: np.ndarray) -> tuple[np.ndarray, str]:
     """The colour drawn behind text ``e``'s centre and what it is."""
     c = (e.lo + e.hi) / 2
@@ -365,7 +361,8 @@ def _contrast_problems(sc: Scan, at_rest: bool,
         ink = rgb * op + behind * (1 - op)
         px = digit_px(e.size) if e.size else (e.hi[1] - e.lo[1]) * REFERENCE_PX / config.frame_height
         need = min_contrast_for(px)
-        r = contrast_ratio(_hex(ink), _hex(behind))
+        r = contrast_ratio(ManimColor.from_rgb(np.clip(ink, 0, 1)),
+                           ManimColor.from_rgb(np.clip(behind, 0, 1)))
         if r < need - 1e-3:
             out.append(f"contrast: {e.label!r} {r:.1f}:1 on {what} (needs {need:g}:1)")
     return out
