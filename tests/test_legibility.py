@@ -84,6 +84,27 @@ def test_checker_finds_what_it_should():
     assert digit_px(THEME.small_size) >= MIN_TEXT_PX
 
 
+def test_checker_finds_lines_and_contrast():
+    """The two rules of the frames inside animations, and the sampling times."""
+    from manim import Line, Rectangle
+
+    from scenes.kit.checks import sample_times
+    from scenes.kit.theme import contrast_ratio
+
+    dim = num_text("12", 20, "#333333")                              # 1.5:1 on the background
+    assert [p.split(":")[0] for p in check_mobjects([dim], full=True)] == ["contrast"]
+    assert check_mobjects([dim]) == []                                # only with full=True
+    box = Rectangle(width=2, height=1, fill_color="#FFFFFF", fill_opacity=1, stroke_width=0)
+    light = num_text("12", 20, "#EEEEEE")
+    assert [p.split(":")[0] for p in check_mobjects([VGroup(box, light)], full=True)] == ["contrast"]
+    dark = num_text("12", 20, "#111111")                             # readable on the white box
+    assert check_mobjects([VGroup(box.copy(), dark)], full=True) == []
+    crossed = VGroup(num_text("34", 20), Line([-1, 0, 0], [1, 0, 0]))
+    assert [p.split(":")[0] for p in check_mobjects([crossed], full=True)] == ["line"]
+    assert sample_times(0.9, 0.7) == [0.0, 0.1, 0.35, 0.6, 0.7]
+    assert contrast_ratio("#777777", "#FFFFFF") == pytest.approx(4.48, abs=0.01)
+
+
 def test_one_floor():
     """The smallest size drawn (theme.MIN_SIZE) is the pixel floor the checker applies."""
     assert digit_px(MIN_SIZE) >= MIN_TEXT_PX

@@ -233,14 +233,15 @@ def check_mobjects(mobs: Iterable[Mobject], camera: Any = None, full: bool = Fal
 
 
 def problems_in(sc: Scan, full: bool = False, at_rest: bool = True,
-                moving: frozenset[int] = frozenset()) -> list[str]:
+                moving: frozenset[int] = frozenset(),
+                animating: frozenset[int] | None = None) -> list[str]:
     """The broken rules in a :func:`scan`. Elements and lines whose mobject id is in
     ``moving`` (in flight between two sampled frames) are exempt from the overlap and line
     rules: a number flying to its place may cross others; it may not leave the frame."""
     els = sc.els
     problems: list[str] = []
     if full:
-        problems += _line_problems(sc, moving) + _contrast_problems(sc, at_rest)
+        problems += _line_problems(sc, moving) + _contrast_problems(sc, at_rest, animating)
     hw, hh = config.frame_width / 2, config.frame_height / 2
     for e in els:
         if e.kind == "text" and e.size is not None and digit_px(e.size) < MIN_TEXT_PX - 0.05:
@@ -321,10 +322,6 @@ def _rgba(m: Mobject) -> tuple[np.ndarray, float]:
     return best
 
 
-def _hex(rgb: np.ndarray) -> str:
-    return "#" + "".join(f"{int(round(255 * min(max(c, 0), 1))):02X}" for c in rgb)
-
-
 def _behind(e: Element, sc: Scan, bg: np.ndarray) -> tuple[np.ndarray, str]:
     """The colour drawn behind text ``e``'s centre and what it is."""
     c = (e.lo + e.hi) / 2
@@ -347,20 +344,25 @@ def _behind(e: Element, sc: Scan, bg: np.ndarray) -> tuple[np.ndarray, str]:
     return col, what
 
 
-def _contrast_problems(sc: Scan, at_rest: bool) -> list[str]:
+def _contrast_problems(sc: Scan, at_rest: bool,
+                       animating: frozenset[int] | None = None) -> list[str]:
+    """Texts under the contrast floor. Not at rest, a text that an animation is bringing
+    in, drawing or fading (its id in ``animating``; None: any text not fully opaque) is not
+    asked to be read yet; every other text is, composited at its opacity."""
     bg = np.asarray(ManimColor(THEME.background).to_rgb(), float)
     out: list[str] = []
     for e in sc.els:
         if e.kind != "text":
             continue
         rgb, op = _rgba(e.mob)
-        if op < 0.95 and not at_rest:
-            continue                      # fading in or out: not asked to be read yet
+        if not at_rest and (op < 0.95 if animating is None else id(e.mob) in animating):
+            continue                      # being drawn or faded: not asked to be read yet
         behind, what = _behind(e, sc, bg)
         ink = rgb * op + behind * (1 - op)
         px = digit_px(e.size) if e.size else (e.hi[1] - e.lo[1]) * REFERENCE_PX / config.frame_height
         need = min_contrast_for(px)
-        r = contrast_ratio(_hex(ink), _hex(behind))
+        r = contrast_ratio(ManimColor.from_rgb(np.clip(ink, 0, 1)),
+                           ManimColor.from_rgb(np.clip(behind, 0, 1)))
         if r < need - 1e-3:
             out.append(f"contrast: {e.label!r} {r:.1f}:1 on {what} (needs {need:g}:1)")
     return out
@@ -476,7 +478,8 @@ def check_frames(cls: type, every: float = SAMPLE_EVERY, **knobs: Any) -> FrameR
 
     last: dict[int, np.ndarray] = {}            # mobject id → centre at the previous sample
 
-    def record(scene: Any, t: float, at_rest: bool, first: bool = True) -> None:
+    def record(scene: Any, t: float, at_rest: bool, first: bool = True,
+               animating: frozenset[int] | None = None) -> None:
         report.frames += 1
         beat = str(getattr(scene, "_current_beat", "")).rsplit(".", 1)[-1]
         camera = scene.camera if isinstance(scene.camera, ThreeDCamera) else None
@@ -488,7 +491,8 @@ def check_frames(cls: type, every: float = SAMPLE_EVERY, **knobs: Any) -> FrameR
         last.clear()
         last.update(now)
         report.extend(Finding(round(t, 3), beat, p)
-                      for p in problems_in(sc, full=True, at_rest=at_rest, moving=moving))
+                      for p in problems_in(sc, full=True, at_rest=at_rest, moving=moving,
+                                           animating=animating))
 
     class Checked(cls):  # type: ignore[misc, valid-type]
         def play_internal(self, skip_rendering: bool = False) -> None:
@@ -496,9 +500,14 @@ def check_frames(cls: type, every: float = SAMPLE_EVERY, **knobs: Any) -> FrameR
             start = float(self.renderer.time) - dur      # skipping: time is already past it
             ts = sample_times(start, dur, every)
             report.seconds += dur
+            mobs = [a.mobject for a in self.animations if getattr(a, "mobject", None) is not None]
+            animating = frozenset(id(f) for m in mobs for f in m.get_family())
             for t in ts:
                 self.update_to_time(t)
-                record(self, start + t, at_rest=t in (0.0, ts[-1]), first=t == 0.0)
+                # at the end every text is at rest; before it, those the animations bring
+                # in, draw or fade are not read yet (the others are)
+                record(self, start + t, at_rest=t == ts[-1], first=t == 0.0,
+                       animating=animating)
             super().play_internal(skip_rendering)
 
         def end_beat(self, name: str) -> None:
@@ -563,6 +572,7 @@ def beat_stills(cls: type, outdir: str, quality: str = "high_quality", **knobs: 
 
 
 def _main(argv: list[str]) -> None:
+    import ast
     import importlib
 
     if len(argv) < 2 or argv[0] in ("-h", "--help"):
@@ -574,7 +584,6 @@ def _main(argv: list[str]) -> None:
     mod = importlib.import_module(f"scenes.{name}")
     classes = [c for c in vars(mod).values() if isinstance(c, type) and
                issubclass(c, GPTScene) and c is not GPTScene and c.__module__ == mod.__name__]
-    import ast
 
     def value(v: str) -> Any:
         try:
