@@ -22,7 +22,7 @@ def run(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: i
 
 
 def one_line(r: subprocess.CompletedProcess, *words: str, code: int = 2) -> str:
-    lines = [l for l in r.stderr.splitlines() if not l.startswith("[gpt-scenes]")]
+    lines = [l for l in r.stderr.splitlines() if not l.startswith(("[gpt-scenes]", "[setup]", "[render]"))]
     assert r.returncode == code and len(lines) == 1 and "Traceback" not in r.stderr, \
         (r.returncode, r.stderr[-2000:])
     for w in words:
