@@ -22,7 +22,7 @@ DURATIONS = [5.571428571428571, 3.5523809523809513, 0.4, 1 / 3, 2.2, 0.733333333
 def _times(tmp_path: Path, media: str, skip: bool, patched: bool, monkeypatch) -> list[float]:
     from manim import Circle, Create, FadeOut, Scene, tempconfig
 
-    from render_driver import exact_manim as X
+    from scenes.render import exact_manim as X
 
     if patched:
         from manim.renderer.cairo_renderer import CairoRenderer

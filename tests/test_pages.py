@@ -262,8 +262,7 @@ def test_render_html_writes_pages_beside_the_videos(tmp_path, tiny_gpt2_dir):
 
 
 def test_render_sh_takes_html():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from render_driver import cli
+    from scenes.render import cli
 
     assert cli.parse(["--html", "attention"]).html is True
     assert cli.parse(["attention"]).html is False

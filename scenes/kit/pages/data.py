@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tensors.sampling import greedy
+from scenes.kit.analysis.lens import lens_all, softmax_rows, top_ids
 
 #: Which sections each story scene's page has (after "tokens", which every page has).
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -170,11 +171,14 @@ def lens_data(scene: Any, notes: list[str]) -> dict[str, Any]:
     """The lens grid (top token and its probability at every layer and position) and the
     answer's probability and rank per layer at the last position."""
     t = scene.trace
-    top = np.asarray(scene.top)
+    # the page's grid is every position (the scene computed only the ones it shows)
+    lens = lens_all(t)                                              # [layer+1, pos, vocab]
+    top = top_ids(lens)
+    p_top = np.take_along_axis(softmax_rows(lens), top[..., None], -1)[..., 0]
     uniq = sorted({int(i) for i in top.ravel()} | {int(scene.answer_id)})
     notes.append(f"Logit lens: only each cell's top token and its probability are stored, not "
                  f"all {int(t.info['vocab_size']):,} probabilities.")
-    return {"top": pack(top, "i32"), "p_top": pack(scene.p_top, "f64"),
+    return {"top": pack(top, "i32"), "p_top": pack(p_top, "f64"),
             "answer_id": int(scene.answer_id), "answer": scene.answer_str,
             "p_answer": pack(scene.p_answer, "f64"), "rank": pack(scene.rank_answer, "i32"),
             "strs": dict(zip(map(str, uniq), t.token_strs(uniq))),
