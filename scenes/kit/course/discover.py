@@ -190,7 +190,9 @@ def check_course(course: Course, entries: list[SceneEntry], failed: Iterable[Pat
         except UserError as e:
             if errors is None:
                 raise
-            if str(e) not in errors:
+            # the same problem met by every scene (an unknown model …) is said once
+            same = re.sub(r"\[[^\]]+\] ", "", str(e), count=1)
+            if all(re.sub(r"\[[^\]]+\] ", "", x, count=1) != same for x in errors):
                 errors.append(str(e))
             return None
 
