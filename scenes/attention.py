@@ -302,7 +302,7 @@ class AttentionScene(AttentionQKBeats, AttentionGridBeats, AttentionReadoutBeats
         if L == 0 and t.pos_embed is None:
             what = "x = each token's row of W_E"
         elif L == 0:
-            what = "x = each token's row of W_E + its position's row of W_pos (W_pos not drawn)"
+            what = "x = token's W_E row + position's W_pos row (not drawn)"
         else:
             what = f"x = each token's {self.x_name}"
         extra = []

@@ -25,7 +25,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Indicate, MathTex, Re
 
 from scenes.kit.pieces import EmbeddingMatrix, TokenBoxes, WeightMatrix, column_plan
 from scenes.kit.course.spec import Range
-from scenes.kit.scene import GPTScene, beat
+from scenes.kit.scene import GPTScene, beat, CAPTION_TOP
 from scenes.kit.text import font_size_of, num_text
 from scenes.kit.theme import MIN_SIZE, THEME, digits_for
 
@@ -86,6 +86,9 @@ class EmbeddingScene(GPTScene):
         name.next_to(m.row_labels, UP, buff=0.25).align_to(m.row_labels, LEFT)
         g = VGroup(name, m)
         g.to_edge(LEFT, buff=0.35).set_y(0.0)
+        low = CAPTION_TOP + 0.15 - g.get_bottom()[1]      # clear of the two-line caption zone
+        if low > 0:
+            g.shift(min(low, max(0.0, 3.3 - g.get_top()[1])) * UP)
         return m, name
 
     def _vec(self, v: np.ndarray) -> WeightMatrix:

@@ -58,7 +58,7 @@ def test_check_refuses_what_the_render_would(tmp_path, scene, text, words):
 
 def test_what_the_render_accepts_check_accepts(tmp_path):
     check(tmp_path, '[kv_cache]\nlong_context = 4096\nlayer = 2\n'
-                    '[kv_cache.captions]\nscores = "{n:>4} keys, scale {scale:g}, {tok}"\n', "kv_cache")
+                    '[kv_cache.captions]\nscores = "{n:>4} keys, scale {scale}, {tok}"\n', "kv_cache")
 
 
 def test_the_template_says_what_the_code_does():
