@@ -270,9 +270,11 @@ class LogitLensScene(FrameZoom, GPTScene):
         col = WeightMatrix(WU[top, :k][:, None], (d, 1), font_size=22, truncated_rows=True,
                            truncated_cols=False, show_shape=False)
         col.move_to([-1.2, 0.0, 0])
+        dx = max(0.0, xng.get_right()[0] + 0.35 - col.get_left()[0])   # clear of x̂'s ⋯
+        col.shift(dx * RIGHT)
         col.add(self.text(f"W_U[:, “{tok}”]", size=22).next_to(col.brackets, UP, buff=0.15))
         out = WeightMatrix(np.array([[float(z[top])]]), (1, 1), font_size=24, show_shape=False)
-        out.move_to([0.9, col.entry(1).get_y(), 0])
+        out.move_to([0.9 + dx, col.entry(1).get_y(), 0])
         outlab = self.text(f"logit of “{tok}”", size=20, color=THEME.dim).next_to(out, UP, buff=0.15)
         prod = MatrixProduct(xng, col, out, x=xn, W=WU.T, cols=[top], result=np.array([[z[top]]]),
                              names=("x̂", "W_U", ""))
