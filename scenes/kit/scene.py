@@ -166,7 +166,10 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
 
     def end_beat(self, name: str) -> None:
         """Called after every beat: remember when it ended (video seconds), then a slide
-        break when rendered with manim-slides."""
+        break when rendered with manim-slides. The last beat keeps its caption on screen for
+        its reading time (inside the beat: no tail slide after it)."""
+        if list(self.beats)[-1:] == [name]:
+            self.caption_leaves()
         self.narration_wait()
         self.beat_times = getattr(self, "beat_times", {})
         self.beat_times[name] = float(self.renderer.time)
