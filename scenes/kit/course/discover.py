@@ -191,8 +191,9 @@ def check_course(course: Course, entries: list[SceneEntry], failed: Iterable[Pat
             if errors is None:
                 raise
             # the same problem met by every scene (an unknown model …) is said once
-            same = re.sub(r"\[[^\]]+\] ", "", str(e), count=1)
-            if all(re.sub(r"\[[^\]]+\] ", "", x, count=1) != same for x in errors):
+            def gist(m: str) -> str:  # the problem without "course config F: [section] "
+                return re.sub(r"^course config .*?: (\[[^\]]+\] )?", "", m)
+            if all(gist(x) != gist(str(e)) for x in errors):
                 errors.append(str(e))
             return None
 
