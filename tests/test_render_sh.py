@@ -168,7 +168,7 @@ def test_real_run_of_a_tiny_course_with_every_output(tmp_path, tiny_gpt2_dir):
         assert durations[name] == pytest.approx(2.4, abs=0.15)  # the caption read for 1.5 s
         assert Image.open(q / f"{name}.png").size == (854, 480)
         gif = Image.open(q / f"{name}.gif")
-        assert gif.size[0] == 480 and gif.n_frames == pytest.approx(14, abs=2)  # 10 fps
+        assert gif.size[0] == 480 and gif.n_frames == pytest.approx(24, abs=2)  # 2.4 s at 10 fps
         html = (q / "slides" / f"{name}.html").read_text()
         assert html.count("data-background-video=") == 2  # a slide per beat
     with av.open(str(q / "lecture.mp4")) as c:

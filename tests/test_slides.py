@@ -47,8 +47,9 @@ def test_slides_render_and_convert_to_html(tmp_path, tiny_gpt2_dir):
         with av.open(str(tmp_path / s["file"])) as c:
             v = c.streams.video[0]
             durations.append(float(v.duration * v.time_base))
-    # beat one: 0.5 s Create + 0.4 s caption; beat two: 0.5 s FadeOut
-    assert durations == [pytest.approx(0.9, abs=0.1), pytest.approx(0.5, abs=0.1)]
+    # beat one: 0.5 s Create + 0.4 s caption; beat two: 0.5 s FadeOut, then the last
+    # beat keeps the caption until it has been read for 1.5 s (shown at 0.9 s: until 2.4 s)
+    assert durations == [pytest.approx(0.9, abs=0.1), pytest.approx(1.5, abs=0.1)]
 
     r = subprocess.run([PY, "-m", "manim_slides", "convert", "TinySlides", "deck.html"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -88,7 +89,8 @@ def test_every_slide_has_speaker_notes_and_no_sliver_ends_the_deck(tmp_path, tin
     with av.open(str(tmp_path / slides[-1]["file"])) as c:
         v = c.streams.video[0]
         last = float(v.duration * v.time_base)
-    assert last == pytest.approx(0.5 + 0.07, abs=0.1)  # beat two's FadeOut + the tail
+    # beat two's FadeOut, the caption's reading time (to 2.4 s) and the 0.07 s tail joined
+    assert last == pytest.approx(1.5, abs=0.1)
     one, two = (s["notes"] for s in slides)
     assert one.startswith("**A circle, counted — beat 1 of 2: one**")
     n_layer = 3  # the tiny GPT-2: the caption names its last layer
