@@ -2,6 +2,7 @@
 weights, real GPT-2 tokenizer files), an isolated cache, and manim's golden-frame options."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,14 @@ from tensors.shaped import gpt2_shaped, llama_shaped, randomize_biases_and_norms
 
 # Debian 12 ships cairo 1.16; without this every frames_comparison test is silently skipped.
 frames_comparison.MIN_CAIRO_VERSION = 11600
+
+# Under pytest-xdist every worker gets its own manim media folder: two workers writing the
+# same text SVG into one media/texts at once made one of them read a half-moved file.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    from manim import config as _manim_config
+
+    _manim_config.media_dir = str(Path(__file__).resolve().parent.parent / "media"
+                                  / os.environ["PYTEST_XDIST_WORKER"])
 
 
 def pytest_addoption(parser):
