@@ -230,7 +230,7 @@ class AttentionScene(AttentionQKBeats, AttentionGridBeats, AttentionReadoutBeats
         lines = [self._note(ln, color=color or THEME.text) for ln in textwrap.wrap(s, width)]
         return VGroup(*lines).arrange(DOWN, aligned_edge=LEFT, buff=0.12)
 
-    def show_caption(self, s: str, run_time: float = 0.6):
+    def show_caption(self, s: str, run_time: float = 0.6, extra=()):
         """The base caption, wrapped onto two lines when long (so it stays large enough)."""
         if len(s) > 88 and "\n" not in s:
             words, best = s.split(" "), None
@@ -239,7 +239,7 @@ class AttentionScene(AttentionQKBeats, AttentionGridBeats, AttentionReadoutBeats
                 if best is None or max(len(a), len(b)) < max(len(best[0]), len(best[1])):
                     best = (a, b)
             s = "\n".join(best)
-        return super().show_caption(s, run_time=run_time)
+        return super().show_caption(s, run_time=run_time, extra=extra)
 
     # ------------------------------------------------------------------ silent builders
     def build_xmat(self) -> None:
@@ -277,10 +277,13 @@ class AttentionScene(AttentionQKBeats, AttentionGridBeats, AttentionReadoutBeats
         head = self.text(f"{info['name']}: one attention head, step by step",
                          size=THEME.text_size).to_edge(UP, buff=0.9)
         start = max(0, self.n - self.max_arc_tokens)
+        pos_note = self._note("position")
+        # the row and its "position" note share the frame's width
         full = TokenBoxes(t.tokens[start:], font_size=32, show_positions=True,
-                          position_offset=start, max_width=12.5)
+                          position_offset=start, max_width=12.5 - pos_note.width - 0.15)
         full.move_to([0, 0.4, 0])
-        pos_note = self._note("position").next_to(full.positions[0], LEFT, buff=0.15)
+        pos_note.next_to(full.positions[0], LEFT, buff=0.15)
+        VGroup(full, pos_note).set_x(0)
         self.reveal(head, self.tag, full, pos_note, run_time=0.8)
         more = f" (the last {self.n - start} of {self.n} shown)" if start else ""
         self.show_caption(self.caption_text("tokens", model=info["name"], n=self.n,

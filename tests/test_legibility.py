@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 import pytest
-from manim import VGroup
+from manim import ORIGIN, RIGHT, VGroup, config
 
 from scenes.kit.checks import check_beats, check_mobjects, digit_px
 from scenes.kit.scene import GPTScene
@@ -103,6 +103,30 @@ def test_checker_finds_lines_and_contrast():
     assert [p.split(":")[0] for p in check_mobjects([crossed], full=True)] == ["line"]
     assert sample_times(0.9, 0.7) == [0.0, 0.1, 0.35, 0.6, 0.7]
     assert contrast_ratio("#777777", "#FFFFFF") == pytest.approx(4.48, abs=0.01)
+
+
+def test_checker_sees_through_a_zoomed_camera():
+    """Through a 2D camera zoomed 2× (scenes.kit.camera.FrameZoom) a text is as large as it
+    is on screen, and what lies outside the view is not on screen at all."""
+    from types import SimpleNamespace
+
+    from manim.camera.moving_camera import MovingCamera
+
+    from scenes.kit.checks import check_scene
+
+    small = num_text("12", MIN_SIZE / 1.6)              # under the floor at full view
+    away = VGroup(num_text("34", 20), num_text("56", 20)).move_to([5.5, 3.0, 0])  # overlap
+    cam = MovingCamera()
+    scene = SimpleNamespace(camera=cam, mobjects=[small, away])
+    assert sorted(p.split(":")[0] for p in check_scene(scene)) == ["overlap", "size"]
+    cam.frame.set(width=cam.frame.width / 2).move_to(small)
+    assert check_scene(scene) == []                      # 2× on screen; the pair out of view
+    small.shift(cam.frame.width / 2 * RIGHT)             # cropped by the close-up's edge
+    assert check_scene(scene) == []
+    cam.frame.set(width=config.frame_width).move_to(ORIGIN)
+    assert "frame" not in " ".join(check_scene(scene))   # whole stage: inside the frame
+    small.shift(4 * RIGHT)
+    assert "frame" in " ".join(check_scene(scene))       # off the stage's edge
 
 
 def test_one_floor():

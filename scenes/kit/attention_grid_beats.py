@@ -20,8 +20,9 @@ from .pieces import AttentionGrid, VectorColumn, WeightMatrix
 from .pieces.matrix import MAT_SIZE
 from .pieces.product import MatrixProduct, fly_into
 from .text import num_text, number_str
+from .ledger import sum_digits
 from .theme import MIN_SIZE, THEME, pct
-from .transitions import drawn_parts, set_alpha
+from .transitions import drawn_parts, in_flight, set_alpha
 
 __all__ = ["AttentionGridBeats"]
 
@@ -149,8 +150,9 @@ class AttentionGridBeats:
         g = self._grid(qk, "scores", digits=1)
         notes = self._grid_notes(g)
         qm, km = self.qmat, self.kmat
-        self.show_caption(self.caption_text("dots"))
-        self._build_grid(g, qm, km)
+        # the grid's labels come in with the caption; then its frame and cells
+        self.show_caption(self.caption_text("dots"), extra=[FadeIn(self._grid_labels(g))])
+        self._build_grid(g, qm, km, framed=True)
         self.equation("matmul", "q_i · k_j (every cell)", shown=qk, x=q, W=k.T)
         self.shown["qk"] = g
         # one cell worked: the query's strongest key, q_Q · k_j term by term
@@ -180,7 +182,7 @@ class AttentionGridBeats:
         self.zoom_to(worked, worked.out, room, margin=0.4)     # with room for the note below
         note = worked.work(self, 0, [0], step=0.4, note_at=worked)
         self.pull_back(run_time=0.7)
-        landed = worked.out.entry(0, 0).copy()
+        landed = in_flight(worked.out.entry(0, 0).copy())
         self.play(landed.animate.move_to(g.cell_center(Q, j)).set_opacity(0), run_time=0.6)
         self.remove(landed)
         self.play(FadeOut(VGroup(worked, worked.out, note)), FadeIn(notes), run_time=0.5)
@@ -209,14 +211,20 @@ class AttentionGridBeats:
         self.shown["scaled"] = self.grid
         self._pause(1.4)
 
-    def _build_grid(self, g: AttentionGrid, qm, km, run_time: float = 3.6) -> None:
+    @staticmethod
+    def _grid_labels(g: AttentionGrid) -> VGroup:
+        """The grid's token labels and positions (rows: queries, columns: keys)."""
+        return VGroup(g.query_labels, g.query_positions, g.key_labels, g.key_positions)
+
+    def _build_grid(self, g: AttentionGrid, qm, km, run_time: float = 3.6,
+                    framed: bool = False) -> None:
         """The grid appears cell by cell (lagged): copies of q row i and k row j fly into
-        cell (i, j) and it lands with its number — never an empty grid."""
+        cell (i, j) and it lands with its number — never an empty grid. ``framed``: its
+        labels are on stage already."""
         n = self.n
-        ql, kl = VGroup(g.query_labels, g.query_positions), VGroup(g.key_labels, g.key_positions)
         qrow = {p: VGroup(*qm.row(i)) for i, p in enumerate(self.cols)}
         krow = {p: VGroup(*km.row(i)) for i, p in enumerate(self.cols)}
-        base = [FadeIn(VGroup(ql, kl, g.frame))]
+        base = [FadeIn(g.frame if framed else VGroup(self._grid_labels(g), g.frame))]
         if g.as_image:            # one image: it fades in while the shown rows fly to their cells
             cells = [(i, j) for i in range(n) for j in range(i + 1) if i in qrow and j in krow]
             lands = [Dot(g.cell_center(i, j), radius=0.001, fill_opacity=0) for i, j in cells]
@@ -299,11 +307,18 @@ class AttentionGridBeats:
         self.add(tab.e)
         fly_into(self, [tab.sum_line], [list(tab.e)], run_time=0.8, each=1.0)
         self.add(tab.sum_line)
-        self.equation("sum", f"row {Q}: Σ exp(s − max)", shown=total, terms=ex)
+        e_sum = self.equation("sum", f"row {Q}: Σ exp(s − max)", shown=total, terms=ex)
+        # what is drawn: every listed exp and the sum; when every key is listed the column
+        # adds up to the sum as shown (or the line says ≈)
+        e_sum.bind_cells([[x] for x in tab.e], [tab.sum_line[-1]],
+                         "=" if len(tab.key_list) == Q + 1 and self._sum_exact else "≈")
         fly_into(self, list(tab.w), [[x, tab.sum_line[-1]] for x in tab.e], run_time=0.9, each=0.5)
         self.add(tab.w)
-        self.equation("scale", f"row {Q}: weight = exp(s − max) ÷ Σ", shown=pat[Q, :Q + 1],
-                      a=ex, s=1.0 / total)
+        e_w = self.equation("scale", f"row {Q}: weight = exp(s − max) ÷ Σ", shown=pat[Q, :Q + 1],
+                            a=ex, s=1.0 / total)
+        e_w.bind_cells([], list(tab.w))
+        self.equation("lookup", f"row {Q}: the listed scores", shown=scores[Q, tab.key_list],
+                      W=scores[Q], rows=tab.key_list).bind_cells([], list(tab.s))
         self.equation("softmax", f"row {Q}", shown=pat[Q], z=scores[Q])
         self.equation("sum", f"row {Q} sums to 1", shown=float(pat[Q].sum()), terms=pat[Q])
         self.shown["softmax_table"] = tab
@@ -311,7 +326,7 @@ class AttentionGridBeats:
         self.pull_back(run_time=0.7)
         # 5. the weights go back into the row; 6. every other row the same way, in a sweep
         g2 = self._grid(pat, "pattern", 2)
-        back = [tab.w[k].copy() for k in range(len(tab.key_list))]
+        back = [in_flight(tab.w[k].copy()) for k in range(len(tab.key_list))]
         self.add(*back)
         self._morph_rows(g, g2, [Q], run_time=0.8, extra=[
             b.animate.move_to(g.cell_center(Q, j)).set_opacity(0) for b, j in zip(back, tab.key_list)])
@@ -347,9 +362,17 @@ class AttentionGridBeats:
         hdr = VGroup(self._note("key"), self._note("s"), self._note("exp(s − max)"), self._note("weight"))
         right = [None, 1.0, 3.15, 4.35]
         cols = [VGroup(), VGroup(), VGroup(), VGroup()]
+        # the exp column and its sum at the decimals where the listed terms add up to the
+        # shown sum (all keys listed), else 4 decimals and "≈" is not needed: the sum line
+        # says it runs over all keys, more than are listed
+        de = 4
+        if len(keys) == Q + 1:
+            de = sum_digits(ex[keys][:, None], np.array([total]), start=4, most=6) or 4
+        self._sum_exact = len(keys) == Q + 1 and sum_digits(
+            ex[keys][:, None], np.array([total]), start=de, most=de) is not None
         for j in keys:
             for c, (txt, col) in enumerate(((f"{j}", THEME.dim), (number_str(s[j], 2), THEME.text),
-                                            (f"{ex[j]:.4f}", THEME.text), (f"{w[j]:.3f}", THEME.highlight))):
+                                            (f"{ex[j]:.{de}f}", THEME.text), (f"{w[j]:.3f}", THEME.highlight))):
                 x = num_text(txt, f, col)
                 x.value = float((j, s[j], ex[j], w[j])[c])
                 cols[c].add(x)
@@ -359,8 +382,11 @@ class AttentionGridBeats:
                 x.align_to([right[c], 0, 0], RIGHT) if c else x.align_to([0, 0, 0], LEFT)
         body = VGroup(hdr, *cols)
         max_line = self._note(f"max s = {number_str(float(np.max(s[:Q + 1])), 2)}", color=THEME.text)
-        sum_line = VGroup(self._note(f"Σ exp(s − max) over all {Q + 1} keys =", color=THEME.text),
-                          num_text(f"{total:.4f}", f, THEME.highlight)).arrange(RIGHT, buff=0.12)
+        rel = "=" if len(keys) < Q + 1 or self._sum_exact else "≈"
+        total_t = num_text(f"{total:.{de}f}", f, THEME.highlight)
+        total_t.value = float(total)
+        sum_line = VGroup(self._note(f"Σ exp(s − max) over all {Q + 1} keys {rel}", color=THEME.text),
+                          total_t).arrange(RIGHT, buff=0.12)
         tab = VGroup(head, body, max_line, sum_line).arrange(DOWN, aligned_edge=LEFT, buff=0.18)
         tab.head, tab.hdr, tab.keys = head, hdr, cols[0]
         tab.s, tab.e, tab.w = cols[1], cols[2], cols[3]

@@ -56,7 +56,7 @@ class AttentionQKBeats:
         qm = self._rows(qv, c, (self.n, self.d_head), "q", THEME.query, labels=False, digits=dq)
         km = self._rows(kv, c, (self.n, self.d_head), "k", THEME.key, labels=False, digits=dk)
         xh = self._xhat_matrix()
-        qm.to_edge(RIGHT, buff=0.15)
+        qm.to_edge(RIGHT, buff=0.35)
         km.next_to(self._w_block(self.W_Kf, "W_K", THEME.key), RIGHT, buff=0.3)
         for m in (qm, km):
             m.shift((xh.brackets.get_top()[1] - m.brackets.get_top()[1]) * UP)
@@ -64,7 +64,7 @@ class AttentionQKBeats:
 
     def _qk_right(self, qm: WeightMatrix, km: WeightMatrix, animate: bool = False) -> list:
         """Q and K side by side at the right edge (where beat 3 leaves them for the grid)."""
-        k_to = km.copy().to_edge(RIGHT, buff=0.15)
+        k_to = km.copy().to_edge(RIGHT, buff=0.35)
         q_to = qm.copy().next_to(k_to, LEFT, buff=0.5).align_to(k_to, UP)
         if animate:
             return [km.animate.move_to(k_to), qm.animate.move_to(q_to)]
@@ -127,19 +127,23 @@ class AttentionQKBeats:
             self.play(FadeIn(notes), run_time=0.3)
         self.shown.update(W_Q=WQ, W_K=WK, q_product=pq, k_product=pk)
         self._pause(1.0)
-        # X̂ and the weights have done their work: q and k go right, RoPE gets the left
-        self.play(FadeOut(WK), FadeOut(notes), FadeOut(xh), *self._qk_right(qm, km, animate=True),
-                  run_time=0.7)
+        # X̂ and the weights have done their work: q and k go right, RoPE gets the left (the
+        # RoPE plane appears as they go: the left half is never waiting for a caption)
+        clear = [FadeOut(WK), FadeOut(notes), FadeOut(xh), *self._qk_right(qm, km, animate=True)]
         self.xhat_mat = None
         if self.rope:
-            qm, km = self._rope(qm, km, r)
+            qm, km = self._rope(qm, km, r, clear)
+        else:
+            self.play(*clear, run_time=0.7)
         self.qmat, self.kmat = qm, km
         self.shown.update(q=qm, k=km)
 
     # ------------------------------------------------------------------ RoPE, drawn
-    def _rope(self, qm: WeightMatrix, km: WeightMatrix, r: int) -> tuple[WeightMatrix, WeightMatrix]:
+    def _rope(self, qm: WeightMatrix, km: WeightMatrix, r: int,
+              clear: list = ()) -> tuple[WeightMatrix, WeightMatrix]:
         """One pair (a, b) of the attending token's q as an arrow in its plane, turning by
-        the real angle for its position; then every q and k entry changes in place."""
+        the real angle for its position; then every q and k entry changes in place.
+        ``clear``: the animations that clear the stage for it (they play as it appears)."""
         t, L, H, p = self.trace, self.L, self.H, self.cols[r]
         rp = t.info["rope"]
         dims, theta, sc = int(rp["dims"]), float(rp["theta"]), float(rp["attention_scaling"])
@@ -179,9 +183,10 @@ class AttentionQKBeats:
         title.next_to(o + (R + 0.3) * UP, UP, buff=0.25).align_to(o + (R + 0.3) * LEFT, LEFT)
         how.next_to(o + (R + 0.3) * DOWN, DOWN, buff=0.25).align_to(title, LEFT)
         pair.next_to(o + (R + 0.5) * RIGHT, RIGHT, buff=0.35).set_y(o[1] - 0.5)
-        row_box = qm.highlight_row(r)
-        self.play(Create(axes), FadeIn(ax_l), FadeIn(title), Create(row_box), FadeIn(pair),
-                  FadeIn(arrow), run_time=0.7)
+        self.play(Create(axes), FadeIn(ax_l), FadeIn(title), FadeIn(pair), FadeIn(arrow),
+                  *clear, run_time=0.8)
+        row_box = qm.highlight_row(r)                   # where q now is
+        self.play(Create(row_box), run_time=0.3)
         self.add(ghost)
         a0 = math.atan2(before[1], before[0])
         arc = VGroup()

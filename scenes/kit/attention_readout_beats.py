@@ -20,6 +20,7 @@ from .pieces.matrix import MAT_SIZE
 from .pieces.product import MatrixProduct
 from .text import num_text, token_label
 from .theme import MIN_SIZE, THEME, digits_for, pct
+from .transitions import become, in_flight
 
 __all__ = ["AttentionReadoutBeats"]
 
@@ -30,11 +31,13 @@ class AttentionReadoutBeats:
     # ------------------------------------------------------------------ 7. values and the write
     def _swap_stage(self, *new, run_time: float = 0.7, keep: tuple = (), extra=()) -> None:
         """Everything on stage (but the tag, the caption and ``keep``) fades out while ``new``
-        fades in, in ONE animation: the stage is never blank between two steps."""
+        fades in, in ONE animation: the stage is never blank between two steps, and the two
+        layouts are on screen together only briefly (no double exposure)."""
         chrome = {id(m) for m in (getattr(self, "tag", None), getattr(self, "_caption", None), *keep)
                   if m is not None}
         old = [m for m in self.mobjects if id(m) not in chrome]
-        self.cross_fade(old, [m for m in new if m is not None], run_time=run_time, extra=extra)
+        self.cross_fade(old, [m for m in new if m is not None], run_time=run_time, extra=extra,
+                        overlap=0.25)
         self.chrome_front()
 
     @beat(needs=("tag",))
@@ -66,7 +69,7 @@ class AttentionReadoutBeats:
         wl = self._note("weight", color=THEME.highlight).next_to(wts, UP, buff=0.15)
         g, carry = getattr(self, "grid", None), None
         if g is not None and self.is_shown(g) and g.mode == "pattern" and g.show_numbers:
-            carry = VGroup(*[g.numbers[Q * g.n_k + p].copy() for p in keys])
+            carry = in_flight(VGroup(*[g.numbers[Q * g.n_k + p].copy() for p in keys]))
             self.add(carry)
         self.grid = None
         self.show_caption(self.caption_text("values", tok=self._tok(Q), q=Q, nk=Q + 1,
@@ -84,7 +87,9 @@ class AttentionReadoutBeats:
         self.shown["omission"] = omit
         # X̂ and W_V are done: v and the weights move left, z grows on the right
         grp = VGroup(vm, wts, wl)
-        self.play(FadeOut(xh), FadeOut(WV), grp.animate.to_edge(LEFT, buff=0.6), run_time=0.6)
+        # (they leave first: v never slides across them)
+        self.play(FadeOut(xh), FadeOut(WV), run_time=0.35)
+        self.play(grp.animate.to_edge(LEFT, buff=0.6), run_time=0.5)
         if omit:
             on.next_to(vm, DOWN, buff=0.2).align_to(vm, LEFT)
             self.play(FadeIn(on), run_time=0.3)
@@ -137,7 +142,7 @@ class AttentionReadoutBeats:
                 src = vm.row(keys.index(ps[0])) if ps[0] in keys else on
                 self.play(TransformFromCopy(src, grp), run_time=rt)
             else:
-                hl = wts[keys.index(ps[0])].copy()
+                hl = in_flight(wts[keys.index(ps[0])].copy())
                 self.play(FadeTransform(zcol, grp), hl.animate.move_to(col).set_opacity(0), run_time=rt)
                 self.remove(hl)
             zcol = grp
@@ -164,7 +169,12 @@ class AttentionReadoutBeats:
                              truncated_cols=True, digits=dg)
             lab = self._note(name, color=THEME.highlight if name == f"head {H}" else THEME.text)
             rows.add(VGroup(lab, m).arrange(RIGHT, buff=0.2))
-        rows.arrange(DOWN, aligned_edge=RIGHT, buff=0.1)
+        # one column of names (right-aligned), the vectors' brackets on one line
+        rows.arrange(DOWN, aligned_edge=LEFT, buff=0.1)
+        left, lw = rows.get_left()[0], max(r[0].width for r in rows)
+        for lab, m in rows:
+            lab.set_x(left + lw - lab.width / 2)
+            m.align_to([left + lw + 0.2, 0, 0], LEFT)
         if rows.height > 5.0:
             rows.scale_to_fit_height(5.0)
         rows.to_edge(LEFT, buff=0.5).set_y(0.35)
@@ -181,6 +191,9 @@ class AttentionReadoutBeats:
                                             bo=" + b_O" if self.has_bias["b_O"] else
                                             " (this model has no b_O)"))
         hrow = rows[H][1]
+        lab = contrib.label                     # the label leaves with the old stage; the
+        contrib.remove(lab)                     # numbers themselves become head H's row
+        self.add(lab)
         self._swap_stage(*[r for i, r in enumerate(rows) if i != H], rows[H][0], res,
                          keep=(contrib,), extra=[ReplacementTransform(contrib, hrow)])
         self.remove(contrib)
@@ -193,13 +206,13 @@ class AttentionReadoutBeats:
             nxt = resid(run, f"x + {i + 1} of {len(terms)} terms ({name})" if i + 1 < len(terms)
                         else "new x = x + all heads" + (" + b_O" if self.has_bias["b_O"] else ""))
             nxt.move_to(res, aligned_edge=UL)
-            fly = rows[i][1].copy()
+            fly = in_flight(rows[i][1].copy())
             box = SurroundingRectangle(rows[i], color=THEME.highlight, buff=0.04)
             self.add(box)
 
             def swap(m, a: float, nxt=nxt) -> None:
                 if a >= 0.75:
-                    m.become(nxt)
+                    become(m, nxt)
 
             self.play(fly.animate.move_to(res[1]).set_opacity(0), UpdateFromAlphaFunc(res, swap),
                       run_time=0.55 if i == 0 else 0.35)

@@ -23,8 +23,17 @@ Two more in :func:`check_frames` (``full=True``):
   counted, and texts that are fading (opacity < 0.95, inside an animation) are not asked to
   be read. A text at rest at partial opacity is composited and checked.
 
+Inside a play, what is in flight (moved since the previous sample, or a copy marked
+:func:`scenes.kit.transitions.in_flight`) is exempt from the overlap and line rules, and so
+is what fades in or out quickly (:data:`FADE_STEP`: a number cross-fading into its new
+value); a text on a box in transition is not asked for contrast. What an opaque curtain
+(a background-coloured box, such as the band under a zoomed caption) covers is hidden.
+Both ends of every play are at rest: everything is checked there.
+
 In a 3D scene (a ``ThreeDCamera``) boxes are taken where the camera draws them: mobjects
-fixed in the frame (captions, tables) as they are, the others projected.
+fixed in the frame (captions, tables) as they are, the others projected. Through a zoomed 2D
+camera (:class:`scenes.kit.camera.FrameZoom`) they are taken as seen on screen
+(:func:`in_view`): magnified, and what lies outside the view is not checked.
 
 Use it on any GPTScene by name, without animating (seconds per scene)::
 
@@ -40,6 +49,7 @@ Use it on any GPTScene by name, without animating (seconds per scene)::
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -52,7 +62,7 @@ from .scene import GPTScene
 from .text import font_size_of, num_text
 from .theme import MIN_TEXT_PX, REFERENCE_PX, THEME, contrast_ratio, min_contrast_for
 
-__all__ = ["Element", "elements", "check_mobjects", "check_scene", "check_beats", "check_frames",
+__all__ = ["Element", "elements", "view_of", "in_view", "check_mobjects", "check_scene", "check_beats", "check_frames",
            "FrameReport", "Finding", "sample_times", "digit_px", "SAMPLE_EVERY"]
 
 #: Bounding boxes may touch: overlaps smaller than this (frame units, ≈1.3 px) are ignored.
@@ -156,6 +166,12 @@ def _points(m: VMobject, camera: Any = None) -> np.ndarray:
     return np.einsum("sk,ckd->csd", w, pts[:n].reshape(-1, 4, 3))[..., :2]  # [curves, 9, 2]
 
 
+def _is_curtain(m: Mobject) -> bool:
+    """An opaque box in the background colour: it hides what is painted under it."""
+    return (isinstance(m, Rectangle) and _fill_op(m) >= 0.95
+            and m.get_fill_color().to_hex().upper() == THEME.background.upper())
+
+
 def _is_line(m: Mobject) -> bool:
     if not isinstance(m, VMobject) or not len(m.points) or _fill_op(m) > 0.05:
         return False
@@ -171,6 +187,12 @@ class Scan:
     els: list[Element]
     lines: list[tuple[str, np.ndarray, Mobject]]
     images: list[tuple[Mobject, np.ndarray, np.ndarray, int]]
+    #: ids of the elements and lines inside copies in flight (scenes.kit.transitions.in_flight)
+    flying: frozenset = frozenset()
+    #: opaque background-coloured boxes (lo, hi, paint order): they hide what is under them
+    curtains: tuple = ()
+    #: line mobject id → paint order
+    line_order: dict = dataclasses.field(default_factory=dict)
 
 
 def scan(mobs: Iterable[Mobject], camera: Any = None) -> Scan:
@@ -183,13 +205,19 @@ def scan(mobs: Iterable[Mobject], camera: Any = None) -> Scan:
     lines: list[tuple[str, np.ndarray, Mobject]] = []
     images: list = []
     seen: set[int] = set()
+    flying: set[int] = set()
+    curtains: list = []
+    line_order: dict[int, int] = {}
     order = [0]
 
-    def walk(m: Mobject) -> None:
+    def walk(m: Mobject, fly: bool = False) -> None:
         if id(m) in seen:
             return
         seen.add(id(m))
         order[0] += 1
+        fly = fly or bool(getattr(m, "in_flight", False))
+        if fly:
+            flying.add(id(m))
         if _is_text(m):
             if not (getattr(m, "text", "x") or "").strip() or not _visible(m):
                 return
@@ -206,22 +234,64 @@ def scan(mobs: Iterable[Mobject], camera: Any = None) -> Scan:
             return
         if _is_box(m) and _visible(m):
             out.append(Element("box", m, *_corners(m, camera), _label(m), order=order[0]))
+        elif _is_curtain(m):
+            curtains.append((*_corners(m, camera), order[0]))
         elif _is_line(m):
             lines.append((type(m).__name__, _points(m, camera), m))
+            line_order[id(m)] = order[0]
         elif isinstance(m, ImageMobject):
             images.append((m, *_corners(m), order[0]))      # (3D: placed unprojected)
         for sub in m.submobjects:
-            walk(sub)
+            walk(sub, fly)
 
     for m in sorted(mobs, key=lambda m: getattr(m, "z_index", 0)):
         walk(m)
-    return Scan(out, lines, images)
+    # what an opaque curtain painted later covers wholly is not seen
+    out = [e for e in out if not any(o > e.order and np.all(e.lo >= lo - EPS) and np.all(e.hi <= hi + EPS)
+                                     for lo, hi, o in curtains)]
+    return Scan(out, lines, images, frozenset(flying), tuple(curtains), line_order)
 
 
 def elements(mobs: Iterable[Mobject], camera: Any = None) -> list[Element]:
     """The texts and filled boxes among ``mobs`` and their families (a text is one element:
     its glyphs are not looked into); ``camera``: a ThreeDCamera to place them as drawn."""
     return scan(mobs, camera).els
+
+
+def view_of(scene: Any) -> tuple[np.ndarray, float] | None:
+    """Where a 2D moving camera looks (its frame's centre, and how much it magnifies:
+    full frame width ÷ frame width), or None when it shows the whole stage."""
+    frame = getattr(getattr(scene, "camera", None), "frame", None)
+    if frame is None or isinstance(scene.camera, ThreeDCamera):
+        return None
+    c, w = np.asarray(frame.get_center()[:2], float), float(frame.width)
+    if abs(w - config.frame_width) < 1e-6 and np.allclose(c, 0, atol=1e-6):
+        return None
+    return c, config.frame_width / w
+
+
+def in_view(sc: Scan, view: tuple[np.ndarray, float] | None) -> Scan:
+    """``sc`` as it is seen through a zoomed 2D camera (:func:`view_of`): corners, lines and
+    font sizes in screen units. What lies wholly outside the view is not drawn and dropped;
+    what the view's edge crosses is cut with it (a close-up crops the grid it looks into,
+    as a film does: not a layout error, and the frame rule is for the whole stage)."""
+    if view is None:
+        return sc
+    c, k = view
+    hw, hh = config.frame_width / 2, config.frame_height / 2
+    lim = np.array([hw, hh])
+    els = []
+    for e in sc.els:
+        lo, hi = (e.lo - c) * k, (e.hi - c) * k
+        if np.any(hi < -lim) or np.any(lo > lim):
+            continue
+        lo, hi = np.maximum(lo, -lim), np.minimum(hi, lim)
+        els.append(Element(e.kind, e.mob, lo, hi, e.label,
+                           None if e.size is None else e.size * k, e.order))
+    lines = [(lab, (p - c) * k, m) for lab, p, m in sc.lines]
+    images = [(m, (lo - c) * k, (hi - c) * k, o) for m, lo, hi, o in sc.images]
+    curtains = tuple(((lo - c) * k, (hi - c) * k, o) for lo, hi, o in sc.curtains)
+    return Scan(els, lines, images, sc.flying, curtains, sc.line_order)
 
 
 def check_mobjects(mobs: Iterable[Mobject], camera: Any = None, full: bool = False,
@@ -240,11 +310,17 @@ def problems_in(sc: Scan, full: bool = False, at_rest: bool = True,
     rules: a number flying to its place may cross others; it may not leave the frame."""
     els = sc.els
     problems: list[str] = []
+    moving = moving | sc.flying
+    if animating is not None:
+        animating = animating | sc.flying
     if full:
         problems += _line_problems(sc, moving) + _contrast_problems(sc, at_rest, animating)
     hw, hh = config.frame_width / 2, config.frame_height / 2
     for e in els:
-        if e.kind == "text" and e.size is not None and digit_px(e.size) < MIN_TEXT_PX - 0.05:
+        if e.kind == "text" and e.size is not None and digit_px(e.size) < MIN_TEXT_PX - 0.05 \
+                and id(e.mob) not in moving \
+                and (at_rest or animating is None or id(e.mob) not in animating):
+            # (not a copy shrinking as it lands, nor a text morphing into another mid-play)
             problems.append(f"size: {e.label!r} is {digit_px(e.size):.1f} px "
                             f"(floor {MIN_TEXT_PX:g} px)")
         if np.any(e.lo < [-hw - EPS, -hh - EPS]) or np.any(e.hi > [hw + EPS, hh + EPS]):
@@ -257,6 +333,8 @@ def problems_in(sc: Scan, full: bool = False, at_rest: bool = True,
     for i, j in zip(*np.nonzero(np.triu(ov, 1))):
         a, b = els[i], els[j]
         if id(a.mob) in moving or id(b.mob) in moving:
+            continue
+        if _hidden_under(a, b, sc) or _hidden_under(b, a, sc):
             continue
         if a.kind == "text" and b.kind == "text":
             if a.label == b.label and np.allclose(a.lo, b.lo, atol=EPS) and \
@@ -272,13 +350,20 @@ def problems_in(sc: Scan, full: bool = False, at_rest: bool = True,
     return problems
 
 
+def _hidden_under(top: Element, other: Element, sc: Scan) -> bool:
+    """Whether ``top`` sits on a curtain painted after ``other``: where they meet, ``other``
+    is covered."""
+    return any(other.order < o < top.order and np.all(top.lo >= lo - EPS) and np.all(top.hi <= hi + EPS)
+               for lo, hi, o in sc.curtains)
+
+
 def _line_problems(sc: Scan, moving: frozenset[int] = frozenset()) -> list[str]:
     """Texts crossed by a drawn line (a segment of its polyline enters the text's box,
     shrunk by EPS on each side)."""
     out: list[str] = []
     if not sc.lines:
         return out
-    segs = [(lab, p[:, :-1].reshape(-1, 2), p[:, 1:].reshape(-1, 2))
+    segs = [(lab, p[:, :-1].reshape(-1, 2), p[:, 1:].reshape(-1, 2), sc.line_order.get(id(m), 0))
             for lab, p, m in sc.lines if id(m) not in moving]
     for e in sc.els:
         if e.kind != "text" or id(e.mob) in moving:
@@ -286,7 +371,12 @@ def _line_problems(sc: Scan, moving: frozenset[int] = frozenset()) -> list[str]:
         lo, hi = e.lo + EPS, e.hi - EPS
         if np.any(hi <= lo):
             continue
-        for lab, a, b in segs:
+        # curtains under this text: a line painted before one of them is hidden here
+        cover = [o for clo, chi, o in sc.curtains
+                 if o < e.order and np.all(e.lo >= clo - EPS) and np.all(e.hi <= chi + EPS)]
+        for lab, a, b, lo_order in segs:
+            if cover and lo_order < max(cover):
+                continue
             if _segments_hit(a, b, lo, hi):
                 out.append(f"line: {e.label!r} × {lab}")
     return out
@@ -322,8 +412,9 @@ def _rgba(m: Mobject) -> tuple[np.ndarray, float]:
     return best
 
 
-def _behind(e: Element, sc: Scan, bg: np.ndarray) -> tuple[np.ndarray, str]:
-    """The colour drawn behind text ``e``'s centre and what it is."""
+def _behind(e: Element, sc: Scan, bg: np.ndarray) -> tuple[np.ndarray, str, set[int]]:
+    """The colour drawn behind text ``e``'s centre, what it is, and the ids of the boxes
+    painted there."""
     c = (e.lo + e.hi) / 2
     under = [b for b in sc.els if b.kind == "box" and b.order < e.order
              and np.all(b.lo <= c) and np.all(c <= b.hi)]
@@ -341,7 +432,7 @@ def _behind(e: Element, sc: Scan, bg: np.ndarray) -> tuple[np.ndarray, str]:
     for b in sorted(under, key=lambda b: b.order):
         rgb, op = _rgba(b.mob)
         col, what = rgb * op + col * (1 - op), f"box {b.label}"
-    return col, what
+    return col, what, {id(b.mob) for b in under}
 
 
 def _contrast_problems(sc: Scan, at_rest: bool,
@@ -355,9 +446,13 @@ def _contrast_problems(sc: Scan, at_rest: bool,
         if e.kind != "text":
             continue
         rgb, op = _rgba(e.mob)
+        if id(e.mob) in sc.flying:
+            continue                      # a copy in flight: not there to be read
         if not at_rest and (op < 0.95 if animating is None else id(e.mob) in animating):
             continue                      # being drawn or faded: not asked to be read yet
-        behind, what = _behind(e, sc, bg)
+        behind, what, boxes = _behind(e, sc, bg)
+        if not at_rest and animating is not None and boxes & animating:
+            continue                      # on a box that is coming or going: read it after
         ink = rgb * op + behind * (1 - op)
         px = digit_px(e.size) if e.size else (e.hi[1] - e.lo[1]) * REFERENCE_PX / config.frame_height
         need = min_contrast_for(px)
@@ -371,8 +466,8 @@ def _contrast_problems(sc: Scan, at_rest: bool,
 def check_scene(scene: Any, full: bool = False, at_rest: bool = True) -> list[str]:
     """:func:`check_mobjects` on everything on screen in ``scene`` now."""
     camera = getattr(scene, "camera", None)
-    return check_mobjects(scene.mobjects, camera if isinstance(camera, ThreeDCamera) else None,
-                          full=full, at_rest=at_rest)
+    sc = scan(scene.mobjects, camera if isinstance(camera, ThreeDCamera) else None)
+    return problems_in(in_view(sc, view_of(scene)), full=full, at_rest=at_rest)
 
 
 def check_beats(cls: type, **knobs: Any) -> dict[str, list[str]]:
@@ -398,6 +493,9 @@ def check_beats(cls: type, **knobs: Any) -> dict[str, list[str]]:
 
 #: Seconds of video between two frames sampled inside an animation.
 SAMPLE_EVERY = 0.25
+#: a text or box whose opacity changes at least this much between two samples (¼ s) is
+#: fading in or out quickly: in transition, not yet (or no longer) to be read
+FADE_STEP = 0.15
 
 
 def sample_times(start: float, duration: float, every: float = SAMPLE_EVERY) -> list[float]:
@@ -477,6 +575,7 @@ def check_frames(cls: type, every: float = SAMPLE_EVERY, **knobs: Any) -> FrameR
     report = FrameReport()
 
     last: dict[int, np.ndarray] = {}            # mobject id → centre at the previous sample
+    last_op: dict[int, float] = {}              # element id → opacity at the previous sample
 
     def record(scene: Any, t: float, at_rest: bool, first: bool = True,
                animating: frozenset[int] | None = None) -> None:
@@ -488,8 +587,23 @@ def check_frames(cls: type, every: float = SAMPLE_EVERY, **knobs: Any) -> FrameR
         now.update({id(m): p.reshape(-1, 2).mean(0) for _, p, m in sc.lines if p.size})
         moving = frozenset() if first else frozenset(
             k for k, c in now.items() if k in last and np.abs(c - last[k]).max() > 0.02)
+        op = {id(e.mob): _rgba(e.mob) for e in sc.els}
+        if not at_rest and not first:
+            # a quick change in place (a number cross-fading into its new value, a cell
+            # landing or taking its new colour): what fades in or out fast (≥ FADE_STEP per
+            # sample, or just appeared half-drawn), and a box changing colour, are in
+            # transition, like what is in flight — not read yet, and allowed to cross what
+            # they replace. A slow fade must stay readable throughout.
+            fading = frozenset(k for k, (rgb, o) in op.items() if (
+                o < 0.95 and (k not in last_op or abs(o - last_op[k][1]) >= FADE_STEP))
+                or (k in last_op and np.abs(rgb - last_op[k][0]).max() > 0.02))
+            moving = moving | fading
+            animating = None if animating is None else animating | fading
         last.clear()
         last.update(now)
+        last_op.clear()
+        last_op.update(op)
+        sc = in_view(sc, view_of(scene))          # motion above is on the stage, not the screen
         report.extend(Finding(round(t, 3), beat, p)
                       for p in problems_in(sc, full=True, at_rest=at_rest, moving=moving,
                                            animating=animating))

@@ -155,13 +155,19 @@ class Equation:
 
 
 class _Formatter(string.Formatter):
-    """str.format, with numpy scalars formatted as Python floats and the true minus sign."""
+    """str.format, with numpy scalars formatted as Python floats and the true minus sign;
+    the spec ``num.D`` prints a value as a grid entry is printed
+    (:func:`scenes.kit.text.number_str` with D decimals: no sign on a value that rounds to
+    zero, short scientific notation when large)."""
 
     def format_field(self, value: Any, spec: str) -> str:
         if isinstance(value, np.ndarray) and value.ndim == 0:
             value = value.item()
         if isinstance(value, np.generic):
             value = value.item()
+        if spec == "num" or spec.startswith("num."):
+            from .text import number_str
+            return number_str(float(value), int(spec[4:]) if spec[4:] else None)
         return super().format_field(value, spec).replace("-", "−")
 
 

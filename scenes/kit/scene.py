@@ -27,7 +27,7 @@ and manim's caching switch are put back when it ends.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Sequence
 
 from manim import DOWN, UP, UR, FadeIn, FadeOut, Mobject, Scene, VGroup, VMobject, config
 
@@ -320,17 +320,18 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         cap.lines = lines
         return cap.to_edge(DOWN, buff=0.3)
 
-    def show_caption(self, s: str, run_time: float = 0.6) -> VMobject:
+    def show_caption(self, s: str, run_time: float = 0.6, extra: Sequence[Any] = ()) -> VMobject:
         """Replace the bottom caption with ``s``: the old one (once read, see
         :meth:`caption_leaves`) fades out first, then the new one fades in (two sentences
-        are never on screen together)."""
+        are never on screen together). ``extra``: animations that play while the new caption
+        fades in (the picture it speaks of, so the stage is not waiting on the caption)."""
         old = getattr(self, "_caption", None)
         cap = self.caption_mobject(s)
         if old is not None and old in self.mobjects:
             self.play(FadeOut(old), run_time=run_time * 0.4)
             run_time *= 0.6
         self.caption_event(s)  # its subtitle cue starts as it fades in
-        self.play(self.caption_in(cap), run_time=run_time)
+        self.play(self.caption_in(cap), *extra, run_time=run_time)
         self.caption_settled(cap)
         return cap
 

@@ -284,6 +284,55 @@ def shade_max() -> tuple[float, float]:
     return _SHADE_MAX[key]
 
 
+def muted_on(fill) -> ManimColor:
+    """The dim colour, lightened toward the text colour just enough to read on ``fill``
+    (:data:`MIN_CONTRAST` × :data:`SHADE_MARGIN`): for secondary marks such as −∞ on a
+    masked cell.
+
+    >>> contrast_ratio(muted_on(THEME.masked), THEME.masked) >= MIN_CONTRAST
+    True
+    """
+    for k in range(101):
+        c = interpolate_color(THEME.color("dim"), THEME.color("text"), k / 100)
+        if contrast_ratio(c, ManimColor(fill)) >= MIN_CONTRAST * SHADE_MARGIN:
+            return c
+    return THEME.color("text")
+
+
+_CELL_STEPS: dict[tuple, list] = {}
+
+
+def readable_cell(lo, hi, a: float) -> tuple[ManimColor, ManimColor]:
+    """A heat-map cell that carries a number: its fill, ``a`` (0 … 1) of the way from colour
+    ``lo`` to ``hi``, and the ink for its digits — the text colour on dark fills, the
+    background colour on light ones, whichever reads better. Between the two lies a band of
+    mid-tones on which neither reaches :data:`MIN_CONTRAST` (× :data:`SHADE_MARGIN`); a fill
+    in it moves to the nearest readable tone (the map stays monotonic: a small step instead
+    of a ramp there).
+
+    >>> from manim import ManimColor
+    >>> fill, ink = readable_cell(THEME.neutral, THEME.highlight, 0.4)
+    >>> contrast_ratio(ink, fill) >= MIN_CONTRAST
+    True
+    """
+    key = (ManimColor(lo).to_hex(), ManimColor(hi).to_hex(), THEME.text, THEME.background)
+    if key not in _CELL_STEPS:
+        steps = []
+        for k in range(101):
+            f = interpolate_color(ManimColor(lo), ManimColor(hi), k / 100)
+            ink = max((THEME.color("text"), THEME.color("background")),
+                      key=lambda c: contrast_ratio(c, f))
+            if contrast_ratio(ink, f) >= MIN_CONTRAST * SHADE_MARGIN:
+                steps.append((k / 100, f, ink))
+        _CELL_STEPS[key] = steps
+    steps = _CELL_STEPS[key]
+    if not steps:                                  # no readable tone between lo and hi
+        return ManimColor(lo), max((THEME.color("text"), THEME.color("background")),
+                                   key=lambda c: contrast_ratio(c, ManimColor(lo)))
+    _, f, ink = min(steps, key=lambda st: abs(st[0] - float(a)))
+    return f, ink
+
+
 def shade_color(x: float, scale: float) -> ManimColor:
     """The shade of a number's cell: from the background (0) toward blue (+) or red (−) in
     proportion to |x| / ``scale``, never so far that its digits drop under 4.5:1.

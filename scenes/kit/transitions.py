@@ -18,7 +18,31 @@ from manim import Group, Mobject, Rectangle, UpdateFromAlphaFunc, VGroup, VMobje
 
 from .theme import THEME
 
-__all__ = ["Curtains", "curtain", "drawn_parts", "set_alpha"]
+__all__ = ["Curtains", "curtain", "drawn_parts", "set_alpha", "in_flight", "become"]
+
+
+#: what a text made by scenes.kit.text carries besides its shape (what it says, its size)
+TEXT_ATTRS = ("text", "value", "font_size_made", "extent_made")
+
+
+def become(m: Any, other: Any) -> Any:
+    """``m.become(other)``, and what ``other``'s texts say and how large they were made
+    (manim's ``become`` copies points and style only: ``m`` would go on claiming its old
+    words — to the ledger and the legibility checker)."""
+    m.become(other)
+    for a, b in zip(m.get_family(), other.get_family()):
+        for k in TEXT_ATTRS:
+            if k in vars(b):                  # set on the text itself (not a computed property)
+                setattr(a, k, vars(b)[k])
+    return m
+
+
+def in_flight(m: Any) -> Any:
+    """Mark ``m`` as a copy in flight (numbers flying into the entry they make, shrinking
+    and fading as they land): the legibility checker does not ask it to be read, nor to
+    keep clear of what it crosses. Returns ``m``."""
+    m.in_flight = True
+    return m
 
 
 def curtain(mobs: Sequence[Any], opacity: float, margin: float = 0.08) -> Rectangle:
@@ -101,22 +125,27 @@ class Curtains:
         self.remove(*[m for m in self.mobjects if m not in keep])
 
     def cross_fade(self, out: Sequence = (), into: Sequence = (), run_time: float = 0.8,
-                   each: float = 1.0, extra: Sequence = ()) -> None:
+                   each: float = 1.0, extra: Sequence = (), overlap: float = 1.0) -> None:
         """``out`` fades away while ``into`` fades in, in ONE animation (no blank frame);
-        with ``each`` < 1 the ``into`` items start one after another. ``extra`` animations
-        run alongside."""
+        with ``each`` < 1 the ``into`` items start one after another. ``overlap`` < 1: the
+        share of the time both are on screen — ``out`` is mostly gone before ``into`` comes
+        (a new layout over an old one, never a double exposure). ``extra`` animations run
+        alongside."""
         po, pi = drawn_parts(out), drawn_parts(into)
         n = len(pi)
         for p in pi:
             set_alpha(p, 0.0)
         self.add(*into)
+        half = (1 + overlap) / 2                      # each side's share of the time
 
         def step(_: Mobject, alpha: float) -> None:
+            a_out = min(1.0, alpha / half)
+            a_in = max(0.0, (alpha - (1 - half)) / half)
             for p in po:
-                set_alpha(p, 1.0 - alpha)
+                set_alpha(p, 1.0 - a_out)
             for i, p in enumerate(pi):
                 start = (1 - each) * i / max(n - 1, 1)
-                set_alpha(p, min(1.0, max(0.0, (alpha - start) / each)))
+                set_alpha(p, min(1.0, max(0.0, (a_in - start) / each)))
 
         self.play(UpdateFromAlphaFunc(VGroup(), step), *extra, run_time=run_time)
         for p in pi:

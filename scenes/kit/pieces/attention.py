@@ -15,7 +15,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, ArcBetweenPoints, Group, ImageMobject,
 from manim.constants import RESAMPLING_ALGORITHMS
 
 from ..text import num_text, number_str
-from ..theme import MIN_SIZE, THEME, pct, value_color, value_rgb, weight_rgb
+from ..theme import MIN_SIZE, THEME, muted_on, pct, readable_cell, value_color, value_rgb, weight_rgb
 from .matrix import scale_of
 from .tokens import TokenBoxes, token_text
 
@@ -126,13 +126,21 @@ class AttentionGrid(Group):
                     x = self.values[q, k]
                     bg = Square(cs, stroke_width=1, stroke_color=THEME.background,
                                 fill_color=THEME.neutral, fill_opacity=1).move_to(center(q, k))
-                    if mode == "scores":
+                    ink = THEME.text
+                    if mode == "scores" and show_numbers and np.isfinite(x):
+                        # the heat-map tone, moved off the mid-tones no digit reads on
+                        t = min(abs(float(x)) / sc, 1.0) if sc > 0 else 0.0
+                        fill, ink = readable_cell(THEME.neutral, THEME.positive if x >= 0
+                                                  else THEME.negative, 0.25 + 0.75 * t)
+                        bg.set_fill(fill, 1)
+                        cell = bg
+                    elif mode == "scores":
                         bg.set_fill(value_color(x, sc) if np.isfinite(x) else THEME.masked, 1)
                         cell = bg
                     elif show_numbers:  # brightness by weight, the number on top
                         w = float(np.clip(x, 0, 1)) if np.isfinite(x) else 0.0
-                        bg.set_fill(interpolate_color(ManimColor(THEME.neutral), ManimColor(color),
-                                                      0.9 * math.sqrt(w)), 1)
+                        fill, ink = readable_cell(THEME.neutral, color, 0.9 * math.sqrt(w))
+                        bg.set_fill(fill, 1)
                         cell = bg
                     else:  # area and brightness by weight
                         w = float(np.clip(x, 0, 1)) if np.isfinite(x) else 0.0
@@ -144,13 +152,11 @@ class AttentionGrid(Group):
                     self.cells.add(cell)
                     if show_numbers:
                         if not np.isfinite(x):
-                            s, tcol = "−∞", THEME.dim
+                            s, tcol = "−∞", muted_on(bg.get_fill_color())
                         elif mode == "pattern" and x == 0.0:
-                            s, tcol = "0", THEME.dim          # a −∞ score after softmax
+                            s, tcol = "0", muted_on(bg.get_fill_color())   # a −∞ score after softmax
                         else:
-                            s = number_str(x, self.digits)
-                            dark = mode == "pattern" and 0.9 * math.sqrt(max(x, 0.0)) > 0.5
-                            tcol = THEME.background if dark else THEME.text
+                            s, tcol = number_str(x, self.digits), ink
                         t = num_text(s, fs, tcol)
                         t.move_to(center(q, k))
                         t.value = float(x)

@@ -60,7 +60,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut,
 from manim.utils.rate_functions import smooth
 
 from ..text import flat_text, markup, num_text, number_str
-from ..transitions import drawn_parts, set_alpha
+from ..transitions import become, drawn_parts, in_flight, set_alpha
 from ..theme import MIN_SIZE, THEME, digits_for
 from .matrix import WeightMatrix, scale_of
 
@@ -88,10 +88,16 @@ def fly_into(scene: Any, landings: Sequence[VMobject], sources: Sequence[Sequenc
     for m, srcs in zip(landings, sources):
         cps = []
         for src in srcs:
-            c = src.copy()
+            c = in_flight(src.copy())
             c0 = c.get_center()
             fam = [(f, f.points.copy()) for f in c.family_members_with_points()]
-            cps.append((c, fam, c0, m.get_center()))
+            # the digits of a row or column copy fade as it leaves (dozens of shrinking
+            # numbers in flight cannot be read and garble each other); its cells fly on.
+            # A single number flying keeps its digits.
+            digits = VGroup(*[f for f in c.get_family() if isinstance(getattr(f, "text", None), str)])
+            if len(digits) < 2:
+                digits = VGroup()
+            cps.append((c, fam, c0, m.get_center(), digits))
         flights.append((m, drawn_parts([m]), cps))
     for m, parts, _ in flights:
         set_alpha(parts[0], 0.0)
@@ -108,13 +114,15 @@ def fly_into(scene: Any, landings: Sequence[VMobject], sources: Sequence[Sequenc
             shown.append(m)
             if u >= 1:
                 continue
-            for c, fam, c0, c1 in cps:
+            for c, fam, c0, c1, digits in cps:
                 pos = c0 + (c1 - c0) * v
                 sc = 1 + (shrink - 1) * v
                 for f, pts in fam:
                     f.points = (pts - c0) * sc + pos
                 if v > 0.6:
                     c.set_opacity(1 - v)
+                if len(digits):
+                    digits.set_opacity(max(0.0, 1 - 3 * v))
                 shown.append(c)
         live.submobjects = shown
 
@@ -188,6 +196,9 @@ class MatrixProduct(VGroup):
         for j, c in enumerate(self.cols[:self.mat_cols]):
             if not np.allclose([mat.entry(i, j).value for i in range(self.k)], self.W[:self.k, c]):
                 raise ValueError(f"column {j} of the matrix grid is not W[:, {c}]")
+        drawn = np.array([[out.entry(r, j).value for j in range(nc)] for r in range(nr)], np.float64)
+        if not np.allclose(drawn, self.result, rtol=1e-4, atol=1e-6):
+            raise ValueError("the result grid's entries are not the product's values (result=)")
         self.names = names
         self.digits = shown_digits(out) if digits is None else digits
         self.note_size = max(MIN_SIZE, note_size or out.font_size * 0.9)
@@ -210,21 +221,43 @@ class MatrixProduct(VGroup):
         VGroup(self.vec, self.mat, self.out).arrange(RIGHT, buff=buff)
         return self
 
-    def _record(self, scene: Any, kind: str, text: str, shown: Any, **ops: Any) -> None:
+    def _record(self, scene: Any, kind: str, text: str, shown: Any, **ops: Any) -> Any:
+        """The scene's ledger entry for what is shown (None outside a ledger scene)."""
         if hasattr(scene, "equation"):
-            scene.equation(kind, text, shown=shown, **ops)
+            return scene.equation(kind, text, shown=shown, **ops)
+        return None
 
-    def _counter(self, r: int, j: int, v: float, color=None, digits: int | None = None) -> VMobject:
+    def _counter(self, r: int, j: int, v: float, color=None, digits: int | None = None,
+                 eq: Any = None, n: int = 0) -> VMobject:
+        """The counting entry at out[r, j] showing ``v``; with a ledger entry ``eq``, its text
+        is made from the entry's ``shown[n]`` and bound to it (what is drawn is checked)."""
         d = self.digits if digits is None else digits
-        t = num_text(number_str(float(v), d), self.out.font_size, color or THEME.highlight)
-        t.value, t.text = float(v), number_str(float(v), d)
         e = self.out.entry(r, j)
+        # room from the left bracket to the entry's right edge: a partial sum printed with
+        # more decimals than the entries drops decimals rather than cross the bracket
+        brackets = getattr(self.out, "brackets", None)
+        room = (e.get_right()[0] - brackets[0].get_right()[0] - 0.06) if brackets is not None \
+            and len(brackets) else float("inf")
+        while True:
+            s = eq.say(f"{{shown[{n}]:num.{d}}}") if eq is not None else number_str(float(v), d)
+            t = num_text(s, self.out.font_size, color or THEME.highlight)
+            if t.width <= room or d <= self.digits:
+                break
+            d -= 1
+        t.value, t.text = float(v), s
+        if eq is not None:
+            eq.bind(t)
         return t.move_to(e.get_center()).align_to(e, RIGHT)
 
-    def _line(self, s: str, color=None) -> VMobject:
-        """A line of a note; ``W_Q`` gets a real subscript."""
+    def _line(self, s: str, color=None, eq: Any = None) -> VMobject:
+        """A line of a note; ``W_Q`` gets a real subscript. With a ledger entry ``eq``, ``s``
+        is a template of it (:meth:`scenes.kit.ledger.Equation.say`) and the line is bound."""
+        if eq is not None:
+            s = eq.say(s)
         t = flat_text(markup(s), self.note_size, color or THEME.text, markup=True)
         t.text = s
+        if eq is not None:
+            eq.bind(t)
         return t
 
     def _place(self, note: VGroup, where: VMobject | None, direction) -> VGroup:
@@ -261,11 +294,14 @@ class MatrixProduct(VGroup):
                    run_time=0.4)
         scene.add(counters)
         for i in range(self.k):
-            new = VGroup(*[self._counter(r, j, ps[i, n], digits=pd) for n, j in enumerate(js)])
+            eq = self._record(scene, "matmul", f"{vn}·{wn}: sum of the first {i + 1} terms",
+                              ps[i], x=self.x[r, :i + 1], W=self.W[:i + 1, [self.cols[j] for j in js]])
+            new = VGroup(*[self._counter(r, j, ps[i, n], digits=pd, eq=eq, n=n)
+                           for n, j in enumerate(js)])
             new_note = self._line(f"{i + 1} of {self.d:,} terms so far", THEME.dim)
             new_note.move_to(note[1], aligned_edge=LEFT)
-            flying = VGroup(self.vec.entry(vr, i).copy(),
-                            *[self.mat.entry(i, j).copy() for j in js if j < self.mat_cols])
+            flying = in_flight(VGroup(self.vec.entry(vr, i).copy(),
+                                      *[self.mat.entry(i, j).copy() for j in js if j < self.mat_cols]))
             moves = [bx.animate.move_to(self.vec.entry(vr, i))] + [
                 b.animate.move_to(self.mat.entry(i, j)) for b, j in zip(bw, js)]
             targets = [counters[0]] + [counters[n] for n, j in enumerate(js) if j < self.mat_cols]
@@ -281,8 +317,8 @@ class MatrixProduct(VGroup):
             def swap(_: VMobject, a: float, new=new, new_note=new_note) -> None:
                 if a >= 0.8:
                     for c, nc in zip(counters, new):
-                        c.become(nc)
-                    note[1].become(new_note)
+                        become(c, nc)
+                    become(note[1], new_note)
 
             scene.play(*moves, UpdateFromAlphaFunc(flying, fly), UpdateFromAlphaFunc(counters, swap),
                        run_time=step if i else step * 1.2)
@@ -290,9 +326,6 @@ class MatrixProduct(VGroup):
             for n, j in enumerate(js):
                 counters[n].value, counters[n].text = float(ps[i, n]), new[n].text
                 self.history.append((r, j, counters[n].text, float(ps[i, n])))
-            xs = self.x[r, :i + 1]
-            self._record(scene, "matmul", f"{vn}·{wn}: sum of the first {i + 1} terms",
-                         ps[i], x=xs, W=self.W[:i + 1, [self.cols[j] for j in js]])
         if finish:
             self.finish(scene, r, js, counters, note, extra=[FadeOut(bx), FadeOut(bw),
                                                             FadeOut(row_box), FadeOut(col_box)])
@@ -305,10 +338,21 @@ class MatrixProduct(VGroup):
         """"+ N more terms (+ b)": the counters become the model's values (the real entries)."""
         vn, wn, bn = self.names
         rest = self.d - self.k
+        cs = [self.cols[j] for j in js]
+        eq = self._record(scene, "matmul", f"{vn}·{wn}[:, {', '.join(map(str, cs))}]"
+                          + (f" + {bn}" if self.b is not None else ""),
+                          np.array([self.result[r, j] for j in js]), x=self.x[r], W=self.W[:, cs],
+                          **({"b": self.b[cs]} if self.b is not None else {}))
         tail = f" + {bn}" if self.b is not None else ""
-        more = f"+ {rest:,} more terms{tail}" if rest else (tail.strip() or "all terms")
-        vals = "  ".join(number_str(float(self.result[r, j]), self.digits) for j in js)
-        done = VGroup(self._line(more, THEME.highlight), self._line(f"= {vals}", THEME.highlight))
+        more = f"+ {{rest:,}} more terms{tail}" if rest else (tail.strip() or "all terms")
+        vals = "  ".join(f"{{shown[{n}]:num.{self.digits}}}" for n in range(len(js)))
+        if eq is None:                 # outside a ledger scene: the same text, unbound
+            more = more.format(rest=rest)
+            vals = "  ".join(number_str(float(self.result[r, j]), self.digits) for j in js)
+            done = VGroup(self._line(more, THEME.highlight), self._line(f"= {vals}", THEME.highlight))
+        else:
+            done = VGroup(self._line(more.replace("{rest:,}", f"{rest:,}"), THEME.highlight, eq=eq),
+                          self._line(f"= {vals}", THEME.highlight, eq=eq))
         done.arrange(DOWN, aligned_edge=LEFT, buff=0.1).next_to(note, DOWN, buff=0.1)
         done.align_to(note, LEFT)
         ents = [self.out.entry(r, j) for j in js]
@@ -316,12 +360,7 @@ class MatrixProduct(VGroup):
         scene.play(*[FadeOut(c) for c in counters], *[FadeIn(e) for e in ents], run_time=0.5)
         scene.remove(counters, done)
         note.add(done)
-        for j in js:
-            self.done.add((r, j))
-            c = self.cols[j]
-            self._record(scene, "matmul", f"{vn}·{wn}[:, {c}]" + (f" + {bn}" if self.b is not None else ""),
-                         np.array([self.result[r, j]]), x=self.x[r], W=self.W[:, [c]],
-                         **({"b": self.b[[c]]} if self.b is not None else {}))
+        self.done.update((r, j) for j in js)
 
     # ------------------------------------------------------------------ 2. the sweep
     def sweep(self, scene: Any, cells: Sequence[tuple[int, int]] | None = None, *,
@@ -349,5 +388,7 @@ class MatrixProduct(VGroup):
         scene.add(self.out)
         keep = [self.cols[j] for j in range(nc)]
         ops = {"b": self.b[keep]} if self.b is not None else {}
-        self._record(scene, "matmul", f"{self.names[0]}·{self.names[1]} (every shown entry)",
-                     self.result, x=self.x, W=self.W[:, keep], **ops)
+        eq = self._record(scene, "matmul", f"{self.names[0]}·{self.names[1]} (every shown entry)",
+                          self.result, x=self.x, W=self.W[:, keep], **ops)
+        if eq is not None:            # the drawn entries are these values at their precision
+            eq.bind_cells([], [self.out.entry(r, j) for r in range(nr) for j in range(nc)])

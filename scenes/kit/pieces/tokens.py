@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from manim import DOWN, LEFT, ORIGIN, RIGHT, RoundedRectangle, VGroup, VMobject
+from manim import DOWN, LEFT, ORIGIN, RIGHT, ManimColor, RoundedRectangle, VGroup, VMobject, interpolate_color
 
 from ..text import num_text, visible_token
-from ..theme import THEME
+from ..theme import THEME, muted_on
 
 __all__ = ["TokenBoxes", "token_text"]
 
@@ -55,7 +55,8 @@ class TokenBoxes(VGroup):
             txt = num_text(body, fs, color)
             m = None
             if marker:
-                m = num_text(marker, max(fs * 0.8, 16.0), THEME.dim, font=THEME.mono)
+                under = interpolate_color(THEME.color("background"), ManimColor(color), fill_opacity)
+                m = num_text(marker, max(fs * 0.8, 16.0), muted_on(under), font=THEME.mono)
                 m.next_to(txt, LEFT, buff=0.02).align_to(txt, DOWN)
                 lab = VGroup(m, txt)
             else:
@@ -174,6 +175,11 @@ class TokenBoxes(VGroup):
         """Fill box i with ``color`` (in place; use ``.animate`` on the rect to animate)."""
         self.rects[i].set_fill(color or THEME.highlight, opacity=opacity)
         self.rects[i].set_stroke(color or THEME.highlight)
+        m = getattr(self.boxes[i], "marker", None)
+        if m is not None:                       # the ␣ marker stays readable on the new fill
+            under = interpolate_color(THEME.color("background"), ManimColor(color or THEME.highlight),
+                                      opacity)
+            m.set_fill(muted_on(under))
         return self
 
 
@@ -182,7 +188,7 @@ def token_text(s: str, size: float) -> VMobject:
     marker, body = visible_token(s)
     t = num_text(body, size, THEME.text)
     if marker:
-        m = num_text(marker, max(size * 0.8, 16.0), THEME.dim, font=THEME.mono)
+        m = num_text(marker, max(size * 0.8, 16.0), muted_on(THEME.background), font=THEME.mono)
         m.next_to(t, LEFT, buff=0.02).align_to(t, DOWN)
         return VGroup(m, t)
     return t
