@@ -98,6 +98,44 @@ def test_fetched_copy_is_the_pinned_release():
     assert (meta["name"], meta["version"]) == ("reveal.js", revealjs.VERSION)
 
 
+def test_npm_package_unpacks_its_folders_and_refuses_a_wrong_sha256(tmp_path, monkeypatch):
+    """The one npm fetcher (vendor.NpmPackage, used for reveal.js and d3): from a registry
+    (here a folder, file://), only the listed files and folders, LICENSE and package.json
+    are unpacked; a tarball with another sha256 is refused in one line, nothing kept."""
+    import hashlib
+    import io
+    import tarfile
+
+    from scenes.kit.pages.vendor import NpmPackage
+    from tensors import UserError
+
+    monkeypatch.setenv("GPT_SCENES_HOME", str(tmp_path / "home"))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name in ("package/dist/a.js", "package/dist/theme/b.css", "package/src/c.js",
+                     "package/LICENSE", "package/package.json", "package/README.md"):
+            data = name.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    reg = tmp_path / "registry" / "demo" / "-"
+    reg.mkdir(parents=True)
+    (reg / "demo-1.0.0.tgz").write_bytes(buf.getvalue())
+    good = NpmPackage("demo", "1.0.0", hashlib.sha256(buf.getvalue()).hexdigest(),
+                      ("dist/a.js",), folders=("dist/",))
+    root = good.fetch(registry=(tmp_path / "registry").as_uri())
+    got = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert got == ["LICENSE", "dist/a.js", "dist/theme/b.css", "package.json"]
+    copy = good.copy_next_to(tmp_path / "site")
+    assert (copy / "dist" / "theme" / "b.css").read_text() == "package/dist/theme/b.css"
+
+    bad = NpmPackage("demo", "1.0.0", "0" * 64, ("dist/a.js",))
+    monkeypatch.setenv("GPT_SCENES_HOME", str(tmp_path / "home2"))
+    with pytest.raises(UserError, match="has sha256 .* expected 0{64}; not using it"):
+        bad.fetch(registry=(tmp_path / "registry").as_uri())
+    assert not bad.cache_dir().exists()
+
+
 def test_offline_html_works_without_network_and_cdn_html_does_not(slides_folder, tmp_path):
     out = tmp_path / "stick" / "slides"
     local, cdn = out / "demo.html", out / "demo_cdn.html"

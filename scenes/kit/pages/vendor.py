@@ -1,9 +1,9 @@
 """Browser scripts on disk for the interactive pages: d3, from the npm registry, pinned.
 
 The one way this project gets a browser package (:mod:`scenes.kit.revealjs` gets reveal.js
-with it too): the package's registry tarball is downloaded once (sha256-checked) into ``$GPT_SCENES_HOME/<name>-<version>``; writing pages
-copies the files they load next to them, so a folder of pages works from a USB stick with no
-network (no CDN)::
+with it too): the package's registry tarball is downloaded once (sha256-checked) into
+``$GPT_SCENES_HOME/<name>-<version>``; writing pages copies the files they load next to them,
+so a folder of pages works from a USB stick with no network (no CDN)::
 
     python -m scenes.kit.pages fetch          # scripts/setup.sh does this
 """
