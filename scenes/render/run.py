@@ -215,7 +215,7 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
 
     if args.dry_run:
         for t in tasks:
-            dest = out / f"{t.scene}{t.ext}"
+            dest = _dest(t, out)
             media = media_root / _media_name(t)
             print(" ".join(_q(c) for c in cmd_of(t, media)), f"# -> {dest}")
         if pieces > 1 and videos:
@@ -261,9 +261,7 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
             media = media_root / f"{t.scene}-pieces" / f"p{t.piece + 1}of{t.pieces}"
         else:
             media = media_root / _media_name(t)
-        dest = None if t.pieces > 1 else out / f"{t.scene}{t.ext}"
-        if t.kind == "check":
-            dest = logs / f"{t.scene}.check.json"
+        dest = None if t.pieces > 1 else _dest(t, out)
         # this batch's course; nothing to say in a still or a check
         jenv = dict(env, **silent) if t.kind in ("still", "check") else dict(env)
         if t.kind == "video" and t.piece == t.pieces - 1 and not cluster.ray:
@@ -442,6 +440,11 @@ def split_tasks(tasks: list[Task], durations: dict[str, list[float]], pieces: in
             out.append(replace(t, anims=(a, b), piece=i, pieces=len(ranges),
                                est_s=sum(d[a:b + 1])))
     return out
+
+
+def _dest(t: Task, out: Path) -> Path:
+    """Where a job's output goes: ``out/<scene>.mp4|.png``; a check's findings into the logs."""
+    return out / "logs" / f"{t.scene}.check.json" if t.kind == "check" else out / f"{t.scene}{t.ext}"
 
 
 def _media_name(t: Task) -> str:
