@@ -158,6 +158,7 @@ def test_docs_build_offline_without_warnings(tmp_path):
 
 
 def html_unescape(s: str) -> str:
+    """The text of a table cell (Sphinx's smart quotes undone)."""
     import html
 
-    return html.unescape(s)
+    return html.unescape(s).replace("\u2019", "'")
