@@ -27,7 +27,7 @@ _BLOCK = re.compile(r"<!--gpt-scenes-links (\w+) ([\w.-]*)-->(.*?)<!--/gpt-scene
 #: model tag top-right and captions at the bottom), not printed.
 _DECK_STYLE = ("<style>#gpt-scenes-links{position:fixed;left:10px;top:8px;z-index:40;"
                "font:15px/1.3 system-ui,'DejaVu Sans',sans-serif;background:#000a;"
-               "border-radius:4px;padding:3px 9px;opacity:.75}"
+               "border-radius:4px;padding:3px 9px;opacity:.9}"
                "#gpt-scenes-links:hover{opacity:1}#gpt-scenes-links a{color:#8ecae6}"
                "#gpt-scenes-links:empty{display:none}"
                "@media print{#gpt-scenes-links{display:none}}</style>")
