@@ -8,15 +8,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from tensors._version import __version__  # noqa: E402
 
 project = "gpt-scenes"
 release = version = __version__
-extensions = ["sphinx.ext.autodoc", "myst_parser"]
+#: gpt_docs (docs/_ext): each piece's example rendered into its page; the Trace's field table
+extensions = ["sphinx.ext.autodoc", "myst_parser", "gpt_docs"]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_ext"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"            # the signatures carry them; the pages stay readable
 autodoc_inherit_docstrings = False  # not manim's or manim-slides' docs of what we override

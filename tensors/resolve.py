@@ -5,7 +5,10 @@ Accepted specs (``model=`` everywhere, ``--model`` on the command line):
 - ``"auto"`` (default): GPT-2 small (``gpt2``) when it is in the local Hugging Face cache
   or the hub answers within :data:`HUB_TIMEOUT_S`; otherwise the bundled offline model.
 - a Hugging Face id of the GPT-2 family (``gpt2``, ``distilgpt2``, ``gpt2-medium`` …) or the
-  Llama family (``HuggingFaceTB/SmolLM2-135M-Instruct`` …);
+  Llama family (``HuggingFaceTB/SmolLM2-135M-Instruct`` …). The bundled model's own id,
+  ``HuggingFaceTB/SmolLM2-135M-Instruct``, is the hub's files when they are in the local
+  cache or the hub answers, else the bundled copy of that model (its 4-bit GGUF, said in a
+  note);
 - a local directory holding ``config.json`` and weights of either family;
 - the bundled model by a short name: ``smollm2``, ``smollm2-135m``, ``bundled``.
 
@@ -29,7 +32,7 @@ from pathlib import Path
 from . import families
 from .errors import UserError, note
 from .families import FAMILIES
-from .fetch import BUNDLED, bundled_dir
+from .fetch import BUNDLED, bundled_dir, bundled_quantization
 from .store import home, to_home
 
 #: Short names of the bundled offline model.
@@ -72,6 +75,8 @@ def resolve(spec: str | os.PathLike | None = "auto", *, quiet: bool = False) -> 
         raise UserError(f"model path '{spec}' does not exist or is not a directory; pass a "
                         "directory with config.json and weights, a Hugging Face id such as gpt2, "
                         "or 'smollm2' for the bundled model")
+    elif spec.lower() == BUNDLED["hf_id"].lower():
+        ref = _bundled_id_ref()
     else:
         ref = _hub_ref(spec)
     if not quiet:
@@ -97,6 +102,21 @@ def _resolve_auto() -> ModelRef:
             "directory as the model (model = \"DIR\" in the course file, or --model DIR for "
             "python -m tensors)")
     return dataclasses.replace(_bundled_ref(), hint=hint)
+
+
+def _bundled_id_ref() -> ModelRef:
+    """``HuggingFaceTB/SmolLM2-135M-Instruct``: the hub's own files when cached or reachable;
+    otherwise the bundled copy, which is that model (from its 4-bit GGUF), with a note."""
+    hf_id = BUNDLED["hf_id"]
+    if _hub_cached(hf_id) or _hub_answers():
+        try:
+            return _hub_ref(hf_id)
+        except UserError:
+            pass
+    why = "HF_HUB_OFFLINE is set" if _env_offline() else "the hub did not answer"
+    return dataclasses.replace(
+        _bundled_ref(), hint=f"{hf_id} is not in the Hugging Face cache and {why}: using the "
+                             f"bundled copy of that model ({bundled_quantization()})")
 
 
 def _bundled_ref() -> ModelRef:

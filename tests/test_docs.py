@@ -96,19 +96,69 @@ def test_console_script_help_and_version(tmp_path):
 
 def test_docs_build_offline_without_warnings(tmp_path):
     """Sphinx with autodoc: the tutorial and the API of tensors and the kit, -W (a warning
-    fails the build); nothing is fetched (no intersphinx, the bundled theme)."""
+    fails the build); nothing is fetched (no intersphinx, the bundled theme). Each piece's
+    example is rendered by the build into its page (a still of real values); the Trace's
+    table lists every field with its shape and TransformerLens hook."""
     pytest.importorskip("sphinx", reason="the docs extra (sphinx, myst-parser) is not installed")
     pytest.importorskip("myst_parser", reason="the docs extra (sphinx, myst-parser) is not installed")
+    import dataclasses
+    import re
+
+    import numpy as np
+    from PIL import Image
+
+    from tensors import HOOK_NAMES, Trace
+
+    before = sorted(p.relative_to(ROOT) for p in (ROOT / "docs").rglob("*") if p.is_file()
+                    and "__pycache__" not in p.parts)
     r = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-W", "-q", "-b", "html",
                         str(ROOT / "docs"), str(tmp_path / "html")], capture_output=True,
-                       text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(ROOT),
-                                                        HF_HUB_OFFLINE="1"))
+                       text=True, timeout=600, cwd=tmp_path,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1"))
     assert r.returncode == 0, r.stderr[-3000:]
+    after = sorted(p.relative_to(ROOT) for p in (ROOT / "docs").rglob("*") if p.is_file()
+                   and "__pycache__" not in p.parts)
+    assert after == before            # the build writes nothing into the source tree
     tutorial = (tmp_path / "html" / "tutorial.html").read_text()
     assert "PreviousTokenHead" in tutorial
     api = (tmp_path / "html" / "api" / "tensors.html").read_text()
     for name in ("tensors.trace", "tensors.Trace", "HOOK_NAMES", "blocks.{l}.attn.hook_pattern"):
         assert name in api, name
+    # the Trace table: a row per field (stored and derived), each with a shape and a hook
+    table = re.search(r'<table class="[^"]*trace-fields.*?</table>', api, re.S).group(0)
+    rows = {}
+    for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)[1:]:
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+        rows[cells[0]] = cells[1:]
+    fields = {f.name for f in dataclasses.fields(Trace)} | set(HOOK_NAMES)
+    assert set(rows) == fields, set(rows) ^ fields
+    for name, hook in HOOK_NAMES.items():
+        shape, shown_hook, _ = rows[name]
+        assert shape.startswith(("[", "list[str]")), (name, shape)
+        assert html_unescape(shown_hook).startswith(hook), (name, shown_hook)
     kit = (tmp_path / "html" / "api" / "kit.html").read_text()
-    for name in ("GPTScene", "AttentionGrid", "ProbabilityBars", "check_beats", "LedgerMixin"):
+    for name in ("GPTScene", "check_beats", "LedgerMixin", "pieces.html"):
         assert name in kit, name
+    pieces = (tmp_path / "html" / "api" / "pieces.html").read_text()
+    from scenes.kit import pieces as P
+
+    for name in ("TokenBoxes", "EmbeddingMatrix", "WeightMatrix", "VectorColumn",
+                 "MatrixProduct", "AttentionGrid", "AttentionArcs", "ProbabilityBars", "Bars",
+                 "layer_chart", "box", "down_arrow", "norm_formula", "formula_softmax_T"):
+        assert f'id="scenes.kit.pieces.{name}"' in pieces or \
+            f'id="scenes.kit.pieces.product.{name}"' in pieces, name
+        assert name == "MatrixProduct" or hasattr(P, name)
+    shots = re.findall(r'<img class="piece-example" src="(_pieces/\w+\.png)"', pieces)
+    assert len(shots) == 10, shots
+    bg = np.array(Image.open(tmp_path / "html" / "api" / shots[0]).convert("RGB"))[0, 0]
+    for src in shots:                 # each a drawn frame, not an empty background
+        img = np.asarray(Image.open(tmp_path / "html" / "api" / src).convert("RGB"))
+        assert img.shape == (480, 854, 3), src
+        assert (np.abs(img.astype(int) - bg).sum(-1) > 60).mean() > 0.01, src
+
+
+def html_unescape(s: str) -> str:
+    """The text of a table cell (Sphinx's smart quotes undone)."""
+    import html
+
+    return html.unescape(s).replace("\u2019", "'")

@@ -1,8 +1,10 @@
 """Slides without internet: manim-slides HTML pointed at a local reveal.js (scenes/kit/revealjs.py),
-opened in headless Chromium with networking off."""
+opened in headless Chromium with networking off — the deck, and the presenter (speaker) view
+with a slide's notes."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -43,6 +45,10 @@ def _tiny_video(path: Path, rgb: tuple[int, int, int]) -> None:
             c.mux(p)
 
 
+#: The demo slides' speaker notes (markdown, as scenes.kit.slides writes them).
+NOTES = ("**Demo — beat 1 of 2: red**\n\n> the first caption", "**Demo — beat 2 of 2: green**")
+
+
 @pytest.fixture(scope="module")
 def slides_folder(tmp_path_factory) -> Path:
     """A two-slide manim-slides presentation (what ``manim-slides render`` leaves behind)."""
@@ -55,7 +61,7 @@ def slides_folder(tmp_path_factory) -> Path:
         a, r = d / "files" / f"s{i}.mp4", d / "files" / f"s{i}_rev.mp4"
         _tiny_video(a, rgb)
         _tiny_video(r, rgb)
-        slides.append(SlideConfig(file=a, rev_file=r))
+        slides.append(SlideConfig(file=a, rev_file=r, notes=NOTES[i]))
     PresentationConfig(slides=slides, resolution=(64, 36)).to_file(d / "Demo.json")
     return d
 
@@ -92,6 +98,44 @@ def test_fetched_copy_is_the_pinned_release():
     assert (meta["name"], meta["version"]) == ("reveal.js", revealjs.VERSION)
 
 
+def test_npm_package_unpacks_its_folders_and_refuses_a_wrong_sha256(tmp_path, monkeypatch):
+    """The one npm fetcher (vendor.NpmPackage, used for reveal.js and d3): from a registry
+    (here a folder, file://), only the listed files and folders, LICENSE and package.json
+    are unpacked; a tarball with another sha256 is refused in one line, nothing kept."""
+    import hashlib
+    import io
+    import tarfile
+
+    from scenes.kit.pages.vendor import NpmPackage
+    from tensors import UserError
+
+    monkeypatch.setenv("GPT_SCENES_HOME", str(tmp_path / "home"))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name in ("package/dist/a.js", "package/dist/theme/b.css", "package/src/c.js",
+                     "package/LICENSE", "package/package.json", "package/README.md"):
+            data = name.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    reg = tmp_path / "registry" / "demo" / "-"
+    reg.mkdir(parents=True)
+    (reg / "demo-1.0.0.tgz").write_bytes(buf.getvalue())
+    good = NpmPackage("demo", "1.0.0", hashlib.sha256(buf.getvalue()).hexdigest(),
+                      ("dist/a.js",), folders=("dist/",))
+    root = good.fetch(registry=(tmp_path / "registry").as_uri())
+    got = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert got == ["LICENSE", "dist/a.js", "dist/theme/b.css", "package.json"]
+    copy = good.copy_next_to(tmp_path / "site")
+    assert (copy / "dist" / "theme" / "b.css").read_text() == "package/dist/theme/b.css"
+
+    bad = NpmPackage("demo", "1.0.0", "0" * 64, ("dist/a.js",))
+    monkeypatch.setenv("GPT_SCENES_HOME", str(tmp_path / "home2"))
+    with pytest.raises(UserError, match="has sha256 .* expected 0{64}; not using it"):
+        bad.fetch(registry=(tmp_path / "registry").as_uri())
+    assert not bad.cache_dir().exists()
+
+
 def test_offline_html_works_without_network_and_cdn_html_does_not(slides_folder, tmp_path):
     out = tmp_path / "stick" / "slides"
     local, cdn = out / "demo.html", out / "demo_cdn.html"
@@ -116,3 +160,62 @@ def test_offline_html_works_without_network_and_cdn_html_does_not(slides_folder,
     dom_cdn = _dom(moved / "demo_cdn.html")
     reveal = re.search(r'<div class="(reveal\b[^"]*)"', dom_cdn)
     assert reveal and "ready" not in reveal.group(1).split()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by Playwright, networking off (as tests/test_pages_browser.py)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    exe = _browser()
+    if exe is None:
+        pytest.skip("no headless Chromium: scripts/setup.sh installs Debian's chromium-headless-shell")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=[
+            "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND"])
+        yield b
+        b.close()
+
+
+def _watch(page, errors: list[str], requests: list[str]) -> None:
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+
+
+def _notes_shown(speaker) -> str:
+    return speaker.evaluate("document.querySelector('.speaker-controls-notes .value')?.innerText || ''")
+
+
+def test_presenter_view_works_offline_and_shows_the_notes(slides_folder, tmp_path, browser):
+    """Press S in the deck: reveal.js's speaker view opens (a window of its own, the current
+    and next slide, a timer) and shows the current slide's notes; → moves both on."""
+    out = tmp_path / "slides"
+    deck = out / "demo.html"
+    _convert(slides_folder, deck, revealjs.convert_options(out))
+    ctx = browser.new_context()
+    errors: list[str] = []
+    requests: list[str] = []
+    ctx.on("page", lambda p: _watch(p, errors, requests))
+    page = ctx.new_page()
+    page.goto(deck.as_uri())
+    page.wait_for_function("window.Reveal && Reveal.isReady()", timeout=20000)
+    with page.expect_popup(timeout=20000) as popup:
+        page.keyboard.press("s")
+    speaker = popup.value
+    speaker.wait_for_function("document.querySelector('.speaker-controls-notes .value')"
+                              "?.innerText.includes('beat 1 of 2')", timeout=20000)
+    shown = _notes_shown(speaker)
+    assert "Demo — beat 1 of 2: red" in shown and "the first caption" in shown
+    # the speaker view's previews are the deck itself (iframes of the same file)
+    frames = [f.url for f in speaker.frames if f.url.startswith("file:")]
+    assert frames and all(Path(f.split("?")[0].removeprefix("file://")) == deck for f in frames)
+    page.keyboard.press("ArrowRight")
+    speaker.wait_for_function("document.querySelector('.speaker-controls-notes .value')"
+                              "?.innerText.includes('beat 2 of 2')", timeout=20000)
+    speaker.screenshot(path=str(tmp_path / "speaker.png"))
+    shots = os.environ.get("GPT_SCENES_PAGES_SHOTS")
+    if shots:
+        shutil.copy(tmp_path / "speaker.png", Path(shots) / "speaker-view.png")
+    assert errors == []
+    assert [u for u in requests if not u.startswith(("file:", "about:", "data:"))] == []
+    ctx.close()

@@ -67,9 +67,37 @@ def main(argv: list[str], prog: str = "python -m scenes.kit.check_cli") -> int:
     return 2
 
 
-def _check(args: argparse.Namespace, names: list[str], knobs: dict[str, Any], UserError) -> int:  # noqa: ANN001
+def check_entry(e: Any, knobs: dict[str, Any] | None = None, ledger_check: bool = True
+                ) -> dict[str, Any]:
+    """Both checks of one scene (a :class:`scenes.kit.course.discover.SceneEntry`) with
+    ``knobs``, as JSON-ready data: ``{"scene", "class", "file", "beats": {beat: [problem]},
+    "ledger": {"shown": n, "wrong": [line]} or None, "problems": n}``. ``./render.sh --check``
+    runs this for each scene it renders (:mod:`scenes.render.check_job`)."""
     from scenes.kit import ledger
-    from scenes.kit.checks import beat_stills, check_beats
+    from scenes.kit.checks import check_beats
+
+    report = check_beats(e.cls, **(knobs or {}))
+    beats = {beat: list(found) for beat, found in report.items()}
+    led = None
+    if ledger_check:
+        shown = getattr(report.scene, "ledger", [])
+        wrong = [f"{q.where or '?'}: ledger: {q.text!r} is off by {err:.3g} (recomputed from "
+                 "its operands)" for q in shown for err in [ledger.error(q)]
+                 if not err < LEDGER_TOL]
+        led = {"shown": len(shown), "wrong": wrong}
+    return {"scene": e.id, "class": e.class_name, "file": str(e.file), "beats": beats,
+            "ledger": led,
+            "problems": sum(map(len, beats.values())) + (len(led["wrong"]) if led else 0)}
+
+
+def problem_lines(result: dict[str, Any]) -> list[str]:
+    """One line per problem of a :func:`check_entry` result (legibility, then ledger)."""
+    lines = [f"{beat}: {p}" for beat, found in result["beats"].items() for p in found]
+    return lines + (result["ledger"]["wrong"] if result["ledger"] else [])
+
+
+def _check(args: argparse.Namespace, names: list[str], knobs: dict[str, Any], UserError) -> int:  # noqa: ANN001
+    from scenes.kit.checks import beat_stills
     from scenes.kit.course.discover import discover, select
     from scenes.kit.course.knobs import knobs as scene_knobs
 
@@ -93,20 +121,14 @@ def _check(args: argparse.Namespace, names: list[str], knobs: dict[str, Any], Us
         if unknown:
             raise UserError(f"{e.class_name} has no knob {', '.join(unknown)}; its knobs: "
                             f"{', '.join(scene_knobs(e.cls))}")
-        report = check_beats(e.cls, **knobs)
-        print(f"{e.class_name} ({e.file}): {len(report)} beats")
-        for beat, found in report.items():
-            for p in found:
-                print(f"  {beat}: {p}")
-            problems += len(found)
-        if not args.no_ledger:
-            shown = getattr(report.scene, "ledger", [])
-            bad = [(q, ledger.error(q)) for q in shown if not ledger.error(q) < LEDGER_TOL]
-            for q, err in bad:
-                print(f"  {q.where or '?'}: ledger: {q.text!r} is off by {err:.3g} "
-                      f"(recomputed from its operands)")
-            problems += len(bad)
-            print(f"  ledger: {len(shown)} equation(s) shown, {len(bad)} wrong")
+        result = check_entry(e, knobs, ledger_check=not args.no_ledger)
+        print(f"{e.class_name} ({e.file}): {len(result['beats'])} beats")
+        for line in problem_lines(result):
+            print(f"  {line}")
+        if result["ledger"] is not None:
+            print(f"  ledger: {result['ledger']['shown']} equation(s) shown, "
+                  f"{len(result['ledger']['wrong'])} wrong")
+        problems += result["problems"]
         if args.stills:
             for p in beat_stills(e.cls, args.stills, **knobs):
                 print(f"  still {p}")

@@ -1,7 +1,8 @@
 """reveal.js on disk, so manim-slides' HTML works without internet (a lecture hall, a USB stick).
 
 manim-slides 5.7 writes HTML that loads reveal.js 6.0.1 from a CDN. The set-up fetches the
-same release from the npm registry once (pinned, sha256-checked) into
+same release from the npm registry once (pinned, sha256-checked, with
+:class:`scenes.kit.pages.vendor.NpmPackage`, as the pages get d3) into
 ``$GPT_SCENES_HOME/reveal.js-6.0.1``; converting with :func:`convert_options` copies it next
 to the HTML and points the page at that copy (manim-slides' own ``cdn_url`` option)::
 
@@ -13,91 +14,44 @@ The folder with the HTML, its ``*_assets`` and ``reveal.js-6.0.1`` is then self-
 """
 from __future__ import annotations
 
-import hashlib
-import io
-import os
 import re
-import shutil
 import sys
-import tarfile
-import tempfile
-import urllib.request
 from pathlib import Path
 
-from tensors import UserError, home
+from scenes.kit.pages.vendor import NpmPackage
 
 VERSION = "6.0.1"
-#: sha256 of ``reveal.js-6.0.1.tgz`` as served by the npm registry (its sha512 "integrity"
-#: is 9eacArNIgqO2HGWOK+93gJNn+gvdGDVbSq+i2u3Ja9kjiHps0XNLpgYTZTYjKRH91uXy3clGimeGiw4umHG/tg==).
-SHA256 = "7a3bc5096c435b893fd7488ff444c1c1c232e1e6987b6de68696e706437d0a4f"
-REGISTRY = "https://registry.npmjs.org"
-FOLDER = f"reveal.js-{VERSION}"
 #: What manim-slides' template loads (relative to the reveal.js package root).
 NEEDED = ("dist/reveal.css", "dist/reveal.js", "dist/theme/black.css", "dist/plugin/notes.js",
           "dist/plugin/markdown.js", "dist/plugin/highlight/zenburn.css")
+#: reveal.js 6.0.1 (MIT) from the npm registry: its whole ``dist/`` (themes and plugins a
+#: course may pick), sha256 of ``reveal.js-6.0.1.tgz`` (npm's sha512 "integrity" is
+#: 9eacArNIgqO2HGWOK+93gJNn+gvdGDVbSq+i2u3Ja9kjiHps0XNLpgYTZTYjKRH91uXy3clGimeGiw4umHG/tg==).
+REVEAL = NpmPackage("reveal.js", VERSION,
+                    "7a3bc5096c435b893fd7488ff444c1c1c232e1e6987b6de68696e706437d0a4f",
+                    NEEDED, folders=("dist/",))
+SHA256 = REVEAL.sha256
+FOLDER = REVEAL.folder
+_FETCH_HINT = "python -m scenes.kit.revealjs fetch"
 
 
 def reveal_dir() -> Path:
     """Where the fetched reveal.js lives: ``$GPT_SCENES_HOME/reveal.js-6.0.1``."""
-    return home() / FOLDER
+    return REVEAL.cache_dir()
 
 
 def is_fetched(root: Path | None = None) -> bool:
-    root = root or reveal_dir()
-    return all((root / f).is_file() for f in (*NEEDED, "LICENSE", "package.json"))
+    return REVEAL.is_fetched(root)
 
 
 def fetch(registry: str | None = None) -> Path:
     """Download reveal.js from the npm registry once, check its sha256, unpack ``dist/``."""
-    dst = reveal_dir()
-    if is_fetched(dst):
-        return dst
-    base = (registry or os.environ.get("npm_config_registry") or REGISTRY).rstrip("/")
-    url = f"{base}/reveal.js/-/reveal.js-{VERSION}.tgz"
-    try:
-        with urllib.request.urlopen(url, timeout=60) as r:
-            data = r.read()
-    except OSError as e:
-        raise UserError(f"could not download reveal.js {VERSION} from {url} ({e}); "
-                        "run scripts/setup.sh where the npm registry is reachable") from None
-    got = hashlib.sha256(data).hexdigest()
-    if got != SHA256:
-        raise UserError(f"reveal.js {VERSION} from {url} has sha256 {got}, expected {SHA256}; "
-                        "not using it (check the registry / proxy)")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".reveal-", dir=dst.parent))
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            members = [m for m in tar.getmembers()
-                       if m.name.startswith("package/dist/")
-                       or m.name in ("package/LICENSE", "package/package.json")]
-            tar.extractall(tmp, members=members, filter="data")
-        shutil.rmtree(dst, ignore_errors=True)
-        os.replace(tmp / "package", dst)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if not is_fetched(dst):
-        raise UserError(f"reveal.js {VERSION} unpacked without {NEEDED}; delete {dst} and retry")
-    return dst
+    return REVEAL.fetch(registry)
 
 
 def copy_next_to(html_dir: Path) -> Path:
     """Copy the fetched reveal.js into ``html_dir/reveal.js-6.0.1`` (once); returns it."""
-    src = reveal_dir()
-    if not is_fetched(src):
-        raise UserError(f"reveal.js {VERSION} is not in {src}; run scripts/setup.sh "
-                        "(or python -m scenes.kit.revealjs fetch)")
-    dst = Path(html_dir) / FOLDER
-    if not is_fetched(dst):
-        html_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".reveal-", dir=html_dir))
-        try:
-            shutil.copytree(src, tmp / FOLDER)
-            shutil.rmtree(dst, ignore_errors=True)
-            os.replace(tmp / FOLDER, dst)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return dst
+    return REVEAL.copy_next_to(Path(html_dir), _FETCH_HINT)
 
 
 def convert_options(html_dir: Path) -> list[str]:

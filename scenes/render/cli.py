@@ -69,7 +69,8 @@ def parser() -> _Parser:
                "./gpt-scenes.toml, else the defaults (scenes/kit/course/course.toml). A scene may be "
                "rendered as several pieces (ranges of its animations) in parallel and joined "
                "without re-encoding: the same frames as one process. Exit status: 0 all "
-               "rendered, 1 a render failed, 2 bad option, course config or cluster, "
+               "rendered (and checked, with --check), 1 a render failed or a check found "
+               "problems, 2 bad option, course config or cluster, "
                "130/143 interrupted (Ctrl-C / SIGTERM).")
     p.add_argument("scenes", nargs="*", metavar="SCENE",
                    help="scene id (attention), class name (AttentionScene) or a course .py file "
@@ -95,6 +96,10 @@ def parser() -> _Parser:
     p.add_argument("--html", action="store_true",
                    help="also interactive pages from the same traces: html/<scene>.html and "
                         "html/index.html (d3 copied beside them: works offline)")
+    p.add_argument("--check", action="store_true",
+                   help="also run the legibility and equation-ledger checks of each scene (those "
+                        "of gpt-scenes check FILE.py) beside its render; findings per scene in "
+                        "the summary and in logs/<scene>.check.json; exit status 1 if any")
     p.add_argument("--voice", action="store_true",
                    help="narrate: each caption spoken by the offline Piper voice (the course's "
                         "[voice] names another voice and speed), AAC audio in the mp4")
@@ -152,6 +157,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         p.error("--slides and --transparent cannot be combined (slides play on the page background)")
     if args.ray is not None and args.slides:
         p.error("--ray renders videos and stills; render --slides without --ray")
+    if args.ray is not None and args.check:
+        p.error("--check runs here beside the renders; render --check without --ray")
     if args.ray is not None and args.voice:
         p.error("--voice renders here (the voice files are on this machine); leave out --ray")
     if args.burn_subtitles and args.transparent:

@@ -28,7 +28,7 @@ class Task:
     scene: str                    # scene id: the output file stem
     class_name: str
     file: Path                    # the .py file defining class_name
-    kind: str                     # video | still | slides
+    kind: str                     # video | still | slides | check (--check: the scene's checks)
     quality: str                  # l m h p k
     transparent: bool = False
     encoders: int = 1             # manim --max-inflight-encoders
@@ -39,7 +39,9 @@ class Task:
 
     @property
     def ext(self) -> str:
-        return ".png" if self.kind == "still" else (".mov" if self.transparent else ".mp4")
+        if self.kind in ("still", "check"):
+            return ".png" if self.kind == "still" else ".json"
+        return ".mov" if self.transparent else ".mp4"
 
     @property
     def label(self) -> str:

@@ -197,11 +197,16 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
         if args.stills:
             tasks.append(Task(e.id, e.class_name, Path(e.file), "still", quality,
                               args.transparent))
+        if args.check:  # legibility + ledger, beside the renders
+            tasks.append(Task(e.id, e.class_name, Path(e.file), "check", quality))
     videos = [t for t in tasks if t.kind == "video"]
     workers = cluster.workers()
     pieces = plan.pieces_for(len(videos) * n_batches, workers, args.split)
 
     def cmd_of(t: Task, media: Path) -> list[str]:
+        if t.kind == "check":
+            return [sys.executable, "-m", "scenes.render.check_job", str(t.file), t.class_name,
+                    str(media.resolve() / f"{t.scene}.json")]
         if t.kind == "slides":
             return [sys.executable, "-m", "manim_slides", *t.manim_args(
                 str(media.resolve()), slides_file=str(S.SLIDES_FILE),
@@ -210,8 +215,8 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
 
     if args.dry_run:
         for t in tasks:
-            dest = out / f"{t.scene}{t.ext}"
-            media = media_root / (t.scene if t.kind != "still" else f"{t.scene}-still")
+            dest = _dest(t, out)
+            media = media_root / _media_name(t)
             print(" ".join(_q(c) for c in cmd_of(t, media)), f"# -> {dest}")
         if pieces > 1 and videos:
             print(f"# split: each scene into up to {pieces} pieces (-n FIRST,LAST), cut at run "
@@ -229,6 +234,8 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
             print(f"# burn subtitles: {out}/<scene>.subtitled.mp4")
         if args.slides:
             print(f"# slides html: {slides_dir}/<scene>.html, {slides_dir}/lecture.html")
+        if args.check:
+            print(f"# check: legibility + equation ledger of each scene -> {logs}/<scene>.check.json")
         if args.ray is not None:
             print(f"# on Ray ({args.ray}): the same jobs, outputs copied back here")
         return 0
@@ -253,9 +260,10 @@ def _prepare(args: argparse.Namespace, course_arg: str | None, quality: str, per
         if t.pieces > 1:  # apart from the whole render's folder (whose outputs have its name)
             media = media_root / f"{t.scene}-pieces" / f"p{t.piece + 1}of{t.pieces}"
         else:
-            media = media_root / (t.scene if t.kind != "still" else f"{t.scene}-still")
-        dest = None if t.pieces > 1 else out / f"{t.scene}{t.ext}"
-        jenv = dict(env, **silent) if t.kind == "still" else dict(env)  # this batch's course
+            media = media_root / _media_name(t)
+        dest = None if t.pieces > 1 else _dest(t, out)
+        # this batch's course; nothing to say in a still or a check
+        jenv = dict(env, **silent) if t.kind in ("still", "check") else dict(env)
         if t.kind == "video" and t.piece == t.pieces - 1 and not cluster.ray:
             # runs to the end: its run times cut the scene next time (keyed by the voice too)
             jenv["RENDER_PLAYS_OUT"] = str(_plays_file(t, plays, env).resolve())
@@ -269,7 +277,7 @@ def _finish(args: argparse.Namespace, b: Batch, wall: float, S) -> int:  # noqa:
     jobs, rows, out, todo = b.jobs, b.rows, b.out, b.todo
     _collect(jobs, rows, out)
     for e in todo:  # <scene>.srt / .vtt beside each video
-        js = [j for j in jobs if j.task.scene == e.id and j.task.kind != "still"]
+        js = [j for j in jobs if j.task.scene == e.id and j.task.kind in ("video", "slides")]
         if rows[e.id].video is not None:
             narration.write_scene_subtitles(rows[e.id], narration.srt_of(js), out, e.id)
     if args.gif:
@@ -309,7 +317,7 @@ def _finish(args: argparse.Namespace, b: Batch, wall: float, S) -> int:  # noqa:
     if b.label or "," in args.quality:
         print(f"\n# {out}")
     print_summary(list(rows.values()), lecture, html, wall)
-    return 1 if any(r.errors for r in rows.values()) else 0
+    return 1 if any(r.errors or r.check_failed for r in rows.values()) else 0
 
 
 def _collect(jobs: list[Job], rows: dict[str, Row], out: Path) -> None:
@@ -341,6 +349,9 @@ def _collect(jobs: list[Job], rows: dict[str, Row], out: Path) -> None:
         if kind in ("video", "slides"):
             row.video, row.render_s, row.pieces = dest, span, t.pieces
             row.video_s = video_seconds(dest)
+        elif kind == "check":
+            row.check_file = js[0].dest
+            row.check = json.loads(row.check_file.read_text(encoding="utf-8"))
         else:
             row.extras.append(dest)
 
@@ -429,6 +440,16 @@ def split_tasks(tasks: list[Task], durations: dict[str, list[float]], pieces: in
             out.append(replace(t, anims=(a, b), piece=i, pieces=len(ranges),
                                est_s=sum(d[a:b + 1])))
     return out
+
+
+def _dest(t: Task, out: Path) -> Path:
+    """Where a job's output goes: ``out/<scene>.mp4|.png``; a check's findings into the logs."""
+    return out / "logs" / f"{t.scene}.check.json" if t.kind == "check" else out / f"{t.scene}{t.ext}"
+
+
+def _media_name(t: Task) -> str:
+    """A job's manim media folder (under the batch's): the scene's, or its still's / check's."""
+    return t.scene if t.kind in ("video", "slides") else f"{t.scene}-{t.kind}"
 
 
 def _q(s: str) -> str:

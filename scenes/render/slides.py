@@ -1,6 +1,8 @@
 """``./render.sh --slides``: after manim-slides rendered each scene (a slide per beat), convert
 them to reveal.js HTML — slides/<scene>.html for each and slides/lecture.html for all, loading
-reveal.js from a copy in slides/ (no CDN: the folder works offline)."""
+reveal.js from a copy in slides/ (no CDN: the folder works offline). Each deck links to its
+scene's interactive page (html/<scene>.html, ``--html``) and the lecture's deck to the pages'
+index, whichever is written first (:func:`scenes.kit.pages.links.relink`)."""
 from __future__ import annotations
 
 import subprocess
@@ -36,4 +38,7 @@ def convert_slides(todo: list, rows: dict[str, Row], slides_dir: Path, env: dict
         if row is not None:
             row.extras.append(dst)
         say(f"slides {dst}")
+    from scenes.kit.pages.links import relink
+
+    relink(slides_dir.parent)  # the decks link to the interactive pages (when written)
     return html

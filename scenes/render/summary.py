@@ -18,6 +18,35 @@ class Row:
     pieces: int = 1
     extras: list[Path] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
+    check: dict | None = None         # --check: the scene's findings (check_entry's result)
+    check_file: Path | None = None
+
+    @property
+    def check_failed(self) -> bool:
+        return bool(self.check and self.check["problems"])
+
+
+#: Problems of a scene's --check printed in the summary (the rest: in its JSON file).
+CHECK_LINES = 5
+
+
+def check_lines(r: Row) -> list[str]:
+    """The summary's lines for a scene's --check: one line of counts, then the first
+    problems (legibility, then ledger) and where the rest are."""
+    if r.check is None:
+        return []
+    from scenes.kit.check_cli import problem_lines
+
+    c = r.check
+    led = c["ledger"]
+    counts = (f"check: {len(c['beats'])} beats, {c['problems']} problem(s)"
+              + (f"; ledger {led['shown']} equation(s), {len(led['wrong'])} wrong" if led else ""))
+    lines = problem_lines(c)
+    out = [("! " if c["problems"] else "") + counts]
+    out += [f"! {ln}" for ln in lines[:CHECK_LINES]]
+    if len(lines) > CHECK_LINES or (lines and r.check_file):
+        out.append(f"  all {len(lines)}: {r.check_file}")
+    return out
 
 
 def print_summary(rows: list[Row], lecture: Path | None, html: list[Path], wall: float) -> None:
@@ -35,8 +64,8 @@ def print_summary(rows: list[Row], lecture: Path | None, html: list[Path], wall:
             notes.append(f"{r.pieces} pieces")
         print(f"{r.scene:<22} {vs:>8} {rs:>9} {rtf:>13}  {outp}"
               + (f" (+ {', '.join(notes)})" if notes else ""))
-        for err in r.errors:
-            print(f"{'':<22} {'':>8} {'':>9} {'':>13}  ! {err}")
+        for line in [*(f"! {e}" for e in r.errors), *check_lines(r)]:
+            print(f"{'':<22} {'':>8} {'':>9} {'':>13}  {line}")
     total_v = sum(r.video_s or 0 for r in rows)
     total_r = sum(r.render_s or 0 for r in rows)
     print("-" * len(head))

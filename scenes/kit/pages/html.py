@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from tensors.store import atomic_write
+
+from .links import anchors, block, lecture_links, page_links, relink
 from .vendor import D3
 
 SCRIPT = Path(__file__).with_name("gpt-pages.js")
@@ -61,9 +62,10 @@ def embed_json(data: Any) -> str:
 
 
 def page_html(data: dict[str, Any], links: dict[str, str]) -> str:
-    """One scene's page."""
+    """One scene's page; ``links`` (index, video, slides) in a block :func:`.links.relink`
+    keeps up to date."""
     esc = html.escape
-    nav = " · ".join(f'<a href="{esc(u)}">{esc(k)}</a>' for k, u in links.items())
+    nav = block("page", data["scene"], anchors(links, " · "))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -91,7 +93,7 @@ def index_html(title: str, rows: list[dict[str, Any]], total: int,
     body = "\n".join(
         f'<tr><td><a href="{esc(r["page"])}">{esc(r["scene"])}</a></td><td>{esc(r["title"])}</td>'
         f'<td>{esc(", ".join(r["sections"]))}</td><td>{r["bytes"] / 1e3:.0f} kB</td>'
-        f'<td>{_anchors(r["links"])}</td></tr>'
+        f'<td>{block("row", r["scene"], anchors(r["links"]))}</td></tr>'
         for r in rows)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)} — gpt-scenes pages</title>
@@ -100,37 +102,11 @@ def index_html(title: str, rows: list[dict[str, Any]], total: int,
 <p class="small">One page per scene, from the same model run as its video. Open any of them in a
 browser (double-click; no server, no internet needed). All pages with their scripts:
 {total / 1e6:.2f} MB.</p>
-<p>{_anchors(lecture or {})}</p>
+<p>{block("lecture", "", anchors(lecture or {}))}</p>
 <table><tr><th>scene</th><th>what</th><th>sections</th><th>size</th><th>also</th></tr>
 {body}
 </table></body></html>
 """
-
-
-def _anchors(links: dict[str, str]) -> str:
-    return " ".join(f'<a href="{html.escape(u)}">{html.escape(k)}</a>' for k, u in links.items())
-
-
-def _write(path: Path, text: str) -> None:
-    """Write atomically (a page is never left half-written)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
-def _links(html_dir: Path, scene: str) -> dict[str, str]:
-    """Relative links from a page to its scene's video and slides, when they exist."""
-    out = {"index": "index.html"}
-    parent = html_dir.parent
-    for ext in (".mp4", ".mov"):
-        if (parent / f"{scene}{ext}").is_file():
-            out["video"] = f"../{scene}{ext}"
-            break
-    if (parent / "slides" / f"{scene}.html").is_file():
-        out["slides"] = f"../slides/{scene}.html"
-    return out
 
 
 def write_site(html_dir: Path, pages: Iterable[dict[str, Any]], title: str = "Lecture") -> list[Path]:
@@ -142,7 +118,7 @@ def write_site(html_dir: Path, pages: Iterable[dict[str, Any]], title: str = "Le
     shutil.copyfile(SCRIPT, html_dir / SCRIPT.name)
     written, rows = [], []
     for data in pages:
-        links = _links(html_dir, data["scene"])
+        links = page_links(html_dir.parent, data["scene"])
         dst = html_dir / f"{data['scene']}.html"
         _write(dst, page_html(data, links))
         written.append(dst)
@@ -151,11 +127,14 @@ def write_site(html_dir: Path, pages: Iterable[dict[str, Any]], title: str = "Le
                      "links": {k: v for k, v in links.items() if k != "index"}})
     total = site_bytes(html_dir, written)
     index = html_dir / "index.html"
-    lecture = {k: f"../{rel}" for k, rel in (("the lecture's video", "lecture.mp4"),
-                                              ("the lecture's slides", "slides/lecture.html"))
-               if (html_dir.parent / rel).is_file()}
-    _write(index, index_html(title, rows, total, lecture))
+    _write(index, index_html(title, rows, total, lecture_links(html_dir.parent)))
+    relink(html_dir.parent)  # the decks already there link to these pages
     return [*written, index]
+
+
+def _write(path: Path, text: str) -> None:
+    with atomic_write(path, "w") as f:
+        f.write(text)
 
 
 def site_bytes(html_dir: Path, pages: Iterable[Path]) -> int:

@@ -1,9 +1,9 @@
 """Browser scripts on disk for the interactive pages: d3, from the npm registry, pinned.
 
-The same way :mod:`scenes.kit.revealjs` gets reveal.js: the package's registry tarball is
-downloaded once (sha256-checked) into ``$GPT_SCENES_HOME/<name>-<version>``; writing pages
-copies the files they load next to them, so a folder of pages works from a USB stick with no
-network (no CDN)::
+The one way this project gets a browser package (:mod:`scenes.kit.revealjs` gets reveal.js
+with it too): the package's registry tarball is downloaded once (sha256-checked) into
+``$GPT_SCENES_HOME/<name>-<version>``; writing pages copies the files they load next to them,
+so a folder of pages works from a USB stick with no network (no CDN)::
 
     python -m scenes.kit.pages fetch          # scripts/setup.sh does this
 """
@@ -26,12 +26,28 @@ REGISTRY = "https://registry.npmjs.org"
 
 @dataclasses.dataclass(frozen=True)
 class NpmPackage:
-    """One pinned npm package: ``files`` (relative to the package root) are what pages load."""
+    """One pinned npm package: ``files`` (relative to the package root) are what pages load
+    (and what :meth:`is_fetched` checks); ``folders`` are unpacked whole besides them (a
+    package whose pages load more than a few files, as reveal.js's ``dist/``)."""
 
     name: str
     version: str
     sha256: str              # of the registry tarball <name>-<version>.tgz
     files: tuple[str, ...]
+    folders: tuple[str, ...] = ()  # e.g. ("dist/",): every file under them
+
+    def wanted(self, member: str) -> bool:
+        """Whether the tarball member ``package/<path>`` is unpacked.
+
+        >>> NpmPackage("x", "1", "", ("a.js",), ("dist/",)).wanted("package/dist/b/c.css")
+        True
+        >>> NpmPackage("x", "1", "", ("a.js",)).wanted("package/src/a.js")
+        False
+        """
+        path = member.removeprefix("package/")
+        return member.startswith("package/") and (
+            path in (*self.files, "LICENSE", "package.json")
+            or any(path.startswith(f.rstrip("/") + "/") for f in self.folders))
 
     @property
     def folder(self) -> str:
@@ -45,7 +61,8 @@ class NpmPackage:
         return all((root / f).is_file() for f in (*self.files, "LICENSE", "package.json"))
 
     def fetch(self, registry: str | None = None) -> Path:
-        """Download the tarball once, check its sha256, unpack ``files`` + LICENSE."""
+        """Download the tarball once, check its sha256, unpack ``files``, ``folders``,
+        LICENSE and package.json."""
         dst = self.cache_dir()
         if self.is_fetched(dst):
             return dst
@@ -61,12 +78,11 @@ class NpmPackage:
         if got != self.sha256:
             raise UserError(f"{self.name} {self.version} from {url} has sha256 {got}, expected "
                             f"{self.sha256}; not using it (check the registry / proxy)")
-        wanted = {f"package/{f}" for f in (*self.files, "LICENSE", "package.json")}
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{self.name}-", dir=dst.parent))
         try:
             with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-                tar.extractall(tmp, members=[m for m in tar.getmembers() if m.name in wanted],
+                tar.extractall(tmp, members=[m for m in tar.getmembers() if self.wanted(m.name)],
                                filter="data")
             shutil.rmtree(dst, ignore_errors=True)
             os.replace(tmp / "package", dst)
@@ -77,12 +93,13 @@ class NpmPackage:
                             f"delete {dst} and retry")
         return dst
 
-    def copy_next_to(self, html_dir: Path) -> Path:
-        """Copy the page files (and LICENSE) into ``html_dir/<name>-<version>``; returns it."""
+    def copy_next_to(self, html_dir: Path, fetch_hint: str = "python -m scenes.kit.pages fetch"
+                     ) -> Path:
+        """Copy what was unpacked into ``html_dir/<name>-<version>`` (once); returns it."""
         src = self.cache_dir()
         if not self.is_fetched(src):
             raise UserError(f"{self.name} {self.version} is not in {src}; run scripts/setup.sh "
-                            "(or python -m scenes.kit.pages fetch)")
+                            f"(or {fetch_hint})")
         dst = Path(html_dir) / self.folder
         if not self.is_fetched(dst):
             html_dir.mkdir(parents=True, exist_ok=True)
