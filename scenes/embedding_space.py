@@ -374,23 +374,24 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             is_in = an.is_input(key)
             col = (THEME.accent if key == an.expected_key else
                    THEME.dim if is_in else THEME.text)
+            e = self.equation("cosine", f"cos({expr}, {lab})", shown=cos, a=an.vec,
+                              b=self.src.vec(key))
             row = VGroup(num_text(f"{rank}", fs, THEME.dim),
                          num_text(lab + ("  (input)" if is_in else ""), fs, col),
-                         num_text(fmt(cos, 3, sign=False), fs, col))
+                         e.bind(num_text(e.say("{shown:.3f}"), fs, col)))
             row[2].value = cos
             row.rank, row.key = rank, key
             rows.add(row)
-            self.equation("cosine", f"cos({expr}, {lab})", shown=cos, a=an.vec, b=self.src.vec(key))
         if an.expected_key is not None and an.expected_rank > len(an.top):
             lab = token_label(self.src.label(an.expected_key)) if self.src.unit == "tokens" \
                 else self.src.label(an.expected_key)
+            e = self.equation("cosine", f"cos({expr}, {lab})", shown=an.expected_cos, a=an.vec,
+                              b=self.src.vec(an.expected_key))
             row = VGroup(num_text(f"{an.expected_rank:,}", fs, THEME.dim),
                          num_text(lab, fs, THEME.accent),
-                         num_text(fmt(an.expected_cos, 3, sign=False), fs, THEME.accent))
+                         e.bind(num_text(e.say("{shown:.3f}"), fs, THEME.accent)))
             row[2].value = an.expected_cos
             row.rank, row.key = an.expected_rank, an.expected_key
-            self.equation("cosine", f"cos({expr}, {lab})", shown=an.expected_cos, a=an.vec,
-                          b=self.src.vec(an.expected_key))
             gap = num_text("⋮", fs, THEME.dim)
             rows.add(VGroup(gap), row)
         y = 0.0
@@ -468,15 +469,14 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             link = Line(d0.get_center(), d1.get_center(), stroke_color=col, stroke_width=2,
                         stroke_opacity=0.6)
             left, right = (d0, d1) if s0 <= s1 else (d1, d0)
-            t0 = num_text(f"{lab(w0)} {fmt(s0)}", fs * 0.9, THEME.dim)
-            t1 = num_text(f"{lab(w1)} {fmt(s1)}", fs * 0.9, col)
+            e0, e1 = (self.equation("dot", f"E({w}) · u", shown=sc, a=self.src.vec(self.src.key(w)),
+                                    b=d.unit) for w, sc in ((w0, s0), (w1, s1)))
+            t0 = e0.bind(num_text(e0.say("{word} {shown:+.2f}", word=lab(w0)), fs * 0.9, THEME.dim))
+            t1 = e1.bind(num_text(e1.say("{word} {shown:+.2f}", word=lab(w1)), fs * 0.9, col))
             t_left, t_right = (t0, t1) if s0 <= s1 else (t1, t0)
             t_left.next_to(left, LEFT, buff=0.12)
             t_right.next_to(right, RIGHT, buff=0.12)
             t0.value, t1.value = s0, s1
-            for w, sc in ((w0, s0), (w1, s1)):
-                self.equation("dot", f"E({w}) · u", shown=sc, a=self.src.vec(self.src.key(w)),
-                              b=d.unit)
             row = VGroup(link, d0, d1, t0, t1)
             row.pair = (w0, w1, s0, s1)
             rows.add(row)

@@ -32,7 +32,7 @@ from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import (displayable, flat_text, joined_pieces, num_text, shape_str,
                              token_label, wrap_lines)
-from scenes.kit.theme import THEME, pct
+from scenes.kit.theme import THEME, pct, pct_field
 from tensors import UserError
 from tensors.generate import (Generation, Step, check_temperature, distribution, draw,
                               generate, rng)
@@ -152,6 +152,20 @@ class GenerationScene(GPTScene):
         bars.next_to(self.bars_anchor, DOWN, buff=0.2, aligned_edge=LEFT)
         bars.sampled_row = hl
         return bars
+
+    def bind_step(self, s: Step, p: np.ndarray, bars: ProbabilityBars) -> None:
+        """Ledger: the step's bars are softmax(ℓ/T) of the real logits of the text read at
+        this step (only the top k kept when ``top_k``); each percentage drawn is made from
+        the entry through the one formatter."""
+        z = np.asarray(self.load_trace(s.text).logits[-1], np.float64)
+        if self.top_k:
+            z = np.where(p > 0, z, -np.inf)
+        e = self.equation("softmax", f"p = softmax(ℓ / T), T = {self.T:g}", shown=p, z=z, T=self.T)
+        ids = [j for j, _, _ in s.top]
+        if s.sampled_id not in ids:
+            ids.append(s.sampled_id)
+        for j, pt in zip(ids, bars.pct_texts):
+            e.bind(pt, e.say(pct_field(f"shown[{j}]", p[j])))
 
     def strip(self, s: Step, u: float, p: np.ndarray, bars: ProbabilityBars) -> VGroup:
         """The cumulative 0–1 strip: every token a slice as wide as its probability, in id
@@ -283,6 +297,7 @@ class GenerationScene(GPTScene):
             self.flow_in(0.5 if first else 0.35)
             self.pulse(1.2 if first else 0.6)
             bars = self.step_bars(s)
+            self.bind_step(s, p, bars)
             strip = self.strip(s, u, p, bars)
             # bars grow out of the softmax box
             src = Arrow(out_box.get_right(), bars.bars.get_left() + 0.1 * LEFT, buff=0.1,

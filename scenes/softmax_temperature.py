@@ -31,7 +31,7 @@ from scenes.kit.pieces import Bars, TokenBoxes, formula_softmax_T, t_label
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import displayable, joined_pieces, logit_str, num_text, token_label, wrap_lines
-from scenes.kit.theme import THEME
+from scenes.kit.theme import THEME, pct_field
 from tensors.generate import distribution, generate, greedy, sample, token_strs
 
 ROW = 0.46            # pitch of the table rows (frame units)
@@ -189,9 +189,23 @@ class SoftmaxTemperatureScene(GPTScene):
         """Ledger: the bars shown at T are softmax(z / T) of the real logits; the last bar
         is the sum of every other token's probability."""
         p = self.probs(T)
-        self.equation("softmax", "p_i = e^(z_i/T) / Σ_j e^(z_j/T)", shown=p, z=self.z, T=T)
-        self.equation("sum", "all other tokens = Σ p_j (j not shown)", shown=self.rest_mass(T),
-                      terms=p[self.others])
+        self.entries_at = getattr(self, "entries_at", {})
+        self.entries_at[T] = (
+            self.equation("softmax", "p_i = e^(z_i/T) / Σ_j e^(z_j/T)", shown=p, z=self.z, T=T),
+            self.equation("sum", "all other tokens = Σ p_j (j not shown)", shown=self.rest_mass(T),
+                          terms=p[self.others]))
+
+    def bind_bars(self) -> None:
+        """Ledger: the percentages on screen now are the entries at the T the label shows
+        (the bars' own T), made through the one formatter (bound as they are now: the bars
+        change later in the sweep)."""
+        T = float(f"{float(10 ** self.tracker.get_value()):.3g}")
+        if T not in self.entries_at:
+            self.record(T)
+        e, rest = self.entries_at[T]
+        for i, pt in zip(self.top_ids, self.bars.pct_texts):
+            e.bind(pt.copy(), e.say(pct_field(f"shown[{i}]", e.shown[i])))
+        rest.bind(self.rest_text.copy(), rest.say(pct_field("shown", rest.shown)))
 
     def follow(self) -> None:
         """Bars, rest bar, pointer and T label follow the tracker (every frame). The bars
@@ -263,6 +277,7 @@ class SoftmaxTemperatureScene(GPTScene):
                   FadeIn(self.bars.pct_texts), run_time=0.8)
         self.play(FadeIn(self.rest_label), FadeIn(self.rest_bar), run_time=0.5)
         self.add(self.bars)
+        self.bind_bars()
         self.hold()
 
     def slide_to(self, T: float, run_time: float) -> None:
@@ -285,11 +300,13 @@ class SoftmaxTemperatureScene(GPTScene):
             for T in stops[i:j + 1]:
                 self.record(T)
             self.slide_to(stops[j], run_time=1.2)
+            self.bind_bars()
             self.wait(0.6)
             i = j + 1
         if self.T != 1.0:
             self.slide_to(1.0, run_time=1.0)
         self.still()
+        self.bind_bars()
         self.show_caption(self.caption_text("greedy", tok=token_label(self.top_strs[0])))
         self.hold()
 

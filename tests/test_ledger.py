@@ -25,8 +25,10 @@ from scenes.kit.text import num_text
 
 try:
     from conftest import scene_param
+    from test_legibility import QUICK          # the same render the legibility tests read
 except ImportError:
     from tests.conftest import scene_param
+    from tests.test_legibility import QUICK
 
 pytestmark = pytest.mark.usefixtures("shared_traces")
 
@@ -39,6 +41,8 @@ SCENES = [
     ("scenes.mlp", "MLPScene"),
     ("scenes.logit_lens", "LogitLensScene"),
     ("scenes.kv_cache", "KVCacheScene"),
+    ("scenes.softmax_temperature", "SoftmaxTemperatureScene"),
+    ("scenes.generation", "GenerationScene"),
 ]
 #: Equation kinds each scene must record (it shows them on screen).
 MUST_RECORD = {
@@ -49,6 +53,8 @@ MUST_RECORD = {
     "MLPScene": {"matmul", "activation", "dot", "sum", "softmax", "total"},
     "LogitLensScene": {"matmul", "softmax"},
     "KVCacheScene": {"matmul", "scale", "softmax", "total", "product"},
+    "SoftmaxTemperatureScene": {"softmax", "sum"},
+    "GenerationScene": {"softmax", "sum"},
 }
 COUNTS: dict[tuple[str, str], int] = {}
 
@@ -65,7 +71,7 @@ MUST_BIND: dict[str, int] = {}
 @pytest.mark.parametrize("family", ["bundled", "gpt2"])
 @pytest.mark.parametrize("module,name", [scene_param(m.split(".")[-1], n) for m, n in SCENES])
 def test_every_equation_shown_holds(module, name, family, scene_runs):
-    scene = scene_runs(module, family).scene
+    scene = scene_runs(module, family, **QUICK.get(module, {})).scene
     entries = scene.ledger
     kinds = Counter(e.kind for e in entries)
     COUNTS[(name, family)] = len(entries)
@@ -74,7 +80,7 @@ def test_every_equation_shown_holds(module, name, family, scene_runs):
     bad = [(e.where, e.text, ledger.error(e)) for e in entries if not ledger.error(e) < 1e-5]
     assert not bad, bad
     assert all(e.where for e in entries)                   # each names the beat that showed it
-    bound = sum(len(e.drawn) + len(e.cells) for e in entries)
+    bound = sum(len(e.drawn) + len(e.cells) + len(e.entries) for e in entries)
     assert bound >= MUST_BIND.get(name, 0), f"{name}: {bound} drawings bound to the ledger"
     drawn = [p for e in entries for p in ledger.drawn_problems(e)]
     assert not drawn, drawn
