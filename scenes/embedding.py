@@ -103,7 +103,8 @@ class EmbeddingScene(GPTScene):
         """The prompt's tokens at the right edge, one per row, with their ids; a slot for the
         looked-up row left of each (the copy never crosses a token box)."""
         t = self.trace
-        boxes = TokenBoxes([t.tokens[k] for k in range(self.n)], font_size=28, max_width=None)
+        boxes = TokenBoxes([t.tokens[k] for k in range(self.n)], font_size=28, max_width=None,
+                            fill_opacity=0.1)            # the dim ␣ mark reads at 4.6:1 on it
         ids = VGroup()
         ys = np.linspace(1.9, -2.0, self.n) if self.n > 1 else [0.0]
         for k, (b, i) in enumerate(zip(boxes.boxes, self.ids)):
@@ -242,8 +243,10 @@ class EmbeddingScene(GPTScene):
                            self.digits) is not None
         self.pos_relation = "=" if exact else "≈"
         self.show_caption(self.caption_text("pos_sum") + ("" if exact else self.caption_text("rounded")))
-        self.play(*[ReplacementTransform(VGroup(self.vecs[k], pos_vecs[k]), sums[k])
-                    for k in range(self.n)], FadeOut(signs), FadeOut(labels), run_time=1.2)
+        # each token row turns into the sum in place (same size: never squeezed or drawn
+        # over another), the position rows fade
+        self.play(*[ReplacementTransform(self.vecs[k], sums[k]) for k in range(self.n)],
+                  *[FadeOut(p) for p in pos_vecs], FadeOut(signs), FadeOut(labels), run_time=1.2)
         e = self.equation("add", "token row + position row = block 0's input",
                           shown=self.x0, a=t.embed[:self.n], b=t.pos_embed[:self.n])
         for k in range(self.n):

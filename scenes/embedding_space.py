@@ -30,7 +30,7 @@ from scenes.kit.analysis.embedding import (Analogy, Direction, PCA3, Vectors, an
                                            pca3, vector_source)
 from scenes.kit.camera import ShiftedThreeDCamera
 from scenes.kit.course.spec import Range
-from scenes.kit.scene import GPTScene, beat
+from scenes.kit.scene import CAPTION_TOP, GPTScene, beat
 from scenes.kit.text import num_text, token_label
 from scenes.kit.theme import MIN_SIZE, THEME, fmt
 from tensors import UserError
@@ -298,7 +298,8 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                 anims += [a.animate.set_color(focus[k]).set_opacity(1),
                           self.labels[k].animate.set_color(focus[k])]
             else:
-                anims += [a.animate.set_opacity(0.25), self.labels[k].animate.set_opacity(0.3)]
+                # the others step back in grey, still readable (not faded into the background)
+                anims += [a.animate.set_opacity(0.25), self.labels[k].animate.set_color(THEME.dim)]
         self.play(*anims, run_time=0.6)
         # b → c difference, then the same difference placed at a: real arithmetic.
         pa, pb, pc = (self.point(self.src.vec(k)) for k in an.keys)
@@ -313,16 +314,18 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                       c=self.src.vec(kc))
         # the camera follows the arithmetic: the difference b → c, carried to a, the result
         self.stop_ambient_camera_rotation()
-        self.move_camera(frame_center=(pb + pc) / 2, zoom=1.3, added_anims=[GrowArrow(diff)],
+        # (each move as far as keeps every arrow and label in the frame: _fit_view)
+        self.move_camera(**self._fit_view((pb + pc) / 2, 1.3, [diff]), added_anims=[GrowArrow(diff)],
                          run_time=1.0)
         carried = diff.copy()
-        self.move_camera(frame_center=(pa + pr) / 2,
+        self.move_camera(**self._fit_view((pa + pr) / 2, 1.3, [diff, moved]),
                          added_anims=[carried.animate.shift(pa - pb).set_color(THEME.text)],
                          run_time=1.0)
         self.add(moved, result)
         self.remove(carried)
         self.add_fixed_orientation_mobjects(rlab)
-        self.move_camera(frame_center=pr, zoom=1.5, added_anims=[FadeIn(rlab)], run_time=0.8)
+        self.move_camera(**self._fit_view(pr, 1.5, [diff, moved, rlab]), added_anims=[FadeIn(rlab)],
+                         run_time=0.8)
         self.arith = VGroup(diff, moved, result)
         self.wait(0.8)
         self.move_camera(frame_center=np.zeros(3), zoom=1.0, run_time=0.8)
@@ -355,6 +358,42 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                           run_time=0.5)
         self.wait(3.5)
         self.table = table
+
+    def _fit_view(self, center: np.ndarray, zoom: float, extra: Sequence[Any] = ()) -> dict:
+        """The camera move toward ``center`` at ``zoom`` that keeps the picture readable:
+        every arrow and label (and ``extra``) inside the frame, above the caption and off the
+        notes — scaled back toward the resting view (centre 0, zoom 1) until it does."""
+        cam = self.camera
+        c0, z0 = cam._frame_center.get_center().copy(), float(cam.zoom_tracker.get_value())
+        mobs = [*self.arrows.values(), *self.labels.values(), *self.axes[1], *extra]
+        notes = [m for m in (self.left_note, self.pca_note, getattr(self, "tag", None)) if m is not None]
+        boxes = [(m.get_corner(DOWN + LEFT)[:2] - 0.1, m.get_corner(UP + RIGHT)[:2] + 0.1) for m in notes]
+        hw, hh = config.frame_width / 2 - 0.15, config.frame_height / 2 - 0.15
+
+        def fits() -> bool:
+            for m in mobs:
+                pts = [cam.transform_points_pre_display(f, f.points)
+                       for f in m.family_members_with_points()]
+                if not pts:
+                    continue
+                pts = np.vstack(pts)[:, :2]
+                lo, hi = pts.min(0), pts.max(0)
+                if lo[0] < -hw or hi[0] > hw or hi[1] > hh or lo[1] < CAPTION_TOP + 0.1:
+                    return False
+                if any(np.all(np.minimum(hi, b) > np.maximum(lo, a)) for a, b in boxes):
+                    return False
+            return True
+
+        try:
+            for f in np.linspace(1.0, 0.0, 11):
+                cam._frame_center.move_to(f * np.asarray(center, float))
+                cam.zoom_tracker.set_value(1.0 + f * (zoom - 1.0))
+                if fits():
+                    return dict(frame_center=f * np.asarray(center, float), zoom=1.0 + f * (zoom - 1.0))
+            return dict(frame_center=np.zeros(3), zoom=1.0)
+        finally:
+            cam._frame_center.move_to(c0)
+            cam.zoom_tracker.set_value(z0)
 
     def _over(self, an: Analogy) -> str:
         """What the ranking is over, as the screen says it: everything, or everything but the

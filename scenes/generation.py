@@ -121,12 +121,12 @@ class GenerationScene(GPTScene):
         return st
 
     def text_boxes(self, tokens: list[str], n_prompt: int, appended: int = 0) -> TokenBoxes:
-        tb = TokenBoxes([displayable(x) for x in tokens], font_size=22,
+        tb = TokenBoxes([displayable(x) for x in tokens], font_size=22, fill_opacity=0.1,
                         max_width=config.frame_width / 2 - self.text_anchor.get_left()[0] - 0.4,
                         buff=0.06, max_rows=2, keep="end")
         for k, i in enumerate(tb.shown):
             if i >= len(tokens) - appended:
-                tb.rects[k].set_fill(THEME.accent, 0.28).set_stroke(THEME.accent)
+                tb.rects[k].set_fill(THEME.accent, 0.12).set_stroke(THEME.accent)  # ␣ at 4.8:1
         tb.tokens = list(tokens)
         tb.next_to(self.text_anchor, DOWN, buff=0.15, aligned_edge=LEFT)
         return tb
@@ -242,7 +242,8 @@ class GenerationScene(GPTScene):
             k = a * n
             for i, b in enumerate(boxes):
                 on = max(0.0, 1.0 - abs(k - (i + 0.5)))          # a soft wave down the stack
-                b.rect.set_fill(opacity=base[i] + 0.5 * on)
+                # the outline lights, the fill barely: the dim sub-label stays ≥ 4.5:1 on it
+                b.rect.set_fill(opacity=base[i] + 0.03 * on)
                 b.rect.set_stroke(THEME.highlight if on > 0.5 else b.rect.get_fill_color(),
                                   opacity=1)
 
@@ -254,7 +255,8 @@ class GenerationScene(GPTScene):
     def flow_in(self, run_time: float) -> None:
         """A copy of the text flows into the stack's first box."""
         into = self.stack_g.boxes[0]
-        ghost = self.text_tb.boxes.copy()
+        ghost = VGroup(*[b.rect for b in self.text_tb.boxes]).copy()   # boxes, not text: it
+        # shrinks into the stack (a text would be drawn under the size floor on its way)
         self.play(ghost.animate.scale(0.25).move_to(into).set_opacity(0), run_time=run_time)
         self.remove(ghost)
 

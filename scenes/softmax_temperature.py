@@ -113,7 +113,8 @@ class SoftmaxTemperatureScene(GPTScene):
     # ------------------------------------------------------------------ layout
     def _heading(self) -> None:
         t = self.trace
-        toks = TokenBoxes(t.tokens, font_size=26, max_width=9.5, max_rows=1, keep="end")
+        toks = TokenBoxes(t.tokens, font_size=26, max_width=9.5, max_rows=1, keep="end",
+                         fill_opacity=0.1)               # the dim ␣ mark reads at 4.6:1 on it
         q = num_text("→ ?", 26, THEME.highlight)
         row = VGroup(toks, q).arrange(RIGHT, buff=0.2)
         row.to_corner(np.array([-1, 1, 0]), buff=0.4).shift(0.35 * DOWN)
@@ -356,9 +357,10 @@ class SoftmaxTemperatureScene(GPTScene):
             y -= 0.25
         self.cont_rows = cont
         self.show_caption(self.caption_text("samples", n=self.n_samples, seed=self.seed))
-        # the sweep's picture moves out as the draws come in (no empty frame between)
-        self.play(*[FadeOut(m) for m in gone], FadeIn(lines[0], shift=0.15 * RIGHT),
-                  run_time=0.6)
+        # the sweep's picture moves out, then the draws come in where it was (never the
+        # two half-faded over each other; the prompt stays: no empty frame between)
+        self.play(*[FadeOut(m) for m in gone], run_time=0.35)
+        self.play(FadeIn(lines[0], shift=0.15 * RIGHT), run_time=0.4)
         for line in lines[1:]:
             self.play(FadeIn(line, shift=0.15 * RIGHT), run_time=0.4)
         self.hold()
