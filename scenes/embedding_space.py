@@ -198,13 +198,13 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             lab.move_to(end + 0.28 * end / max(np.linalg.norm(end), 1e-6))
             self.arrows[key], self.labels[key] = a, lab
         self.axes = VGroup(axes, ax_labels)
-        self._declutter_labels()
         pct = f"{100 * self.pca.explained.sum():.0f}%"
         pca_note = self.text("\n".join(textwrap.wrap(
             self.caption_text("pca", n=len(self.keys), pct=pct), 32)), size=MIN_SIZE, color=THEME.dim)
         # bottom left, above the room of a two-line caption
         self.pca_note = pca_note.to_edge(LEFT, buff=0.3).align_to(
             [0, -config.frame_height / 2 + 1.75, 0], DOWN)
+        self._declutter_labels()
 
     def _declutter_labels(self, step: float = 0.12, rounds: int = 40, turn: float = 0.3) -> None:
         """Move word labels outward along their own arrow until no two labels overlap and no
@@ -225,6 +225,12 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         # earlier one, so an axis label makes way for a word rather than the other way round
         items = [(self.labels[k], dirs[k]) for k in keys] + list(zip(self.axes[1], (RIGHT, UP, OUT)))
         tips_world = np.array([ends[k] for k in keys])
+        notes = [m for m in (self.left_note, self.pca_note) if m is not None]
+        L = self.radius * 1.05
+        # drawn lines a label must not sit on: the other arrows (origin → tip) and the axes
+        along = np.linspace(0, 1, 25)[:, None]
+        segs = [(k, along * ends[k]) for k in keys] + \
+            [(f"axis{a}", (2 * along - 1) * L * e) for a, e in enumerate((RIGHT, UP, OUT))]
 
         def clashes(i: int) -> bool:
             m = items[i][0]
@@ -233,6 +239,15 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             tips = cam.project_points(np.delete(tips_world, own, axis=0))
             if any(abs(ca[0] - t[0]) < wa and abs(ca[1] - t[1]) < ha for t in tips):
                 return True
+            for n in notes:                  # fixed in the frame: screen coordinates already
+                if abs(ca[0] - n.get_x()) < wa + n.width / 2 and abs(ca[1] - n.get_y()) < ha + n.height / 2:
+                    return True
+            mine = keys[i] if i < len(keys) else f"axis{i - len(keys)}"
+            for name, pts in segs:
+                if name != mine:
+                    p = cam.project_points(pts)
+                    if np.any((np.abs(p[:, 0] - ca[0]) < wa) & (np.abs(p[:, 1] - ca[1]) < ha)):
+                        return True
             return any(abs(ca[0] - cb[0]) < wa + wb and abs(ca[1] - cb[1]) < ha + hb
                        for cb, wb, hb in (box(o) for o, _ in items[:i]))
 
@@ -477,8 +492,11 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         if head.width > config.frame_width - 1:
             head.scale_to_fit_width(config.frame_width - 1)
         self.fixed(head)
-        self.play(FadeIn(head), *[FadeOut(m) for m in gone], run_time=0.6)
+        # what was there leaves, then the title comes (never two titles half-faded over each
+        # other; the tag and the caption stay: no empty frame)
+        self.play(*[FadeOut(m) for m in gone], run_time=0.3)
         self.remove(*gone)
+        self.play(FadeIn(head), run_time=0.3)
         if self.camera.screen_shift.any() or self.camera.get_phi() != 0:
             self.camera.screen_shift = np.zeros(3)
             self.set_camera_orientation(phi=0, theta=-90 * DEGREES, zoom=1.0)
@@ -527,8 +545,9 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                       .next_to([X(float(v)), axis.get_y(), 0], DOWN, buff=0.08))
         zero = None
         if lo < 0 < hi:
-            zero = Line([X(0.0), axis.get_y(), 0], [X(0.0), ytop + 0.3, 0],
-                        stroke_color=THEME.neutral, stroke_width=1.5)
+            # a zero tick on the axis (a line up through the rows would cross their labels)
+            zero = Line([X(0.0), axis.get_y(), 0], [X(0.0), axis.get_y() + 0.2, 0],
+                        stroke_color=THEME.neutral, stroke_width=2)
         plot = VGroup(*(m for m in (zero, axis, ticks, rows) if m is not None))
         # keep labels inside the frame
         if plot.width > config.frame_width - 0.6:

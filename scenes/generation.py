@@ -172,7 +172,7 @@ class GenerationScene(GPTScene):
         order (the order the inverse CDF walks); the shown tokens' slices coloured, the
         draw u as a pointer. ``.slice`` is the sampled token's slice [a, b)."""
         x0 = bars.bars[0].get_left()[0]
-        y = bars.get_bottom()[1] - 0.55
+        y = bars.get_bottom()[1] - 0.8      # room for u's label under the last row
         base = Rectangle(width=STRIP_W, height=0.26, stroke_color=THEME.dim, stroke_width=1.5,
                          fill_color=THEME.neutral, fill_opacity=1.0)
         base.move_to([x0 + STRIP_W / 2, y, 0])
@@ -302,8 +302,8 @@ class GenerationScene(GPTScene):
             self.bind_step(s, p, bars)
             strip = self.strip(s, u, p, bars)
             # bars grow out of the softmax box
-            src = Arrow(out_box.get_right(), bars.bars.get_left() + 0.1 * LEFT, buff=0.1,
-                        color=THEME.dim, stroke_width=2)
+            src = Arrow(out_box.get_right(), bars.label_texts.get_left() + 0.1 * LEFT, buff=0.1,
+                        color=THEME.dim, stroke_width=2)   # to the labels, not across them
             self.play(FadeIn(src), run_time=0.2 * f)
             self.play(*[GrowFromEdge(b, LEFT) for b in bars.bars], FadeIn(bars.label_texts),
                       FadeIn(bars.pct_texts), *[FadeIn(m) for m in bars.submobjects[3:]],
@@ -395,5 +395,7 @@ class GenerationScene(GPTScene):
         if strip is not None:
             gone += [strip.ptr, strip.u_text]
         gone = [m for m in gone if m is not None and self.is_shown(m)]
-        self.play(*[FadeOut(m) for m in gone], FadeIn(out, shift=0.1 * UP), run_time=0.6)
+        # the last step leaves, then the text comes where it was (never over it half-faded)
+        self.play(*[FadeOut(m) for m in gone], run_time=0.3)
+        self.play(FadeIn(out, shift=0.1 * UP), run_time=0.4)
         self.hold(also=g.text[len(g.prompt):])
