@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Indicate, MathTex, ReplacementTransform,
+from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Indicate, MathTex,
                    SurroundingRectangle, TransformFromCopy, VGroup, config)
 
 from scenes.kit.pieces import EmbeddingMatrix, TokenBoxes, WeightMatrix, column_plan
@@ -243,10 +243,11 @@ class EmbeddingScene(GPTScene):
                            self.digits) is not None
         self.pos_relation = "=" if exact else "≈"
         self.show_caption(self.caption_text("pos_sum") + ("" if exact else self.caption_text("rounded")))
-        # each token row turns into the sum in place (same size: never squeezed or drawn
-        # over another), the position rows fade
-        self.play(*[ReplacementTransform(self.vecs[k], sums[k]) for k in range(self.n)],
-                  *[FadeOut(p) for p in pos_vecs], FadeOut(signs), FadeOut(labels), run_time=1.2)
+        # the two rows leave, then their sum comes in the token row's place (digits never
+        # morph into other digits, never two rows half-faded over each other)
+        self.play(*[FadeOut(v) for v in self.vecs], *[FadeOut(p) for p in pos_vecs],
+                  FadeOut(signs), FadeOut(labels), run_time=0.5)
+        self.play(*[FadeIn(x) for x in sums], run_time=0.7)
         e = self.equation("add", "token row + position row = block 0's input",
                           shown=self.x0, a=t.embed[:self.n], b=t.pos_embed[:self.n])
         for k in range(self.n):

@@ -228,7 +228,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         notes = [m for m in (self.left_note, self.pca_note) if m is not None]
         L = self.radius * 1.05
         # drawn lines a label must not sit on: the other arrows (origin → tip) and the axes
-        along = np.linspace(0, 1, 25)[:, None]
+        along = np.linspace(0, 1, 120)[:, None]
         segs = [(k, along * ends[k]) for k in keys] + \
             [(f"axis{a}", (2 * along - 1) * L * e) for a, e in enumerate((RIGHT, UP, OUT))]
 
@@ -242,7 +242,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             for n in notes:                  # fixed in the frame: screen coordinates already
                 if abs(ca[0] - n.get_x()) < wa + n.width / 2 and abs(ca[1] - n.get_y()) < ha + n.height / 2:
                     return True
-            mine = keys[i] if i < len(keys) else f"axis{i - len(keys)}"
+            mine = keys[i] if i < len(keys) else None      # an axis label clears its own axis too
             for name, pts in segs:
                 if name != mine:
                     p = cam.project_points(pts)
@@ -491,11 +491,11 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         head = VGroup(title, formula).arrange(DOWN, buff=0.2).to_edge(UP, buff=0.85)
         if head.width > config.frame_width - 1:
             head.scale_to_fit_width(config.frame_width - 1)
-        self.fixed(head)
         # what was there leaves, then the title comes (never two titles half-faded over each
         # other; the tag and the caption stay: no empty frame)
         self.play(*[FadeOut(m) for m in gone], run_time=0.3)
         self.remove(*gone)
+        self.fixed(head)
         self.play(FadeIn(head), run_time=0.3)
         if self.camera.screen_shift.any() or self.camera.get_phi() != 0:
             self.camera.screen_shift = np.zeros(3)

@@ -320,7 +320,7 @@ class GenerationScene(GPTScene):
                                                     tok=token_label(s.sampled),
                                                     p=pct(s.sampled_prob)))
             # the draw lands; only now the drawn token is coloured as sampled
-            self.play(FadeIn(strip.ptr, shift=0.5 * DOWN), FadeIn(strip.u_text, shift=0.5 * DOWN),
+            self.play(FadeIn(strip.ptr, shift=0.15 * DOWN), FadeIn(strip.u_text, shift=0.15 * DOWN),
                       run_time=0.5 * f)
             row = bars.sampled_row
             self.play(strip.hit.animate.set_fill(THEME.accent, 1.0),
