@@ -243,7 +243,8 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                 if abs(ca[0] - n.get_x()) < wa + n.width / 2 and abs(ca[1] - n.get_y()) < ha + n.height / 2:
                     return True
             mine = keys[i] if i < len(keys) else None      # an axis label clears its own axis too
-            for name, pts in segs:
+            near = pushed[i] * step < 1.0    # off a line only while it stays near its own tip
+            for name, pts in segs if near else ():
                 if name != mine:
                     p = cam.project_points(pts)
                     if np.any((np.abs(p[:, 0] - ca[0]) < wa) & (np.abs(p[:, 1] - ca[1]) < ha)):
@@ -251,6 +252,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             return any(abs(ca[0] - cb[0]) < wa + wb and abs(ca[1] - cb[1]) < ha + hb
                        for cb, wb, hb in (box(o) for o, _ in items[:i]))
 
+        pushed = [0] * len(items)
         for _ in range(rounds):
             moved = False
             for i, (m, d) in enumerate(items):
@@ -261,6 +263,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                     hit = hit or clashes(i)
                 if hit:
                     m.shift(step * d)
+                    pushed[i] += 1
                     moved = True
             if not moved:
                 break
@@ -380,7 +383,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         notes — scaled back toward the resting view (centre 0, zoom 1) until it does."""
         cam = self.camera
         c0, z0 = cam._frame_center.get_center().copy(), float(cam.zoom_tracker.get_value())
-        mobs = [*self.arrows.values(), *self.labels.values(), *self.axes[1], *extra]
+        mobs = [*self.arrows.values(), *self.labels.values(), *self.axes, *extra]
         notes = [m for m in (self.left_note, self.pca_note, getattr(self, "tag", None)) if m is not None]
         boxes = [(m.get_corner(DOWN + LEFT)[:2] - 0.1, m.get_corner(UP + RIGHT)[:2] + 0.1) for m in notes]
         hw, hh = config.frame_width / 2 - 0.15, config.frame_height / 2 - 0.15
