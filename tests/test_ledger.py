@@ -120,6 +120,26 @@ def test_what_is_drawn_is_checked():
     assert any("cell" in p for p in ledger.drawn_problems(s))
 
 
+def test_drawn_cells_are_the_entry():
+    """bind_entries: drawn cells must show the entry's own numbers (result or operand) at the
+    shown precision; a one-term bind_cells (a lookup, a copy) must read the same both sides."""
+    W = np.array([[0.1234, -0.5], [0.25, 0.75]])
+    e = ledger.Equation("lookup", "x = W[id]", W[[1]], {"W": W, "rows": [1]})
+    row = WeightMatrix(W[[1]], (2, 2), digits=2, show_shape=False).row(0)
+    copy = WeightMatrix(W[[1]], (2, 2), digits=2, show_shape=False).row(0)
+    e.bind_entries(row, "W", 1)
+    e.bind_entries(copy, "shown", 0)
+    e.bind_cells([row], copy)
+    assert ledger.drawn_problems(e) == []
+    wrong = WeightMatrix(W[[1]] + 0.01, (2, 2), digits=2, show_shape=False).row(0)
+    e.entries[1] = (list(wrong), "shown", 0)              # drawn from other numbers
+    e.cells[0] = ([list(row)], list(wrong), "=")
+    probs = ledger.drawn_problems(e)
+    assert any("is not shown[0]" in p for p in probs) and any("column" in p for p in probs)
+    with pytest.raises(KeyError):
+        e.bind_entries(row, "b")                           # not an operand of this entry
+
+
 def test_a_wrong_equation_is_caught():
     """The check can fail: an off-by-a-bit result, a forgotten bias, a wrong shape."""
     x, W, b = np.ones((2, 3)), np.arange(6.0).reshape(3, 2), np.array([0.5, -0.5])

@@ -282,7 +282,7 @@ def drawn_problems(e: "Equation") -> list[str]:
         vals = np.ravel(np.asarray(e.shown if field == "shown" else e.operands[field], np.float64)[index])
         for j, cell in enumerate(cells):
             if j >= len(vals) or not _close(_mob_text(cell), vals[j]):
-                out.append(f"{e.where}: drawn {_mob_text(cell)!r} is not {field}{list(np.atleast_1d(index))}"
+                out.append(f"{e.where}: drawn {_mob_text(cell)!r} is not {field}{[int(i) for i in np.atleast_1d(index)]}"
                            f"[{j}] = {vals[j] if j < len(vals) else None}")
     return out
 
