@@ -20,11 +20,12 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Indicate, MathTex, ReplacementTransform,
+from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Indicate, MathTex,
                    SurroundingRectangle, TransformFromCopy, VGroup, config)
 
 from scenes.kit.pieces import EmbeddingMatrix, TokenBoxes, WeightMatrix, column_plan
 from scenes.kit.course.spec import Range
+from scenes.kit.ledger import sum_digits
 from scenes.kit.scene import GPTScene, beat, CAPTION_TOP
 from scenes.kit.text import font_size_of, num_text
 from scenes.kit.theme import MIN_SIZE, THEME, digits_for
@@ -49,6 +50,7 @@ class EmbeddingScene(GPTScene):
         "pos_learned": "{model} also learned one row per position (W_pos, {n_ctx:,} × {d_model}), "
                        "added to the token's row.",
         "pos_sum": "Token row + position row: what enters the first block (layer 0).",
+        "rounded": " (≈: the shown numbers are rounded)",
         "pos_rope": "{model} adds no position row: position enters inside attention (RoPE).",
         "rope_same": "Block 0's real input, read inside the model, is the looked-up row itself.",
     }
@@ -80,9 +82,11 @@ class EmbeddingScene(GPTScene):
         m = EmbeddingMatrix(self.plan, self.W_rows, self.row_labels,
                             (self.vocab, self.d_model), self.dims, font_size=18,
                             digits=self.digits)
+        count = self.equation("total", f"{self.params:,} parameters in W_E", shown=self.params,
+                              parts=[self.trace.param_counts()["embed"]])
         name = VGroup(MathTex("W_E", font_size=48, color=THEME.text),
-                      num_text(f"{self.params:,} parameters", THEME.small_size, THEME.dim)
-                      ).arrange(RIGHT, buff=0.25)
+                      count.bind(num_text(count.say("{shown:,} parameters"), THEME.small_size,
+                                          THEME.dim))).arrange(RIGHT, buff=0.25)
         name.next_to(m.row_labels, UP, buff=0.25).align_to(m.row_labels, LEFT)
         g = VGroup(name, m)
         g.to_edge(LEFT, buff=0.35).set_y(0.0)
@@ -99,7 +103,8 @@ class EmbeddingScene(GPTScene):
         """The prompt's tokens at the right edge, one per row, with their ids; a slot for the
         looked-up row left of each (the copy never crosses a token box)."""
         t = self.trace
-        boxes = TokenBoxes([t.tokens[k] for k in range(self.n)], font_size=28, max_width=None)
+        boxes = TokenBoxes([t.tokens[k] for k in range(self.n)], font_size=28, max_width=None,
+                            fill_opacity=0.1)            # the dim ␣ mark reads at 4.6:1 on it
         ids = VGroup()
         ys = np.linspace(1.9, -2.0, self.n) if self.n > 1 else [0.0]
         for k, (b, i) in enumerate(zip(boxes.boxes, self.ids)):
@@ -149,8 +154,6 @@ class EmbeddingScene(GPTScene):
         self.matrix = VGroup(m, name)
         share = f"{100 * self.share:.1f}%"
 
-        self.equation("total", f"{self.params:,} parameters in W_E", shown=self.params,
-                      parts=[self.trace.param_counts()["embed"]])
         self.play(FadeIn(m.brackets), FadeIn(name), FadeIn(m.row_labels), run_time=0.7)
         self.show_caption(self.caption_text("matrix", d_model=self.d_model, vocab=self.vocab,
                                             params=self.params, share=share,
@@ -187,9 +190,13 @@ class EmbeddingScene(GPTScene):
             self.play(FadeOut(rect), run_time=0.25 if first else 0.15)
             if first:
                 self.wait(1.2)
-        self.equation("lookup", "x = W_E[id] (the rows shown)", shown=t.embed[:self.n],
-                      W=t.W_E(sorted(set(self.ids))),
-                      rows=[sorted(set(self.ids)).index(i) for i in self.ids])
+        ids = sorted(set(self.ids))
+        e = self.equation("lookup", "x = W_E[id] (the rows shown)", shown=t.embed[:self.n],
+                          W=t.W_E(ids), rows=[ids.index(i) for i in self.ids])
+        for k, i in enumerate(self.ids):          # the drawn row of W_E and its copy
+            e.bind_entries(self.W.row(self.W.row_of(i)), "W", ids.index(i))
+            e.bind_entries(self.vecs[k].row(0), "shown", k)
+            e.bind_cells([self.W.row(self.W.row_of(i))], self.vecs[k].row(0))
         if len(self.ids) < 2:
             self.show_caption(self.caption_text("lookup_all"))
         self.wait(2.0)
@@ -230,11 +237,24 @@ class EmbeddingScene(GPTScene):
         for k in range(self.n):
             x = self._vec(self.x0[k]).move_to(self.vecs[k], aligned_edge=LEFT)
             sums.append(x)
-        self.show_caption(self.caption_text("pos_sum"))
-        self.play(*[ReplacementTransform(VGroup(self.vecs[k], pos_vecs[k]), sums[k])
-                    for k in range(self.n)], FadeOut(signs), FadeOut(labels), run_time=1.2)
-        self.equation("add", "token row + position row = block 0's input",
-                      shown=self.x0, a=t.embed[:self.n], b=t.pos_embed[:self.n])
+        # the sums drawn add up at the shown precision, or the caption says they are rounded
+        a, b = t.embed[:self.n, :self.dims].ravel(), t.pos_embed[:self.n, :self.dims].ravel()
+        exact = sum_digits(np.stack([a, b]), self.x0[:, :self.dims].ravel(), self.digits,
+                           self.digits) is not None
+        self.pos_relation = "=" if exact else "≈"
+        self.show_caption(self.caption_text("pos_sum") + ("" if exact else self.caption_text("rounded")))
+        # the two rows leave, then their sum comes in the token row's place (digits never
+        # morph into other digits, never two rows half-faded over each other)
+        self.play(*[FadeOut(v) for v in self.vecs], *[FadeOut(p) for p in pos_vecs],
+                  FadeOut(signs), FadeOut(labels), run_time=0.5)
+        self.play(*[FadeIn(x) for x in sums], run_time=0.7)
+        e = self.equation("add", "token row + position row = block 0's input",
+                          shown=self.x0, a=t.embed[:self.n], b=t.pos_embed[:self.n])
+        for k in range(self.n):
+            e.bind_entries(self.vecs[k].row(0), "a", k)
+            e.bind_entries(pos_vecs[k].row(0), "b", k)
+            e.bind_entries(sums[k].row(0), "shown", k)
+            e.bind_cells([self.vecs[k].row(0), pos_vecs[k].row(0)], sums[k].row(0), self.pos_relation)
         self.pos_vecs, self.sums = pos_vecs, sums
         self.wait(2.5)
 
@@ -260,6 +280,10 @@ class EmbeddingScene(GPTScene):
                   FadeIn(head), run_time=1.0)
         self.play(FadeIn(eq), run_time=0.5)
         ids = sorted(set(self.ids))
-        self.equation("lookup", "block 0's input = W_E[id]", shown=self.x0,
-                      W=t.W_E(ids), rows=[ids.index(i) for i in self.ids])
+        e = self.equation("lookup", "block 0's input = W_E[id]", shown=self.x0,
+                          W=t.W_E(ids), rows=[ids.index(i) for i in self.ids])
+        for k, i in enumerate(self.ids):          # the looked-up row, = or ≈ the hooked input
+            e.bind_entries(self.vecs[k].row(0), "W", ids.index(i))
+            e.bind_entries(ins[k].row(0), "shown", k)
+            e.bind_cells([self.vecs[k].row(0)], ins[k].row(0), eqs[k].text)
         self.wait(2.5)

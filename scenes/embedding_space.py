@@ -30,7 +30,7 @@ from scenes.kit.analysis.embedding import (Analogy, Direction, PCA3, Vectors, an
                                            pca3, vector_source)
 from scenes.kit.camera import ShiftedThreeDCamera
 from scenes.kit.course.spec import Range
-from scenes.kit.scene import GPTScene, beat
+from scenes.kit.scene import CAPTION_TOP, GPTScene, beat
 from scenes.kit.text import num_text, token_label
 from scenes.kit.theme import MIN_SIZE, THEME, fmt
 from tensors import UserError
@@ -198,13 +198,13 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             lab.move_to(end + 0.28 * end / max(np.linalg.norm(end), 1e-6))
             self.arrows[key], self.labels[key] = a, lab
         self.axes = VGroup(axes, ax_labels)
-        self._declutter_labels()
         pct = f"{100 * self.pca.explained.sum():.0f}%"
         pca_note = self.text("\n".join(textwrap.wrap(
             self.caption_text("pca", n=len(self.keys), pct=pct), 32)), size=MIN_SIZE, color=THEME.dim)
         # bottom left, above the room of a two-line caption
         self.pca_note = pca_note.to_edge(LEFT, buff=0.3).align_to(
             [0, -config.frame_height / 2 + 1.75, 0], DOWN)
+        self._declutter_labels()
 
     def _declutter_labels(self, step: float = 0.12, rounds: int = 40, turn: float = 0.3) -> None:
         """Move word labels outward along their own arrow until no two labels overlap and no
@@ -225,6 +225,12 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         # earlier one, so an axis label makes way for a word rather than the other way round
         items = [(self.labels[k], dirs[k]) for k in keys] + list(zip(self.axes[1], (RIGHT, UP, OUT)))
         tips_world = np.array([ends[k] for k in keys])
+        notes = [m for m in (self.left_note, self.pca_note) if m is not None]
+        L = self.radius * 1.05
+        # drawn lines a label must not sit on: the other arrows (origin → tip) and the axes
+        along = np.linspace(0, 1, 120)[:, None]
+        segs = [(k, along * ends[k]) for k in keys] + \
+            [(f"axis{a}", (2 * along - 1) * L * e) for a, e in enumerate((RIGHT, UP, OUT))]
 
         def clashes(i: int) -> bool:
             m = items[i][0]
@@ -233,9 +239,20 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             tips = cam.project_points(np.delete(tips_world, own, axis=0))
             if any(abs(ca[0] - t[0]) < wa and abs(ca[1] - t[1]) < ha for t in tips):
                 return True
+            for n in notes:                  # fixed in the frame: screen coordinates already
+                if abs(ca[0] - n.get_x()) < wa + n.width / 2 and abs(ca[1] - n.get_y()) < ha + n.height / 2:
+                    return True
+            mine = keys[i] if i < len(keys) else None      # an axis label clears its own axis too
+            near = pushed[i] * step < 1.0    # off a line only while it stays near its own tip
+            for name, pts in segs if near else ():
+                if name != mine:
+                    p = cam.project_points(pts)
+                    if np.any((np.abs(p[:, 0] - ca[0]) < wa) & (np.abs(p[:, 1] - ca[1]) < ha)):
+                        return True
             return any(abs(ca[0] - cb[0]) < wa + wb and abs(ca[1] - cb[1]) < ha + hb
                        for cb, wb, hb in (box(o) for o, _ in items[:i]))
 
+        pushed = [0] * len(items)
         for _ in range(rounds):
             moved = False
             for i, (m, d) in enumerate(items):
@@ -246,6 +263,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                     hit = hit or clashes(i)
                 if hit:
                     m.shift(step * d)
+                    pushed[i] += 1
                     moved = True
             if not moved:
                 break
@@ -298,7 +316,8 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                 anims += [a.animate.set_color(focus[k]).set_opacity(1),
                           self.labels[k].animate.set_color(focus[k])]
             else:
-                anims += [a.animate.set_opacity(0.25), self.labels[k].animate.set_opacity(0.3)]
+                # the others step back in grey, still readable (not faded into the background)
+                anims += [a.animate.set_opacity(0.25), self.labels[k].animate.set_color(THEME.dim)]
         self.play(*anims, run_time=0.6)
         # b → c difference, then the same difference placed at a: real arithmetic.
         pa, pb, pc = (self.point(self.src.vec(k)) for k in an.keys)
@@ -313,16 +332,18 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                       c=self.src.vec(kc))
         # the camera follows the arithmetic: the difference b → c, carried to a, the result
         self.stop_ambient_camera_rotation()
-        self.move_camera(frame_center=(pb + pc) / 2, zoom=1.3, added_anims=[GrowArrow(diff)],
+        # (each move as far as keeps every arrow and label in the frame: _fit_view)
+        self.move_camera(**self._fit_view((pb + pc) / 2, 1.3, [diff]), added_anims=[GrowArrow(diff)],
                          run_time=1.0)
         carried = diff.copy()
-        self.move_camera(frame_center=(pa + pr) / 2,
+        self.move_camera(**self._fit_view((pa + pr) / 2, 1.3, [diff, moved]),
                          added_anims=[carried.animate.shift(pa - pb).set_color(THEME.text)],
                          run_time=1.0)
         self.add(moved, result)
         self.remove(carried)
         self.add_fixed_orientation_mobjects(rlab)
-        self.move_camera(frame_center=pr, zoom=1.5, added_anims=[FadeIn(rlab)], run_time=0.8)
+        self.move_camera(**self._fit_view(pr, 1.5, [diff, moved, rlab]), added_anims=[FadeIn(rlab)],
+                         run_time=0.8)
         self.arith = VGroup(diff, moved, result)
         self.wait(0.8)
         self.move_camera(frame_center=np.zeros(3), zoom=1.0, run_time=0.8)
@@ -356,6 +377,42 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         self.wait(3.5)
         self.table = table
 
+    def _fit_view(self, center: np.ndarray, zoom: float, extra: Sequence[Any] = ()) -> dict:
+        """The camera move toward ``center`` at ``zoom`` that keeps the picture readable:
+        every arrow and label (and ``extra``) inside the frame, above the caption and off the
+        notes — scaled back toward the resting view (centre 0, zoom 1) until it does."""
+        cam = self.camera
+        c0, z0 = cam._frame_center.get_center().copy(), float(cam.zoom_tracker.get_value())
+        mobs = [*self.arrows.values(), *self.labels.values(), *self.axes, *extra]
+        notes = [m for m in (self.left_note, self.pca_note, getattr(self, "tag", None)) if m is not None]
+        boxes = [(m.get_corner(DOWN + LEFT)[:2] - 0.1, m.get_corner(UP + RIGHT)[:2] + 0.1) for m in notes]
+        hw, hh = config.frame_width / 2 - 0.15, config.frame_height / 2 - 0.15
+
+        def fits() -> bool:
+            for m in mobs:
+                pts = [cam.transform_points_pre_display(f, f.points)
+                       for f in m.family_members_with_points()]
+                if not pts:
+                    continue
+                pts = np.vstack(pts)[:, :2]
+                lo, hi = pts.min(0), pts.max(0)
+                if lo[0] < -hw or hi[0] > hw or hi[1] > hh or lo[1] < CAPTION_TOP + 0.1:
+                    return False
+                if any(np.all(np.minimum(hi, b) > np.maximum(lo, a)) for a, b in boxes):
+                    return False
+            return True
+
+        try:
+            for f in np.linspace(1.0, 0.0, 11):
+                cam._frame_center.move_to(f * np.asarray(center, float))
+                cam.zoom_tracker.set_value(1.0 + f * (zoom - 1.0))
+                if fits():
+                    return dict(frame_center=f * np.asarray(center, float), zoom=1.0 + f * (zoom - 1.0))
+            return dict(frame_center=np.zeros(3), zoom=1.0)
+        finally:
+            cam._frame_center.move_to(c0)
+            cam.zoom_tracker.set_value(z0)
+
     def _over(self, an: Analogy) -> str:
         """What the ranking is over, as the screen says it: everything, or everything but the
         three inputs when ``exclude_inputs`` removed them."""
@@ -374,23 +431,24 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             is_in = an.is_input(key)
             col = (THEME.accent if key == an.expected_key else
                    THEME.dim if is_in else THEME.text)
+            e = self.equation("cosine", f"cos({expr}, {lab})", shown=cos, a=an.vec,
+                              b=self.src.vec(key))
             row = VGroup(num_text(f"{rank}", fs, THEME.dim),
                          num_text(lab + ("  (input)" if is_in else ""), fs, col),
-                         num_text(fmt(cos, 3, sign=False), fs, col))
+                         e.bind(num_text(e.say("{shown:.3f}"), fs, col)))
             row[2].value = cos
             row.rank, row.key = rank, key
             rows.add(row)
-            self.equation("cosine", f"cos({expr}, {lab})", shown=cos, a=an.vec, b=self.src.vec(key))
         if an.expected_key is not None and an.expected_rank > len(an.top):
             lab = token_label(self.src.label(an.expected_key)) if self.src.unit == "tokens" \
                 else self.src.label(an.expected_key)
+            e = self.equation("cosine", f"cos({expr}, {lab})", shown=an.expected_cos, a=an.vec,
+                              b=self.src.vec(an.expected_key))
             row = VGroup(num_text(f"{an.expected_rank:,}", fs, THEME.dim),
                          num_text(lab, fs, THEME.accent),
-                         num_text(fmt(an.expected_cos, 3, sign=False), fs, THEME.accent))
+                         e.bind(num_text(e.say("{shown:.3f}"), fs, THEME.accent)))
             row[2].value = an.expected_cos
             row.rank, row.key = an.expected_rank, an.expected_key
-            self.equation("cosine", f"cos({expr}, {lab})", shown=an.expected_cos, a=an.vec,
-                          b=self.src.vec(an.expected_key))
             gap = num_text("⋮", fs, THEME.dim)
             rows.add(VGroup(gap), row)
         y = 0.0
@@ -436,9 +494,12 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         head = VGroup(title, formula).arrange(DOWN, buff=0.2).to_edge(UP, buff=0.85)
         if head.width > config.frame_width - 1:
             head.scale_to_fit_width(config.frame_width - 1)
-        self.fixed(head)
-        self.play(FadeIn(head), *[FadeOut(m) for m in gone], run_time=0.6)
+        # what was there leaves, then the title comes (never two titles half-faded over each
+        # other; the tag and the caption stay: no empty frame)
+        self.play(*[FadeOut(m) for m in gone], run_time=0.3)
         self.remove(*gone)
+        self.fixed(head)
+        self.play(FadeIn(head), run_time=0.3)
         if self.camera.screen_shift.any() or self.camera.get_phi() != 0:
             self.camera.screen_shift = np.zeros(3)
             self.set_camera_orientation(phi=0, theta=-90 * DEGREES, zoom=1.0)
@@ -468,15 +529,14 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             link = Line(d0.get_center(), d1.get_center(), stroke_color=col, stroke_width=2,
                         stroke_opacity=0.6)
             left, right = (d0, d1) if s0 <= s1 else (d1, d0)
-            t0 = num_text(f"{lab(w0)} {fmt(s0)}", fs * 0.9, THEME.dim)
-            t1 = num_text(f"{lab(w1)} {fmt(s1)}", fs * 0.9, col)
+            e0, e1 = (self.equation("dot", f"E({w}) · u", shown=sc, a=self.src.vec(self.src.key(w)),
+                                    b=d.unit) for w, sc in ((w0, s0), (w1, s1)))
+            t0 = e0.bind(num_text(e0.say("{word} {shown:+.2f}", word=lab(w0)), fs * 0.9, THEME.dim))
+            t1 = e1.bind(num_text(e1.say("{word} {shown:+.2f}", word=lab(w1)), fs * 0.9, col))
             t_left, t_right = (t0, t1) if s0 <= s1 else (t1, t0)
             t_left.next_to(left, LEFT, buff=0.12)
             t_right.next_to(right, RIGHT, buff=0.12)
             t0.value, t1.value = s0, s1
-            for w, sc in ((w0, s0), (w1, s1)):
-                self.equation("dot", f"E({w}) · u", shown=sc, a=self.src.vec(self.src.key(w)),
-                              b=d.unit)
             row = VGroup(link, d0, d1, t0, t1)
             row.pair = (w0, w1, s0, s1)
             rows.add(row)
@@ -488,8 +548,9 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                       .next_to([X(float(v)), axis.get_y(), 0], DOWN, buff=0.08))
         zero = None
         if lo < 0 < hi:
-            zero = Line([X(0.0), axis.get_y(), 0], [X(0.0), ytop + 0.3, 0],
-                        stroke_color=THEME.neutral, stroke_width=1.5)
+            # a zero tick on the axis (a line up through the rows would cross their labels)
+            zero = Line([X(0.0), axis.get_y(), 0], [X(0.0), axis.get_y() + 0.2, 0],
+                        stroke_color=THEME.neutral, stroke_width=2)
         plot = VGroup(*(m for m in (zero, axis, ticks, rows) if m is not None))
         # keep labels inside the frame
         if plot.width > config.frame_width - 0.6:

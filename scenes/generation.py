@@ -32,7 +32,7 @@ from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import (displayable, flat_text, joined_pieces, num_text, shape_str,
                              token_label, wrap_lines)
-from scenes.kit.theme import THEME, pct
+from scenes.kit.theme import THEME, pct, pct_field
 from tensors import UserError
 from tensors.generate import (Generation, Step, check_temperature, distribution, draw,
                               generate, rng)
@@ -121,12 +121,12 @@ class GenerationScene(GPTScene):
         return st
 
     def text_boxes(self, tokens: list[str], n_prompt: int, appended: int = 0) -> TokenBoxes:
-        tb = TokenBoxes([displayable(x) for x in tokens], font_size=22,
+        tb = TokenBoxes([displayable(x) for x in tokens], font_size=22, fill_opacity=0.1,
                         max_width=config.frame_width / 2 - self.text_anchor.get_left()[0] - 0.4,
                         buff=0.06, max_rows=2, keep="end")
         for k, i in enumerate(tb.shown):
             if i >= len(tokens) - appended:
-                tb.rects[k].set_fill(THEME.accent, 0.28).set_stroke(THEME.accent)
+                tb.rects[k].set_fill(THEME.accent, 0.12).set_stroke(THEME.accent)  # ␣ at 4.8:1
         tb.tokens = list(tokens)
         tb.next_to(self.text_anchor, DOWN, buff=0.15, aligned_edge=LEFT)
         return tb
@@ -153,12 +153,26 @@ class GenerationScene(GPTScene):
         bars.sampled_row = hl
         return bars
 
+    def bind_step(self, s: Step, p: np.ndarray, bars: ProbabilityBars) -> None:
+        """Ledger: the step's bars are softmax(ℓ/T) of the real logits of the text read at
+        this step (only the top k kept when ``top_k``); each percentage drawn is made from
+        the entry through the one formatter."""
+        z = np.asarray(self.load_trace(s.text).logits[-1], np.float64)
+        if self.top_k:
+            z = np.where(p > 0, z, -np.inf)
+        e = self.equation("softmax", f"p = softmax(ℓ / T), T = {self.T:g}", shown=p, z=z, T=self.T)
+        ids = [j for j, _, _ in s.top]
+        if s.sampled_id not in ids:
+            ids.append(s.sampled_id)
+        for j, pt in zip(ids, bars.pct_texts):
+            e.bind(pt, e.say(pct_field(f"shown[{j}]", p[j])))
+
     def strip(self, s: Step, u: float, p: np.ndarray, bars: ProbabilityBars) -> VGroup:
         """The cumulative 0–1 strip: every token a slice as wide as its probability, in id
         order (the order the inverse CDF walks); the shown tokens' slices coloured, the
         draw u as a pointer. ``.slice`` is the sampled token's slice [a, b)."""
         x0 = bars.bars[0].get_left()[0]
-        y = bars.get_bottom()[1] - 0.55
+        y = bars.get_bottom()[1] - 0.8      # room for u's label under the last row
         base = Rectangle(width=STRIP_W, height=0.26, stroke_color=THEME.dim, stroke_width=1.5,
                          fill_color=THEME.neutral, fill_opacity=1.0)
         base.move_to([x0 + STRIP_W / 2, y, 0])
@@ -228,7 +242,8 @@ class GenerationScene(GPTScene):
             k = a * n
             for i, b in enumerate(boxes):
                 on = max(0.0, 1.0 - abs(k - (i + 0.5)))          # a soft wave down the stack
-                b.rect.set_fill(opacity=base[i] + 0.5 * on)
+                # the outline lights, the fill barely: the dim sub-label stays ≥ 4.5:1 on it
+                b.rect.set_fill(opacity=base[i] + 0.03 * on)
                 b.rect.set_stroke(THEME.highlight if on > 0.5 else b.rect.get_fill_color(),
                                   opacity=1)
 
@@ -240,7 +255,8 @@ class GenerationScene(GPTScene):
     def flow_in(self, run_time: float) -> None:
         """A copy of the text flows into the stack's first box."""
         into = self.stack_g.boxes[0]
-        ghost = self.text_tb.boxes.copy()
+        ghost = VGroup(*[b.rect for b in self.text_tb.boxes]).copy()   # boxes, not text: it
+        # shrinks into the stack (a text would be drawn under the size floor on its way)
         self.play(ghost.animate.scale(0.25).move_to(into).set_opacity(0), run_time=run_time)
         self.remove(ghost)
 
@@ -283,10 +299,11 @@ class GenerationScene(GPTScene):
             self.flow_in(0.5 if first else 0.35)
             self.pulse(1.2 if first else 0.6)
             bars = self.step_bars(s)
+            self.bind_step(s, p, bars)
             strip = self.strip(s, u, p, bars)
             # bars grow out of the softmax box
-            src = Arrow(out_box.get_right(), bars.bars.get_left() + 0.1 * LEFT, buff=0.1,
-                        color=THEME.dim, stroke_width=2)
+            src = Arrow(out_box.get_right(), bars.label_texts.get_left() + 0.1 * LEFT, buff=0.1,
+                        color=THEME.dim, stroke_width=2)   # to the labels, not across them
             self.play(FadeIn(src), run_time=0.2 * f)
             self.play(*[GrowFromEdge(b, LEFT) for b in bars.bars], FadeIn(bars.label_texts),
                       FadeIn(bars.pct_texts), *[FadeIn(m) for m in bars.submobjects[3:]],
@@ -303,7 +320,7 @@ class GenerationScene(GPTScene):
                                                     tok=token_label(s.sampled),
                                                     p=pct(s.sampled_prob)))
             # the draw lands; only now the drawn token is coloured as sampled
-            self.play(FadeIn(strip.ptr, shift=0.5 * DOWN), FadeIn(strip.u_text, shift=0.5 * DOWN),
+            self.play(FadeIn(strip.ptr, shift=0.15 * DOWN), FadeIn(strip.u_text, shift=0.15 * DOWN),
                       run_time=0.5 * f)
             row = bars.sampled_row
             self.play(strip.hit.animate.set_fill(THEME.accent, 1.0),
@@ -378,5 +395,7 @@ class GenerationScene(GPTScene):
         if strip is not None:
             gone += [strip.ptr, strip.u_text]
         gone = [m for m in gone if m is not None and self.is_shown(m)]
-        self.play(*[FadeOut(m) for m in gone], FadeIn(out, shift=0.1 * UP), run_time=0.6)
+        # the last step leaves, then the text comes where it was (never over it half-faded)
+        self.play(*[FadeOut(m) for m in gone], run_time=0.3)
+        self.play(FadeIn(out, shift=0.1 * UP), run_time=0.4)
         self.hold(also=g.text[len(g.prompt):])

@@ -31,7 +31,7 @@ from scenes.kit.pieces import Bars, TokenBoxes, formula_softmax_T, t_label
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import displayable, joined_pieces, logit_str, num_text, token_label, wrap_lines
-from scenes.kit.theme import THEME
+from scenes.kit.theme import THEME, pct_field
 from tensors.generate import distribution, generate, greedy, sample, token_strs
 
 ROW = 0.46            # pitch of the table rows (frame units)
@@ -113,7 +113,8 @@ class SoftmaxTemperatureScene(GPTScene):
     # ------------------------------------------------------------------ layout
     def _heading(self) -> None:
         t = self.trace
-        toks = TokenBoxes(t.tokens, font_size=26, max_width=9.5, max_rows=1, keep="end")
+        toks = TokenBoxes(t.tokens, font_size=26, max_width=9.5, max_rows=1, keep="end",
+                         fill_opacity=0.1)               # the dim ␣ mark reads at 4.6:1 on it
         q = num_text("→ ?", 26, THEME.highlight)
         row = VGroup(toks, q).arrange(RIGHT, buff=0.2)
         row.to_corner(np.array([-1, 1, 0]), buff=0.4).shift(0.35 * DOWN)
@@ -189,9 +190,23 @@ class SoftmaxTemperatureScene(GPTScene):
         """Ledger: the bars shown at T are softmax(z / T) of the real logits; the last bar
         is the sum of every other token's probability."""
         p = self.probs(T)
-        self.equation("softmax", "p_i = e^(z_i/T) / Σ_j e^(z_j/T)", shown=p, z=self.z, T=T)
-        self.equation("sum", "all other tokens = Σ p_j (j not shown)", shown=self.rest_mass(T),
-                      terms=p[self.others])
+        self.entries_at = getattr(self, "entries_at", {})
+        self.entries_at[T] = (
+            self.equation("softmax", "p_i = e^(z_i/T) / Σ_j e^(z_j/T)", shown=p, z=self.z, T=T),
+            self.equation("sum", "all other tokens = Σ p_j (j not shown)", shown=self.rest_mass(T),
+                          terms=p[self.others]))
+
+    def bind_bars(self) -> None:
+        """Ledger: the percentages on screen now are the entries at the T the label shows
+        (the bars' own T), made through the one formatter (bound as they are now: the bars
+        change later in the sweep)."""
+        T = float(f"{float(10 ** self.tracker.get_value()):.3g}")
+        if T not in self.entries_at:
+            self.record(T)
+        e, rest = self.entries_at[T]
+        for i, pt in zip(self.top_ids, self.bars.pct_texts):
+            e.bind(pt.copy(), e.say(pct_field(f"shown[{i}]", e.shown[i])))
+        rest.bind(self.rest_text.copy(), rest.say(pct_field("shown", rest.shown)))
 
     def follow(self) -> None:
         """Bars, rest bar, pointer and T label follow the tracker (every frame). The bars
@@ -263,6 +278,7 @@ class SoftmaxTemperatureScene(GPTScene):
                   FadeIn(self.bars.pct_texts), run_time=0.8)
         self.play(FadeIn(self.rest_label), FadeIn(self.rest_bar), run_time=0.5)
         self.add(self.bars)
+        self.bind_bars()
         self.hold()
 
     def slide_to(self, T: float, run_time: float) -> None:
@@ -285,11 +301,13 @@ class SoftmaxTemperatureScene(GPTScene):
             for T in stops[i:j + 1]:
                 self.record(T)
             self.slide_to(stops[j], run_time=1.2)
+            self.bind_bars()
             self.wait(0.6)
             i = j + 1
         if self.T != 1.0:
             self.slide_to(1.0, run_time=1.0)
         self.still()
+        self.bind_bars()
         self.show_caption(self.caption_text("greedy", tok=token_label(self.top_strs[0])))
         self.hold()
 
@@ -339,9 +357,10 @@ class SoftmaxTemperatureScene(GPTScene):
             y -= 0.25
         self.cont_rows = cont
         self.show_caption(self.caption_text("samples", n=self.n_samples, seed=self.seed))
-        # the sweep's picture moves out as the draws come in (no empty frame between)
-        self.play(*[FadeOut(m) for m in gone], FadeIn(lines[0], shift=0.15 * RIGHT),
-                  run_time=0.6)
+        # the sweep's picture moves out, then the draws come in where it was (never the
+        # two half-faded over each other; the prompt stays: no empty frame between)
+        self.play(*[FadeOut(m) for m in gone], run_time=0.35)
+        self.play(FadeIn(lines[0], shift=0.15 * RIGHT), run_time=0.4)
         for line in lines[1:]:
             self.play(FadeIn(line, shift=0.15 * RIGHT), run_time=0.4)
         self.hold()

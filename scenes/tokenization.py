@@ -33,6 +33,8 @@ from tensors import UserError
 #: Font sizes: the pieces, their ids, the sub-word rows and the vocabulary cells.
 PIECE_SIZE, ID_SIZE, SUB_SIZE, CELL_SIZE = 36.0, 24.0, 30.0, 26.0
 TOP_Y = 3.05          # top edge of the first row of pieces
+#: Token boxes' fill: the dim ␣ mark reads at ≥ 4.5:1 on it (4.6:1; at 0.12 it was 4.4:1).
+BOX_FILL = 0.1
 
 
 class TokenizationScene(GPTScene):
@@ -93,7 +95,7 @@ class TokenizationScene(GPTScene):
         an arrow and the id under each."""
         ids = [int(i) for i in self.trace.token_ids]
         minw = [num_text(str(i), ID_SIZE).width + 0.1 for i in ids]
-        boxes = TokenBoxes([displayable(s) for s in self.trace.tokens], font_size=PIECE_SIZE,
+        boxes = TokenBoxes([displayable(s) for s in self.trace.tokens], font_size=PIECE_SIZE, fill_opacity=BOX_FILL,
                            max_width=config.frame_width - 1.0, buff=0.14,
                            max_rows=self.max_rows, min_widths=minw,
                            row_gap=0.42 + self.id_h + 0.3)
@@ -215,7 +217,7 @@ class TokenizationScene(GPTScene):
             arrow = Arrow(ORIGIN, 0.8 * RIGHT, buff=0, stroke_width=2.5, tip_length=0.14,
                           color=THEME.dim)
             minw = [num_text(str(int(i)), ID_SIZE).width + 0.1 for i in ids]
-            boxes = TokenBoxes(strs, font_size=SUB_SIZE, buff=0.1, max_width=None,
+            boxes = TokenBoxes(strs, font_size=SUB_SIZE, buff=0.1, max_width=None, fill_opacity=BOX_FILL,
                                min_widths=minw)
             nums = VGroup()
             for b, i in zip(boxes.boxes, ids):
@@ -245,7 +247,7 @@ class TokenizationScene(GPTScene):
         cells = VGroup()
         for i, s in zip(self.sample_ids, self.sample_strs):
             n = num_text(f"{i}", ID_SIZE, THEME.highlight)
-            b = TokenBoxes([s], font_size=CELL_SIZE, max_width=None)
+            b = TokenBoxes([s], font_size=CELL_SIZE, max_width=None, fill_opacity=BOX_FILL)
             cell = VGroup(b, n).arrange(DOWN, buff=0.08)
             n.value = i
             cell.token_id, cell.token = i, s

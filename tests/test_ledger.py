@@ -25,8 +25,10 @@ from scenes.kit.text import num_text
 
 try:
     from conftest import scene_param
+    from test_legibility import QUICK          # the same render the legibility tests read
 except ImportError:
     from tests.conftest import scene_param
+    from tests.test_legibility import QUICK
 
 pytestmark = pytest.mark.usefixtures("shared_traces")
 
@@ -39,6 +41,8 @@ SCENES = [
     ("scenes.mlp", "MLPScene"),
     ("scenes.logit_lens", "LogitLensScene"),
     ("scenes.kv_cache", "KVCacheScene"),
+    ("scenes.softmax_temperature", "SoftmaxTemperatureScene"),
+    ("scenes.generation", "GenerationScene"),
 ]
 #: Equation kinds each scene must record (it shows them on screen).
 MUST_RECORD = {
@@ -49,6 +53,8 @@ MUST_RECORD = {
     "MLPScene": {"matmul", "activation", "dot", "sum", "softmax", "total"},
     "LogitLensScene": {"matmul", "softmax"},
     "KVCacheScene": {"matmul", "scale", "softmax", "total", "product"},
+    "SoftmaxTemperatureScene": {"softmax", "sum"},
+    "GenerationScene": {"softmax", "sum"},
 }
 COUNTS: dict[tuple[str, str], int] = {}
 
@@ -59,13 +65,14 @@ COUNTS: dict[tuple[str, str], int] = {}
 # Which scenes must draw equations bound to the ledger. Empty since the attention scene's
 # products moved to the product piece (scenes/kit/pieces/product.py), whose counting texts
 # are recorded but not bound yet (the open part of issue 20, item 7).
-MUST_BIND: dict[str, int] = {}
+MUST_BIND: dict[str, int] = {"EmbeddingScene": 31, "EmbeddingSpaceScene": 26,
+                             "SoftmaxTemperatureScene": 45, "GenerationScene": 10}
 
 
 @pytest.mark.parametrize("family", ["bundled", "gpt2"])
 @pytest.mark.parametrize("module,name", [scene_param(m.split(".")[-1], n) for m, n in SCENES])
 def test_every_equation_shown_holds(module, name, family, scene_runs):
-    scene = scene_runs(module, family).scene
+    scene = scene_runs(module, family, **QUICK.get(module, {})).scene
     entries = scene.ledger
     kinds = Counter(e.kind for e in entries)
     COUNTS[(name, family)] = len(entries)
@@ -74,7 +81,7 @@ def test_every_equation_shown_holds(module, name, family, scene_runs):
     bad = [(e.where, e.text, ledger.error(e)) for e in entries if not ledger.error(e) < 1e-5]
     assert not bad, bad
     assert all(e.where for e in entries)                   # each names the beat that showed it
-    bound = sum(len(e.drawn) + len(e.cells) for e in entries)
+    bound = sum(len(e.drawn) + len(e.cells) + len(e.entries) for e in entries)
     assert bound >= MUST_BIND.get(name, 0), f"{name}: {bound} drawings bound to the ledger"
     drawn = [p for e in entries for p in ledger.drawn_problems(e)]
     assert not drawn, drawn
@@ -111,6 +118,26 @@ def test_what_is_drawn_is_checked():
     assert d == 3 and ledger.drawn_problems(s) == []
     tot.entry(0).value = 0.2                               # a cell whose digits are not its value
     assert any("cell" in p for p in ledger.drawn_problems(s))
+
+
+def test_drawn_cells_are_the_entry():
+    """bind_entries: drawn cells must show the entry's own numbers (result or operand) at the
+    shown precision; a one-term bind_cells (a lookup, a copy) must read the same both sides."""
+    W = np.array([[0.1234, -0.5], [0.25, 0.75]])
+    e = ledger.Equation("lookup", "x = W[id]", W[[1]], {"W": W, "rows": [1]})
+    row = WeightMatrix(W[[1]], (2, 2), digits=2, show_shape=False).row(0)
+    copy = WeightMatrix(W[[1]], (2, 2), digits=2, show_shape=False).row(0)
+    e.bind_entries(row, "W", 1)
+    e.bind_entries(copy, "shown", 0)
+    e.bind_cells([row], copy)
+    assert ledger.drawn_problems(e) == []
+    wrong = WeightMatrix(W[[1]] + 0.01, (2, 2), digits=2, show_shape=False).row(0)
+    e.entries[1] = (list(wrong), "shown", 0)              # drawn from other numbers
+    e.cells[0] = ([list(row)], list(wrong), "=")
+    probs = ledger.drawn_problems(e)
+    assert any("is not shown[0]" in p for p in probs) and any("column" in p for p in probs)
+    with pytest.raises(KeyError):
+        e.bind_entries(row, "b")                           # not an operand of this entry
 
 
 def test_a_wrong_equation_is_caught():

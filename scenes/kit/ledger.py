@@ -124,6 +124,8 @@ class Equation:
     cells: list = dataclasses.field(default_factory=list)
     #: texts :meth:`say` made (in order), waiting for :meth:`bind`
     said: list = dataclasses.field(default_factory=list)
+    #: (drawn cells, field, index) — see :meth:`bind_entries`
+    entries: list = dataclasses.field(default_factory=list)
 
     def say(self, template: str, **extra: Any) -> str:
         """The text stating this equation, made from the entry: ``template``'s fields name
@@ -152,6 +154,14 @@ class Equation:
         term i, ``total[j]`` the j-th shown cell of the result, ``relation`` the sign drawn
         between them ("=" holds at the shown precision, "≈" says it is rounded)."""
         self.cells.append(([list(t) for t in terms], list(total), relation))
+
+    def bind_entries(self, cells: Sequence[Any], field: str = "shown", index: Any = ()) -> None:
+        """Attach drawn numbers that show part of this entry: ``cells[j]`` shows the j-th
+        number of ``field`` (``"shown"`` or an operand) at ``index``, flattened — e.g. the
+        first numbers of row k of the result: ``bind_entries(vec.row(0), "shown", k)``."""
+        if field != "shown" and field not in self.operands:
+            raise KeyError(f"bind_entries(): {field!r} is neither 'shown' nor an operand")
+        self.entries.append((list(cells), field, index))
 
 
 class _Formatter(string.Formatter):
@@ -243,11 +253,17 @@ def _close(shown: str, value: float) -> bool:
     return len(v) == 1 and abs(v[0] - float(value)) <= 0.5 * 10 ** -d + 1e-9 * max(1, abs(value))
 
 
+def _same(a: str, b: str) -> bool:
+    """Two shown numbers read the same (one term ``=`` its total: a copy, a lookup)."""
+    return parse_numbers(a) == parse_numbers(b) and decimals(a) == decimals(b)
+
+
 def drawn_problems(e: "Equation") -> list[str]:
     """What is wrong with what ``e`` shows on screen: a bound mobject whose text is not the
     text made from the entry; a shown cell whose number is not its ``.value`` at the shown
     precision; shown arithmetic that does not hold at the shown precision (and is not
-    marked ``≈``)."""
+    marked ``≈``); a cell bound with :meth:`Equation.bind_entries` that does not show its
+    number of the entry at the shown precision."""
     from .text import markup          # scenes draw subscripts with Pango markup (W_Q → W<sub>Q</sub>)
 
     norm = lambda s: html.unescape(re.sub(r"</?su[bp]>", "", markup(s))).replace(" ", "")
@@ -265,8 +281,15 @@ def drawn_problems(e: "Equation") -> list[str]:
         if rel != "≈":
             for j, tot in enumerate(total):
                 sides = " + ".join(_mob_text(t[j]) for t in terms) + " = " + _mob_text(tot)
-                if not arithmetic_holds(sides.replace("+ −", "− ")):
+                if not (_same(_mob_text(terms[0][j]), _mob_text(tot)) if len(terms) == 1
+                        else arithmetic_holds(sides.replace("+ −", "− "))):
                     out.append(f"{e.where}: shown column {j}: {sides} does not add up (say ≈)")
+    for cells, field, index in e.entries:
+        vals = np.ravel(np.asarray(e.shown if field == "shown" else e.operands[field], np.float64)[index])
+        for j, cell in enumerate(cells):
+            if j >= len(vals) or not _close(_mob_text(cell), vals[j]):
+                out.append(f"{e.where}: drawn {_mob_text(cell)!r} is not {field}{[int(i) for i in np.atleast_1d(index)]}"
+                           f"[{j}] = {vals[j] if j < len(vals) else None}")
     return out
 
 

@@ -156,6 +156,17 @@ def pct(p: float) -> str:
     return "<0.01%"
 
 
+def pct_field(name: str, p: float) -> str:
+    """The format template that writes ``p`` as :func:`pct` does, from field ``name`` (for
+    a ledger entry's :meth:`~scenes.kit.ledger.Equation.say`).
+
+    >>> [pct_field("shown[3]", p).format(shown=[0, 0, 0, p]) == pct(p) for p in (0.773, 0.065, 1e-5)]
+    [True, True, True]
+    """
+    q = 100.0 * float(p)
+    return "<0.01%" if q < 0.01 else "{%s:.%d%%}" % (name, 1 if q >= 10 else 2)
+
+
 def mass_text(p: float) -> str:
     """A probability mass in %, never rounded to a misleading 100% or 0%.
 
