@@ -59,14 +59,13 @@ MUST_RECORD = {
 COUNTS: dict[tuple[str, str], int] = {}
 
 
-#: Scenes whose drawn equations are bound to the ledger (Equation.say / bind / bind_cells):
-#: how many bound drawings each must have at least (issue 20.7; more to convert, see
-#: scenes/kit/ledger.py).
-# Which scenes must draw equations bound to the ledger. Empty since the attention scene's
-# products moved to the product piece (scenes/kit/pieces/product.py), whose counting texts
-# are recorded but not bound yet (the open part of issue 20, item 7).
+#: Scenes whose drawn equations are bound to the ledger (Equation.say / bind / bind_cells /
+#: bind_entries): how many bound drawings each must have at least (issue 20.7). The product
+#: piece (scenes/kit/pieces/product.py) binds every counting entry, "+ N more terms" and
+#: "= …" line and the swept result grid, in every scene that uses it.
 MUST_BIND: dict[str, int] = {"EmbeddingScene": 31, "EmbeddingSpaceScene": 26,
-                             "SoftmaxTemperatureScene": 45, "GenerationScene": 10}
+                             "SoftmaxTemperatureScene": 45, "GenerationScene": 10,
+                             "AttentionScene": 31}
 
 
 @pytest.mark.parametrize("family", ["bundled", "gpt2"])
