@@ -9,4 +9,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 #: The README gallery (``--gallery``): a checkout's assets/gallery/.
 GALLERY_DIR = ROOT / "assets" / "gallery"
+STILLS_DIR = ROOT / "assets" / "stills"   # every beat's last frame, for the README and docs
+STILLS_WIDTH = 1280                       # px: 1080p frames scaled down (readable, small files)
 GALLERY_GIF = (360, 8)  # width px, fps: small enough for a README
