@@ -39,6 +39,7 @@ SCENES = [
     ("scenes.mlp", "MLPScene"),
     ("scenes.logit_lens", "LogitLensScene"),
     ("scenes.kv_cache", "KVCacheScene"),
+    ("scenes.unembedding", "UnembeddingScene"),
 ]
 #: Equation kinds each scene must record (it shows them on screen).
 MUST_RECORD = {
@@ -49,6 +50,7 @@ MUST_RECORD = {
     "MLPScene": {"matmul", "activation", "dot", "sum", "softmax", "total"},
     "LogitLensScene": {"matmul", "softmax"},
     "KVCacheScene": {"matmul", "scale", "softmax", "total", "product"},
+    "UnembeddingScene": {"sum", "dot", "softmax"},
 }
 COUNTS: dict[tuple[str, str], int] = {}
 
