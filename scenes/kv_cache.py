@@ -255,7 +255,9 @@ class KVCacheScene(FrameZoom, GPTScene):
         self.show_caption(self.caption_text("values"))
         swap = [ks.left.m, ks.right.m, ks.left.title, ks.right.title, ks.note]
         into = [vs.left.m, vs.right.m, vs.left.title, vs.right.title, vs.note]
-        self.play(*[FadeOut(a) for a in swap], *[FadeIn(b) for b in into], run_time=0.9)
+        # the keys leave before the values arrive in their place (no numbers cross-fading)
+        self.play(*[FadeOut(a) for a in swap], run_time=0.4)
+        self.play(*[FadeIn(b) for b in into], run_time=0.5)
         self.wait_read(1.2)
         self.kv_shown = {"k": ks, "v": vs}
         # what is on screen now: the values, with the labels and marks of the keys' frame

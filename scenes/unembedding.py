@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, FadeOut, GrowArrow,
+from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Arrow, Create, FadeIn, FadeOut, GrowArrow,
                    SurroundingRectangle, TransformFromCopy, VGroup, VMobject, Write)
 
 from scenes.kit.analysis.output import norm_stats
@@ -237,8 +237,10 @@ class UnembeddingScene(GPTScene):
         gone = [FadeOut(group)] if group is not None and self.is_shown(group) else []
         self.show_caption(self.caption_text("unembed", vocab=self.vocab, d=self.d))
         # x̂ itself moves next to W_Uᵀ (the same mobject: its label stays whole)
-        self.play(*gone, xn.animate.move_to(xn.target_spot), FadeIn(W, shift=0.3 * RIGHT),
-                  run_time=0.9)
+        # the norm's working leaves before W_Uᵀ arrives where it was (no numbers cross-fading)
+        if gone:
+            self.play(*gone, run_time=0.4)
+        self.play(xn.animate.move_to(xn.target_spot), FadeIn(W, shift=0.3 * RIGHT), run_time=0.7)
         self.play(FadeIn(eq), FadeIn(lg.brackets), FadeIn(lg.label), FadeIn(lg.len_text or VGroup()),
                   run_time=0.5)
         self.hold(minimum=0.3)
@@ -265,7 +267,8 @@ class UnembeddingScene(GPTScene):
             new = e.bind(num_text(e.say("sum of {n} terms = {shown:.2f}", n=j + 1), FS, THEME.text))
             new.move_to(run, aligned_edge=LEFT)
             self.play(hw.animate.move_to(W.entry(0, j)), hx.animate.move_to(xn.entry(j)),
-                      FadeOut(run), FadeIn(new), run_time=0.35)
+                      AnimationGroup(FadeOut(run, run_time=0.15), FadeIn(new, run_time=0.2),
+                                     lag_ratio=1.0), run_time=0.35)
             run = new
         more = self.d - self.n_dims
         e = self.equation("dot", "ℓ_i = x̂ · W_U[:, i]", shown=full, a=row_full, b=self.xn)
