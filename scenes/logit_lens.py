@@ -37,7 +37,7 @@ from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import TokenBoxes, WeightMatrix
 from scenes.kit.pieces.product import MatrixProduct
 from scenes.kit.text import num_text, token_label
-from scenes.kit.theme import THEME, mass_text
+from scenes.kit.theme import THEME, mass_text, shade_color
 
 
 #: Width of the last column beside the curves (frame units): a grid of 1 to 3 columns has
@@ -215,7 +215,9 @@ class LogitLensScene(FrameZoom, GPTScene):
         h = min(self.pitch * 0.86, 0.46)
         rect = RoundedRectangle(width=width - 0.08, height=h, corner_radius=0.06,
                                 stroke_width=1, stroke_color=THEME.dim,
-                                fill_color=THEME.positive, fill_opacity=0.08 + 0.55 * prob)
+                                fill_color=shade_color(prob, 1.0), fill_opacity=1.0)
+        # the probability as a shade behind the text, never so strong that the text drops
+        # under 4.5:1 (theme.shade_color)
         rect.move_to([x, y, 0])
         eq = getattr(self, "lens_eq", {}).get(L)
         pc = num_text(said_pct(eq, self.cols.index(p), tok_id) if eq else mass_text(prob), 18,

@@ -229,6 +229,11 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         x_in, x_out = norm.get_left()[0] - 0.45, down.get_right()[0] + 0.45
         plus = VGroup(Circle(0.2, color=THEME.text, stroke_width=3),
                       num_text("+", 30, THEME.text)).move_to([x_out, y_stream, 0])
+        # the stream stops at the ⊕ and goes on after it (no line drawn through the "+")
+        stream = VGroup(Line([-6.9, y_stream, 0], [x_out - 0.2, y_stream, 0], color=THEME.dim,
+                             stroke_width=6),
+                        Arrow([x_out + 0.2, y_stream, 0], [6.9, y_stream, 0], buff=0, color=THEME.dim,
+                              stroke_width=6, max_tip_length_to_length_ratio=0.3))
         branch = VGroup(
             Line([x_in, y_stream, 0], [x_in, norm.get_y(), 0], color=THEME.dim, stroke_width=3),
             Arrow([x_in, norm.get_y(), 0], norm.get_left(), buff=0, color=THEME.dim,

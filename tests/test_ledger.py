@@ -65,8 +65,8 @@ MUST_BIND: dict[str, int | dict[str, int]] = {
     "TransformerScene": 8,       # each row's count, the total, "= the model's own count"
     "UnembeddingScene": 7,       # the running sums of x̂ · W_U's column and "+ N more terms"
     "KVCacheScene": 26,          # the cost table, the cache line, the scaled row, softmax, sums
-    "LogitLensScene": {"bundled": LENS_BUNDLED, "gpt2": 0},
-    "MLPScene": MLP_MIN,         # the parameter facts, the neurons' activations and pushes, Σ
+    "LogitLensScene": {"bundled": 52, "gpt2": 0},
+    "MLPScene": 15,        # the parameter facts, the neurons' activations and pushes, Σ
 }
 
 
