@@ -426,7 +426,7 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         self.wait_read(1.2)
 
     # ------------------------------------------------------------------ beat 4
-    def make_chart(self, attr: Any, top: float, bottom: float = -2.45, x0: float = -6.0,
+    def make_chart(self, attr: Any, top: float, bottom: float = -2.15, x0: float = -6.0,
                    x1: float = 6.0, span: Sequence[Any] = ()) -> VGroup:
         return layer_chart(attr, top, bottom, x0, x1, span, NUM, LABEL)
 
