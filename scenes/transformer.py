@@ -612,9 +612,9 @@ class TransformerScene(GPTScene):
         self.show_caption(self.caption_text("scale", compare=compare_shapes(
             PUBLISHED, self.info["n_layer"], self.info["d_model"], self.total)))
         if gone:     # the bars leave before the table arrives in their place (no cross-fade)
-            self.play(*[FadeOut(m) for m in gone], run_time=0.35)
+            self.play(*[FadeOut(m) for m in gone], run_time=0.3)
         self.play(*[FadeIn(m, shift=0.1 * LEFT) for m in (note[0], note[1], note[2][:-1])],
-                  run_time=0.5)
+                  run_time=0.4 if gone else 0.7)
         src = getattr(self, "summary", None)
         if src is not None and src in self.mobjects:
             self.play(FadeTransform(src.copy(), note.mine), FadeIn(note[3]), run_time=0.7)
