@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Arrow, Create, FadeIn, FadeOut, GrowArrow,
+from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, FadeOut, GrowArrow,
                    SurroundingRectangle, TransformFromCopy, VGroup, VMobject, Write)
 
 from scenes.kit.analysis.output import norm_stats
@@ -267,8 +267,9 @@ class UnembeddingScene(GPTScene):
             new = e.bind(num_text(e.say("sum of {n} terms = {shown:.2f}", n=j + 1), FS, THEME.text))
             new.move_to(run, aligned_edge=LEFT)
             self.play(hw.animate.move_to(W.entry(0, j)), hx.animate.move_to(xn.entry(j)),
-                      AnimationGroup(FadeOut(run, run_time=0.15), FadeIn(new, run_time=0.2),
-                                     lag_ratio=1.0), run_time=0.35)
+                      run_time=0.35)
+            self.remove(run)        # the sum counts on in place, like a counter (no cross-fade)
+            self.add(new)
             run = new
         more = self.d - self.n_dims
         e = self.equation("dot", "ℓ_i = x̂ · W_U[:, i]", shown=full, a=row_full, b=self.xn)
