@@ -56,6 +56,17 @@ def settle(scene, group) -> None:
     scene.add(group)
 
 
+
+def said_cell(eq: Any, j: int, size: float, color: Any) -> Any:
+    """Entry ``j`` of ``eq``'s result as an entry is printed (:func:`number_str`), made
+    from the ledger entry by :meth:`Equation.say` and bound to it; a value whose printed
+    form is not a plain format (−0.00 shown as 0.00, scientific) is drawn unbound."""
+    v = float(np.asarray(eq.shown)[j])
+    shown = number_str(v)
+    said = eq.say(f"{{shown[{j}]:.{THEME.digits}f}}")
+    cell = num_text(shown, size, color)
+    return eq.bind(cell) if said == shown else cell
+
 class KVCacheScene(FrameZoom, GPTScene):
     _subscripts = True
     config_section = "kv_cache"
@@ -244,7 +255,9 @@ class KVCacheScene(FrameZoom, GPTScene):
         self.show_caption(self.caption_text("values"))
         swap = [ks.left.m, ks.right.m, ks.left.title, ks.right.title, ks.note]
         into = [vs.left.m, vs.right.m, vs.left.title, vs.right.title, vs.note]
-        self.play(*[FadeOut(a) for a in swap], *[FadeIn(b) for b in into], run_time=0.9)
+        # the keys leave before the values arrive in their place (no numbers cross-fading)
+        self.play(*[FadeOut(a) for a in swap], run_time=0.4)
+        self.play(*[FadeIn(b) for b in into], run_time=0.5)
         self.wait_read(1.2)
         self.kv_shown = {"k": ks, "v": vs}
         # what is on screen now: the values, with the labels and marks of the keys' frame
@@ -295,8 +308,9 @@ class KVCacheScene(FrameZoom, GPTScene):
         scores = t2.scores[L, H, n]
         pattern = t2.pattern[L, H, n]
         self.equation("matmul", "q · k_j", shown=raw, x=t2.q[L, H, n], W=K.T)
-        self.equation("scale", scale_str(scale, self.info["d_head"]), shown=scores, a=raw, s=scale)
-        self.equation("softmax", "softmax", shown=pattern, z=scores)
+        e_sc = self.equation("scale", scale_str(scale, self.info["d_head"]), shown=scores, a=raw,
+                             s=scale)
+        e_sm = self.equation("softmax", "softmax", shown=pattern, z=scores)
         x0, y0 = 1.15, -0.1
         pitch = min(0.95, (6.85 - x0 - 0.45) / (n + 1))
         e = self.entries
@@ -321,11 +335,11 @@ class KVCacheScene(FrameZoom, GPTScene):
         labels = ["q · k_j  (j = 0 … %d)" % n, scale_str(scale, self.info["d_head"]),
                   "softmax: the attention weights"]
         rows = VGroup()
-        for i, (vals, color) in enumerate(((raw, THEME.key), (scores, THEME.key),
-                                           (pattern, THEME.highlight))):
-            cells = (out.entries if i == 0 else VGroup(*[
-                num_text(number_str(float(v)), 20, color).move_to([cx, y0 - 0.88 * i, 0])
-                for cx, v in zip(cols_x, vals)]))
+        for i, (eq, color) in enumerate(((None, THEME.key), (e_sc, THEME.key),
+                                         (e_sm, THEME.highlight))):
+            cells = (out.entries if eq is None else VGroup(*[
+                said_cell(eq, j, 20, color).move_to([cx, y0 - 0.88 * i, 0])
+                for j, cx in enumerate(cols_x)]))
             name = self.text(labels[i], size=20, color=THEME.dim)
             name.move_to([x0, y0 - 0.88 * i + 0.4, 0], aligned_edge=LEFT)
             rows.add(VGroup(cells, name))
@@ -347,11 +361,14 @@ class KVCacheScene(FrameZoom, GPTScene):
         run = np.cumsum(pattern.astype(np.float64))
         total = self.text("sum: ", size=20, color=THEME.dim)
         total.move_to([x0, y0 - 2.2, 0], aligned_edge=LEFT)
-        sums = [num_text(f"{v:.4f}", 20, THEME.text).next_to(total, RIGHT, buff=0.1) for v in run]
+        sums = []
+        for j in range(n + 1):      # each running sum drawn from its ledger entry
+            e_run = self.equation("sum", f"sum of the first {j + 1} weights", shown=float(run[j]),
+                                  terms=pattern[:j + 1])
+            sums.append(e_run.bind(num_text(e_run.say("{shown:.4f}"), 20, THEME.text)
+                                   .next_to(total, RIGHT, buff=0.1)))
         self.play(FadeIn(rows[2][1]), FadeIn(total), run_time=0.3)
         for j in range(n + 1):
-            self.equation("sum", f"sum of the first {j + 1} weights", shown=float(run[j]),
-                          terms=pattern[:j + 1])
             anims = [ReplacementTransform(rows[1][0][j].copy(), rows[2][0][j])]
             anims.append(FadeIn(sums[0]) if j == 0 else ReplacementTransform(sums[j - 1], sums[j]))
             self.play(*anims, run_time=0.35 if j else 0.5)
@@ -377,15 +394,18 @@ class KVCacheScene(FrameZoom, GPTScene):
         for n in lens:
             y -= 0.6
             wo, wi = c.without_cache(n), c.with_cache(n)
-            self.equation("total", f"without the cache, n = {n}", shown=wo,
-                          parts=c.without_cache_parts(n))
-            self.equation("total", f"with the cache, n = {n}", shown=wi, parts=c.with_cache_parts(n))
+            e_wo = self.equation("total", f"without the cache, n = {n}", shown=wo,
+                                 parts=c.without_cache_parts(n))
+            e_wi = self.equation("total", f"with the cache, n = {n}", shown=wi,
+                                 parts=c.with_cache_parts(n))
             self.costs[n] = (wo, wi)
-            self.equation("scale", "× fewer", shown=wo / wi, a=wo, s=1.0 / wi)
+            e_r = self.equation("scale", "× fewer", shown=wo / wi, a=wo, s=1.0 / wi)
             what = "tokens (run 2)" if n == self.n + 1 else "tokens"
+            # the counts and the ratio drawn from their ledger entries
             cells = [self.text(f"{n:,} {what}", size=22),
-                     num_text(f"{wo:,}", 22), num_text(f"{wi:,}", 22, THEME.accent),
-                     self.text(f"{wo / wi:,.1f}× fewer", size=22, color=THEME.accent)]
+                     e_wo.bind(num_text(e_wo.say("{shown:,}"), 22)),
+                     e_wi.bind(num_text(e_wi.say("{shown:,}"), 22, THEME.accent)),
+                     e_r.bind(self.text(e_r.say("{shown:,.1f}× fewer"), size=22, color=THEME.accent))]
             for m, xx, edge in zip(cells, (x_lab, x_wo, x_wi, x_ratio), (UL, UR, UR, UR)):
                 m.move_to([xx, y, 0], aligned_edge=edge)
             rows.add(VGroup(*cells))
@@ -402,14 +422,18 @@ class KVCacheScene(FrameZoom, GPTScene):
         rules.arrange(DOWN, aligned_edge=LEFT, buff=0.12)
         rules.move_to([x_lab, y - 0.6, 0], aligned_edge=UL)
         per_tok = cache_numbers(info["n_layer"], info["n_kv_head"], info["d_head"])
-        self.equation("product", "2 × layers × kv heads × d_head", shown=per_tok,
-                      factors=[2, info["n_layer"], info["n_kv_head"], info["d_head"]])
-        self.equation("product", "per token × long context", shown=per_tok * self.long,
-                      factors=[per_tok, self.long])
-        mem = self.text(f"cache: 2 × {info['n_layer']} layers × {info['n_kv_head']} kv heads × "
-                        f"{info['d_head']} = {per_tok:,} numbers per token, "
-                        f"{per_tok * self.long:,} at {self.long:,}", size=22,
-                        color=THEME.highlight)
+        e_tok = self.equation("product", "2 × layers × kv heads × d_head", shown=per_tok,
+                              factors=[2, info["n_layer"], info["n_kv_head"], info["d_head"]])
+        e_long = self.equation("product", "per token × long context", shown=per_tok * self.long,
+                               factors=[per_tok, self.long])
+        # one line, two entries: the factors and per-token count from the first, the long
+        # context's count from the second (both said, the line bound to the joined text)
+        said = (e_tok.say("cache: {factors[0]} × {factors[1]} layers × {factors[2]} kv heads × "
+                          "{factors[3]} = {shown:,} numbers per token, ")
+                + e_long.say("{shown:,} at {factors[1]:,}"))
+        mem = self.text(said, size=22, color=THEME.highlight)
+        e_tok.bind(mem, said)
+        e_long.bind(mem, said)
         mem.move_to([x_lab, rules.get_bottom()[1] - 0.35, 0], aligned_edge=UL)
         g = VGroup(rows, rules, mem)
         g.rows, g.rules, g.mem = rows, rules, mem

@@ -37,12 +37,31 @@ from scenes.kit.scene import GPTScene, beat
 from scenes.kit.pieces import TokenBoxes, WeightMatrix
 from scenes.kit.pieces.product import MatrixProduct
 from scenes.kit.text import num_text, token_label
-from scenes.kit.theme import THEME, mass_text
+from scenes.kit.theme import THEME, mass_text, shade_color
 
 
 #: Width of the last column beside the curves (frame units): a grid of 1 to 3 columns has
 #: wider cells, rebuilt this wide in ``beat_curve`` so that the curves keep their room.
 _CURVE_CELL_W = 2.9
+
+
+def said_pct(eq: Any, j: int, i: int, prefix: str = "") -> str:
+    """``prefix`` + the probability ``eq.shown[j][i]`` as :func:`mass_text` prints it, made
+    from the ledger entry ``eq`` by :meth:`Equation.say` (so the test reads it back); the
+    ends mass_text words (">99.99%", "<0.01%") are not a format of the number: not said.
+
+    >>> import numpy as np
+    >>> from scenes.kit.ledger import Equation
+    >>> e = Equation("softmax", "softmax", np.array([[0.773, 0.0012]]), {"z": np.zeros((1, 2))})
+    >>> said_pct(e, 0, 0, "→ “ Paris” "), said_pct(e, 0, 1), e.said
+    ('→ “ Paris” 77.3%', '0.12%', ['→ “ Paris” 77.3%', '0.12%'])
+    """
+    prob = float(np.asarray(eq.shown)[j, i])
+    spec = ".1%" if 0.1 <= prob < 0.99995 else ".2%" if 1e-4 <= prob < 0.1 else None
+    if spec is None:
+        return prefix + mass_text(prob)
+    said = eq.say(prefix.replace("{", "{{").replace("}", "}}") + f"{{shown[{j}][{i}]:{spec}}}")
+    return said if said == prefix + mass_text(prob) else prefix + mass_text(prob)
 
 
 def _short(label: str, max_chars: int) -> str:
@@ -118,9 +137,10 @@ class LogitLensScene(FrameZoom, GPTScene):
         return "embedding" if L == 0 else f"after block {L - 1}"
 
     # ------------------------------------------------------------------ the ledger
-    def record_lens(self, L: int, pos: list[int]) -> None:
+    def record_lens(self, L: int, pos: list[int]) -> Any:
         """x̂ = final norm of x_L, ℓ = x̂ · W_U, p = softmax(ℓ): the three steps the lens
-        shows, for layer L at positions ``pos``, with the numbers behind the screen."""
+        shows, for layer L at positions ``pos``, with the numbers behind the screen. Returns
+        the softmax entry (its ``shown`` [len(pos), vocab]: what the cells' percentages say)."""
         t = self.trace
         x = t.resid[L, pos]
         xn = t.apply_norm(x)
@@ -133,7 +153,7 @@ class LogitLensScene(FrameZoom, GPTScene):
             self.equation("rmsnorm", "x̂ = final RMSNorm of x", shown=xn, x=x, g=g, eps=facts["eps"])
         z = self.lens[L, pos]
         self.equation("matmul", "ℓ = x̂ · W_U", shown=z, x=xn, W=t.weights.W_U.T)
-        self.equation("softmax", "softmax", shown=softmax_rows(z).astype(np.float32), z=z)
+        return self.equation("softmax", "softmax", shown=softmax_rows(z).astype(np.float32), z=z)
 
     # ------------------------------------------------------------------ layout
     def build_header(self) -> None:
@@ -167,9 +187,8 @@ class LogitLensScene(FrameZoom, GPTScene):
         n = len(self.layers)
         self.pitch = min(0.62, (top - bottom) / n)
         self.row_y = [top - self.pitch * (i + 0.5) for i in range(n)]
+        self.lens_eq = {L: self.record_lens(L, self.cols) for L in self.layers}
         self.rows = [self.make_row(L, y) for L, y in zip(self.layers, self.row_y)]
-        for L in self.layers:
-            self.record_lens(L, self.cols)
 
     def build_rows(self) -> None:
         """The grid on screen without animation (for a beat that needs it)."""
@@ -196,9 +215,15 @@ class LogitLensScene(FrameZoom, GPTScene):
         h = min(self.pitch * 0.86, 0.46)
         rect = RoundedRectangle(width=width - 0.08, height=h, corner_radius=0.06,
                                 stroke_width=1, stroke_color=THEME.dim,
-                                fill_color=THEME.positive, fill_opacity=0.08 + 0.55 * prob)
+                                fill_color=shade_color(prob, 1.0), fill_opacity=1.0)
+        # the probability as a shade behind the text, never so strong that the text drops
+        # under 4.5:1 (theme.shade_color)
         rect.move_to([x, y, 0])
-        pc = num_text(mass_text(prob), 18, THEME.text)
+        eq = getattr(self, "lens_eq", {}).get(L)
+        pc = num_text(said_pct(eq, self.cols.index(p), tok_id) if eq else mass_text(prob), 18,
+                      THEME.text)
+        if eq and pc.text in eq.said[-1:]:
+            eq.bind(pc)
         body, n = token_label(tok), 12
         while True:   # quoted, so that “.” and “␣” are visible; cut with … if too wide
             lab = num_text(f"“{_short(body, n)}”", 20, THEME.text)
@@ -249,7 +274,7 @@ class LogitLensScene(FrameZoom, GPTScene):
         t = self.trace
         L = self.layers[len(self.layers) // 2]
         p = t.n_pos - 1
-        self.record_lens(L, [p])
+        sm = self.record_lens(L, [p])
         k = 4
         x = np.asarray(t.resid[L, p], np.float64)
         xn = np.asarray(t.apply_norm(t.resid[L, p]), np.float64)
@@ -278,8 +303,10 @@ class LogitLensScene(FrameZoom, GPTScene):
         outlab = self.text(f"logit of “{tok}”", size=20, color=THEME.dim).next_to(out, UP, buff=0.15)
         prod = MatrixProduct(xng, col, out, x=xn, W=WU.T, cols=[top], result=np.array([[z[top]]]),
                              names=("x̂", "W_U", ""))
-        prob = self.text(f"softmax over all {V:,} logits → “{tok}” "
-                         f"{mass_text(float(self.p_top[L, p]))}", size=22, color=THEME.highlight)
+        said = said_pct(sm, 0, top, f"softmax over all {V:,} logits → “{tok}” ")
+        prob = self.text(said, size=22, color=THEME.highlight)
+        if said in sm.said[-1:]:
+            sm.bind(prob)
         prob.next_to(out, DOWN, buff=0.3).align_to(out, LEFT)   # where the count's note was
         if prob.get_right()[0] > 6.95:
             prob.shift((6.95 - prob.get_right()[0]) * RIGHT)

@@ -171,6 +171,17 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         if gone:
             self.play(*gone, run_time=0.4)
 
+    def said(self, e: Any, prefix: str, size: float, color: Any) -> Any:
+        """``prefix`` + entry ``e``'s result as a push is printed (:func:`fmt` with
+        ``self.dg`` decimals and a sign), made by :meth:`Equation.say` and bound to ``e``
+        (a value fmt prints in scientific notation is drawn unbound)."""
+        v = float(np.asarray(e.shown))
+        want = prefix + fmt(v, self.dg)
+        said = e.say(prefix.replace("{", "{{").replace("}", "}}") + f"{{shown:+.{self.dg}f}}")
+        m = num_text(want, size, color) if not self._subscripts or "_" not in want else \
+            self.text(want, size, color)
+        return e.bind(m, said) if said == want else m
+
     # ------------------------------------------------------------------ header (every beat)
     def build_header(self) -> None:
         t = self.trace
@@ -218,6 +229,11 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         x_in, x_out = norm.get_left()[0] - 0.45, down.get_right()[0] + 0.45
         plus = VGroup(Circle(0.2, color=THEME.text, stroke_width=3),
                       num_text("+", 30, THEME.text)).move_to([x_out, y_stream, 0])
+        # the stream stops at the ⊕ and goes on after it (no line drawn through the "+")
+        stream = VGroup(Line([-6.9, y_stream, 0], [x_out - 0.2, y_stream, 0], color=THEME.dim,
+                             stroke_width=6),
+                        Arrow([x_out + 0.2, y_stream, 0], [6.9, y_stream, 0], buff=0, color=THEME.dim,
+                              stroke_width=6, max_tip_length_to_length_ratio=0.3))
         branch = VGroup(
             Line([x_in, y_stream, 0], [x_in, norm.get_y(), 0], color=THEME.dim, stroke_width=3),
             Arrow([x_in, norm.get_y(), 0], norm.get_left(), buff=0, color=THEME.dim,
@@ -227,16 +243,18 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
                   stroke_width=3, max_tip_length_to_length_ratio=0.15))
         parts = mlp_param_parts(t, L)
         total = t.param_counts(L)["mlp"]
-        self.equation("total", "MLP parameters of the layer", shown=total, parts=list(parts.values()))
-        l1 = num_text(f"MLP of layer {L}: " + " + ".join(f"{v:,}" for v in parts.values())
-                      + f" = {total:,} parameters", LABEL, THEME.text)
+        # the two fact lines, made from their ledger entries
+        e1 = self.equation("total", "MLP parameters of the layer", shown=total, parts=list(parts.values()))
+        l1 = e1.bind(num_text(e1.say(
+            "MLP of layer {L}: " + " + ".join(f"{{parts[{i}]:,}}" for i in range(len(parts)))
+            + " = {shown:,} parameters", L=L), LABEL, THEME.text))
         n_layer, pc = t.info["n_layer"], t.info["param_counts"]
         all_mlp, n_params = t.param_counts()["mlp"], t.info["n_params"]
         self.equation("total", "all MLPs", shown=all_mlp, parts=pc["mlp"])
         share = all_mlp / n_params
-        self.equation("scale", "share of all parameters", shown=share, a=all_mlp, s=1.0 / n_params)
-        l2 = num_text(f"all {n_layer} MLPs: {all_mlp:,} of the model's {n_params:,} "
-                      f"parameters = {100 * share:.1f}%", LABEL, THEME.text)
+        e2 = self.equation("scale", "share of all parameters", shown=share, a=all_mlp, s=1.0 / n_params)
+        l2 = e2.bind(num_text(e2.say("all {n} MLPs: {a:,} of the model's {N:,} parameters = "
+                                     "{shown:.1%}", n=n_layer, N=int(n_params)), LABEL, THEME.text))
         facts = VGroup(l1, l2).arrange(DOWN, buff=0.18, aligned_edge=LEFT)
         facts.next_to(s_lab, DOWN, buff=0.3).to_edge(LEFT, buff=0.5)
         g = VGroup(stream, s_lab, branch, plus, row, arrows, shapes, facts)
@@ -312,16 +330,15 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         for r, i in enumerate(idx):
             c = float(self.contrib[i])
             wc = writes[r] - writes[r].mean() if a.centred else writes[r]
-            self.equation("dot", f"push of neuron {i}", shown=c, a=wc, b=a.direction)
-            pushes.add(num_text(fmt(c, self.dg), NUM, THEME.positive if c >= 0 else THEME.negative)
+            e = self.equation("dot", f"push of neuron {i}", shown=c, a=wc, b=a.direction)
+            pushes.add(self.said(e, "", NUM, THEME.positive if c >= 0 else THEME.negative)
                        .move_to([hx, ys[r], 0]))
         top_sum = float(self.contrib[idx].sum())
-        self.equation("sum", "these neurons' pushes", shown=top_sum, terms=self.contrib[idx])
-        self.equation("sum", "the layer's MLP push", shown=float(a.mlp[L]),
-                      terms=np.concatenate([self.contrib, [self.b_contrib]]))
-        s1 = num_text(f"these {len(idx)}: {fmt(top_sum, self.dg)}", LABEL, THEME.text)
-        s2 = self.text(f"all {self.d_mlp:,}{b_txt}: {fmt(float(a.mlp[L]), self.dg)}", LABEL,
-                     THEME.highlight)
+        e1 = self.equation("sum", "these neurons' pushes", shown=top_sum, terms=self.contrib[idx])
+        e2 = self.equation("sum", "the layer's MLP push", shown=float(a.mlp[L]),
+                           terms=np.concatenate([self.contrib, [self.b_contrib]]))
+        s1 = self.said(e1, f"these {len(idx)}: ", LABEL, THEME.text)
+        s2 = self.said(e2, f"all {self.d_mlp:,}{b_txt}: ", LABEL, THEME.highlight)
         sums = VGroup(s1, s2).arrange(DOWN, buff=0.15, aligned_edge=RIGHT)
         sums.next_to(pushes, DOWN, buff=0.35).to_edge(RIGHT, buff=0.4)
         g = VGroup(ids, acts, times, M, out_lab, out_g, head, pushes, sums)
@@ -409,7 +426,7 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         self.wait_read(1.2)
 
     # ------------------------------------------------------------------ beat 4
-    def make_chart(self, attr: Any, top: float, bottom: float = -2.45, x0: float = -6.0,
+    def make_chart(self, attr: Any, top: float, bottom: float = -2.15, x0: float = -6.0,
                    x1: float = 6.0, span: Sequence[Any] = ()) -> VGroup:
         return layer_chart(attr, top, bottom, x0, x1, span, NUM, LABEL)
 
@@ -430,11 +447,17 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         ch = self.make_chart(a, self.content_top - 1.05)
         logit = float(a.logit)
         # the exact sum (embedding, each layer's attention and MLP, the final norm's bias)
-        self.equation("sum", "Σ direct pushes = the answer's logit", shown=logit, terms=a.terms())
+        e = self.equation("sum", "Σ direct pushes = the answer's logit", shown=logit, terms=a.terms())
         norm = self.trace.info["final_norm"]
-        bias = f" + the final norm's bias term ({fmt(a.bias)})" if norm["bias"] else ""
-        eq = num_text(f"sum of all {len(a.terms()) - 1} bars{bias} = {fmt(logit, sign=False)} = "
-                      f"“{self.ans}”'s logit", LABEL, THEME.text)
+        n_terms = len(a.terms())
+        bias = f" + the final norm's bias term ({{terms[{n_terms - 1}]:+.2f}})" if norm["bias"] else ""
+        said = e.say("sum of all {n} bars" + bias + " = {shown:.2f} = “{ans}”'s logit",
+                     n=n_terms - 1, ans=self.ans)
+        want = (f"sum of all {n_terms - 1} bars" + (f" + the final norm's bias term ({fmt(a.bias)})"
+                if norm["bias"] else "") + f" = {fmt(logit, sign=False)} = “{self.ans}”'s logit")
+        eq = num_text(want, LABEL, THEME.text)
+        if said == want:      # drawn from the entry (unless fmt went scientific)
+            e.bind(eq)
         how = "centred, divisor" if a.centred else "divisor"
         note = wrapped_text(f"via the final {norm['type']} ({how} frozen at the real "
                              f"{fmt(1.0 / a.scale, sign=False)}) and W_U", LABEL,

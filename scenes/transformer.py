@@ -326,7 +326,11 @@ class TransformerScene(GPTScene):
                 brk = num_text(f"{n_mat} matrices + biases" if n_mat < len(p.terms)
                                else f"{n_mat} matrices", 18, THEME.dim)
                 brk.move_to([x_brk, y, 0], aligned_edge=LEFT)
-            cnt = num_text(f"{p.count:,}", 20).move_to([x_cnt, y, 0], aligned_edge=RIGHT)
+            e_cnt = self._record_part(p, brk.text)
+            cnt = num_text(e_cnt.say("{shown:,}") if e_cnt else f"{p.count:,}", 20)
+            if e_cnt:
+                e_cnt.bind(cnt)
+            cnt.move_to([x_cnt, y, 0], aligned_edge=RIGHT)
             if p.key in TOTAL_KEYS:
                 cnt.set_color(THEME.text)
             else:
@@ -338,38 +342,37 @@ class TransformerScene(GPTScene):
             y -= 0.5 if p.key != "norms" else 0.62
         rule = Line([x_lab, y + 0.22, 0], [x_cnt, y + 0.22, 0], stroke_width=1.5, color=THEME.dim)
         tot_lab = self.text("total", size=22).move_to([x_lab, y - 0.1, 0], aligned_edge=LEFT)
-        tot = num_text(f"{self.total:,}", 22, THEME.highlight).move_to([x_cnt, y - 0.1, 0],
-                                                                       aligned_edge=RIGHT)
+        e_tot = self.equation("total", "total", shown=self.total,
+                              parts=[p.count for p in self.parts if p.key in TOTAL_KEYS])
+        tot = e_tot.bind(num_text(e_tot.say("{shown:,}"), 22, THEME.highlight))
+        tot.move_to([x_cnt, y - 0.1, 0], aligned_edge=RIGHT)
         n_params = int(info["n_params"])
         mark = "=" if n_params == self.total else "≠"
-        check = self.text(f"{mark} the model's own count: {n_params:,}",
-                          size=20, color=THEME.accent if mark == "=" else THEME.negative)
+        e_own = self.equation("total", "= the model's own count", shown=n_params, parts=[self.total])
+        check = e_own.bind(self.text(e_own.say(mark + " the model's own count: {shown:,}"),
+                                     size=20, color=THEME.accent if mark == "=" else THEME.negative))
         check.move_to([x_cnt, y - 0.62, 0], aligned_edge=RIGHT)
         table = VGroup(rows, rule, tot_lab, tot, check)
         table.rows, table.total, table.check = rows, tot, check
         table.tot_lab, table.rule = tot_lab, rule
         return table
 
-    def _record_counts(self) -> None:
-        """The ledger: each matrix size, each breakdown sum, the blocks and the total."""
-        for p in self.parts:
-            if p.key == "blocks" and p.terms:
-                self.equation("product", f"{p.terms[0].factors[0]} × {p.terms[0].factors[1]:,}",
+    def _record_part(self, p: Any, breakdown: str) -> Any:
+        """The ledger entries of one table row: each matrix size and the row's count as their
+        sum (the blocks row: blocks × one block, one block = its parts). Returns the entry
+        whose result is the count drawn in the row, or None (a count read, not computed)."""
+        if p.key == "blocks" and p.terms:
+            e = self.equation("product", f"{p.terms[0].factors[0]} × {p.terms[0].factors[1]:,}",
                               shown=p.count, factors=list(p.terms[0].factors))
-                per = [q.count for q in self.parts if q.per_block]
-                self.equation("total", "one block = attention + MLP + norms",
-                              shown=p.terms[0].factors[1], parts=per)
-                continue
-            for term in p.terms:
-                self.equation("product", term.shape_str(), shown=term.size,
-                              factors=list(term.factors))
-            if p.terms:
-                self.equation("total", self.breakdown_text.get(p.key, p.breakdown()), shown=p.count,
-                              parts=[term.size for term in p.terms])
-        self.equation("total", "total", shown=self.total,
-                      parts=[p.count for p in self.parts if p.key in TOTAL_KEYS])
-        self.equation("total", "= the model's own count", shown=int(self.info["n_params"]),
-                      parts=[self.total])
+            per = [q.count for q in self.parts if q.per_block]
+            self.equation("total", "one block = attention + MLP + norms",
+                          shown=p.terms[0].factors[1], parts=per)
+            return e
+        for term in p.terms:
+            self.equation("product", term.shape_str(), shown=term.size, factors=list(term.factors))
+        if not p.terms:
+            return None
+        return self.equation("total", breakdown, shown=p.count, parts=[term.size for term in p.terms])
 
     @beat(needs=("stack_g",))
     def beat_counts(self) -> None:
@@ -377,7 +380,6 @@ class TransformerScene(GPTScene):
         g = self.stack_g
         table = self._counts_table()
         self.table = table
-        self._record_counts()
         self.show_caption(self.caption_text("counts"))
         facts = getattr(self, "facts", None)
         if facts is not None and facts in self.mobjects:
@@ -609,9 +611,10 @@ class TransformerScene(GPTScene):
         self.published = note
         self.show_caption(self.caption_text("scale", compare=compare_shapes(
             PUBLISHED, self.info["n_layer"], self.info["d_model"], self.total)))
-        self.play(*[FadeOut(m) for m in gone],
-                  *[FadeIn(m, shift=0.1 * LEFT) for m in (note[0], note[1], note[2][:-1])],
-                  run_time=0.7)
+        if gone:     # the bars leave before the table arrives in their place (no cross-fade)
+            self.play(*[FadeOut(m) for m in gone], run_time=0.3)
+        self.play(*[FadeIn(m, shift=0.1 * LEFT) for m in (note[0], note[1], note[2][:-1])],
+                  run_time=0.4 if gone else 0.7)
         src = getattr(self, "summary", None)
         if src is not None and src in self.mobjects:
             self.play(FadeTransform(src.copy(), note.mine), FadeIn(note[3]), run_time=0.7)

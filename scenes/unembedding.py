@@ -30,7 +30,7 @@ from scenes.kit.analysis.output import norm_stats
 from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix, norm_formula
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
-from scenes.kit.text import (displayable, flat_text, font_size_of, logit_str, markup, num_text,
+from scenes.kit.text import (displayable, flat_text, font_size_of, markup, num_text,
                              token_label)
 from scenes.kit.theme import THEME, fmt
 from tensors import UserError
@@ -237,8 +237,10 @@ class UnembeddingScene(GPTScene):
         gone = [FadeOut(group)] if group is not None and self.is_shown(group) else []
         self.show_caption(self.caption_text("unembed", vocab=self.vocab, d=self.d))
         # x̂ itself moves next to W_Uᵀ (the same mobject: its label stays whole)
-        self.play(*gone, xn.animate.move_to(xn.target_spot), FadeIn(W, shift=0.3 * RIGHT),
-                  run_time=0.9)
+        # the norm's working leaves before W_Uᵀ arrives where it was (no numbers cross-fading)
+        if gone:
+            self.play(*gone, run_time=0.4)
+        self.play(xn.animate.move_to(xn.target_spot), FadeIn(W, shift=0.3 * RIGHT), run_time=0.7)
         self.play(FadeIn(eq), FadeIn(lg.brackets), FadeIn(lg.label), FadeIn(lg.len_text or VGroup()),
                   run_time=0.5)
         self.hold(minimum=0.3)
@@ -255,25 +257,29 @@ class UnembeddingScene(GPTScene):
         head.next_to(self.toks, DOWN, buff=0.35).to_edge(LEFT, buff=0.5)
         terms = self.W_U_block[0] * self.xn[:self.n_dims]
         partial = np.cumsum(terms)
-        run = num_text(f"sum of 1 term = {logit_str(partial[0])}", FS, THEME.text)
+        # each running sum drawn from its ledger entry (logits: two decimals, as logit_str)
+        e = self.equation("sum", "sum of 1 term", shown=partial[0], terms=terms[:1])
+        run = e.bind(num_text(e.say("sum of 1 term = {shown:.2f}"), FS, THEME.text))
         run.next_to(head, RIGHT, buff=0.3)
         self.play(Create(hr), Create(hw), Create(hx), FadeIn(head), FadeIn(run), run_time=0.5)
-        self.equation("sum", "sum of 1 term", shown=partial[0], terms=terms[:1])
         for j in range(1, self.n_dims):
-            new = num_text(f"sum of {j + 1} terms = {logit_str(partial[j])}", FS, THEME.text)
+            e = self.equation("sum", f"sum of {j + 1} terms", shown=partial[j], terms=terms[:j + 1])
+            new = e.bind(num_text(e.say("sum of {n} terms = {shown:.2f}", n=j + 1), FS, THEME.text))
             new.move_to(run, aligned_edge=LEFT)
             self.play(hw.animate.move_to(W.entry(0, j)), hx.animate.move_to(xn.entry(j)),
-                      FadeOut(run), FadeIn(new), run_time=0.35)
+                      run_time=0.35)
+            self.remove(run)        # the sum counts on in place, like a counter (no cross-fade)
+            self.add(new)
             run = new
-            self.equation("sum", f"sum of {j + 1} terms", shown=partial[j], terms=terms[:j + 1])
         more = self.d - self.n_dims
-        rest = num_text(f"+ {more:,} more terms = {logit_str(full)}", FS, THEME.highlight)
+        e = self.equation("dot", "ℓ_i = x̂ · W_U[:, i]", shown=full, a=row_full, b=self.xn)
+        rest = e.bind(num_text(e.say("+ {more:,} more terms = {shown:.2f}", more=more), FS,
+                               THEME.highlight))
         rest.next_to(run, RIGHT, buff=0.3)
         rest.value = full
         he = SurroundingRectangle(lg.entry(0), color=THEME.highlight, buff=0.05)
         self.play(FadeIn(rest), FadeOut(hw), FadeOut(hx), run_time=0.5)
         self.play(TransformFromCopy(rest, lg.entry(0)), Create(he), run_time=0.6)
-        self.equation("dot", "ℓ_i = x̂ · W_U[:, i]", shown=full, a=row_full, b=self.xn)
         # the other rows: the same product, all at once
         self.play(FadeIn(VGroup(*lg.entries[1:]), lag_ratio=0.2), *(
             [FadeIn(lg.ellipses)] if lg.truncated_rows else []),
@@ -350,7 +356,10 @@ class UnembeddingScene(GPTScene):
         cap = self.caption_text("tied" if tied else "untied", model=self.trace.info["name"],
                                 tok=tok)
         self.show_caption(cap)
-        self.play(*[FadeOut(m) for m in gone], FadeIn(WE), FadeIn(WU), run_time=0.8)
+        # the old leaves before the matrices arrive where it was (no cross-fade of numbers)
+        if gone:
+            self.play(*[FadeOut(m) for m in gone], run_time=0.4)
+        self.play(FadeIn(WE), FadeIn(WU), run_time=0.5)
         boxes = [WE.highlight_row(0), WU.highlight_row(0, color=None if tied else THEME.negative)]
         self.play(*[Create(b) for b in boxes], FadeIn(rel), run_time=0.7)
         if tied:  # the very same numbers: flash them in both matrices together

@@ -34,6 +34,17 @@ NUM, LABEL = 22, 25
 PRODUCT_ROWS = 4
 
 
+
+def said_entry(eq: Any, c: int, v: float, size: float, color: Any) -> Any:
+    """Value ``v`` as a table entry (:func:`fmt`); with a ledger entry ``eq`` whose result's
+    entry ``c`` it is, made by :meth:`Equation.say` and bound to it (unbound where fmt
+    prints what a format spec does not: scientific notation)."""
+    want = fmt(v)
+    m = num_text(want, size, color)
+    if eq is not None and eq.say(f"{{shown[{c}]:+.{THEME.digits}f}}") == want:
+        eq.bind(m)
+    return m
+
 class MLPNeuronBeats:
     """``beat_vector`` of the MLP scene (see the module doc)."""
 
@@ -134,12 +145,12 @@ class MLPNeuronBeats:
                             np.asarray(w.get("b_gate", L), np.float64) if w.is_real("b_gate") else None,
                             "b_gate"))
             f_gate = activation(gate, self.act_name)
-            self.equation("activation", f"{fx}(gate)", shown=f_gate, x=gate, name=self.act_name)
-            self.equation("activation", f"{fx}(gate) ⊙ up", shown=actv, x=gate,
-                          name=self.act_name, up=pre)
+            acts = [self.equation("activation", f"{fx}(gate)", shown=f_gate, x=gate, name=self.act_name),
+                    self.equation("activation", f"{fx}(gate) ⊙ up", shown=actv, x=gate,
+                                  name=self.act_name, up=pre)]
         else:
             gate, f_gate = pre, actv
-            self.equation("activation", f"{fx}(pre)", shown=actv, x=pre, name=self.act_name)
+            acts = [self.equation("activation", f"{fx}(pre)", shown=actv, x=pre, name=self.act_name)]
         x_w = WeightMatrix(xh[None, :n], (1, self.d_model), font_size=NUM, truncated_cols=True,
                            show_shape=False, label="x̂", label_dir=LEFT).width
         digits = digits_for(max(float(np.abs(W[:n][:, idx]).max()) for _, W, *_ in mats))
@@ -176,15 +187,16 @@ class MLPNeuronBeats:
         # the table (after the matrix leaves): neurons as columns, one row per step
         names = [M.row_name for M in blocks] + ([f"{fx}(gate)", "⊙ up"] if self.gated else [f"{fx}(pre)"])
         vals = [M.vals for M in blocks] + ([f_gate, actv] if self.gated else [actv])
+        eqs = [None] * len(blocks) + acts          # the activation rows: drawn from their entries
         widest = max(self.text(nm, size=LABEL).width for nm in names)
         shift = -config.frame_width / 2 + 0.3 + widest + 0.3 - (M0.entry(0, 0).get_left()[0])
         col_x = [float(M0.entry(0, c).get_x()) + shift for c in range(len(idx))]
         y_t0 = ids.get_y() - 0.6
         rows = VGroup()
-        for r, (nm, vv) in enumerate(zip(names, vals)):
+        for r, (nm, vv, eq) in enumerate(zip(names, vals, eqs)):
             last = r == len(names) - 1
-            cells = VGroup(*[num_text(fmt(float(v)), NUM, THEME.highlight if last else THEME.text)
-                             .move_to([cx, y_t0 - 0.55 * r, 0]) for cx, v in zip(col_x, vv)])
+            cells = VGroup(*[said_entry(eq, c, float(v), NUM, THEME.highlight if last else THEME.text)
+                             .move_to([cx, y_t0 - 0.55 * r, 0]) for c, (cx, v) in enumerate(zip(col_x, vv))])
             for c, v in zip(cells, vv):
                 c.value = float(v)
             lab = self.text(nm, size=LABEL, color=THEME.highlight if last else THEME.dim)
