@@ -155,6 +155,9 @@ def main() -> int:
     ap.add_argument("--modes", nargs="+", default=["a", "b", "c"], choices=["d", "a", "b", "c", "1", "0"])
     ap.add_argument("--tree", type=Path, help="also render with this checkout's driver (a baseline)")
     ap.add_argument("--no-floor", action="store_true", help="skip the encode floor")
+    ap.add_argument("--per-scene", action="store_true",
+                    help="print the driver's table (render s / video s per scene) for each mode; "
+                         "with mode 1 (one scene at a time) each row is that scene alone")
     ap.add_argument("--floor", choices=["every", "held"], default="every",
                     help="every: every frame converted and encoded (the floor issue 21 measured); "
                          "held: identical frames handed over once, as a render does (lower)")
@@ -208,6 +211,9 @@ def main() -> int:
                     return 1
                 video = float(hit.group(1))
                 rows.append((tag, m, label, video, wall))
+                if args.per_scene:                # the driver's own table: one row per scene
+                    table_txt = r.stdout[r.stdout.find("scene "):hit.end()]
+                    print(table_txt, flush=True)
                 print(f"{tag} {m}  {label:40s} video {video:7.1f} s  wall {wall:7.1f} s  "
                       f"wall/video {wall / video:.2f}", flush=True)
             if not args.no_floor:
