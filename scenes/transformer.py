@@ -31,7 +31,7 @@ from scenes.kit.analysis.stack import (TOTAL_KEYS, Part, human, param_parts, sig
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import num_text, number_str, shape_str, token_label
-from scenes.kit.theme import THEME, value_color
+from scenes.kit.theme import THEME, ink_color
 from tensors import UserError
 
 #: Published shapes (not runs): GPT-2 — Radford et al. 2019, Table 2 (parameters, layers,
@@ -474,8 +474,7 @@ class TransformerScene(GPTScene):
             where = "after the embedding" if i == 0 else f"after block {i - 1}"
         x = np.asarray(x, np.float64)
         head = self.text(f"x at “{token_label(t.tokens[p])}”, {where}:", size=20, color=THEME.dim)
-        sc = float(np.abs(x[:n]).max()) or 1.0      # colours relative to this vector's shown entries
-        nums = VGroup(*[num_text(number_str(float(v)), 20, value_color(float(v), sc))
+        nums = VGroup(*[num_text(number_str(float(v)), 20, ink_color(float(v)))
                         for v in x[:n]], num_text("⋯", 20, THEME.dim)).arrange(RIGHT, buff=0.22)
         size = num_text(f"‖x‖ = {sig3(float(np.linalg.norm(x)))}", 20, THEME.text)
         g = VGroup(head, nums, size).arrange(RIGHT, buff=0.25)

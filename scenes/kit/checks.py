@@ -229,7 +229,7 @@ def scan(mobs: Iterable[Mobject], camera: Any = None) -> Scan:
                         else made * float(np.sqrt(max(w * h, 0.0) / (ext[0] * ext[1]))))
             else:
                 w, size = m.width, font_size_of(m)
-            if w > 0:
+            if w > 0 and not (size is not None and digit_px(size) < 1.0):  # (< 1 px: not seen yet)
                 out.append(Element("text", m, lo, hi, _label(m), size, order[0]))
             return
         if _is_box(m) and _visible(m):
