@@ -256,8 +256,15 @@ class AttentionScene(AttentionQKBeats, AttentionGridBeats, AttentionReadoutBeats
         self.add(self.xhat_mat)
 
     def _xhat_matrix(self) -> WeightMatrix:
-        m = self._rows(self.xhat, self.entries, (self.n, self.d_model), "x̂")
-        return m.to_edge(LEFT, buff=0.25).set_y(0.3)
+        return self._xhat_layout().copy()
+
+    def _xhat_layout(self) -> WeightMatrix:
+        """X̂ in its place, built once (never on screen: where X̂ sits, for the pieces laid
+        out beside it; :meth:`_xhat_matrix` gives a copy to show)."""
+        if getattr(self, "_xhat_ref", None) is None:
+            m = self._rows(self.xhat, self.entries, (self.n, self.d_model), "x̂")
+            self._xhat_ref = m.to_edge(LEFT, buff=0.25).set_y(0.3)
+        return self._xhat_ref
 
     def build_qmat(self) -> None:
         """Q and K (what beat_qk ends with)."""

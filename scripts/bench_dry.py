@@ -8,7 +8,7 @@ from ``PYTHONPATH``) captures each prompt once and prints one JSON line per scen
 
 - ``capture``: the cold ``trace()`` of the prompt (the model's forward pass and saving it),
 - ``traces``: every ``trace()`` the scene itself calls while it runs (cache loads, and new
-  captures such as an ablation or a generated step),
+  captures such as an ablation or each step of :func:`tensors.generate.generate`),
 - ``dry``: the rest of the dry run (prepare + every beat laid out, animations skipped),
   ``beats``: that time per beat (``prepare`` included), trace time taken out.
 """
@@ -97,6 +97,8 @@ def child(model: str, scenes: list[str], lengths: list[int], limit: float) -> No
                 getattr(m, "trace", None) is trace:
             m.trace = timed_trace
     tensors.trace = timed_trace
+    import tensors.extract                        # what tensors.generate calls for each step
+    tensors.extract.trace = timed_trace
     signal.signal(signal.SIGXCPU, _over_budget)
     hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
     over: set[str] = set()

@@ -55,7 +55,7 @@ class AttentionQKBeats:
         dk = digits_for(float(max(np.abs(kv[self.cols, :c]).max(), np.abs(self.k_lin[self.cols, :c]).max())))
         qm = self._rows(qv, c, (self.n, self.d_head), "q", THEME.query, labels=False, digits=dq)
         km = self._rows(kv, c, (self.n, self.d_head), "k", THEME.key, labels=False, digits=dk)
-        xh = self._xhat_matrix()
+        xh = self._xhat_layout()
         qm.to_edge(RIGHT, buff=0.35)
         km.next_to(self._w_block(self.W_Kf, "W_K", THEME.key), RIGHT, buff=0.3)
         for m in (qm, km):
@@ -78,7 +78,7 @@ class AttentionQKBeats:
         m = WeightMatrix(W[:self.entries, :c], (self.d_model, self.d_head), label=name,
                          font_size=MAT_SIZE)
         m.label.set_fill(color)
-        xh = self._xhat_matrix()
+        xh = self._xhat_layout()
         m.next_to(xh, RIGHT, buff=0.3)
         return m.shift((xh.brackets.get_top()[1] - m.brackets.get_top()[1]) * UP)
 

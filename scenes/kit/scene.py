@@ -78,6 +78,30 @@ def render_isolated(scene: "GPTScene") -> Iterator[None]:
             config.disable_caching = saved
 
 
+def paint_no_skipped_frames(renderer: Any) -> None:
+    """A dry run with every animation skipped paints no pixels inside ``play``/``wait``:
+    manim's cairo renderer draws the static background and the end frame of every play even
+    when it skips it (``update_frame`` ignores skipping by default) — a third of a dry run's
+    time, for frames nobody sees. A frame asked for outside a play (a still at the end,
+    :func:`scenes.kit.checks.beat_stills`) is drawn in full, from a clean canvas."""
+    play, update = renderer.play, renderer.update_frame
+    state = {"in_play": False}
+
+    def quiet_play(*args: Any, **kwargs: Any) -> None:
+        state["in_play"] = True
+        try:
+            play(*args, **kwargs)
+        finally:
+            state["in_play"] = False
+            renderer.static_image = None
+
+    def quiet_update(*args: Any, **kwargs: Any) -> None:
+        if not (state["in_play"] and renderer.skip_animations):
+            update(*args, **kwargs)
+
+    renderer.play, renderer.update_frame = quiet_play, quiet_update
+
+
 class GPTScene(LedgerMixin, SceneKnobs, Scene):
     """Base scene. Subclasses set ``beats`` and implement one method per beat; a beat that
     shows an equation records it with ``self.equation(...)`` (:mod:`scenes.kit.ledger`)."""
@@ -94,6 +118,8 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         use_fast_encoder()  # before Scene.__init__ resolves the encoder settings
         convert_held_frames_once()
         super().__init__(*args, **kwargs)
+        if config.dry_run and getattr(self.renderer, "_original_skipping_status", False):
+            paint_no_skipped_frames(self.renderer)
 
     def render(self, preview: bool = False) -> Any:
         with render_isolated(self):
