@@ -201,6 +201,10 @@ def scan(mobs: Iterable[Mobject], camera: Any = None) -> Scan:
     ThreeDCamera to place them as drawn."""
     from manim import ImageMobject
 
+    if camera is not None:
+        # where the camera looks now (it updates its rotation only when it paints a frame,
+        # and a dry run paints none)
+        camera.reset_rotation_matrix()
     out: list[Element] = []
     lines: list[tuple[str, np.ndarray, Mobject]] = []
     images: list = []
