@@ -496,7 +496,8 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             head.scale_to_fit_width(config.frame_width - 1)
         # what was there leaves, then the title comes (never two titles half-faded over each
         # other; the tag and the caption stay: no empty frame)
-        self.play(*[FadeOut(m) for m in gone], run_time=0.3)
+        if gone:                     # (a beat run alone may have nothing to clear)
+            self.play(*[FadeOut(m) for m in gone], run_time=0.3)
         self.remove(*gone)
         self.fixed(head)
         self.play(FadeIn(head), run_time=0.3)

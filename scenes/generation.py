@@ -396,6 +396,7 @@ class GenerationScene(GPTScene):
             gone += [strip.ptr, strip.u_text]
         gone = [m for m in gone if m is not None and self.is_shown(m)]
         # the last step leaves, then the text comes where it was (never over it half-faded)
-        self.play(*[FadeOut(m) for m in gone], run_time=0.3)
+        if gone:                     # (a beat run alone may have nothing to clear)
+            self.play(*[FadeOut(m) for m in gone], run_time=0.3)
         self.play(FadeIn(out, shift=0.1 * UP), run_time=0.4)
         self.hold(also=g.text[len(g.prompt):])

@@ -359,7 +359,8 @@ class SoftmaxTemperatureScene(GPTScene):
         self.show_caption(self.caption_text("samples", n=self.n_samples, seed=self.seed))
         # the sweep's picture moves out, then the draws come in where it was (never the
         # two half-faded over each other; the prompt stays: no empty frame between)
-        self.play(*[FadeOut(m) for m in gone], run_time=0.35)
+        if gone:                     # (a beat run alone may have nothing to clear)
+            self.play(*[FadeOut(m) for m in gone], run_time=0.35)
         self.play(FadeIn(lines[0], shift=0.15 * RIGHT), run_time=0.4)
         for line in lines[1:]:
             self.play(FadeIn(line, shift=0.15 * RIGHT), run_time=0.4)
