@@ -494,6 +494,7 @@ class TransformerScene(GPTScene):
         pitch = (ys[0] - ys[-1]) / max(len(ys) - 1, 1) if len(ys) > 1 else 0.5
         y_of = lambda u: ys[0] + pitch * 0.5 - pitch * u
         marker, read = self.marker, self.read
+        shown: list = [None]
 
         def step(_: Any, a: float) -> None:
             u = u0 + (u1 - u0) * a
@@ -502,10 +503,21 @@ class TransformerScene(GPTScene):
                 for j, b in enumerate(pair):
                     frac = min(1.0, max(0.0, 2 * (u - i - 0.5 * j)))
                     if 0.0 < frac < 1.0 or (frac == 1.0 and b.width < full[i][j].width - 1e-6):
-                        b.become(full[i][j].copy().stretch(max(frac, 1e-3), 0, about_edge=LEFT))
-            new = self.readout(u)
-            read.become(new)
-            read.values = new.values
+                        f = full[i][j]
+                        if b.submobjects or f.submobjects or len(b.points) != len(f.points):
+                            b.become(f.copy().stretch(max(frac, 1e-3), 0, about_edge=LEFT))
+                        else:                      # the same bar, stretched from its left edge
+                            pts = f.points.copy()
+                            left = pts[:, 0].min()
+                            pts[:, 0] = left + (pts[:, 0] - left) * max(frac, 1e-3)
+                            b.points = pts
+            i = int(np.floor(u + 1e-9))          # which vector the readout shows (readout())
+            key = (i, i < len(self.trace.resid) - 1 and u - i >= 0.5)
+            if key != shown[0]:                    # it changes a few times, not every frame
+                shown[0] = key
+                new = self.readout(u)
+                read.become(new)
+                read.values = new.values
 
         self.play(UpdateFromAlphaFunc(VGroup(marker, read, *[b for c in bars.cols for b in c]), step),
                   run_time=run_time, rate_func=lambda a: a)
