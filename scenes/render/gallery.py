@@ -44,8 +44,11 @@ def make_stills(todo: list) -> None:
     for e in todo:
         with tempfile.TemporaryDirectory(prefix="stills-") as tmp:
             made = beat_stills(e.cls, tmp)
+            # (not another scene's whose name starts with this one's: embedding_space_*)
+            longer = [q.stem for q in (STILLS_DIR.parents[1] / "scenes").glob(f"{e.id}_*.py")]
             for old in STILLS_DIR.glob(f"{e.id}_*.png"):
-                old.unlink()
+                if not any(old.name.startswith(f"{o}_") for o in longer):
+                    old.unlink()
             (STILLS_DIR / f"{e.id}.png").unlink(missing_ok=True)
             for p in map(Path, made):
                 small_png(p, STILLS_DIR / p.name.replace(f"{e.cls.__module__.rsplit('.', 1)[-1]}_",
