@@ -580,7 +580,7 @@ def check_frames(cls: type, every: float = SAMPLE_EVERY, **knobs: Any) -> FrameR
     report = FrameReport()
 
     last: dict[int, np.ndarray] = {}            # mobject id → centre at the previous sample
-    last_op: dict[int, float] = {}              # element id → opacity at the previous sample
+    last_op: dict[int, tuple] = {}              # element id → (fill rgb, opacity) at the previous sample
 
     def record(scene: Any, t: float, at_rest: bool, first: bool = True,
                animating: frozenset[int] | None = None) -> None:
