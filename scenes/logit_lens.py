@@ -355,8 +355,8 @@ class LogitLensScene(FrameZoom, GPTScene):
         bar.move_to([self.x_left, row.cells.get_y(), 0])
         cells = [c for c in row.cells if c is not done]
         self.play(FadeIn(row.name), FadeIn(bar), run_time=0.15)
-        self.play(bar.animate.move_to([self.x_right, row.cells.get_y(), 0]),
-                  LaggedStart(*[FadeIn(c, scale=0.6) for c in cells], lag_ratio=1.0),
+        born = [LaggedStart(*[FadeIn(c, scale=0.6) for c in cells], lag_ratio=1.0)] if cells else []
+        self.play(bar.animate.move_to([self.x_right, row.cells.get_y(), 0]), *born,
                   run_time=run_time, rate_func=lambda a: a)
         self.remove(bar)
 
