@@ -221,3 +221,13 @@ def test_analysis_doctests():
     for mod in (kvcache, lens, stack):
         r = doctest.testmod(mod)
         assert r.attempted > 0 and r.failed == 0, mod.__name__
+
+
+def test_logit_lens_one_token_prompt():
+    """A one-token prompt: every lens row holds only the worked position, so a row's sweep has
+    no other cell to bring in (it played an empty LaggedStart and the dry run crashed)."""
+    from scenes.kit.checks import check_beats
+
+    report = check_beats(LogitLensScene, model="smollm2", prompt="The")
+    assert len(report.scene.trace.tokens) == 1
+    assert {beat: p for beat, p in report.items() if p} == {}
