@@ -92,13 +92,13 @@ def scene_param(name: str, *rest):
 def scene_runs(tmp_path_factory, request):
     """Each story scene rendered ONCE per test session (per xdist worker) and every check
     reads that render: ``scene_runs(name, family, **knobs)`` → a
-    :class:`scenes.kit.checks.FrameReport` — the findings of every sampled frame inside the
+    :class:`scenes.kit.frame_checks.FrameReport` — the findings of every sampled frame inside the
     animations, ``.beats`` the end-of-beat problems, ``.scene.ledger`` the equations shown.
     ``family``: "bundled" (SmolLM2) or "gpt2" (the tiny GPT-2-shaped model). Traces are
     shared by the whole session (one cache of their own)."""
     import os
 
-    from scenes.kit.checks import check_frames
+    from scenes.kit.frame_checks import check_frames
 
     cache = tmp_path_factory.mktemp("scene-run-traces")
     done: dict = {}

@@ -2,7 +2,7 @@
 of long prompts (issue 11): at the end of each beat no text is under the size floor, no two
 texts/boxes overlap, nothing leaves the frame — at the default prompt and at prompts of 1,
 12, 40 and 200 tokens (the scene's busiest beat and its last). Inside the animations (every
-¼ s of video and both ends of each, scenes.kit.checks.check_frames) the same rules plus
+¼ s of video and both ends of each, scenes.kit.frame_checks.check_frames) the same rules plus
 lines across text and contrast; each scene and family must not get worse than
 tests/legibility_baseline.json (the findings still open, listed per scene; lower it when a
 scene is fixed: `python -m tests.test_legibility --write-baseline`). Animations are skipped,
@@ -88,7 +88,7 @@ def test_checker_finds_lines_and_contrast():
     """The two rules of the frames inside animations, and the sampling times."""
     from manim import Line, Rectangle
 
-    from scenes.kit.checks import sample_times
+    from scenes.kit.frame_checks import sample_times
     from scenes.kit.theme import contrast_ratio
 
     dim = num_text("12", 20, "#333333")                              # 1.5:1 on the background
@@ -180,7 +180,7 @@ def _write_baseline() -> None:
     """Run every scene and family once and write the open findings (distinct per kind)."""
     import sys
 
-    from scenes.kit.checks import check_frames
+    from scenes.kit.frame_checks import check_frames
 
     out = {}
     for fam in FAMILIES:
