@@ -37,9 +37,9 @@ from scenes.kit.theme import MIN_SIZE, THEME, fmt
 from tensors import UserError
 from tensors.errors import note
 
-#: Radians the camera may turn while the 3D picture is on screen (the slow ambient turn of
-#: beat_space and the start of beat_analogy, at |turn_rate| ≤ 0.05): labels are placed clear
-#: in all of it.
+#: Radians the camera turns while the 3D picture is on screen, at the default ``turn_rate``
+#: of 0.04 rad/s (beat_space and the caption that opens beat_analogy: under 7.5 s): labels are
+#: placed clear in all of it (scaled with the rate: :meth:`EmbeddingSpaceScene._turn_views`).
 TURN_SPAN = 0.3
 
 
