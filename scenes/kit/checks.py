@@ -398,12 +398,12 @@ def _line_problems(sc: Scan, moving: frozenset[int] = frozenset()) -> list[str]:
                 continue
             if x1 < lx + EPS or x0 > hx - EPS or y1 < ly + EPS or y0 > hy - EPS:
                 continue
-            if _segments_hit(a, b, lo, hi):
+            if segments_hit(a, b, lo, hi):
                 out.append(f"line: {e.label!r} × {lab}")
     return out
 
 
-def _segments_hit(a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
+def segments_hit(a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
     """Whether any segment a[i]→b[i] meets the box [lo, hi] (Liang–Barsky, vectorised)."""
     box_lo, box_hi = np.minimum(a, b), np.maximum(a, b)
     near = np.all(box_hi >= lo, axis=1) & np.all(box_lo <= hi, axis=1)

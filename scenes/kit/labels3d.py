@@ -87,12 +87,12 @@ def _box_clear(lo: np.ndarray, hi: np.ndarray, seen: tuple, ob: Obstacles,
                others: Sequence[tuple[np.ndarray, np.ndarray]]) -> bool:
     """Whether the screen box [lo, hi] is inside the bounds and clear of every obstacle and
     of the ``others`` boxes."""
-    from .checks import _segments_hit
+    from .checks import segments_hit
 
     if np.any(lo < ob.bounds[0]) or np.any(hi > ob.bounds[1]):
         return False
     a, b, spots = seen
-    if len(a) and _segments_hit(a, b, lo, hi):
+    if len(a) and segments_hit(a, b, lo, hi):
         return False
     s = ob.spot_half
     if len(spots) and np.any(np.all((spots + s > lo) & (spots - s < hi), axis=1)):
