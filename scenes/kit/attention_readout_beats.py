@@ -275,8 +275,9 @@ class AttentionReadoutBeats:
         # (then after it, if room): every arc reads left to right, nothing shrinks
         # (only tokens within max_arc_tokens of it can be shown: only those are measured)
         near = range(max(0, Q - self.max_arc_tokens), min(n, Q + self.max_arc_tokens + 1))
-        widths = [TokenBoxes([t.tokens[p]], font_size=32).width + 0.08 if p in near
-                  else float("inf") for p in range(n)]
+        row = TokenBoxes([t.tokens[p] for p in near], font_size=32, max_width=None)
+        widths = [row.boxes[p - near.start].width + 0.08 if p in near else float("inf")
+                  for p in range(n)]
         pos = arc_window(widths, Q, config.frame_width - 0.8, self.max_arc_tokens)
         start = pos[0]
         tb = TokenBoxes([t.tokens[p] for p in pos], font_size=32, show_positions=True,
