@@ -76,7 +76,14 @@ class AttentionQKBeats:
         return []
 
     def _w_block(self, W: np.ndarray, name: str, color) -> WeightMatrix:
-        """W's first ``entries`` rows × ``qk_cols`` columns, its real shape under it."""
+        """W's first ``entries`` rows × ``qk_cols`` columns, its real shape under it, right of
+        X̂ (built once per weight; a copy each time)."""
+        cache = self.__dict__.setdefault("_w_blocks", {})
+        if name not in cache:
+            cache[name] = self._w_block_build(W, name, color)
+        return cache[name].copy()
+
+    def _w_block_build(self, W: np.ndarray, name: str, color) -> WeightMatrix:
         c = min(self.qk_cols, self.d_head)
         m = WeightMatrix(W[:self.entries, :c], (self.d_model, self.d_head), label=name,
                          font_size=MAT_SIZE)
