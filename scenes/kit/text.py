@@ -170,10 +170,11 @@ def flat_text(s: str, size: float | None = None, color=None, font: str | None = 
             tpl = None
         if tpl is None:
             tpl = flatten(MarkupText(mk, font=key[2], font_size=key[1]))
+        _tag_size(tpl, key[1])
         _TEXT_CACHE[key] = tpl
     t = tpl.copy()
     t.text = s
-    _tag_size(t, key[1])
+    t.font_size_made, t.extent_made = tpl.font_size_made, tpl.extent_made
     # the colour is set on every copy: a theme changed since the template was cached
     # (another scene's course in the same process) must not carry over
     t.set_fill(color if color is not None else THEME.text, opacity=1)
@@ -249,12 +250,19 @@ def num_text(s: str, size: float | None = None, color=None, font: str | None = N
                     pts.append(glyphs[c] + np.array([pen, 0.0, 0.0]))
                 pen += adv[c]
             if pts:
+                p = np.vstack(pts) * (size / _ATLAS_REF)
+                # centred and measured by its anchors, as manim measures a path (move_to,
+                # width), in one pass instead of three
+                a = np.concatenate([p[0::4], p[3::4]])
+                p = p + (ORIGIN - (a.min(0) + a.max(0)) / 2)
+                a = np.concatenate([p[0::4], p[3::4]])
+                lo, hi = a.min(0), a.max(0)
                 t = VMobject(stroke_width=0)
-                t.set_points(np.vstack(pts) * (size / _ATLAS_REF))
+                t.set_points(p)
                 t.set_fill(color if color is not None else THEME.text, opacity=1)
-                t.move_to(ORIGIN)
                 t.text = s
-                _tag_size(t, size)
+                t.font_size_made = size
+                t.extent_made = (float(hi[0] - lo[0]), float(hi[1] - lo[1]))
                 return t
     return flat_text(s, size, color, font)
 
