@@ -129,6 +129,38 @@ def test_checker_sees_through_a_zoomed_camera():
     assert "frame" in " ".join(check_scene(scene))       # off the stage's edge
 
 
+def _fading_scene(start: float, run_time: float, to: float) -> type:
+    """A scene whose marginal number (muted ink on a masked cell, about 5:1) fades from full
+    to opacity ``to`` as a cross-fade does (the text is not the animation's mobject),
+    starting ``start`` s into the video."""
+    from manim import Scene, Square, UpdateFromAlphaFunc
+    from manim.utils.rate_functions import linear
+
+    from scenes.kit.theme import muted_on
+
+    class Fading(Scene):
+        def construct(self) -> None:
+            cell = Square(1.5, fill_color=THEME.masked, fill_opacity=1, stroke_width=0)
+            t = num_text("0.25", MIN_SIZE, muted_on(THEME.masked))
+            self.add(cell, t)
+            self.wait(start)
+            self.play(UpdateFromAlphaFunc(VGroup(), lambda _, a: t.set_opacity(1 - (1 - to) * a),
+                                          rate_func=linear), run_time=run_time)
+
+    return Fading
+
+
+def test_a_fade_starting_between_samples():
+    """A quick fade that began just before a sample (its first step small) is in transition;
+    a slow one is still asked to be read from its next sample on."""
+    from scenes.kit.frame_checks import check_frames
+
+    quick = check_frames(_fading_scene(0.2, 0.4, 0.0))      # at 0.25 s: 88 %, then 25 %
+    assert quick.distinct() == {}, quick.summary()
+    slow = check_frames(_fading_scene(0.2, 3.0, 0.3))       # 2.3 % a sample
+    assert "contrast" in slow.distinct(), slow.summary()
+
+
 def test_one_floor():
     """The smallest size drawn (theme.MIN_SIZE) is the pixel floor the checker applies."""
     assert digit_px(MIN_SIZE) >= MIN_TEXT_PX
