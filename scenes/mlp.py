@@ -417,7 +417,7 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         self.play(FadeIn(g.layer_total, shift=0.1 * DOWN), run_time=0.6)
         self.rows_view, self.layer_total = g, g.layer_total
         self.wait_read(1.2)
-        # E + ΔE: the output joins the stream; x's entries become x + Δx in place
+        # E + ΔE: the output joins the stream; x + Δx is written under x and Δx
         e = self.make_stream_add(g)
         self.cap("stream", layer=self.L)
         out_cells, out_lab = g.out[1], g.out[0]
