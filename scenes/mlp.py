@@ -422,9 +422,11 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         self.cap("stream", layer=self.L)
         out_cells, out_lab = g.out[1], g.out[0]
         gone = [g.ids, g.acts, g.times, g.M, g.push, g.sums]
+        # the rows leave (Δx moving up) before x arrives where they were: no double exposure
         self.play(*[FadeOut(m) for m in gone], out_cells.animate.set_y(e.dx_y),
                   out_lab.animate.move_to([e.x_lab.get_right()[0], e.dx_y, 0], aligned_edge=RIGHT),
-                  g.out[2].animate.set_y(e.dx_y), FadeIn(e, shift=0.3 * RIGHT), run_time=1.0)
+                  g.out[2].animate.set_y(e.dx_y), run_time=0.6)
+        self.play(FadeIn(e, shift=0.3 * RIGHT), run_time=0.4)
         # each entry of the sum is born from its two terms, x's and Δx's, flying into it
         # (x stays: x + Δx is written under x and Δx, never over them)
         fly_into(self, list(e.ys), [[a, c] for a, c in zip(e.xs, out_cells)], run_time=1.2,
