@@ -105,6 +105,23 @@ def test_checker_finds_lines_and_contrast():
     assert contrast_ratio("#777777", "#FFFFFF") == pytest.approx(4.48, abs=0.01)
 
 
+def test_checker_ignores_a_line_of_no_length():
+    """A stroke collapsed to one point draws nothing (an axis that Create is about to draw,
+    at the play's first frame): it crosses no text. The same line with its length does."""
+    from manim import Create, Line
+
+    text = num_text("34", 20)
+    line = Line([-1, 0, 0], [1, 0, 0])
+    start = Create(line)
+    start.begin()
+    start.interpolate(0.0)                  # all its points where the stroke will start
+    assert float(abs(line.points[:, 0].max() - line.points[:, 0].min())) < 1e-9
+    assert check_mobjects([VGroup(text, line.move_to(text))], full=True) == []
+    start.interpolate(1.0)
+    assert [p.split(":")[0] for p in check_mobjects([VGroup(text, line.move_to(text))],
+                                                    full=True)] == ["line"]
+
+
 def test_checker_sees_through_a_zoomed_camera():
     """Through a 2D camera zoomed 2× (scenes.kit.camera.FrameZoom) a text is as large as it
     is on screen, and what lies outside the view is not on screen at all."""

@@ -176,6 +176,8 @@ def _is_curtain(m: Mobject) -> bool:
 def _is_line(m: Mobject) -> bool:
     if not isinstance(m, VMobject) or not len(m.points) or _fill_op(m) > 0.05:
         return False
+    if float(np.ptp(m.points, axis=0).max()) < 1e-6:
+        return False                      # no length: draws nothing (a Create at its start)
     return bool(m.get_stroke_width() > 0 and len(m.stroke_rgbas)
                 and float(np.max(m.stroke_rgbas[:, 3])) > 0.3)
 
