@@ -15,7 +15,7 @@ not where a fact is stored: several layers' MLPs each matter when knocked out).
    model's own curve (SiLU, GELU …) to each real value; gate ⊙ up built from its factors.
 3. ``beat_rows`` — each neuron adds its activation times its row of W_out: the real top
    neurons' rows scaled and summed with Δx's entries counting up (the product piece), each
-   row's direct push on the answer's logit, then E + ΔE: the stream's x becomes x + Δx.
+   row's direct push on the answer's logit, then the stream's x becomes x + Δx.
 4. ``beat_layers`` — which layers push the answer directly: the direct contribution of every layer's
    attention and MLP output to the answer's logit, with the final norm's divisor frozen at
    its real value (see :mod:`scenes.kit.analysis.mlp`); the terms sum to the real logit.
@@ -86,8 +86,8 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         "act": "Each neuron: {pre} = x̂ · its column of {W}{bias} (one dot product), then {act}.",
         "rows": "Each neuron adds its activation × its row of W_out ({d_model} numbers). "
                 "Summed over all {d_mlp:,} neurons{bias}: the MLP's output.",
-        "stream": "E + ΔE: the MLP's output Δx is added to the stream; layer {layer}'s x becomes "
-                  "x + Δx, what the next layer reads.",
+        "stream": "The MLP's output Δx is added to the stream: layer {layer}'s x becomes "
+                  "x + Δx, what {reader} reads.",
         "push": "Through the final norm and W_U, each row pushes “{ans}”'s logit directly "
                 "(the norm's divisor frozen at its real value for this position).",
         "layers": "Every layer's attention and MLP write into the stream. With the embedding's"
@@ -354,7 +354,7 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         self.rows_view, self.layer_total = g, g.layer_total
 
     def make_stream_add(self, g: VGroup) -> VGroup:
-        """E + ΔE written as a sum: the stream x (its shown entries), Δx (the MLP output) under
+        """x + Δx written as a sum: the stream x (its shown entries), Δx (the MLP output) under
         it, and x + Δx under both. Returns x's row (``.xs``, its label, ``⋯``); the sum's
         row is ``.ys`` with ``.y_lab``, ``.dots2`` and ``.into``."""
         t, L, p = self.trace, self.L, self.pos
@@ -417,9 +417,10 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         self.play(FadeIn(g.layer_total, shift=0.1 * DOWN), run_time=0.6)
         self.rows_view, self.layer_total = g, g.layer_total
         self.wait_read(1.2)
-        # E + ΔE: the output joins the stream; x + Δx is written under x and Δx
+        # the output joins the stream; x + Δx is written under x and Δx
         e = self.make_stream_add(g)
-        self.cap("stream", layer=self.L)
+        last = self.L + 1 == self.trace.info["n_layer"]
+        self.cap("stream", layer=self.L, reader="the final norm" if last else f"layer {self.L + 1}")
         out_cells, out_lab = g.out[1], g.out[0]
         gone = [g.ids, g.acts, g.times, g.M, g.push, g.sums]
         # the rows leave (Δx moving up) before x arrives where they were: no double exposure
