@@ -74,16 +74,18 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
 
 
-#: Rough CPU seconds of the heaviest xdist groups (measured on the 2-core machine, Dec 2026;
-#: a group not listed counts 1 s per test). Only their ORDER matters: tests/run.sh passes
-#: --no-loadscope-reorder, so the groups are handed out heaviest first and the two workers
-#: end together (longest-processing-time-first), instead of xdist's "most tests first".
+#: Rough CPU seconds of the heaviest xdist groups (measured on the 2-core machine, Dec 2026,
+#: one file at a time; a group not listed counts 2 s per test). Only their ORDER matters:
+#: tests/run.sh passes --no-loadscope-reorder, so the groups are handed out heaviest first
+#: and the two workers end together (longest-processing-time-first), instead of xdist's
+#: "most tests first".
 GROUP_SECONDS = {
-    "file-test_render_ray.py": 190, "scene-attention": 180, "file-test_render_split.py": 120,
-    "file-test_render_narration.py": 100, "file-test_install.py": 90,
-    "file-test_course.py": 80, "scene-mlp": 80, "scene-logit_lens": 70,
-    "file-test_stack_scenes.py": 70, "file-test_render_sh.py": 70, "scene-embedding_space": 60,
-    "file-test_mlp_scene.py": 50, "scene-transformer": 50, "file-test_faults_course.py": 45,
+    "file-test_render_ray.py": 190, "scene-attention": 180, "file-test_course.py": 170,
+    "file-test_render_split.py": 125, "file-test_install.py": 95,
+    "file-test_render_narration.py": 90, "file-test_faults_course.py": 85,
+    "scene-mlp": 80, "file-test_stack_scenes.py": 80, "file-test_render_sh.py": 80,
+    "scene-logit_lens": 70, "scene-embedding_space": 60, "file-test_mlp_scene.py": 60,
+    "scene-transformer": 50, "scene-kv_cache": 50, "file-test_render_check.py": 35,
 }
 
 
@@ -106,7 +108,7 @@ def pytest_collection_modifyitems(config, items):
     weight: dict[str, float] = {}
     for item in items:
         g = _group(item)
-        weight[g] = GROUP_SECONDS.get(g, weight.get(g, 0) + 1)
+        weight[g] = GROUP_SECONDS.get(g, weight.get(g, 0) + 2)
     first = {g: i for i, g in reversed(list(enumerate(map(_group, items))))}
     items.sort(key=lambda it: (-weight[_group(it)], first[_group(it)]))
     # pytest-xdist 3.8 groups by a "@group" suffix it writes to item._nodeid, which pytest 9
