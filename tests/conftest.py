@@ -80,12 +80,12 @@ def pytest_configure(config):
 #: and the two workers end together (longest-processing-time-first), instead of xdist's
 #: "most tests first".
 GROUP_SECONDS = {
-    "file-test_render_ray.py": 190, "scene-attention": 180, "file-test_course.py": 170,
-    "file-test_render_split.py": 125, "file-test_install.py": 95,
-    "file-test_render_narration.py": 90, "file-test_faults_course.py": 85,
-    "scene-mlp": 80, "file-test_stack_scenes.py": 80, "file-test_render_sh.py": 80,
-    "scene-logit_lens": 70, "scene-embedding_space": 60, "file-test_mlp_scene.py": 60,
-    "scene-transformer": 50, "scene-kv_cache": 50, "file-test_render_check.py": 35,
+    "file-test_render_ray.py": 185, "scene-attention": 180, "file-test_course.py": 170,
+    "file-test_render_split.py": 125, "file-test_render_sh.py": 120, "file-test_install.py": 95,
+    "file-test_render_narration.py": 90, "file-test_faults_course.py": 85, "scene-mlp": 80,
+    "file-test_stack_scenes.py": 80, "scene-logit_lens": 70, "scene-embedding_space": 60,
+    "file-test_mlp_scene.py": 60, "scene-transformer": 50, "scene-kv_cache": 50,
+    "file-test_render_check.py": 35,
 }
 
 
