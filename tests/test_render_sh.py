@@ -95,18 +95,17 @@ def test_layer_out_of_range_for_the_model_stops_before_rendering(tmp_path, tiny_
     assert not (tmp_path / "out").exists()
 
 
-def _dry(tmp_path: Path, model: Path, *args: str) -> list[str]:
-    # a dry run checks the course against the model, so the model must exist: the tiny
-    # GPT-2-shaped one (loaded in a blink; these tests are about the commands, not the model)
-    course = write_tiny_course(tmp_path, model)
+def _dry(tmp_path: Path, *args: str) -> list[str]:
+    # a dry run checks the course against the model, so the model must exist (the bundled one)
+    course = write_tiny_course(tmp_path, "smollm2")
     r = run(str(course), "--dry-run", "--out", str(tmp_path / "o"), *args)
     assert r.returncode == 0, r.stderr
     assert not (tmp_path / "o").exists()
     return r.stdout.splitlines()
 
 
-def test_dry_run_maps_quality_and_names_outputs_predictably(tmp_path, tiny_gpt2_dir):
-    lines = _dry(tmp_path, tiny_gpt2_dir, "-qh", "--stills", "--check")
+def test_dry_run_maps_quality_and_names_outputs_predictably(tmp_path):
+    lines = _dry(tmp_path, "-qh", "--stills", "--check")
     vids = [ln for ln in lines if " -s " not in ln and "manim render" in ln]
     stills = [ln for ln in lines if " -s " in ln]
     # --check: a check job per scene beside its render (tests/test_render_check.py runs one)
@@ -121,13 +120,13 @@ def test_dry_run_maps_quality_and_names_outputs_predictably(tmp_path, tiny_gpt2_
     assert any(ln.endswith(f"# -> {tmp_path}/o/1080p60/tiny.png") for ln in stills)
 
 
-def test_dry_run_transparent_gif_lecture_slides(tmp_path, tiny_gpt2_dir):
-    t = _dry(tmp_path, tiny_gpt2_dir, "--transparent", "--gif", "--gif-width", "320", "--lecture", "TinyTwo")
+def test_dry_run_transparent_gif_lecture_slides(tmp_path):
+    t = _dry(tmp_path, "--transparent", "--gif", "--gif-width", "320", "--lecture", "TinyTwo")
     assert len([ln for ln in t if "manim render" in ln]) == 1  # only the named class
     assert "-t --format mov" in t[0] and t[0].endswith("tiny_two.mov")
     assert any("320px" in ln and "tiny_two.gif" in ln for ln in t)
     assert any(ln.startswith("# lecture:") and ln.endswith("lecture.mov") for ln in t)
-    s = _dry(tmp_path, tiny_gpt2_dir, "--slides", "-qm")
+    s = _dry(tmp_path, "--slides", "-qm")
     assert any("manim_slides render -q m" in ln and ln.split(" # ")[0].endswith("TinySlides")
                for ln in s)
     assert any("slides/<scene>.html" in ln for ln in s)
@@ -194,8 +193,8 @@ def test_real_run_of_a_tiny_course_with_every_output(tmp_path, tiny_gpt2_dir):
     assert "tiny.slides.log" in logs and "tiny.still.log" in logs  # <scene>.<kind>.log
 
 
-def test_dry_run_split_and_ray(tmp_path, tiny_gpt2_dir):
-    t = _dry(tmp_path, tiny_gpt2_dir, "--split", "3", "--ray", "TinyTwo")  # `--ray NAME`: NAME is a scene
+def test_dry_run_split_and_ray(tmp_path):
+    t = _dry(tmp_path, "--split", "3", "--ray", "TinyTwo")  # `--ray NAME`: NAME is a scene
     assert len([ln for ln in t if "manim render" in ln]) == 1 and "TinyTwo" in t[0]
     assert any(ln.startswith("# split: each scene into up to 3 pieces") for ln in t)
     assert any(ln.startswith("# on Ray (local)") for ln in t)
