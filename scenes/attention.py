@@ -301,11 +301,13 @@ class AttentionScene(AttentionQKBeats, AttentionGridBeats, AttentionReadoutBeats
         # each shown token's box travels to its row label
         boxes = [full.boxes[p - start] for p in self.cols if p >= start]
         labs = [xmat.row_labels[i] for i, p in enumerate(self.cols) if p >= start]
+        # the tokens without a row (and the notes) leave first: X fades in where they were
         self.play(FadeOut(head), FadeOut(pos_note), FadeOut(full.positions),
-                  *[FadeTransform(b, l) for b, l in zip(boxes, labs)],
                   *[FadeOut(b) for i, b in enumerate(full.boxes) if i + start not in self.cols],
+                  run_time=0.4)
+        self.play(*[FadeTransform(b, l) for b, l in zip(boxes, labs)],
                   FadeIn(VGroup(xmat.body, xmat.brackets, xmat.label, xmat.brace,
-                                xmat.shape_text), lag_ratio=0.02), run_time=1.2)
+                                xmat.shape_text), lag_ratio=0.02), run_time=1.0)
         self.remove(*labs)
         self.add(xmat)
         more = f"; rows for the last {len(self.cols)} of {self.n} tokens" if len(self.cols) < self.n else ""

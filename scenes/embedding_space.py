@@ -29,12 +29,18 @@ from manim import (DEGREES, DOWN, LEFT, ORIGIN, OUT, RIGHT, UL, UP, UR, Arrow, C
 from scenes.kit.analysis.embedding import (Analogy, Direction, PCA3, Vectors, analogy, direction,
                                            pca3, vector_source)
 from scenes.kit.camera import ShiftedThreeDCamera
+from scenes.kit.labels3d import Obstacles, View, clashes, place_labels
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import CAPTION_TOP, GPTScene, beat
 from scenes.kit.text import num_text, token_label
 from scenes.kit.theme import MIN_SIZE, THEME, fmt
 from tensors import UserError
 from tensors.errors import note
+
+#: Radians the camera turns while the 3D picture is on screen, at the default ``turn_rate``
+#: of 0.04 rad/s (beat_space and the caption that opens beat_analogy: under 7.5 s): labels are
+#: placed clear in all of it (scaled with the rate: :meth:`EmbeddingSpaceScene._turn_views`).
+TURN_SPAN = 0.3
 
 
 class EmbeddingSpaceScene(GPTScene, ThreeDScene):
@@ -195,7 +201,6 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
             a = Arrow(ORIGIN, end, buff=0, stroke_width=3, max_tip_length_to_length_ratio=0.12,
                       tip_length=0.18, color=THEME.positive)
             lab = num_text(self.word_label(key), THEME.small_size, THEME.text)
-            lab.move_to(end + 0.28 * end / max(np.linalg.norm(end), 1e-6))
             self.arrows[key], self.labels[key] = a, lab
         self.axes = VGroup(axes, ax_labels)
         pct = f"{100 * self.pca.explained.sum():.0f}%"
@@ -204,71 +209,64 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         # bottom left, above the room of a two-line caption
         self.pca_note = pca_note.to_edge(LEFT, buff=0.3).align_to(
             [0, -config.frame_height / 2 + 1.75, 0], DOWN)
-        self._declutter_labels()
+        self.result_labels = [num_text("?", THEME.text_size, THEME.text) for _ in self.analogy_results]
+        for m, a in self._place_labels(self._turn_views()):
+            m.move_to(a)
 
-    def _declutter_labels(self, step: float = 0.12, rounds: int = 40, turn: float = 0.3) -> None:
-        """Move word labels outward along their own arrow until no two labels overlap and no
-        label sits on another arrow's tip or on an axis label — seen from the starting camera
-        and from the camera turned by up to ``turn`` radians (the slow ambient turn)."""
-        cam = self.camera
-        theta0 = cam.get_theta()
+    def _place_labels(self, views: Sequence[View], n_arith: int = 0) -> list[tuple[Any, np.ndarray]]:
+        """Anchors for every label (the words', then the "?" results of the first
+        ``n_arith`` analogies, then the axes'), each beside its point: clear of every line
+        drawn in the picture — the arrows, the axes and the arithmetic arrows of those
+        analogies — of the arrow tips and result dots, of each other and of the notes,
+        inside the frame above the caption, in every one of ``views``
+        (:func:`scenes.kit.labels3d.place_labels`; a label where it is stays, if clear).
+        Remembered for :meth:`_labels_clear`. Returns (label, anchor) pairs."""
         keys = list(self.labels)
-        ends = {k: self.pca.coords[self.keys.index(k)] * self.plot_scale for k in keys}
-        dirs = {k: ends[k] / max(np.linalg.norm(ends[k]), 1e-6) for k in keys}
-        views = [theta0 + f * turn * np.sign(self.turn_rate or 1) for f in (0.0, 0.5, 1.0)]
-
-        def box(m):
-            c = cam.project_points(np.array([m.get_center()]))[0]
-            return c, m.width / 2 + 0.08, m.height / 2 + 0.05
-
-        # word labels, then axis labels: a later item moves (along its own direction) off an
-        # earlier one, so an axis label makes way for a word rather than the other way round
-        items = [(self.labels[k], dirs[k]) for k in keys] + list(zip(self.axes[1], (RIGHT, UP, OUT)))
-        tips_world = np.array([ends[k] for k in keys])
-        notes = [m for m in (self.left_note, self.pca_note) if m is not None]
+        ends = np.array([self.point(self.src.vec(k)) for k in keys])
         L = self.radius * 1.05
-        # drawn lines a label must not sit on: the other arrows (origin → tip) and the axes
-        along = np.linspace(0, 1, 120)[:, None]
-        segs = [(k, along * ends[k]) for k in keys] + \
-            [(f"axis{a}", (2 * along - 1) * L * e) for a, e in enumerate((RIGHT, UP, OUT))]
+        axes = [L * e for e in (RIGHT, UP, OUT)]
+        segs = [(ORIGIN, e) for e in ends] + [(-a, a) for a in axes]
+        dots, outs = [], []
+        for an in self.analogy_results[:n_arith]:
+            pa, pb, pc = (self.point(self.src.vec(k)) for k in an.keys)
+            pr = self.point(an.vec)
+            segs += [(pb, pc), (pa, pr)]
+            dots.append(pr)
+            outs.append(pr - pa)              # the "?" beyond the tip of the carried arrow
+        unit = ends / np.maximum(np.linalg.norm(ends, axis=1, keepdims=True), 1e-6)
+        dots_a = np.array(dots, float).reshape(-1, 3)
+        notes = [m for m in (self.left_note, self.pca_note, getattr(self, "tag", None)) if m is not None]
+        fw, fh = config.frame_width / 2 - 0.15, config.frame_height / 2 - 0.15
+        ob = Obstacles(
+            segments=np.array(segs, float), spots=np.vstack([ends - 0.09 * unit, dots_a]),
+            fixed=[(m.get_corner(DOWN + LEFT)[:2] - 0.1, m.get_corner(UP + RIGHT)[:2] + 0.1) for m in notes],
+            bounds=(np.array([-fw, CAPTION_TOP + 0.1]), np.array([fw, fh])))
+        mobs = [self.labels[k] for k in keys] + self.result_labels[:n_arith] + list(self.axes[1])
+        points = np.vstack([ends, dots_a, axes])
+        outward = np.vstack([unit, np.array(outs, float).reshape(-1, 3), [RIGHT, UP, OUT]])
+        halves = np.array([[m.width / 2, m.height / 2] for m in mobs])
+        placed = [getattr(m, "anchored", False) for m in mobs]
+        anchors = place_labels(self.camera, views, points, outward, halves, ob,
+                               keep=[m.get_center() if p else None for m, p in zip(mobs, placed)])
+        for m in mobs:
+            m.anchored = True
+        self._label_set = (mobs, halves, ob)
+        return list(zip(mobs, anchors))
 
-        def clashes(i: int) -> bool:
-            m = items[i][0]
-            ca, wa, ha = box(m)
-            own = [j for j, k in enumerate(keys) if self.labels[k] is m]
-            tips = cam.project_points(np.delete(tips_world, own, axis=0))
-            if any(abs(ca[0] - t[0]) < wa and abs(ca[1] - t[1]) < ha for t in tips):
-                return True
-            for n in notes:                  # fixed in the frame: screen coordinates already
-                if abs(ca[0] - n.get_x()) < wa + n.width / 2 and abs(ca[1] - n.get_y()) < ha + n.height / 2:
-                    return True
-            mine = keys[i] if i < len(keys) else None      # an axis label clears its own axis too
-            near = pushed[i] * step < 1.0    # off a line only while it stays near its own tip
-            for name, pts in segs if near else ():
-                if name != mine:
-                    p = cam.project_points(pts)
-                    if np.any((np.abs(p[:, 0] - ca[0]) < wa) & (np.abs(p[:, 1] - ca[1]) < ha)):
-                        return True
-            return any(abs(ca[0] - cb[0]) < wa + wb and abs(ca[1] - cb[1]) < ha + hb
-                       for cb, wb, hb in (box(o) for o, _ in items[:i]))
+    def _turn_views(self) -> list[View]:
+        """The camera from now on as the ambient turn (``turn_rate``) moves it while the
+        picture is on screen: one view every 0.05 rad of :data:`TURN_SPAN` · rate / 0.04
+        (at most a full turn)."""
+        th0 = self.camera.get_theta()
+        span = min(2 * np.pi, TURN_SPAN * abs(self.turn_rate) / 0.04)
+        n = int(np.ceil(span / 0.05)) + 1
+        return [View(th0 + f * span * float(np.sign(self.turn_rate or 1))) for f in np.linspace(0, 1, n)]
 
-        pushed = [0] * len(items)
-        for _ in range(rounds):
-            moved = False
-            for i, (m, d) in enumerate(items):
-                hit = False
-                for th in views:
-                    cam.set_theta(th)
-                    cam.reset_rotation_matrix()        # else project_points uses a stale view
-                    hit = hit or clashes(i)
-                if hit:
-                    m.shift(step * d)
-                    pushed[i] += 1
-                    moved = True
-            if not moved:
-                break
-        cam.set_theta(theta0)
-        cam.reset_rotation_matrix()
+    def _labels_clear(self) -> bool:
+        """Whether every label of the picture is clear (as :meth:`_place_labels` wants it)
+        with the camera as it is now."""
+        mobs, halves, ob = self._label_set
+        return clashes(self.camera, np.array([m.get_center() for m in mobs]), halves, ob) == 0
 
     def _show_picture_frame(self) -> None:
         """Axes and notes on screen (the arrows and labels are the caller's)."""
@@ -300,9 +298,9 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         if not self.analogy_results:
             return
         for i, an in enumerate(self.analogy_results):
-            self._one_analogy(an, first=i == 0)
+            self._one_analogy(an, i)
 
-    def _one_analogy(self, an: Analogy, first: bool) -> None:
+    def _one_analogy(self, an: Analogy, i: int) -> None:
         ka, kb, kc = an.keys
         la, lb, lc = (self.src.label(k).strip() for k in an.keys)
         expr = f"E({la}) − E({lb}) + E({lc})"
@@ -310,14 +308,19 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         # the caption first, then the arrows it names; the expected answer is not marked
         # until the ranking says where it is (its verdict caption)
         self.show_caption(self.caption_text("arith", expr=expr))
+        # the camera stops turning; labels in the way of the arithmetic about to be drawn
+        # step aside (placed for this view, with the arithmetic arrows: _place_labels)
+        self.stop_ambient_camera_rotation()
+        to = dict(self._place_labels([View(self.camera.get_theta())], n_arith=i + 1))
         anims = []
         for k, a in self.arrows.items():
+            lab = self.labels[k].animate.move_to(to[self.labels[k]])
             if k in focus:
-                anims += [a.animate.set_color(focus[k]).set_opacity(1),
-                          self.labels[k].animate.set_color(focus[k])]
+                anims += [a.animate.set_color(focus[k]).set_opacity(1), lab.set_color(focus[k])]
             else:
                 # the others step back in grey, still readable (not faded into the background)
-                anims += [a.animate.set_opacity(0.25), self.labels[k].animate.set_color(THEME.dim)]
+                anims += [a.animate.set_opacity(0.25), lab.set_color(THEME.dim)]
+        anims += [m.animate.move_to(to[m]) for m in self.axes[1]]
         self.play(*anims, run_time=0.6)
         # b → c difference, then the same difference placed at a: real arithmetic.
         pa, pb, pc = (self.point(self.src.vec(k)) for k in an.keys)
@@ -327,11 +330,10 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
         moved = Arrow(pa, pr, buff=0, stroke_width=4, color=THEME.text, tip_length=0.18,
                       max_tip_length_to_length_ratio=0.15)
         result = Dot(pr, radius=0.07, color=THEME.text)
-        rlab = num_text("?", THEME.text_size, THEME.text).move_to(pr + 0.3 * OUT)
+        rlab = self.result_labels[i].move_to(to[self.result_labels[i]])
         self.equation("a-b+c", expr, shown=an.vec, a=self.src.vec(ka), b=self.src.vec(kb),
                       c=self.src.vec(kc))
         # the camera follows the arithmetic: the difference b → c, carried to a, the result
-        self.stop_ambient_camera_rotation()
         # (each move as far as keeps every arrow and label in the frame: _fit_view)
         self.move_camera(**self._fit_view((pb + pc) / 2, 1.3, [diff]), added_anims=[GrowArrow(diff)],
                          run_time=1.0)
@@ -400,7 +402,7 @@ class EmbeddingSpaceScene(GPTScene, ThreeDScene):
                     return False
                 if any(np.all(np.minimum(hi, b) > np.maximum(lo, a)) for a, b in boxes):
                     return False
-            return True
+            return self._labels_clear()
 
         try:
             for f in np.linspace(1.0, 0.0, 11):

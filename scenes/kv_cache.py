@@ -210,7 +210,7 @@ class KVCacheScene(FrameZoom, GPTScene):
         self.show_caption(self.caption_text("runs", model=self.info["name"],
                                             tok=token_label(self.next_str)))
         self.play(FadeIn(g[0]), FadeIn(g.r1), run_time=0.5)
-        self.play(FadeIn(g[2]), ReplacementTransform(g.r1.copy(), VGroup(*g.r2.boxes[:self.n])),
+        self.play(FadeIn(g[2]), ReplacementTransform(g.r1.boxes.copy(), VGroup(*g.r2.boxes[:self.n])),
                   run_time=0.6)
         self.play(FadeIn(g.r2.boxes[self.n], shift=0.2 * LEFT), FadeIn(g.why), run_time=0.5)
         self.remove(*g.r2.boxes)

@@ -365,7 +365,9 @@ class LogitLensScene(FrameZoom, GPTScene):
         y0, y1 = self.row_y[0], self.row_y[-1]
         g = VGroup()
         for x, s in ticks:
-            g.add(Line([x, y0 + 0.2, 0], [x, y1 - 0.2, 0], stroke_width=1, color=THEME.neutral))
+            # the grid line stops just under the last row's dot: the end value is written
+            # below that dot, on the line's x (rank 1, 0 %), and must not be crossed
+            g.add(Line([x, y0 + 0.2, 0], [x, y1 - 0.06, 0], stroke_width=1, color=THEME.neutral))
             g.add(num_text(s, 18, THEME.dim).move_to([x, y0 + 0.4, 0]))
         g.add(self.text(title, size=20, color=color).move_to([(x0 + x1) / 2, 2.0, 0]))
         return g

@@ -39,13 +39,14 @@ from scenes.kit.scene import GPTScene, beat
 from scenes.kit.camera import FrameZoom
 from scenes.kit.mlp_neuron_beats import MLPNeuronBeats
 from scenes.kit.pieces import Bars, TokenBoxes, WeightMatrix
-from scenes.kit.pieces.product import MatrixProduct, frame_parts
+from scenes.kit.pieces.product import MatrixProduct, fly_into, frame_parts
 from scenes.kit.pieces.mlp import chart_value, clear_of_bars, layer_chart, markup_box
 from scenes.kit.analysis.mlp import (ACT_TEX, ACTIVATIONS, attribute, check_count,
                                      mlp_param_parts, neuron_contributions, problem_of, resolve_answer,
                                      resolve_layer, top_neurons)
 from scenes.kit.text import markup, num_text, token_label, wrapped_text
 from scenes.kit.theme import THEME, fmt, pct
+from scenes.kit.transitions import in_flight
 from tensors import Ablation, UserError, trace
 
 __all__ = ["MLPScene"]
@@ -353,7 +354,9 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         self.rows_view, self.layer_total = g, g.layer_total
 
     def make_stream_add(self, g: VGroup) -> VGroup:
-        """E + ΔE: the stream x (its shown entries, above Δx = the MLP output) becoming x + Δx."""
+        """E + ΔE written as a sum: the stream x (its shown entries), Δx (the MLP output) under
+        it, and x + Δx under both. Returns x's row (``.xs``, its label, ``⋯``); the sum's
+        row is ``.ys`` with ``.y_lab``, ``.dots2`` and ``.into``."""
         t, L, p = self.trace, self.L, self.pos
         x = np.asarray(t.resid_mid[L, p], np.float64)
         y = np.asarray(t.resid[L + 1, p], np.float64)
@@ -368,18 +371,20 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
                 c.value = float(v)
             return cells
 
-        xs, ys = row(x, top, THEME.text), row(y, top, THEME.highlight)
         dx_y = top - 0.6
+        sum_y = dx_y - 0.65
+        xs, ys = row(x, top, THEME.text), row(y, sum_y, THEME.highlight)
         lab = lambda s, yy, c=THEME.dim: self.text(s, size=LABEL, color=c).move_to(
             [cx[0] - 0.6, yy, 0], aligned_edge=RIGHT)
         x_lab = lab("x  (the stream)", top)
-        y_lab = lab("x + Δx", top, THEME.highlight)
+        y_lab = lab("x + Δx =", sum_y, THEME.highlight)
         dots = num_text("⋯", NUM, THEME.dim).next_to(xs, RIGHT, buff=0.3)
+        dots2 = dots.copy().set_y(sum_y)
         into = self.text(f"→ into layer {L + 1}" if L + 1 < self.trace.info["n_layer"]
                          else "→ into the final norm", size=LABEL, color=THEME.dim)
-        into.next_to(dots, RIGHT, buff=0.3)
+        into.next_to(dots2, RIGHT, buff=0.3)
         out = VGroup(xs, x_lab, dots)
-        out.into = into
+        out.into, out.dots2 = into, dots2
         out.xs, out.ys, out.x_lab, out.y_lab, out.dx_y = xs, ys, x_lab, y_lab, dx_y
         return out
 
@@ -392,7 +397,8 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
                  bias=" (+ its bias)" if self.trace.weights.is_real("b_out") else "")
         # the table leaves as the rows of W_out arrive: the activations and ids move beside them
         rest = [m for m in (*v.rows[:-1], v.rows[-1][0], v.plot, v.dots) if self.is_shown(m)]
-        self.play(*[FadeOut(m) for m in rest], ReplacementTransform(v.act_cells, g.acts),
+        # (the table's activations morph into the row's cells: in flight until they land)
+        self.play(*[FadeOut(m) for m in rest], ReplacementTransform(in_flight(v.act_cells), g.acts),
                   ReplacementTransform(v.id_cells, g.ids), FadeIn(g.M), FadeIn(g.times),
                   run_time=1.2)
         # the rows, scaled by the activations and summed: Δx's entries count up together
@@ -404,25 +410,28 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         g.prod.sweep(self, remove=[note, *note.submobjects])
         self.wait_read(0.7)
         self.cap("push", ans=self.ans)
-        self.play(FadeIn(g.push[0]), LaggedStart(*[ReplacementTransform(row.copy(), c) for row, c in
-                                                  zip(g.M.rows, g.push[1])], lag_ratio=0.2),
+        self.play(FadeIn(g.push[0]), LaggedStart(*[ReplacementTransform(in_flight(row.copy()), c)
+                                                  for row, c in zip(g.M.rows, g.push[1])], lag_ratio=0.2),
                   run_time=1.3)
         self.play(FadeIn(g.sums), run_time=0.6)
         self.play(FadeIn(g.layer_total, shift=0.1 * DOWN), run_time=0.6)
         self.rows_view, self.layer_total = g, g.layer_total
         self.wait_read(1.2)
-        # E + ΔE: the output joins the stream; x's entries become x + Δx in place
+        # E + ΔE: the output joins the stream; x + Δx is written under x and Δx
         e = self.make_stream_add(g)
         self.cap("stream", layer=self.L)
         out_cells, out_lab = g.out[1], g.out[0]
         gone = [g.ids, g.acts, g.times, g.M, g.push, g.sums]
+        # the rows leave (Δx moving up) before x arrives where they were: no double exposure
         self.play(*[FadeOut(m) for m in gone], out_cells.animate.set_y(e.dx_y),
                   out_lab.animate.move_to([e.x_lab.get_right()[0], e.dx_y, 0], aligned_edge=RIGHT),
-                  g.out[2].animate.set_y(e.dx_y), FadeIn(e, shift=0.3 * RIGHT), run_time=1.0)
-        self.play(*[Transform(a, b) for a, b in zip(e.xs, e.ys)],
-                  *[ReplacementTransform(c.copy(), a) for c, a in zip(out_cells, e.xs)],
-                  Transform(e.x_lab, e.y_lab), FadeIn(e.into, shift=0.2 * RIGHT), run_time=1.2)
-        self.stream_add = VGroup(e, e.into, out_cells, out_lab, g.out[2])
+                  g.out[2].animate.set_y(e.dx_y), run_time=0.6)
+        self.play(FadeIn(e, shift=0.3 * RIGHT), run_time=0.4)
+        # each entry of the sum is born from its two terms, x's and Δx's, flying into it
+        # (x stays: x + Δx is written under x and Δx, never over them)
+        fly_into(self, list(e.ys), [[a, c] for a, c in zip(e.xs, out_cells)], run_time=1.2,
+                 each=0.6, extra=[FadeIn(e.y_lab), FadeIn(e.dots2), FadeIn(e.into, shift=0.2 * RIGHT)])
+        self.stream_add = VGroup(e, e.ys, e.y_lab, e.dots2, e.into, out_cells, out_lab, g.out[2])
         self.wait_read(1.2)
 
     # ------------------------------------------------------------------ beat 4
@@ -468,11 +477,12 @@ class MLPScene(MLPNeuronBeats, FrameZoom, GPTScene):
         val = self.chart_value(ch, float(a.mlp[self.L]))
         self.cap("layers", ans=self.ans, logit=fmt(logit, sign=False),
                  bias=" and the final norm's bias" if norm["bias"] else "")
-        self.play(*gone, FadeIn(ch.axis), FadeIn(ch.ticks), FadeIn(ch.leg), FadeIn(note), run_time=0.7)
+        # the layer's total goes to its place by its bar first (where it stood, the bars grow)
+        self.play(*gone, FadeIn(ch.axis), FadeIn(ch.ticks), FadeIn(ch.leg), FadeIn(note),
+                  ReplacementTransform(in_flight(self.layer_total), val), run_time=0.7)
         self.play(LaggedStart(*[GrowFromPoint(b, [b.get_x(), ch.y0, 0]) for b in ch.bars
                                 if b is not best], lag_ratio=0.03), run_time=2.2)
-        self.play(GrowFromPoint(best, [best.get_x(), ch.y0, 0]),
-                  ReplacementTransform(self.layer_total, val), run_time=1.0)
+        self.play(GrowFromPoint(best, [best.get_x(), ch.y0, 0]), run_time=1.0)
         la = int(np.argmax(a.attn))   # the largest attention push, labelled too
         val_a = num_text(fmt(float(a.attn[la]), self.dg), NUM, THEME.attention)
         val_a.next_to(ch.attn[la], UP if a.attn[la] >= 0 else DOWN, 0.12)

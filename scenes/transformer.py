@@ -19,7 +19,7 @@ Knobs: ``prompt``, ``model``, ``position``, ``pause``. Section ``[transformer]``
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Sequence
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, Dot, FadeIn, FadeOut, Line, LaggedStart,
@@ -29,55 +29,12 @@ from manim import (DOWN, LEFT, RIGHT, UL, UP, UR, Dot, FadeIn, FadeOut, Line, La
 from scenes.kit.analysis.stack import (TOTAL_KEYS, Part, human, param_parts, sig3, total_of,
                                        write_norms)
 from scenes.kit.course.spec import Range
+from scenes.kit.published_shapes import PUBLISHED, PUBLISHED_SOURCES, compare_shapes
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import num_text, number_str, shape_str, token_label
 from scenes.kit.theme import THEME, ink_color
+from scenes.kit.transitions import in_flight
 from tensors import UserError
-
-#: Published shapes (not runs): GPT-2 — Radford et al. 2019, Table 2 (parameters, layers,
-#: d_model; heads from the released configs); GPT-3 — Brown et al. 2020, Table 2.1.
-PUBLISHED = (
-    ("GPT-2 small", 12, 768, 12, "117 M"),
-    ("GPT-2 XL", 48, 1600, 25, "1,542 M"),
-    ("GPT-3 175B", 96, 12288, 96, "175.0 B"),
-)
-PUBLISHED_SOURCES = ("GPT-2: Radford et al. 2019, Table 2 (heads: the released configs)",
-                     "GPT-3: Brown et al. 2020, Table 2.1")
-
-def _count(p: str) -> float:
-    """A published parameter count as printed (``'117 M'``, ``'175.0 B'``) → a number."""
-    v, unit = p.replace(",", "").split()
-    return float(v) * {"M": 1e6, "B": 1e9}[unit]
-
-
-def compare_shapes(published: Sequence[tuple], n_layer: int, d_model: int, total: int) -> str:
-    """How each published shape compares with this model's (read from the run), grouped:
-    depth (layers), width (d_model), size (parameters; within a factor 1.5 = about as many).
-
-    >>> compare_shapes(PUBLISHED, 30, 576, 134_515_008)
-    'GPT-2 small is shallower and wider, with about as many parameters; GPT-2 XL and GPT-3 175B are deeper, wider and larger'
-    """
-    def words(L: int, d: int, p: str) -> tuple[str, str, str]:
-        depth = "deeper" if L > n_layer else "shallower" if L < n_layer else "as deep"
-        width = "wider" if d > d_model else "narrower" if d < d_model else "as wide"
-        r = _count(p) / max(total, 1)
-        size = "larger" if r >= 1.5 else "smaller" if r <= 1 / 1.5 else "about as large"
-        return depth, width, size
-
-    groups: dict[tuple[str, str, str], list[tuple]] = {}
-    for row in published:
-        groups.setdefault(words(row[1], row[2], row[4]), []).append(row)
-    out = []
-    for (depth, width, size), rows in groups.items():
-        names = " and ".join([", ".join(r[0] for r in rows[:-1]), rows[-1][0]] if len(rows) > 1
-                             else [rows[0][0]])
-        verb = "are" if len(rows) > 1 else "is"
-        if size == "about as large":
-            out.append(f"{names} {verb} {depth} and {width}, with about as many parameters")
-        else:
-            out.append(f"{names} {verb} {depth}, {width} and {size}")
-    return "; ".join(out)
-
 
 #: Widths of a block row's segments (frame units), in order.
 SEGMENTS = (("norm1", 0.25), ("attn", 2.05), ("norm2", 0.25), ("mlp", 1.75))
@@ -409,7 +366,8 @@ class TransformerScene(GPTScene):
                 self.play(FadeIn(row.cnt), run_time=0.4)
             else:   # the part lights up, its matrices are written, its count is their sum
                 self.play(FadeIn(hl), FadeIn(row.lab, shift=0.1 * LEFT), LaggedStart(
-                    Write(row.brk), ReplacementTransform(row.brk.copy(), row.cnt), lag_ratio=0.6),
+                    Write(row.brk), ReplacementTransform(in_flight(row.brk.copy()), row.cnt),
+                    lag_ratio=0.6),                  # (the copy morphing into the count: in flight)
                     run_time=0.8)
             self.wait_read(0.5)
             self.play(FadeOut(hl), run_time=0.25)

@@ -24,15 +24,18 @@ from typing import Annotated, ClassVar
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, FadeOut, GrowArrow,
-                   SurroundingRectangle, TransformFromCopy, VGroup, VMobject, Write)
+                   ReplacementTransform, SurroundingRectangle, TransformFromCopy, VGroup,
+                   VMobject, Write)
 
 from scenes.kit.analysis.output import norm_stats
 from scenes.kit.pieces import Bars, TokenBoxes, VectorColumn, WeightMatrix, norm_formula
+from scenes.kit.pieces.product import fly_into
 from scenes.kit.course.spec import Range
 from scenes.kit.scene import GPTScene, beat
 from scenes.kit.text import (displayable, flat_text, font_size_of, markup, num_text,
                              token_label)
 from scenes.kit.theme import THEME, fmt
+from scenes.kit.transitions import in_flight
 from tensors import UserError
 from tensors.generate import distribution, token_strs
 
@@ -157,7 +160,8 @@ class UnembeddingScene(GPTScene):
                                             tok=token_label(t.tokens[-1]), d=self.d, n=n))
         self.play(FadeIn(self.toks), run_time=0.5)
         self.play(Create(self.mark), run_time=0.4)
-        self.play(TransformFromCopy(self.toks.boxes[-1], xcol), run_time=0.8)
+        # the token's box morphs into its vector: a copy in flight, not read until it lands
+        self.play(ReplacementTransform(in_flight(self.toks.boxes[-1].copy()), xcol), run_time=0.8)
         self.hold()
 
     @beat(needs=("tag", "xcol"))
@@ -200,8 +204,11 @@ class UnembeddingScene(GPTScene):
         self.show_caption(cap)
         self.play(GrowArrow(a1), FadeIn(name), Write(formula), run_time=1.0)
         self.play(FadeIn(stat_t), run_time=0.4)
-        self.play(GrowArrow(a2), TransformFromCopy(self.xcol.body, xn.body),
-                  FadeIn(xn.brackets), FadeIn(xn.label), FadeIn(xn.len_text), run_time=0.8)
+        # each entry of x flies to its place in x̂ (fading as it lands) while x̂'s entry
+        # fades in: no old digits morphing over the new ones
+        fly_into(self, list(xn.entries), [[e] for e in self.xcol.entries], run_time=0.9,
+                 each=0.6, extra=[GrowArrow(a2), FadeIn(xn.brackets), FadeIn(xn.label),
+                                  FadeIn(xn.len_text), FadeIn(xn.ellipses)])
         self.remove(*[m for m in self.mobjects if m is not xn and m in xn.get_family()])
         self.add(xn)
         self.hold()

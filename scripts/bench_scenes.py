@@ -26,8 +26,8 @@ on a quiet machine about the wall time; on a loaded one the wall time stretches,
 
 ``--compare TREE`` runs each case also with the scenes of another checkout (``PYTHONPATH``),
 back to back, so that the two columns are measured under the same load. ``--limit S``:
-a case that takes more CPU seconds is stopped and shown as ``>S``; longer prompts are then
-skipped.
+a case whose own work (its captures not counted) takes more CPU seconds is stopped and
+shown as ``>S``; longer prompts are then skipped.
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, nargs="+", default=[1, 12, 40, 200, 1000])
     ap.add_argument("--family", nargs="+", default=["smollm2", "gpt2"], choices=["smollm2", "gpt2"])
     ap.add_argument("--compare", help="another checkout: its scenes are timed too, side by side")
-    ap.add_argument("--limit", type=float, default=120.0, help="CPU seconds per case (--dry)")
+    ap.add_argument("--limit", type=float, default=120.0, help="CPU seconds per case, its captures not counted (--dry)")
     args = ap.parse_args()
     if args.dry:
         dry_main(args.scenes or [s for s in STORY if (ROOT / "scenes" / f"{s}.py").exists()],

@@ -12,32 +12,19 @@ from __future__ import annotations
 import io
 import math
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from offline_browser import browser  # noqa: F401 - fixture
 from pages_site import SCENES, pages, site  # noqa: F401 - fixtures
 from scenes.kit.pages.data import unpack
 from tensors.sampling import distribution
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download needed)")
-BROWSER = shutil.which("chromium-headless-shell") or shutil.which("chromium")
+pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download needed)")
 #: Slider positions tried (T = 10 ** value): both ends, the video's temperatures, between.
 STOPS = (-1.3, -1.0, -0.5, -0.2, 0.0, 0.3, 0.699, 1.0, 1.3)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if BROWSER is None:
-        pytest.skip("no headless Chromium: scripts/setup.sh installs Debian's chromium-headless-shell")
-    with sync_api.sync_playwright() as p:
-        # networking off: every proxied request goes to a closed port, every name fails to resolve
-        b = p.chromium.launch(executable_path=BROWSER, args=[
-            "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,8 @@ import av
 import numpy as np
 import pytest
 
+from offline_browser import BROWSER, NO_BROWSER, OFFLINE_FLAGS, browser  # noqa: F401 - fixture
 from scenes.kit import revealjs
-
-
-def _browser() -> str | None:
-    return shutil.which("chromium-headless-shell") or shutil.which("chromium")
 
 
 def _offline_prefix() -> list[str]:
@@ -73,12 +70,11 @@ def _convert(folder: Path, dst: Path, options: list[str]) -> None:
 
 
 def _dom(html: Path) -> str:
-    browser = _browser()
-    if browser is None:
-        pytest.skip("no headless Chromium: scripts/setup.sh installs Debian's chromium-headless-shell")
+    if BROWSER is None:
+        pytest.skip(NO_BROWSER)
     prefix = _offline_prefix()
-    flags = [] if prefix else ["--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND"]
-    r = subprocess.run([*prefix, browser, "--headless", "--no-sandbox", "--disable-gpu",
+    flags = [] if prefix else OFFLINE_FLAGS
+    r = subprocess.run([*prefix, BROWSER, "--headless", "--no-sandbox", "--disable-gpu",
                         "--virtual-time-budget=3000", *flags, "--dump-dom", html.as_uri()],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -160,20 +156,6 @@ def test_offline_html_works_without_network_and_cdn_html_does_not(slides_folder,
     dom_cdn = _dom(moved / "demo_cdn.html")
     reveal = re.search(r'<div class="(reveal\b[^"]*)"', dom_cdn)
     assert reveal and "ready" not in reveal.group(1).split()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium driven by Playwright, networking off (as tests/test_pages_browser.py)."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    exe = _browser()
-    if exe is None:
-        pytest.skip("no headless Chromium: scripts/setup.sh installs Debian's chromium-headless-shell")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=[
-            "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND"])
-        yield b
-        b.close()
 
 
 def _watch(page, errors: list[str], requests: list[str]) -> None:

@@ -214,11 +214,12 @@ def test_bad_knobs_exit_2_with_one_line(capsys, cls, knobs, word):
 
 
 def test_analysis_doctests():
-    """The pure helpers' examples (scenes/kit/analysis) hold."""
+    """The pure helpers' examples (scenes/kit/analysis, the published shapes) hold."""
     import doctest
 
+    from scenes.kit import published_shapes
     from scenes.kit.analysis import kvcache, lens, stack
-    for mod in (kvcache, lens, stack):
+    for mod in (kvcache, lens, stack, published_shapes):
         r = doctest.testmod(mod)
         assert r.attempted > 0 and r.failed == 0, mod.__name__
 

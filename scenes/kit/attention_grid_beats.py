@@ -14,6 +14,8 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, Dot, FadeIn, FadeOut,
                    ManimColor, Rectangle, SurroundingRectangle, TransformFromCopy, UpdateFromAlphaFunc,
                    VGroup, VMobject, config)
 
+from manim.utils.rate_functions import linear
+
 from .analysis.attention import grid_labels
 from .course.knobs import beat
 from .pieces import AttentionGrid, VectorColumn, WeightMatrix
@@ -428,7 +430,10 @@ class AttentionGridBeats:
                 for p in new[n]:
                     set_alpha(p, u)
 
-        self.play(UpdateFromAlphaFunc(VGroup(), step), *(extra or []), run_time=run_time)
+        # linear: each row's numbers fade quickly from its first frame (an eased start
+        # would leave the first row half-faded, hard to read, for a quarter second)
+        self.play(UpdateFromAlphaFunc(VGroup(), step, rate_func=linear), *(extra or []),
+                  run_time=run_time)
         for ii in idx:
             for i in ii:
                 g.numbers[i].set_opacity(0) if pairs else None

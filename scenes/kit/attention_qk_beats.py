@@ -11,13 +11,14 @@ import math
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, Arc, Arrow, Circle, Create, DashedLine, FadeIn,
-                   FadeOut, Line, UpdateFromAlphaFunc, VGroup)
+                   FadeOut, Line, UpdateFromAlphaFunc, VGroup, config)
 
 from .course.knobs import beat
 from .pieces import WeightMatrix
 from .pieces.matrix import MAT_SIZE
 from .pieces.product import MatrixProduct
 from .theme import THEME, digits_for
+from .transitions import glide
 
 __all__ = ["AttentionQKBeats", "rope_pair"]
 
@@ -64,16 +65,25 @@ class AttentionQKBeats:
 
     def _qk_right(self, qm: WeightMatrix, km: WeightMatrix, animate: bool = False) -> list:
         """Q and K side by side at the right edge (where beat 3 leaves them for the grid)."""
-        k_to = km.copy().to_edge(RIGHT, buff=0.35)
-        q_to = qm.copy().next_to(k_to, LEFT, buff=0.5).align_to(k_to, UP)
+        # K's right edge 0.35 from the frame's; Q 0.5 left of it, tops aligned
+        dk = np.array([config.frame_width / 2 - 0.35 - km.get_right()[0], 0, 0])
+        k_left, k_top = km.get_left()[0] + dk[0], km.get_top()[1]
+        dq = np.array([k_left - 0.5 - qm.get_right()[0], k_top - qm.get_top()[1], 0])
         if animate:
-            return [km.animate.move_to(k_to), qm.animate.move_to(q_to)]
-        km.move_to(k_to)
-        qm.move_to(q_to)
+            return [glide(km, km.get_center() + dk), glide(qm, qm.get_center() + dq)]
+        km.shift(dk)
+        qm.shift(dq)
         return []
 
     def _w_block(self, W: np.ndarray, name: str, color) -> WeightMatrix:
-        """W's first ``entries`` rows × ``qk_cols`` columns, its real shape under it."""
+        """W's first ``entries`` rows × ``qk_cols`` columns, its real shape under it, right of
+        X̂ (built once per weight; a copy each time)."""
+        cache = self.__dict__.setdefault("_w_blocks", {})
+        if name not in cache:
+            cache[name] = self._w_block_build(W, name, color)
+        return cache[name].copy()
+
+    def _w_block_build(self, W: np.ndarray, name: str, color) -> WeightMatrix:
         c = min(self.qk_cols, self.d_head)
         m = WeightMatrix(W[:self.entries, :c], (self.d_model, self.d_head), label=name,
                          font_size=MAT_SIZE)
@@ -112,7 +122,7 @@ class AttentionQKBeats:
         pq.sweep(self, run_time=1.6, remove=[note])
         self.add(qm)
         WK = self._w_block(self.W_Kf, "W_K", THEME.key)
-        self.play(FadeOut(WQ), FadeIn(WK), qm.animate.move_to(qm_final), run_time=0.6)
+        self.play(FadeOut(WQ), FadeIn(WK), glide(qm, qm_final), run_time=0.6)
         pk = self._product(WK, km, self.W_Kf, self.b_K, "b_K", self.k_lin, ("x̂", "W_K", "b_K"))
         self.play(FadeIn(pk.frame), run_time=0.3)
         note = pk.work(self, r, [0], step=0.3, note_at=WK, note_dir=DOWN)
@@ -207,6 +217,7 @@ class AttentionQKBeats:
                              digits=digits_for(float(np.abs(np.r_[before, after]).max())))
         pair2.move_to(pair)
         self.cross_fade([pair.entries], [pair2.entries], run_time=0.6)
+        self.settle(pair, pair2)                        # the turned pair alone, once
         rot = np.array([[math.cos(ang), math.sin(ang)], [-math.sin(ang), math.cos(ang)]]) * sc
         self.equation("matmul", f"q[{p}] entries {i}, {j} turned by {ang:.3f} rad (RoPE)",
                       shown=after, x=before, W=rot)
@@ -222,6 +233,6 @@ class AttentionQKBeats:
                           theta=rp["theta"], dims=rp["dims"], scaling=rp["attention_scaling"])
         self.shown.update(rope_pair=(p, i, j, ang), rope_before=pair, rope_after=pair2)
         self._pause(1.0)
-        self.play(FadeOut(VGroup(axes, ax_l, title, how, pair, pair2, ghost, arc, arrow, row_box)),
+        self.play(FadeOut(VGroup(axes, ax_l, title, how, pair2, ghost, arc, arrow, row_box)),
                   run_time=0.4)
         return qr, kr

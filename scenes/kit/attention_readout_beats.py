@@ -9,18 +9,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UL, UP, Create, FadeIn, FadeOut, FadeTransform, Group, LaggedStart,
-                   ReplacementTransform, SurroundingRectangle, TransformFromCopy, UpdateFromAlphaFunc,
+from manim import (DOWN, LEFT, RIGHT, UL, UP, Create, FadeIn, FadeOut, Group, LaggedStart,
+                   ReplacementTransform, SurroundingRectangle, UpdateFromAlphaFunc,
                    VGroup, config)
+from manim.utils.rate_functions import linear
 
 from .analysis.attention import arc_window
 from .course.knobs import beat
 from .pieces import AttentionArcs, AttentionGrid, TokenBoxes, WeightMatrix
 from .pieces.matrix import MAT_SIZE
-from .pieces.product import MatrixProduct
+from .pieces.product import MatrixProduct, fly_into
 from .text import num_text, token_label
 from .theme import MIN_SIZE, THEME, digits_for, pct
-from .transitions import become, in_flight
+from .transitions import glide, in_flight
 
 __all__ = ["AttentionReadoutBeats"]
 
@@ -36,8 +37,10 @@ class AttentionReadoutBeats:
         chrome = {id(m) for m in (getattr(self, "tag", None), getattr(self, "_caption", None), *keep)
                   if m is not None}
         old = [m for m in self.mobjects if id(m) not in chrome]
+        # linear: the old layout is quickly going from the first frame (an eased start would
+        # leave its numbers half-faded, hard to read, for the first quarter second)
         self.cross_fade(old, [m for m in new if m is not None], run_time=run_time, extra=extra,
-                        overlap=0.25)
+                        overlap=0.25, rate_func=linear)
         self.chrome_front()
 
     @beat(needs=("tag",))
@@ -89,7 +92,8 @@ class AttentionReadoutBeats:
         grp = VGroup(vm, wts, wl)
         # (they leave first: v never slides across them)
         self.play(FadeOut(xh), FadeOut(WV), run_time=0.35)
-        self.play(grp.animate.to_edge(LEFT, buff=0.6), run_time=0.5)
+        self.play(glide(grp, grp.get_center() + (-config.frame_width / 2 + 0.6 - grp.get_left()[0]) * RIGHT),
+                  run_time=0.5)
         if omit:
             on.next_to(vm, DOWN, buff=0.2).align_to(vm, LEFT)
             self.play(FadeIn(on), run_time=0.3)
@@ -113,7 +117,7 @@ class AttentionReadoutBeats:
         VGroup(WOm, contrib).shift((ghost[1].brackets.get_top()[1] - WOm.brackets.get_top()[1]) * UP)
         VGroup(ghost, WOm, contrib).move_to([0, 0.8, 0])
         # v and the weights give way while W_O comes in: one step, never an empty stage
-        self.play(FadeOut(VGroup(vm, wts, wl, on)), zcol.animate.move_to(ghost),
+        self.play(FadeOut(VGroup(vm, wts, wl, on)), glide(zcol, ghost),
                   FadeIn(VGroup(WOm, po.frame)), run_time=0.8)
         note = po.work(self, 0, [0], step=0.3, note_at=WOm, note_dir=DOWN)
         po.sweep(self, run_time=0.8, remove=[note])
@@ -140,10 +144,12 @@ class AttentionReadoutBeats:
             rt = 0.35 if i else 0.5
             if zcol is None:
                 src = vm.row(keys.index(ps[0])) if ps[0] in keys else on
-                self.play(TransformFromCopy(src, grp), run_time=rt)
+                # a copy of the row (or note) flies into the running sum as it appears
+                fly_into(self, [grp], [[src]], run_time=rt, each=1.0)
             else:
                 hl = in_flight(wts[keys.index(ps[0])].copy())
-                self.play(FadeTransform(zcol, grp), hl.animate.move_to(col).set_opacity(0), run_time=rt)
+                # the running sum changes in place while its weight flies in
+                self.cross_fade([zcol], [grp], run_time=rt, extra=[glide(hl, col, fade=True)])
                 self.remove(hl)
             zcol = grp
         return zcol
@@ -211,10 +217,10 @@ class AttentionReadoutBeats:
             self.add(box)
 
             def swap(m, a: float, nxt=nxt) -> None:
-                if a >= 0.75:
-                    become(m, nxt)
+                if a >= 0.75:                   # the next value in place (its own parts:
+                    m.submobjects = list(nxt.submobjects)   # no point-matching morph)
 
-            self.play(fly.animate.move_to(res[1]).set_opacity(0), UpdateFromAlphaFunc(res, swap),
+            self.play(glide(fly, res[1], fade=True), UpdateFromAlphaFunc(res, swap),
                       run_time=0.55 if i == 0 else 0.35)
             self.remove(fly, box)
             self.equation("sum", f"x + {i + 1} terms", shown=run,
@@ -269,8 +275,9 @@ class AttentionReadoutBeats:
         # (then after it, if room): every arc reads left to right, nothing shrinks
         # (only tokens within max_arc_tokens of it can be shown: only those are measured)
         near = range(max(0, Q - self.max_arc_tokens), min(n, Q + self.max_arc_tokens + 1))
-        widths = [TokenBoxes([t.tokens[p]], font_size=32).width + 0.08 if p in near
-                  else float("inf") for p in range(n)]
+        row = TokenBoxes([t.tokens[p] for p in near], font_size=32, max_width=None)
+        widths = [row.boxes[p - near.start].width + 0.08 if p in near else float("inf")
+                  for p in range(n)]
         pos = arc_window(widths, Q, config.frame_width - 0.8, self.max_arc_tokens)
         start = pos[0]
         tb = TokenBoxes([t.tokens[p] for p in pos], font_size=32, show_positions=True,

@@ -176,6 +176,8 @@ def _is_curtain(m: Mobject) -> bool:
 def _is_line(m: Mobject) -> bool:
     if not isinstance(m, VMobject) or not len(m.points) or _fill_op(m) > 0.05:
         return False
+    if float(np.ptp(m.points, axis=0).max()) < 1e-6:
+        return False                      # no length: draws nothing (a Create at its start)
     return bool(m.get_stroke_width() > 0 and len(m.stroke_rgbas)
                 and float(np.max(m.stroke_rgbas[:, 3])) > 0.3)
 
@@ -328,7 +330,8 @@ def problems_in(sc: Scan, full: bool = False, at_rest: bool = True,
             # (not a copy shrinking as it lands, nor a text morphing into another mid-play)
             problems.append(f"size: {e.label!r} is {digit_px(e.size):.1f} px "
                             f"(floor {MIN_TEXT_PX:g} px)")
-        if np.any(e.lo < [-hw - EPS, -hh - EPS]) or np.any(e.hi > [hw + EPS, hh + EPS]):
+        (lx, ly), (hx, hy) = e.lo.tolist(), e.hi.tolist()
+        if lx < -hw - EPS or ly < -hh - EPS or hx > hw + EPS or hy > hh + EPS:
             problems.append(f"frame: {e.label!r} leaves the frame")
     if len(els) < 2:
         return problems
@@ -369,26 +372,40 @@ def _line_problems(sc: Scan, moving: frozenset[int] = frozenset()) -> list[str]:
     out: list[str] = []
     if not sc.lines:
         return out
-    segs = [(lab, p[:, :-1].reshape(-1, 2), p[:, 1:].reshape(-1, 2), sc.line_order.get(id(m), 0))
-            for lab, p, m in sc.lines if id(m) not in moving]
+    segs = []
+    for lab, p, m in sc.lines:
+        if id(m) in moving:
+            continue
+        a, b = p[:, :-1].reshape(-1, 2), p[:, 1:].reshape(-1, 2)
+        if not len(a):
+            continue
+        # the line's bounding box in plain floats: most (text, line) pairs are far apart
+        (x0, y0), (x1, y1) = p.reshape(-1, 2).min(0).tolist(), p.reshape(-1, 2).max(0).tolist()
+        segs.append((lab, a, b, sc.line_order.get(id(m), 0), x0, y0, x1, y1))
+    curtains = [(*clo.tolist(), *chi.tolist(), o) for clo, chi, o in sc.curtains]
     for e in sc.els:
         if e.kind != "text" or id(e.mob) in moving:
             continue
+        (lx, ly), (hx, hy) = e.lo.tolist(), e.hi.tolist()
         lo, hi = e.lo + EPS, e.hi - EPS
-        if np.any(hi <= lo):
+        if hx - EPS <= lx + EPS or hy - EPS <= ly + EPS:
             continue
         # curtains under this text: a line painted before one of them is hidden here
-        cover = [o for clo, chi, o in sc.curtains
-                 if o < e.order and np.all(e.lo >= clo - EPS) and np.all(e.hi <= chi + EPS)]
-        for lab, a, b, lo_order in segs:
-            if cover and lo_order < max(cover):
+        cover = [o for cx0, cy0, cx1, cy1, o in curtains
+                 if o < e.order and lx >= cx0 - EPS and ly >= cy0 - EPS
+                 and hx <= cx1 + EPS and hy <= cy1 + EPS]
+        top = max(cover) if cover else None
+        for lab, a, b, lo_order, x0, y0, x1, y1 in segs:
+            if top is not None and lo_order < top:
                 continue
-            if _segments_hit(a, b, lo, hi):
+            if x1 < lx + EPS or x0 > hx - EPS or y1 < ly + EPS or y0 > hy - EPS:
+                continue
+            if segments_hit(a, b, lo, hi):
                 out.append(f"line: {e.label!r} × {lab}")
     return out
 
 
-def _segments_hit(a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
+def segments_hit(a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
     """Whether any segment a[i]→b[i] meets the box [lo, hi] (Liang–Barsky, vectorised)."""
     box_lo, box_hi = np.minimum(a, b), np.maximum(a, b)
     near = np.all(box_hi >= lo, axis=1) & np.all(box_lo <= hi, axis=1)
@@ -418,12 +435,15 @@ def _rgba(m: Mobject) -> tuple[np.ndarray, float]:
     return best
 
 
-def _behind(e: Element, sc: Scan, bg: np.ndarray) -> tuple[np.ndarray, str, set[int]]:
+def _behind(e: Element, sc: Scan, bg: np.ndarray,
+            boxes: tuple[np.ndarray, np.ndarray, np.ndarray, list[Element]] | None = None
+            ) -> tuple[np.ndarray, str, set[int]]:
     """The colour drawn behind text ``e``'s centre, what it is, and the ids of the boxes
-    painted there."""
+    painted there. ``boxes``: :func:`_boxes` of ``sc`` (computed here when not given)."""
     c = (e.lo + e.hi) / 2
-    under = [b for b in sc.els if b.kind == "box" and b.order < e.order
-             and np.all(b.lo <= c) and np.all(c <= b.hi)]
+    lo, hi, order, els = boxes if boxes is not None else _boxes(sc)
+    hit = (order < e.order) & np.all(lo <= c, axis=1) & np.all(c <= hi, axis=1)
+    under = [els[i] for i in np.flatnonzero(hit)]
     col, what = bg, "background"
     for m, lo, hi, order in sc.images:
         if order < e.order and np.all(lo <= c) and np.all(c <= hi):
@@ -441,6 +461,16 @@ def _behind(e: Element, sc: Scan, bg: np.ndarray) -> tuple[np.ndarray, str, set[
     return col, what, {id(b.mob) for b in under}
 
 
+def _boxes(sc: Scan) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Element]]:
+    """The filled boxes of ``sc`` as arrays (lo [n, 2], hi [n, 2], paint order [n]) and
+    the elements themselves, for :func:`_behind`."""
+    els = [b for b in sc.els if b.kind == "box"]
+    if not els:
+        return np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0, int), els
+    return (np.array([b.lo for b in els]), np.array([b.hi for b in els]),
+            np.array([b.order for b in els]), els)
+
+
 def _contrast_problems(sc: Scan, at_rest: bool,
                        animating: frozenset[int] | None = None) -> list[str]:
     """Texts under the contrast floor. Not at rest, a text that an animation is bringing
@@ -448,6 +478,7 @@ def _contrast_problems(sc: Scan, at_rest: bool,
     asked to be read yet; every other text is, composited at its opacity."""
     bg = np.asarray(ManimColor(THEME.background).to_rgb(), float)
     out: list[str] = []
+    boxes = _boxes(sc)
     for e in sc.els:
         if e.kind != "text":
             continue
@@ -456,14 +487,13 @@ def _contrast_problems(sc: Scan, at_rest: bool,
             continue                      # a copy in flight: not there to be read
         if not at_rest and (op < 0.95 if animating is None else id(e.mob) in animating):
             continue                      # being drawn or faded: not asked to be read yet
-        behind, what, boxes = _behind(e, sc, bg)
-        if not at_rest and animating is not None and boxes & animating:
+        behind, what, under = _behind(e, sc, bg, boxes)
+        if not at_rest and animating is not None and under & animating:
             continue                      # on a box that is coming or going: read it after
         ink = rgb * op + behind * (1 - op)
         px = digit_px(e.size) if e.size else (e.hi[1] - e.lo[1]) * REFERENCE_PX / config.frame_height
         need = min_contrast_for(px)
-        r = contrast_ratio(ManimColor.from_rgb(np.clip(ink, 0, 1)),
-                           ManimColor.from_rgb(np.clip(behind, 0, 1)))
+        r = contrast_ratio(np.clip(ink, 0, 1), np.clip(behind, 0, 1))
         if r < need - 1e-3:
             out.append(f"contrast: {e.label!r} {r:.1f}:1 on {what} (needs {need:g}:1)")
     return out

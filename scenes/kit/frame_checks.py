@@ -122,9 +122,12 @@ def check_frames(cls: type, every: float = SAMPLE_EVERY, **knobs: Any) -> FrameR
             # landing or taking its new colour): what fades in or out fast (≥ FADE_STEP per
             # sample, or just appeared half-drawn), and a box changing colour, are in
             # transition, like what is in flight — not read yet, and allowed to cross what
-            # they replace. A slow fade must stay readable throughout.
+            # they replace. A slow fade must stay readable throughout. A fade that began
+            # between this sample and the last (fully drawn then) has an unknown speed yet:
+            # the next sample judges it (a slow one is caught there).
             fading = frozenset(k for k, (rgb, o) in op.items() if (
-                o < 0.95 and (k not in last_op or abs(o - last_op[k][1]) >= FADE_STEP))
+                o < 0.95 and (k not in last_op or abs(o - last_op[k][1]) >= FADE_STEP
+                              or last_op[k][1] >= 0.95))
                 or (k in last_op and np.abs(rgb - last_op[k][0]).max() > 0.02))
             moving = moving | fading
             animating = None if animating is None else animating | fading

@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from manim import (DL, DOWN, LEFT, RIGHT, UP, Arrow, Axes, Create, Dot, FadeIn, FadeOut,
-                   FadeTransform, LaggedStart, Line, MoveAlongPath, ReplacementTransform,
+from manim import (DOWN, DR, LEFT, RIGHT, UP, Arrow, Axes, Create, Dot, FadeIn, FadeOut,
+                   FadeTransform, LaggedStart, Line, MoveAlongPath, Rectangle, ReplacementTransform,
                    Transform, VGroup, VMobject, config)
 
 from .analysis.mlp import ACT_TEX, activation
@@ -26,10 +26,14 @@ from .pieces import WeightMatrix
 from .pieces.product import MatrixProduct
 from .text import num_text, token_label
 from .theme import THEME, digits_for, fmt
+from .transitions import in_flight
 
 __all__ = ["MLPNeuronBeats", "PRODUCT_ROWS"]
 
 NUM, LABEL = 22, 25
+#: Gap under the name of beat 1's travelling dot: the name's bottom clears the top of a
+#: 0.7-high diagram box whose edge the dot stops at (0.35 − the dot's 0.09 radius + 0.04).
+CHIP_BUFF = 0.3
 #: Entries of x̂ (rows of W_in / W_gate) drawn in the products: room for the result rows.
 PRODUCT_ROWS = 4
 
@@ -57,10 +61,27 @@ class MLPNeuronBeats:
         plus = g[3]
 
         def chip(at: Any, s: str) -> VGroup:
+            """A dot with its name above it, high enough to clear the 0.7-high boxes whose
+            edges it stops at, on an opaque backing: where it crosses an arrow or the
+            stream, the name is read, not the line under it. [dot, backing, name]"""
             dot = Dot(at, radius=0.09, color=THEME.highlight)
             lab = self.text(s, size=LABEL, color=THEME.highlight)
-            lab.add_updater(lambda m, d=dot: m.next_to(d, UP, buff=0.08))
-            return VGroup(dot, lab.next_to(dot, UP, buff=0.08))
+            back = Rectangle(width=1, height=1, stroke_width=0, fill_color=THEME.background,
+                             fill_opacity=1.0)
+
+            def place(m: Any, d: Dot = dot) -> None:
+                m.next_to(d, UP, buff=CHIP_BUFF)
+
+            def fit(b: Any, m: Any = lab) -> None:
+                place(m)
+                b.stretch_to_fit_width(m.width + 0.12).stretch_to_fit_height(m.height + 0.1)
+                b.move_to(m)
+
+            lab.add_updater(place)
+            back.add_updater(fit)
+            place(lab)
+            fit(back)
+            return VGroup(dot, back, lab)
 
         def path(*pts: Any) -> VMobject:
             return VMobject().set_points_as_corners([np.array(p_, dtype=float) for p_ in pts])
@@ -69,8 +90,12 @@ class MLPNeuronBeats:
             self.play(*[MoveAlongPath(c[0], pa) for c, pa in zip(chips, paths)], *extra,
                       run_time=run_time)
 
-        def relabel(c: VGroup, s: str) -> Any:
-            return Transform(c[1], self.text(s, size=LABEL, color=THEME.highlight).next_to(c[0], UP, buff=0.08))
+        def relabel(c: VGroup, s: str, at: Any) -> Any:
+            """The chip's name becomes ``s`` on its way to ``at``."""
+            new = self.text(s, size=LABEL, color=THEME.highlight).next_to(
+                Dot(at, radius=0.09), UP, buff=CHIP_BUFF)
+            c[2].text = s          # what the name says once the play ends
+            return Transform(c[2], new)
 
         def lit(box_: VGroup) -> Any:
             return box_[0].animate.set_fill(opacity=0.35)
@@ -78,8 +103,8 @@ class MLPNeuronBeats:
         def through(cs: list, boxes: list, names: list, *extra: Any) -> None:
             """The chips cross their boxes (left edge to right edge), relabelled."""
             self.play(*[c[0].animate.move_to(b_.get_right()) for c, b_ in zip(cs, boxes)],
-                      *[relabel(c, nm) for c, nm in zip(cs, names)], *[lit(b_) for b_ in set(boxes)],
-                      *extra, run_time=0.5)
+                      *[relabel(c, nm, b_.get_right()) for c, nm, b_ in zip(cs, names, boxes)],
+                      *[lit(b_) for b_ in set(boxes)], *extra, run_time=0.5)
 
         x = chip([-6.9, y_s, 0], "x")
         self.play(FadeIn(x), run_time=0.3)
@@ -101,11 +126,14 @@ class MLPNeuronBeats:
         go([x], [path(g.act.get_right(), d.get_left())], FadeIn(shapes[1], shift=0.1 * UP), run_time=0.6)
         through([x], [d], ["Δx"])
         x_out = plus.get_x()
-        go([x], [path(d.get_right(), [x_out, d.get_y(), 0], plus.get_center())], run_time=0.8)
-        self.play(FadeOut(x[1]), x[0].animate.scale(1.6).set_opacity(0),
+        # its name leaves as it goes down into the ⊕ (it would sit on the arrow and the ⊕)
+        go([x], [path(d.get_right(), [x_out, d.get_y(), 0], plus.get_center())],
+           FadeOut(x[1:]), run_time=0.8)
+        self.play(x[0].animate.scale(1.6).set_opacity(0),
                   plus[0].animate.set_stroke(THEME.highlight, width=5), run_time=0.5)
         self.play(plus[0].animate.set_stroke(THEME.text, width=3), run_time=0.3)
         x[1].clear_updaters()
+        x[2].clear_updaters()
         self.remove(x)
 
     def row_under(self, M: WeightMatrix, vals: np.ndarray, full: int, top: float) -> WeightMatrix:
@@ -151,8 +179,10 @@ class MLPNeuronBeats:
         else:
             gate, f_gate = pre, actv
             acts = [self.equation("activation", f"{fx}(pre)", shown=actv, x=pre, name=self.act_name)]
-        x_w = WeightMatrix(xh[None, :n], (1, self.d_model), font_size=NUM, truncated_cols=True,
-                           show_shape=False, label="x̂", label_dir=LEFT).width
+        # the widest of the x and x̂ rows (x's entries are often wider): the matrix starts right of it
+        x_w = max(WeightMatrix(v[None, :n], (1, self.d_model), font_size=NUM, truncated_cols=True,
+                               show_shape=False, label=lab, label_dir=LEFT).width
+                  for v, lab in ((x, "x"), (xh, "x̂")))
         digits = digits_for(max(float(np.abs(W[:n][:, idx]).max()) for _, W, *_ in mats))
         blocks = []
         for name, W, vals, row_name, b, bname in mats:
@@ -218,8 +248,10 @@ class MLPNeuronBeats:
         zl = VGroup(self.text("gate" if self.gated else "pre", size=LABEL, color=THEME.dim))
         zl.next_to(ax.x_axis, UP, buff=0.1).align_to(ax, RIGHT)
         xt, yt = int(np.floor(hi)), int(np.floor(max(f(lo), f(hi))))
-        zl.add(num_text("0", NUM, THEME.dim).next_to(ax.c2p(0, 0), DL, buff=0.06),
-               num_text(str(xt), NUM, THEME.dim).next_to(ax.c2p(xt, 0), DOWN, buff=0.08),
+        # "0" below-right of the origin (left of it the curve dips under the axis: GELU, SiLU);
+        # the numbers under the axis clear the neurons' ticks (0.09 below it)
+        zl.add(num_text("0", NUM, THEME.dim).next_to(ax.c2p(0, 0), DR, buff=0.12),
+               num_text(str(xt), NUM, THEME.dim).next_to(ax.c2p(xt, 0), DOWN, buff=0.14),
                Line(ax.c2p(xt, 0) + 0.06 * DOWN, ax.c2p(xt, 0) + 0.06 * UP, color=THEME.dim),
                num_text(str(yt), NUM, THEME.dim).next_to(ax.c2p(0, yt), LEFT, buff=0.08),
                Line(ax.c2p(0, yt) + 0.06 * LEFT, ax.c2p(0, yt) + 0.06 * RIGHT, color=THEME.dim))
@@ -301,7 +333,7 @@ class MLPNeuronBeats:
                   run_time=1.2)
         # the nonlinearity: each value goes to the axis; a point moves along the curve to it
         gate_cells = v.rows[0][1]
-        self.play(LaggedStart(*[ReplacementTransform(c.copy(), tk) for c, tk in
+        self.play(LaggedStart(*[ReplacementTransform(in_flight(c.copy()), tk) for c, tk in
                                 zip(gate_cells, v.ticks)], lag_ratio=0.15), run_time=1.0)
         origin = v.axes.c2p(0, float(activation(np.array(0.0), self.act_name)))
         movers = VGroup(*[dot.copy().move_to(origin) for dot in v.dots])
@@ -311,12 +343,13 @@ class MLPNeuronBeats:
         self.add(v.dots)
         f_row = v.rows[v.n_mats]
         self.play(FadeIn(f_row[0]), FadeOut(v.ticks),
-                  LaggedStart(*[ReplacementTransform(dot.copy(), c) for dot, c in zip(v.dots, f_row[1])],
-                              lag_ratio=0.2), run_time=1.2)
+                  LaggedStart(*[ReplacementTransform(in_flight(dot.copy()), c)
+                                for dot, c in zip(v.dots, f_row[1])], lag_ratio=0.2), run_time=1.2)
         if self.gated:   # gate ⊙ up: each activation from the two numbers above it
             up_row, a_row = v.rows[1], v.rows[-1]
             self.play(FadeIn(a_row[0]), LaggedStart(*[
-                ReplacementTransform(VGroup(f_row[1][c].copy(), up_row[1][c].copy()), a_row[1][c])
+                ReplacementTransform(in_flight(VGroup(f_row[1][c].copy(), up_row[1][c].copy())),
+                                     a_row[1][c])
                 for c in range(len(v.ids))], lag_ratio=0.2), run_time=1.2)
         self.neuron_table = v
         self.wait_read(1.5)

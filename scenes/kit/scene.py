@@ -99,7 +99,15 @@ def paint_no_skipped_frames(renderer: Any) -> None:
         if not (state["in_play"] and renderer.skip_animations):
             update(*args, **kwargs)
 
-    renderer.play, renderer.update_frame = quiet_play, quiet_update
+    def quiet_frame() -> Any:
+        # a skipped play's frames are dropped unread (the static image, the end frame):
+        # the canvas itself, not a copy of its 8 MB per call
+        if state["in_play"] and renderer.skip_animations:
+            return renderer.camera.pixel_array
+        return get_frame()
+
+    get_frame = renderer.get_frame
+    renderer.play, renderer.update_frame, renderer.get_frame = quiet_play, quiet_update, quiet_frame
 
 
 class GPTScene(LedgerMixin, SceneKnobs, Scene):

@@ -19,6 +19,7 @@ And the rules for how a token or number reads on screen: :func:`visible_token`,
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from typing import Any
 
@@ -83,6 +84,16 @@ def _path_to_cubics(d: str) -> np.ndarray:
     return np.hstack([a, np.zeros((len(a), 1))])
 
 
+_CUBICS: dict[str, np.ndarray] = {}
+
+
+def _cubics(d: str) -> np.ndarray:
+    """:func:`_path_to_cubics`, read once per outline (a glyph recurs in many strings)."""
+    if d not in _CUBICS:
+        _CUBICS[d] = _path_to_cubics(d)
+    return _CUBICS[d]
+
+
 _SCALE: dict[str, float] = {}
 
 
@@ -102,7 +113,7 @@ def _pango_flat(markup: str, size: float, font: str) -> VMobject | None:
             str(f), START_X, START_Y, 600, 400, pango_width=-1,
             alignment=manimpango.Alignment.CENTER)
     svg = f.read_text()
-    glyphs = {gid: _path_to_cubics(dd) for gid, dd in _SYMBOL.findall(svg)}
+    glyphs = {gid: _cubics(dd) for gid, dd in _SYMBOL.findall(svg)}
     pts = [glyphs[g][:, :] + np.array([float(x), float(y), 0.0])
            for g, x, y in _USE.findall(svg) if g in glyphs and len(glyphs[g])]
     if not pts:
@@ -159,10 +170,11 @@ def flat_text(s: str, size: float | None = None, color=None, font: str | None = 
             tpl = None
         if tpl is None:
             tpl = flatten(MarkupText(mk, font=key[2], font_size=key[1]))
+        _tag_size(tpl, key[1])
         _TEXT_CACHE[key] = tpl
     t = tpl.copy()
     t.text = s
-    _tag_size(t, key[1])
+    t.font_size_made, t.extent_made = tpl.font_size_made, tpl.extent_made
     # the colour is set on every copy: a theme changed since the template was cached
     # (another scene's course in the same process) must not carry over
     t.set_fill(color if color is not None else THEME.text, opacity=1)
@@ -179,6 +191,18 @@ def _atlas(font: str) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     font from Pango's own layout (each character set between two zeros)."""
     if font in _ATLAS:
         return _ATLAS[font]
+    # measured once per font and kept beside Pango's SVGs (a fresh process reads it back)
+    key = hashlib.sha256(f"atlas1|{font}|{_ATLAS_CHARS}|{_ATLAS_REF}|{manimpango.__version__}"
+                         .encode()).hexdigest()[:16]
+    path = config.get_dir("text_dir") / f"atlas_{key}.npz"
+    try:
+        with np.load(path) as z:
+            chars = [str(c) for c in z["chars"]]
+            _ATLAS[font] = ({c: z[f"g{i}"] for i, c in enumerate(chars) if f"g{i}" in z},
+                            {c: float(a) for c, a in zip(chars, z["adv"])})
+        return _ATLAS[font]
+    except (OSError, KeyError, ValueError):
+        pass
     zeros = Text("000", font=font, font_size=_ATLAS_REF).submobjects
     adv0 = zeros[1].get_left()[0] - zeros[0].get_left()[0]
     glyphs: dict[str, np.ndarray] = {}
@@ -195,6 +219,15 @@ def _atlas(font: str) -> tuple[dict[str, np.ndarray], dict[str, float]]:
         glyphs[c] = gs[1].points - np.array([x0 + adv0, base, 0.0])
         adv[c] = gs[2].get_left()[0] - x0 - adv0
     _ATLAS[font] = (glyphs, adv)
+    chars = list(adv)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, chars=np.array(chars), adv=np.array([adv[c] for c in chars]),
+                 **{f"g{i}": glyphs[c] for i, c in enumerate(chars) if c in glyphs})
+        os.replace(tmp, path)
+    except OSError:
+        pass
     return _ATLAS[font]
 
 
@@ -217,12 +250,19 @@ def num_text(s: str, size: float | None = None, color=None, font: str | None = N
                     pts.append(glyphs[c] + np.array([pen, 0.0, 0.0]))
                 pen += adv[c]
             if pts:
+                p = np.vstack(pts) * (size / _ATLAS_REF)
+                # centred and measured by its anchors, as manim measures a path (move_to,
+                # width), in one pass instead of three
+                a = np.concatenate([p[0::4], p[3::4]])
+                p = p + (ORIGIN - (a.min(0) + a.max(0)) / 2)
+                a = np.concatenate([p[0::4], p[3::4]])
+                lo, hi = a.min(0), a.max(0)
                 t = VMobject(stroke_width=0)
-                t.set_points(np.vstack(pts) * (size / _ATLAS_REF))
+                t.set_points(p)
                 t.set_fill(color if color is not None else THEME.text, opacity=1)
-                t.move_to(ORIGIN)
                 t.text = s
-                _tag_size(t, size)
+                t.font_size_made = size
+                t.extent_made = (float(hi[0] - lo[0]), float(hi[1] - lo[1]))
                 return t
     return flat_text(s, size, color, font)
 

@@ -220,6 +220,9 @@ def weight_rgb(weights: np.ndarray, color: str | None = None) -> np.ndarray:
 
 # ====================================================================== contrast (WCAG 2)
 def _rgb01(color) -> np.ndarray:
+    """``color`` as sRGB floats 0…1: any colour manim reads, or such an array itself."""
+    if isinstance(color, np.ndarray) and color.shape == (3,):
+        return color.astype(np.float64)
     return np.asarray(ManimColor(color).to_rgb(), dtype=np.float64)
 
 

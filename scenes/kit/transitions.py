@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from manim import Group, Mobject, Rectangle, UpdateFromAlphaFunc, VGroup, VMobject
 
 from .theme import THEME
@@ -125,12 +127,14 @@ class Curtains:
         self.remove(*[m for m in self.mobjects if m not in keep])
 
     def cross_fade(self, out: Sequence = (), into: Sequence = (), run_time: float = 0.8,
-                   each: float = 1.0, extra: Sequence = (), overlap: float = 1.0) -> None:
+                   each: float = 1.0, extra: Sequence = (), overlap: float = 1.0,
+                   rate_func: Any = None) -> None:
         """``out`` fades away while ``into`` fades in, in ONE animation (no blank frame);
         with ``each`` < 1 the ``into`` items start one after another. ``overlap`` < 1: the
         share of the time both are on screen — ``out`` is mostly gone before ``into`` comes
         (a new layout over an old one, never a double exposure). ``extra`` animations run
-        alongside."""
+        alongside. ``rate_func``: the fade's own (default manim's ``smooth``; ``linear``
+        for a fade that is quick from its first frame, without an ease-in)."""
         po, pi = drawn_parts(out), drawn_parts(into)
         n = len(pi)
         for p in pi:
@@ -147,7 +151,8 @@ class Curtains:
                 start = (1 - each) * i / max(n - 1, 1)
                 set_alpha(p, min(1.0, max(0.0, (a_in - start) / each)))
 
-        self.play(UpdateFromAlphaFunc(VGroup(), step), *extra, run_time=run_time)
+        fade = UpdateFromAlphaFunc(VGroup(), step, **({} if rate_func is None else {"rate_func": rate_func}))
+        self.play(fade, *extra, run_time=run_time)
         for p in pi:
             set_alpha(p, 1.0)
         self.remove(*out)
@@ -165,3 +170,30 @@ class Curtains:
         for m in (*old, new):
             self.remove(*self.mobjects_in(m))
         self.add(new)
+
+
+def glide(m: Any, to: Any, *, fade: bool = False, **kwargs: Any) -> UpdateFromAlphaFunc:
+    """``m`` slides to ``to`` (a point, or a mobject: its centre), ``fade``: fading out as it
+    goes — what ``m.animate.move_to(to)`` (``.set_opacity(0)``) draws, without copying ``m``
+    and matching its points to a target copy (a pure translation: cheap for a whole grid).
+
+    >>> from manim import Dot, RIGHT, Scene, tempconfig
+    >>> with tempconfig({"dry_run": True}):
+    ...     s = Scene(skip_animations=True)
+    ...     d = Dot()
+    ...     s.play(glide(d, 2 * RIGHT))
+    >>> d.get_center().tolist()
+    [2.0, 0.0, 0.0]
+    """
+    target = to.get_center() if hasattr(to, "get_center") else np.asarray(to, dtype=float)
+    delta = target - m.get_center()
+    done = [0.0]
+    parts = drawn_parts([m])[0] if fade else []
+
+    def step(_: Any, alpha: float) -> None:
+        m.shift((alpha - done[0]) * delta)
+        done[0] = alpha
+        if fade:
+            set_alpha(parts, 1.0 - alpha)
+
+    return UpdateFromAlphaFunc(VGroup(), step, **kwargs)

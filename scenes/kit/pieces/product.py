@@ -60,7 +60,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut,
 from manim.utils.rate_functions import smooth
 
 from ..text import flat_text, markup, num_text, number_str
-from ..transitions import become, drawn_parts, in_flight, set_alpha
+from ..transitions import become, drawn_parts, glide, in_flight, set_alpha
 from ..theme import MIN_SIZE, THEME, digits_for
 from .matrix import WeightMatrix, scale_of
 
@@ -302,8 +302,8 @@ class MatrixProduct(VGroup):
             new_note.move_to(note[1], aligned_edge=LEFT)
             flying = in_flight(VGroup(self.vec.entry(vr, i).copy(),
                                       *[self.mat.entry(i, j).copy() for j in js if j < self.mat_cols]))
-            moves = [bx.animate.move_to(self.vec.entry(vr, i))] + [
-                b.animate.move_to(self.mat.entry(i, j)) for b, j in zip(bw, js)]
+            moves = [glide(bx, self.vec.entry(vr, i))] + [
+                glide(b, self.mat.entry(i, j)) for b, j in zip(bw, js)]
             targets = [counters[0]] + [counters[n] for n, j in enumerate(js) if j < self.mat_cols]
             scene.add(flying)
 
