@@ -74,12 +74,51 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
 
 
+#: Rough CPU seconds of the heaviest xdist groups (measured on the 2-core machine, Dec 2026,
+#: one file at a time; a group not listed counts 2 s per test). Only their ORDER matters:
+#: tests/run.sh passes --no-loadscope-reorder, so the groups are handed out heaviest first
+#: and the two workers end together (longest-processing-time-first), instead of xdist's
+#: "most tests first".
+GROUP_SECONDS = {
+    "file-test_render_ray.py": 185, "scene-attention": 180, "file-test_course.py": 170,
+    "file-test_render_split.py": 125, "file-test_render_sh.py": 120, "file-test_install.py": 95,
+    "file-test_render_narration.py": 90, "file-test_faults_course.py": 85, "scene-mlp": 80,
+    "file-test_stack_scenes.py": 80, "scene-logit_lens": 70, "scene-embedding_space": 60,
+    "file-test_mlp_scene.py": 60, "scene-transformer": 50, "scene-kv_cache": 50,
+    "file-test_render_check.py": 35,
+}
+
+
+def _group(item) -> str:  # noqa: ANN001
+    """The item's xdist group: the names of its xdist_group marks, as pytest-xdist joins them."""
+    return "_".join(sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                            for m in item.iter_markers("xdist_group")}))
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     # with xdist (--dist loadgroup): a test not kept with its scene stays with its file, so
     # module-scoped fixtures (shared_cache: one trace cache per module) are built once
     for item in items:
         if not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(f"file-{item.path.name}"))
+    if not getattr(config.option, "loadgroup", False):
+        return
+    # heaviest group first (stable: a group's tests keep their order)
+    weight: dict[str, float] = {}
+    for item in items:
+        g = _group(item)
+        weight[g] = GROUP_SECONDS.get(g, weight.get(g, 0) + 2)
+    first = {g: i for i, g in reversed(list(enumerate(map(_group, items))))}
+    items.sort(key=lambda it: (-weight[_group(it)], first[_group(it)]))
+    # pytest-xdist 3.8 groups by a "@group" suffix it writes to item._nodeid, which pytest 9
+    # no longer reads (the node id is item._id): every test was its own unit, so a scene was
+    # rendered on both workers. Write the suffix where pytest 9 keeps the id.
+    for item in items:
+        if "@" not in item.nodeid and hasattr(item, "_id"):
+            from _pytest.nodeid import NodeId
+
+            item._id = NodeId.parse(f"{item.nodeid}@{_group(item)}")
 
 
 def scene_param(name: str, *rest):

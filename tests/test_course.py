@@ -19,6 +19,9 @@ from tiny_scene import write_tiny_course
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
+# the course checks run each story scene's prepare on its prompt's trace: one trace cache
+# for the module (also for the `course check` subprocesses), so each prompt runs once
+pytestmark = pytest.mark.usefixtures("shared_traces")
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """./render.sh's subtitles and voice (the driver, scripts/render.py, which render.sh runs
 after its set-up): <scene>.srt/.vtt beside each video — the same cues whether the scene is
-split into pieces or not; --voice (AAC audio as long as the video); --lecture chapters and
+split into pieces or not (silent: tests/test_render_split.py); --voice (AAC audio as long as the video); --lecture chapters and
 lecture.srt offsets; --burn-subtitles; a bad voice stops everything in one line, exit 2."""
 from __future__ import annotations
 
@@ -38,23 +38,6 @@ def driver(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.Co
     e.pop("GPT_SCENES_VOICE", None)
     return subprocess.run([sys.executable, str(ROOT / "scripts" / "render.py"), *args],
                           cwd=tmp_path, env=e, capture_output=True, text=True, timeout=600)
-
-
-def test_srt_and_vtt_beside_the_video_split_or_not(tmp_path, tiny_gpt2_dir):
-    f = course_file(tmp_path, tiny_gpt2_dir)
-    for name, split in (("whole", "1"), ("split", "3")):
-        r = driver(tmp_path, str(f), "CaptionedScene", "--split", split, "--out", name)
-        assert r.returncode == 0, r.stderr[-2000:]
-    whole = (tmp_path / "whole/480p15/captioned.srt").read_text(encoding="utf-8")
-    split = (tmp_path / "split/480p15/captioned.srt").read_text(encoding="utf-8")
-    assert "3 pieces" in r.stdout
-    cues = parse_srt(whole)
-    assert [c.text for c in cues] == ["2 tokens in the prompt", "Divided by √64 = 8",
-                                      "Step 3 → “␣Paris”"]
-    # the pieces' clock is the whole render's: the very same cue times
-    assert parse_srt(split) == cues
-    vtt = (tmp_path / "whole/480p15/captioned.vtt").read_text(encoding="utf-8")
-    assert vtt.startswith("WEBVTT") and vtt.count(" --> ") == 3
 
 
 def test_voice_lecture_chapters_and_burned_subtitles(tmp_path, tiny_gpt2_dir):
@@ -118,10 +101,10 @@ def test_bad_voice_stops_before_any_render(tmp_path, tiny_gpt2_dir):
             err = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("[")]
             assert r.returncode == 2 and len(err) == 1 and expect in err[0], r.stderr
             assert "Traceback" not in r.stderr and not (tmp_path / "out").exists()
-        r = subprocess.run([sys.executable, "-m", "scenes.kit.course", "check", str(cfg),
-                            "--scenes", str(f)], cwd=tmp_path, capture_output=True, text=True,
-                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
         if "enabled" in text:   # course check opens the voice only when narration is on
+            r = subprocess.run([sys.executable, "-m", "scenes.kit.course", "check", str(cfg),
+                                "--scenes", str(f)], cwd=tmp_path, capture_output=True,
+                               text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
             assert r.returncode == 2 and expect in r.stderr and len(r.stderr.splitlines()) == 1
 
 
@@ -138,7 +121,9 @@ def _decoded(path: Path) -> tuple[list[str], str, int]:
 
 
 def test_voiced_scene_split_is_the_one_process_render(tmp_path, tiny_gpt2_dir):
-    """A narrated scene in 3 pieces: the same frames, the same audio samples, the same cues."""
+    """A narrated scene in 3 pieces: the same frames, the same audio samples, the same cues;
+    <scene>.srt and .vtt beside the video. (A silent split's cues: tests/test_render_split.py
+    test_pieces_are_the_single_process_render_frame_for_frame.)"""
     sys.path.insert(0, str(ROOT))
     f = course_file(tmp_path, tiny_gpt2_dir)
     for name, split in (("whole", "1"), ("split", "3")):
@@ -149,6 +134,12 @@ def test_voiced_scene_split_is_the_one_process_render(tmp_path, tiny_gpt2_dir):
     w, s = _decoded(whole), _decoded(split)
     assert w[2] > 22050                      # seconds of speech, really there
     assert s[0] == w[0] and s[1:] == w[1:]
-    assert (parse_srt((tmp_path / "split/480p15/captioned.srt").read_text(encoding="utf-8"))
-            == parse_srt((tmp_path / "whole/480p15/captioned.srt").read_text(encoding="utf-8")))
+    cues = parse_srt((tmp_path / "whole/480p15/captioned.srt").read_text(encoding="utf-8"))
+    assert [c.text for c in cues] == ["2 tokens in the prompt", "Divided by √64 = 8",
+                                      "Step 3 → “␣Paris”"]
+    # the pieces' clock is the whole render's: the very same cue times
+    assert parse_srt((tmp_path / "split/480p15/captioned.srt").read_text(encoding="utf-8")) == cues
+    for name in ("whole", "split"):
+        vtt = (tmp_path / name / "480p15/captioned.vtt").read_text(encoding="utf-8")
+        assert vtt.startswith("WEBVTT") and vtt.count(" --> ") == 3
 

@@ -105,9 +105,13 @@ def _dry(tmp_path: Path, *args: str) -> list[str]:
 
 
 def test_dry_run_maps_quality_and_names_outputs_predictably(tmp_path):
-    lines = _dry(tmp_path, "-qh", "--stills")
+    lines = _dry(tmp_path, "-qh", "--stills", "--check")
     vids = [ln for ln in lines if " -s " not in ln and "manim render" in ln]
     stills = [ln for ln in lines if " -s " in ln]
+    # --check: a check job per scene beside its render (tests/test_render_check.py runs one)
+    checks = [ln for ln in lines if "-m scenes.render.check_job " in ln]
+    assert [ln.split(" # ")[0].split()[-2] for ln in checks] == ["TinyScene", "TinyTwo"]
+    assert any(ln.startswith("# check:") and "<scene>.check.json" in ln for ln in lines)
     assert len(vids) == 2 and len(stills) == 2  # TinyScene and TinyTwo
     assert all(" -q h " in ln for ln in vids + stills)
     assert all("--max-inflight-encoders 4" in ln for ln in vids)  # encode while drawing

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RENDER = str(ROOT / "render.sh")
 sys.path.insert(0, str(ROOT))
 
+from scenes.kit.subtitles import parse_srt  # noqa: E402
 from scenes.render import media, plan, playcount, pool  # noqa: E402
 
 
@@ -39,6 +40,7 @@ def test_pieces_are_the_single_process_render_frame_for_frame(tmp_path, tiny_gpt
     whole = run(str(course), "TinyScene", "--split", "1", "--out", str(out), cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr[-3000:]
     a = media.frame_hashes(out / "480p15" / "tiny.mp4")
+    cues = parse_srt((out / "480p15" / "tiny.srt").read_text(encoding="utf-8"))
     split = run(str(course), "TinyScene", "--split", "3", "-j", "2", "--out", str(out), cwd=tmp_path)
     assert split.returncode == 0, split.stderr[-3000:]
     # the whole render recorded the run times of its animations: no dry run to cut it
@@ -54,6 +56,12 @@ def test_pieces_are_the_single_process_render_frame_for_frame(tmp_path, tiny_gpt
     row = next(ln for ln in split.stdout.splitlines() if ln.startswith("tiny "))
     assert row.split()[4] == str(out / "480p15" / "tiny.mp4")
     assert "3 pieces" in row
+    # its subtitles: the caption's cue, at the very same time in the pieces (their clock is
+    # the whole render's) — the narrated case: tests/test_render_narration.py
+    assert [c.text for c in cues] == ["2 tokens, layer 2"]
+    assert parse_srt((out / "480p15" / "tiny.srt").read_text(encoding="utf-8")) == cues
+    vtt = (out / "480p15" / "tiny.vtt").read_text(encoding="utf-8")
+    assert vtt.startswith("WEBVTT") and vtt.count(" --> ") == 1
 
 
 SPINNER = '''
