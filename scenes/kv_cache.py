@@ -69,6 +69,7 @@ def said_cell(eq: Any, j: int, size: float, color: Any) -> Any:
 
 class KVCacheScene(FrameZoom, GPTScene):
     _subscripts = True
+    _max_prompt_tokens, _max_prompt_why = 7, "one row per token"
     config_section = "kv_cache"
     beats = ("beat_runs", "beat_same", "beat_step", "beat_cost")
 
@@ -126,10 +127,7 @@ class KVCacheScene(FrameZoom, GPTScene):
             raise UserError(f"long_context = {self.long_context!r}: choose a whole number of tokens "
                             f"above {t1.n_pos + 1} (None = the model's n_ctx, {n_ctx:,})")
         self.long = int(lc)
-        n = t1.n_pos
-        if n > 7:
-            raise UserError(f"the prompt has {n} tokens; this scene draws up to 7 (one row per "
-                            f"token), so use a shorter prompt")
+        self.check_prompt_length(t1.prompt, self.model, n_tokens=t1.n_pos)
         # run 2: the prompt and the model's own next token
         self.next_id = int(np.argmax(t1.logits[-1]))
         self.next_str = t1.token_strs([self.next_id])[0]

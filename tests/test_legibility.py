@@ -41,8 +41,6 @@ BUSIEST = {"tokenization": "beat_vocab", "softmax_temperature": "beat_sweep",
 #: knobs that keep a check quick without changing the layout
 QUICK = {"generation": {"steps": 2}, "softmax_temperature": {"steps": 1}}
 LENGTHS = (1, 12, 40, 200)
-#: scenes that refuse longer prompts with a one-line error (kv_cache: one row per token)
-MAX_TOKENS = {"kv_cache": 7}
 #: the two model families every scene is checked with (bundled SmolLM2, GPT-2-shaped)
 FAMILIES = ("bundled", "gpt2")
 TEXT = ("The old lighthouse keeper climbed the winding stairs every evening, lit the great "
@@ -206,8 +204,9 @@ def test_frames_inside_animations(name, family, scene_runs):
 
 @pytest.mark.parametrize("name,n", [scene_param(s, n) for s in SCENES for n in LENGTHS])
 def test_long_prompts(name, n):
-    if n > MAX_TOKENS.get(name, n):
-        pytest.skip(f"{name} draws at most {MAX_TOKENS[name]} tokens (a longer prompt is "
+    limit = scene_class(name)._max_prompt_tokens      # a longer prompt is refused
+    if limit is not None and n > limit:
+        pytest.skip(f"{name} draws at most {limit} tokens (a longer prompt is "
                     "refused in one line: tests/test_stack_scenes.py)")
     cls = scene_class(name)
     beats = tuple(dict.fromkeys([BUSIEST[name], cls.beats[-1]]))

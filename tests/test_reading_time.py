@@ -25,7 +25,6 @@ QUICK = {"generation": {"steps": 2}, "softmax_temperature": {"steps": 1}}
 #: a long prompt (32 tokens with SmolLM2's tokenizer); kv_cache draws at most 7 tokens
 LONG = ("The old lighthouse keeper climbed the winding stairs every evening, lit the great "
         "lamp, and watched the ships pass safely through the narrow channel between rocks")
-MAX_TOKENS = {"kv_cache": 7}
 
 
 def scene_class(name: str) -> type:
@@ -155,7 +154,7 @@ def test_captions_readable_gpt2(name, tiny_gpt2_dir):
 @pytest.mark.parametrize("name", SCENES)
 def test_captions_readable_long_prompt(name):
     prompt = LONG
-    if name in MAX_TOKENS:
+    if scene_class(name)._max_prompt_tokens is not None:   # (kv_cache: 7)
         prompt = "The old lighthouse keeper climbed the"
     cues, scene = run_cues(scene_class(name), model="smollm2", prompt=prompt,
                            **QUICK.get(name, {}))

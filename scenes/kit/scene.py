@@ -31,7 +31,7 @@ from typing import Any, ClassVar, Iterator, Sequence
 
 from manim import DOWN, UP, UR, FadeIn, FadeOut, Mobject, Scene, VGroup, VMobject, config
 
-from tensors import Trace, exit_on_user_error, trace
+from tensors import Trace, UserError, exit_on_user_error, trace
 
 from .course.apply import apply_course_config
 from .course.knobs import SceneKnobs, beat, beat_needs
@@ -119,6 +119,10 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
     _no_cache: ClassVar[bool] = False
     #: (not a knob) ``W_Q``, ``d_head`` in :meth:`text` get real subscripts.
     _subscripts: ClassVar[bool] = False
+    #: (not a knob) the most prompt tokens the scene can draw (None: any), and why; a longer
+    #: prompt is refused from its token count, before the model runs.
+    _max_prompt_tokens: ClassVar[int | None] = None
+    _max_prompt_why: ClassVar[str] = ""
 
     trace: Trace
 
@@ -139,6 +143,7 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
             apply_course_config(self)
             self.camera.background_color = THEME.background
             self.narration_start()  # a bad voice fails before the model loads
+            self.check_prompt_length(self.prompt, self.model)
             self.trace = self.load_trace()
             self.ledger = []
             self._current_beat = "prepare"
@@ -176,6 +181,24 @@ class GPTScene(LedgerMixin, SceneKnobs, Scene):
         """Whether any part of ``mob`` is on screen."""
         shown = set(self.get_mobject_family_members())
         return any(m in shown for m in mob.get_family())
+
+    @classmethod
+    def check_prompt_length(cls, prompt: Any, model: Any, n_tokens: int | None = None) -> None:
+        """Refuse (one-line :class:`UserError`) a prompt longer than the scene draws, counted
+        with the model's tokenizer (no model run) unless ``n_tokens`` is given."""
+        limit = cls._max_prompt_tokens
+        if limit is None:
+            return
+        if n_tokens is None:
+            if not isinstance(prompt, str) or not prompt.strip():
+                return                    # the capture says what is wrong with it
+            from tensors.extract import tokenizer
+
+            n_tokens = len(tokenizer(model)(prompt)["input_ids"])
+        if n_tokens > limit:
+            why = f" ({cls._max_prompt_why})" if cls._max_prompt_why else ""
+            raise UserError(f"the prompt has {n_tokens} tokens; this scene draws up to "
+                            f"{limit}{why}, so use a shorter prompt")
 
     def load_trace(self, prompt: str | None = None) -> Trace:
         """The Trace for ``prompt`` (default: the scene's), from the cache when possible."""

@@ -294,6 +294,7 @@ def dry_prepare(course: Course, cls: type, values: dict[str, Any], captions: dic
     get = lambda k, d=None: getattr(obj, k, d)  # noqa: E731
     section = getattr(cls, "config_section", "") or cls.__name__
     try:
+        cls.check_prompt_length(get("prompt"), get("model", "auto"))  # before any capture
         obj.trace = trace_of(get("prompt"), get("model", "auto"), get("device"))
         obj.prepare()
     except UserError as e:
