@@ -33,14 +33,15 @@ def head_scores(pattern: np.ndarray) -> np.ndarray:
     """
     if np.ndim(pattern) == 4:                       # np.ndim reads .ndim: no copy
         return np.stack([head_scores(pattern[layer]) for layer in range(len(pattern))])
-    p = np.asarray(pattern, dtype=np.float64)
+    p = np.asarray(pattern)
     n = p.shape[-1]
     if n < 4:
         return np.zeros(p.shape[:-2])
     q = np.arange(n)[:, None]
     k = np.arange(n)[None, :]
-    keep = (k >= 1) & (k <= q - 2)
-    mass = (p * keep).sum(-1)                       # [..., q]
+    keep = ((k >= 1) & (k <= q - 2)).astype(np.float64)
+    # Σ_k p[..., q, k]·keep[q, k] in float64, without a float64 copy of the pattern
+    mass = np.einsum("...qk,qk->...q", p, keep, dtype=np.float64)   # [..., q]
     return mass[..., 3:].mean(-1)
 
 
