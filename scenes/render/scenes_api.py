@@ -17,7 +17,6 @@ from scenes.kit.course.discover import STORY_ORDER, SceneEntry, check_course, di
 from scenes.kit.course.lecture import chapter, default_chapter, out_name, scene_order  # noqa: F401
 from scenes.kit.course.lecture import scene_files as course_scene_files  # noqa: F401
 from scenes.kit.course.validate import check_imports, scene_values  # noqa: F401
-from scenes.kit.slides import slides_name  # noqa: F401  (re-exported)
 from scenes.kit.course.voice import check as check_voice, voice_env, voice_settings  # noqa: F401
 from scenes.kit.revealjs import convert_options  # noqa: F401
 from scenes.kit.subtitles import (burn_subtitles, concat_lecture, join_srt, parse_srt,  # noqa: F401
@@ -69,3 +68,11 @@ def cache_dirs() -> dict[str, Path]:
     from tensors.trace_cache import cache_dir
 
     return {"traces": cache_dir(), "weights": home() / "weights"}
+
+
+def slides_name(scene_cls: type) -> str:
+    """:func:`scenes.kit.slides.slides_name` (imported on use: manim-slides costs ~0.9 s of
+    every driver start, also for a run that makes no slides or is refused)."""
+    from scenes.kit.slides import slides_name as name
+
+    return name(scene_cls)
