@@ -50,16 +50,16 @@ Use it on any GPTScene by name, without animating (seconds per scene)::
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 from manim import (ManimColor, MathTex, Mobject, Rectangle, SingleStringMathTex, Tex, Text, VMobject,
                    config, tempconfig)
 from manim.camera.three_d_camera import ThreeDCamera
 
-from .scene import GPTScene
 from .text import font_size_of, num_text
 from .theme import MIN_TEXT_PX, REFERENCE_PX, THEME, contrast_ratio, min_contrast_for
 
@@ -517,14 +517,27 @@ def check_beats(cls: type, **knobs: Any) -> dict[str, list[str]]:
             report[name] = check_scene(self)
             super().end_beat(name)
 
-    Checked.__name__ = cls.__name__
-    for k, v in knobs.items():
-        setattr(Checked, k, v)
-    with tempconfig({"dry_run": True, "disable_caching": True}):
-        scene = Checked(skip_animations=True)
+    with scene_under_check(Checked, cls, knobs) as scene:
         scene.render()
     report.scene = scene
     return report
+
+
+#: a check's render: nothing written, manim's hashing off
+DRY = {"dry_run": True, "disable_caching": True}
+
+
+@contextlib.contextmanager
+def scene_under_check(checked: type, cls: type, knobs: dict[str, Any],
+                      cfg: dict[str, Any] = DRY) -> Iterator[Any]:
+    """An instance of ``checked`` (a subclass of scene class ``cls`` that checks it), named
+    as ``cls``, with ``knobs`` set, animations skipped, under manim config ``cfg``: render
+    it in the ``with`` block."""
+    checked.__name__ = cls.__name__
+    for k, v in knobs.items():
+        setattr(checked, k, v)
+    with tempconfig(cfg):
+        yield checked(skip_animations=True)
 
 
 class BeatReport(dict):
@@ -537,7 +550,7 @@ def beat_stills(cls: type, outdir: str, quality: str = "high_quality", **knobs: 
     """Save the frame at the end of every beat of ``cls`` as ``<outdir>/<scene>_<beat>.png``
     (animations skipped: one frame drawn per beat). Returns the paths.
 
-        .venv/bin/python -m scenes.kit.checks tokenization /tmp/stills
+        .venv/bin/gpt-scenes check tokenization --stills /tmp/stills
     """
     from pathlib import Path
 
@@ -556,43 +569,7 @@ def beat_stills(cls: type, outdir: str, quality: str = "high_quality", **knobs: 
             paths.append(str(p))
             super().end_beat(name)
 
-    Stills.__name__ = cls.__name__
-    for k, v in knobs.items():
-        setattr(Stills, k, v)
-    with tempconfig({"quality": quality, "disable_caching": True, "write_to_movie": False,
-                     "progress_bar": "none"}):
-        Stills(skip_animations=True).render()
+    with scene_under_check(Stills, cls, knobs, {"quality": quality, "disable_caching": True,
+                                                 "write_to_movie": False, "progress_bar": "none"}) as scene:
+        scene.render()
     return paths
-
-
-def _main(argv: list[str]) -> None:
-    import ast
-    import importlib
-
-    if len(argv) < 2 or argv[0] in ("-h", "--help"):
-        print("usage: python -m scenes.kit.checks SCENE_ID OUTDIR [knob=value ...]\n"
-              "  beat stills + legibility of a story scene; any scene file, with the "
-              "equation ledger too: gpt-scenes check FILE.py [SCENE] (see --help there)")
-        raise SystemExit(0 if argv[:1] in (["-h"], ["--help"]) else 2)
-    name, outdir, *rest = argv
-    mod = importlib.import_module(f"scenes.{name}")
-    classes = [c for c in vars(mod).values() if isinstance(c, type) and
-               issubclass(c, GPTScene) and c is not GPTScene and c.__module__ == mod.__name__]
-
-    def value(v: str) -> Any:
-        try:
-            return ast.literal_eval(v)
-        except (ValueError, SyntaxError):
-            return v
-
-    knobs = {k: value(v) for k, v in (a.split("=", 1) for a in rest)}
-    for c in classes:
-        for p in beat_stills(c, outdir, **knobs):
-            print(p)
-        print(check_beats(c, **knobs))
-
-
-if __name__ == "__main__":
-    import sys
-
-    _main(sys.argv[1:])

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from manim import tempconfig
 from manim.camera.three_d_camera import ThreeDCamera
 
-from .checks import BeatReport, _rgba, check_scene, in_view, problems_in, scan, view_of
+from .checks import BeatReport, _rgba, check_scene, scene_under_check, in_view, problems_in, scan, view_of
 
 __all__ = ["check_frames", "FrameReport", "Finding", "sample_times", "SAMPLE_EVERY", "FADE_STEP"]
 
@@ -160,11 +159,7 @@ def check_frames(cls: type, every: float = SAMPLE_EVERY, **knobs: Any) -> FrameR
             report.beats[name] = check_scene(self)
             super().end_beat(name)
 
-    Checked.__name__ = cls.__name__
-    for k, v in knobs.items():
-        setattr(Checked, k, v)
-    with tempconfig({"dry_run": True, "disable_caching": True}):
-        scene = Checked(skip_animations=True)
+    with scene_under_check(Checked, cls, knobs) as scene:
         orig = scene.renderer.freeze_current_frame
 
         def frozen(duration: float) -> None:            # a still wait: one frame
